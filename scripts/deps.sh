@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vigil needs to build, test and benchmark.
+# Only what is missing is installed, so a prepared machine pays nothing.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+    libevent-dev libssl-dev libsodium-dev libjansson-dev libyaml-dev
+    libcurl4-openssl-dev libcmocka-dev)
+test_pkgs=(curl jq openssl procps iproute2)
+bench_pkgs=(etcd-server etcd-client)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+if [[ "${1:-}" == "--bench" ]]; then
+    want+=("${bench_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,69 @@
+/*
+ * schema.h - manifests: the declared shape of every object kind.
+ *
+ * A manifest is a JSON object with exactly these top-level fields:
+ *   kind (string, a registered kind), name (string, names.h rules),
+ *   labels (object of string -> string, optional), description (string,
+ *   optional), spec (object, checked by the kind's field table).
+ * "status" and "revision" are owned by the server; if a client sends them
+ * (e.g. re-applying `vigil get -o yaml` output) they are accepted and ignored.
+ * Anything else is rejected, naming the field.
+ *
+ * Each kind lives in its own file (kind_site.c, kind_zone.c, ...) and is one
+ * row in the registry table of schema.c.
+ */
+#ifndef VG_SCHEMA_H
+#define VG_SCHEMA_H
+
+#include <jansson.h>
+
+#include "core/vg.h"
+
+enum vg_ftype {
+    VG_F_STRING,
+    VG_F_INT,
+    VG_F_NUMBER,
+    VG_F_BOOL,
+    VG_F_ENUM,         /* string, one of enum_values */
+    VG_F_NAME,         /* string obeying names.h (a reference to another object) */
+    VG_F_STRING_LIST,  /* array of strings */
+    VG_F_OBJECT,       /* free-form object (kept as given) */
+};
+
+struct vg_field {
+    const char *name;
+    enum vg_ftype type;
+    int required;
+    const char *const *enum_values; /* NULL-terminated, for VG_F_ENUM */
+    double min, max;                /* for INT/NUMBER when min < max; string max length for STRING */
+    const char *help;               /* one line for `vigil explain` and errors */
+};
+
+struct vg_kind {
+    const char *name;               /* "Site" */
+    const char *help;
+    const struct vg_field *fields;  /* terminated by a {NULL} row */
+    /* optional extra check across fields; returns -EINVAL with err/field */
+    int (*check)(const json_t *spec, char *err, size_t errlen, char *field, size_t fieldlen);
+};
+
+/* Looks a kind up by its exact name; NULL if unknown. */
+const struct vg_kind *vg_schema_kind(const char *name);
+
+/* All registered kinds, NULL-terminated. */
+const struct vg_kind *const *vg_schema_kinds(void);
+
+/* Validates a manifest. path_kind/path_name (may be NULL) come from the URL
+ * and must match the body's kind/name if the body has them; a body without
+ * kind/name takes them from the path. On success *normalized is a new object
+ * {kind,name,labels,description,spec} (caller decrefs). On failure returns
+ * -EINVAL, err says what is wrong and field names the offending field as a
+ * dotted path ("spec.location", "labels.env", "name"). Never modifies manifest. */
+int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
+                       json_t **normalized, char *err, size_t errlen, char *field,
+                       size_t fieldlen);
+
+/* The kind's schema as JSON (for GET /api/v1/kinds). New reference. */
+json_t *vg_schema_describe(const struct vg_kind *kind);
+
+#endif

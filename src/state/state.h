@@ -1,0 +1,76 @@
+/*
+ * state.h - the applied state: objects and tokens, rebuilt from the log.
+ *
+ * vg_state_apply is deterministic: it reads only the record (including the
+ * record's own timestamp), never the clock or the disk, so both members
+ * reach the same state from the same records (DESIGN.md section 2).
+ *
+ * Objects as returned: {kind,name,labels,description,spec,status,revision,
+ * created,updated}; revision is the log index of the last change.
+ */
+#ifndef VG_STATE_H
+#define VG_STATE_H
+
+#include <jansson.h>
+
+#include "auth/token.h"
+#include "core/vg.h"
+
+typedef struct vg_state vg_state_t;
+
+typedef struct vg_apply_result {
+    int code;       /* 0, -VG_ECONFLICT, -ENOENT, -EINVAL */
+    int created;    /* put of a new object */
+    json_t *object; /* new ref: object after put, or the deleted object */
+    char msg[256];  /* reason when code != 0 */
+} vg_apply_result_t;
+
+/* One change, as seen by watchers. */
+typedef struct vg_change {
+    uint64_t revision;
+    const char *type; /* "put" or "delete" */
+    json_t *object;   /* borrowed */
+} vg_change_t;
+
+typedef void (*vg_change_fn)(void *ctx, const vg_change_t *change);
+
+vg_state_t *vg_state_new(void);
+void vg_state_free(vg_state_t *st);
+
+/* Applies record (epoch, index, type, payload). index must be
+ * applied_index + 1 (else VG_BUG). res may be NULL; if not, the caller
+ * decrefs res->object. Returns res->code. */
+int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
+                   const json_t *payload, vg_apply_result_t *res);
+
+uint64_t vg_state_applied_index(const vg_state_t *st);
+uint64_t vg_state_epoch(const vg_state_t *st);
+size_t vg_state_n_objects(const vg_state_t *st);
+
+/* Borrowed reference or NULL. */
+json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
+
+/* Objects of kind (all kinds if NULL) whose labels match every k=v of
+ * selector ("env=prod,tier!=db" style: =, ==, !=); new ref, sorted by name.
+ * -EINVAL for a malformed selector. */
+int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
+                  char *err, size_t errlen);
+
+/* Token lookup for authentication: role of a live token with this id, or
+ * VG_ROLE_NONE; *hash_hex is borrowed. */
+enum vg_role vg_state_token(const vg_state_t *st, const char *id, const char **hash_hex);
+json_t *vg_state_tokens(const vg_state_t *st); /* new ref: [{id,name,role,created,revoked}] */
+
+/* Calls fn for every retained change with revision > from, oldest first.
+ * Returns -ERANGE if changes after `from` were already dropped from the
+ * in-memory history (the watcher must re-list). */
+int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn, void *ctx);
+
+/* Called after each applied change (watch fan-out). */
+void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
+
+/* Snapshot support: the whole state as JSON (new ref) and back. */
+json_t *vg_state_dump(const vg_state_t *st);
+int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * snapshot.h - sealed snapshots of the applied state.
+ *
+ * A snapshot file snap-%020llu.vgs (by index) holds:
+ *   "VGSNAP01" | u64 index | u64 epoch | u32 key_id | u32 reserved |
+ *   nonce(24) ciphertext tag(16)
+ * with the 32-byte header as associated data. It is written atomically
+ * (temp file, fsync, rename, fsync directory).
+ */
+#ifndef VG_SNAPSHOT_H
+#define VG_SNAPSHOT_H
+
+#include "crypto/keyring.h"
+
+int vg_snapshot_write(const char *dir, const vg_keyring_t *kr, uint64_t index, uint64_t epoch,
+                      const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/* Loads the newest snapshot in dir. If there is none: returns 0 with
+ * *index = 0, *data = NULL. A snapshot that fails authentication is an
+ * error (-VG_ECORRUPT naming the file), never silently skipped. *data is
+ * malloc'd for the caller. */
+int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *index,
+                            uint64_t *epoch, uint8_t **data, size_t *len, char *err,
+                            size_t errlen);
+
+/* Removes snapshot files older than keep_index. */
+void vg_snapshot_prune(const char *dir, uint64_t keep_index);
+
+#endif
