@@ -12,6 +12,10 @@
  * Sealing is XChaCha20-Poly1305 (libsodium) with a random 24-byte nonce:
  *   sealed = nonce(24) || ciphertext(len) || tag(16)
  * Key material is wiped with sodium_memzero when the keyring is freed.
+ *
+ * Threads: vg_seal, vg_open and vg_keyring_active_id may run in any thread
+ * while one thread rotates; keys are only ever added, never moved or removed
+ * before vg_keyring_free.
  */
 #ifndef VG_KEYRING_H
 #define VG_KEYRING_H
@@ -37,7 +41,13 @@ int vg_keyring_load(const char *path, vg_keyring_t **out, char *err, size_t errl
 /* An in-memory keyring with one random key; for tests and benchmarks. */
 vg_keyring_t *vg_keyring_new_ephemeral(void);
 
-/* Adds a new random key with id = active + 1 to the file and the ring. */
+/* An in-memory keyring holding exactly this key under id (>= 1). For tests,
+ * fuzzers and fixtures that need reproducible keys; the bytes are copied. */
+vg_keyring_t *vg_keyring_new_from_bytes(const uint8_t key[VG_KEY_BYTES], uint32_t id);
+
+/* Adds a new random key with id = active + 1 to the file and the ring. The
+ * file is replaced atomically and changes first: on failure the ring is
+ * unchanged. path NULL rotates an in-memory keyring only. */
 int vg_keyring_rotate(vg_keyring_t *kr, const char *path, char *err, size_t errlen);
 
 void vg_keyring_free(vg_keyring_t *kr); /* NULL is fine */

@@ -66,6 +66,9 @@ json_t *vg_state_tokens(const vg_state_t *st); /* new ref: [{id,name,role,create
  * in-memory history (the watcher must re-list). */
 int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn, void *ctx);
 
+/* 1 if every change after `from` is still in the history. */
+int vg_state_history_covers(const vg_state_t *st, uint64_t from);
+
 /* Called after each applied change (watch fan-out). */
 void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 

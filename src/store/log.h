@@ -18,7 +18,9 @@
  * authentication with nothing valid after it) is cut off and reported with
  * vg_warn. Anything else that fails to decode, or an index gap, is
  * corruption: open fails with -VG_ECORRUPT and an error naming the segment
- * file and byte offset. Never skip data silently.
+ * file and byte offset. Never skip data silently. In particular a frame
+ * sealed with a key the keyring lacks, or a failing frame when no record
+ * before it opened (most likely the wrong keyring), is never cut as a tail.
  */
 #ifndef VG_LOG_H
 #define VG_LOG_H
@@ -67,7 +69,8 @@ void vg_log_notify_drain(vg_log_t *log);
 
 uint64_t vg_log_last_index(const vg_log_t *log);    /* last appended */
 uint64_t vg_log_durable_index(const vg_log_t *log); /* last fsynced (thread-safe) */
-uint64_t vg_log_first_index(const vg_log_t *log);   /* first still on disk */
+uint64_t vg_log_first_index(const vg_log_t *log);   /* first still on disk; with no
+                                                     * segment, durable + 1 */
 
 /* Non-zero after a write or fsync failed: the log refuses further appends
  * (-EIO) and the daemon must stop serving writes. */
@@ -76,12 +79,14 @@ int vg_log_failed(const vg_log_t *log);
 /* Queues a snapshot of the state as of index (all records <= index have
  * been appended). The writer seals it into snapshot.h's format after those
  * records are durable, then removes segments whose records are all <= index
- * and older snapshots. Takes ownership of data (malloc'd). */
+ * and older snapshots. Takes ownership of data (malloc'd), also when it
+ * fails: -EINVAL if index is 0 or not yet appended, -EIO if the log failed.
+ * Snapshot files live in the log directory. */
 int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data, size_t len);
 
 struct vg_log_stats {
     uint64_t n_segments;
-    uint64_t bytes_on_disk;
+    uint64_t bytes_on_disk; /* of the segment files (snapshots not included) */
     uint64_t n_fsyncs;
     uint64_t n_records_written;
     uint64_t snapshot_index;

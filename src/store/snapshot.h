@@ -4,8 +4,9 @@
  * A snapshot file snap-%020llu.vgs (by index) holds:
  *   "VGSNAP01" | u64 index | u64 epoch | u32 key_id | u32 reserved |
  *   nonce(24) ciphertext tag(16)
- * with the 32-byte header as associated data. It is written atomically
- * (temp file, fsync, rename, fsync directory).
+ * with the 32-byte header as associated data, sealed with the active key.
+ * It is written atomically (temp file, fsync, rename, fsync directory) with
+ * mode 0600.
  */
 #ifndef VG_SNAPSHOT_H
 #define VG_SNAPSHOT_H
@@ -23,7 +24,12 @@ int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *i
                             uint64_t *epoch, uint8_t **data, size_t *len, char *err,
                             size_t errlen);
 
-/* Removes snapshot files older than keep_index. */
+/* The index of the newest snapshot file in dir, judged by file name only
+ * (nothing is read or authenticated); 0 if there is none or dir is missing.
+ * The log uses it to tell "all segments compacted away" from a lost log. */
+int vg_snapshot_latest_index(const char *dir, uint64_t *index, char *err, size_t errlen);
+
+/* Removes snapshot files (and leftover temp files) older than keep_index. */
 void vg_snapshot_prune(const char *dir, uint64_t keep_index);
 
 #endif

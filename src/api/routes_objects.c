@@ -1,0 +1,222 @@
+/*
+ * routes_objects.c - /api/v1/objects: put, get, list and delete of objects.
+ *
+ * A PUT or DELETE is checked completely (schema, names, If-Match against the
+ * committed state) before a record is appended; the apply step checks
+ * If-Match again because other writes may commit in between.
+ */
+#include "api/api_int.h"
+
+#include <event2/keyvalq_struct.h>
+
+#include "schema/schema.h"
+#include "state/state.h"
+#include "store/record.h"
+
+/* If-Match: absent -> 0 with *present = 0; a decimal revision otherwise. */
+static int parse_if_match(struct vg_call *call, json_int_t *rev, int *present)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(call->req), "If-Match");
+    *present = 0;
+    if (!h)
+        return 0;
+    if (h[0] == '"') /* tolerate ETag-style quoting */
+        h++;
+    char *end;
+    errno = 0;
+    long long v = strtoll(h, &end, 10);
+    if (errno || v < 0 || end == h || (*end && strcmp(end, "\"") != 0)) {
+        vg_api_reply_error(call->srv, call->req, 400, "If-Match",
+                           "If-Match must be a revision number");
+        return -EINVAL;
+    }
+    *rev = v;
+    *present = 1;
+    return 0;
+}
+
+static int conflicts(struct vg_call *call, const json_t *existing, int present, json_int_t want)
+{
+    if (!present)
+        return 0;
+    json_int_t have = existing ? json_integer_value(json_object_get(existing, "revision")) : 0;
+    if (have == want)
+        return 0;
+    vg_api_reply_error(call->srv, call->req, 409, NULL,
+                       "revision conflict: object is at revision %lld, If-Match %lld",
+                       (long long)have, (long long)want);
+    return 1;
+}
+
+static int manifest_unchanged(const json_t *existing, const json_t *manifest)
+{
+    static const char *fields[] = {"labels", "description", "spec"};
+    if (!existing)
+        return 0;
+    for (size_t i = 0; i < VG_ARRAY_LEN(fields); i++)
+        if (!json_equal(json_object_get(existing, fields[i]),
+                        json_object_get(manifest, fields[i])))
+            return 0;
+    return 1;
+}
+
+static void put_committed(struct vg_pending_call *pc, int code, const vg_apply_result_t *res)
+{
+    if (code)
+        vg_api_reply_apply_error(pc->srv, pc->req, code, res);
+    else
+        vg_api_reply_json(pc->srv, pc->req, res->created ? 201 : 200, res->object);
+}
+
+static json_t *write_payload(struct vg_call *call, int present, json_int_t if_match)
+{
+    json_t *payload =
+        json_pack("{s:s, s:I}", "actor", call->actor, "time", (json_int_t)vg_wall_ms());
+    if (present)
+        json_object_set_new(payload, "if_match", json_integer(if_match));
+    return payload;
+}
+
+static void put_object(struct vg_call *call, const char *kind, const char *name)
+{
+    json_int_t if_match = 0;
+    int present;
+    if (!vg_api_require(call, VG_PERM_WRITE) || parse_if_match(call, &if_match, &present))
+        return;
+    json_t *body = vg_api_body_json(call);
+    if (!body)
+        return;
+    json_t *manifest = NULL, *payload = NULL;
+    char err[512], field[128] = "";
+    if (vg_schema_validate(body, kind, name, &manifest, err, sizeof err, field, sizeof field)) {
+        vg_api_reply_error(call->srv, call->req, 400, field, "%s", err);
+        goto out;
+    }
+    json_t *existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
+    if (conflicts(call, existing, present, if_match))
+        goto out;
+    if (manifest_unchanged(existing, manifest)) { /* nothing to write: idempotent apply */
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Vigil-Result",
+                          "unchanged");
+        vg_api_reply_json(call->srv, call->req, 200, existing);
+        goto out;
+    }
+    payload = write_payload(call, present, if_match);
+    json_object_set(payload, "object", manifest);
+    vg_api_submit(call, VG_REC_OBJ_PUT, payload, put_committed, NULL);
+out:
+    json_decref(payload);
+    json_decref(manifest);
+    json_decref(body);
+}
+
+static void delete_committed(struct vg_pending_call *pc, int code, const vg_apply_result_t *res)
+{
+    if (code)
+        vg_api_reply_apply_error(pc->srv, pc->req, code, res);
+    else
+        vg_api_reply_json(pc->srv, pc->req, 200, res->object);
+}
+
+static void delete_object(struct vg_call *call, const char *kind, const char *name)
+{
+    json_int_t if_match = 0;
+    int present;
+    if (!vg_api_require(call, VG_PERM_WRITE) || parse_if_match(call, &if_match, &present))
+        return;
+    json_t *existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
+    if (!existing) {
+        vg_api_reply_error(call->srv, call->req, 404, NULL, "%s '%s' not found", kind, name);
+        return;
+    }
+    if (conflicts(call, existing, present, if_match))
+        return;
+    json_t *payload = write_payload(call, present, if_match);
+    json_object_set_new(payload, "kind", json_string(kind));
+    json_object_set_new(payload, "name", json_string(name));
+    vg_api_submit(call, VG_REC_OBJ_DELETE, payload, delete_committed, NULL);
+    json_decref(payload);
+}
+
+static void get_object(struct vg_call *call, const char *kind, const char *name)
+{
+    if (!vg_api_require(call, VG_PERM_READ))
+        return;
+    json_t *obj = vg_state_get(vg_member_state(call->srv->member), kind, name);
+    if (!obj)
+        vg_api_reply_error(call->srv, call->req, 404, NULL, "%s '%s' not found", kind, name);
+    else
+        vg_api_reply_json(call->srv, call->req, 200, obj);
+}
+
+static void list_objects(struct vg_call *call, const char *kind)
+{
+    if (!vg_api_require(call, VG_PERM_READ))
+        return;
+    vg_state_t *st = vg_member_state(call->srv->member);
+    const char *selector = evhttp_find_header(&call->query, "selector");
+    json_t *items;
+    char err[256];
+    if (vg_state_list(st, kind, selector, &items, err, sizeof err)) {
+        vg_api_reply_error(call->srv, call->req, 400, "selector", "%s", err);
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:o, s:I}", "kind", kind ? kind : "", "items", items,
+                             "revision", (json_int_t)vg_state_applied_index(st));
+    vg_api_reply_json(call->srv, call->req, 200, body);
+    json_decref(body);
+}
+
+static int check_kind(struct vg_call *call, const char *kind)
+{
+    if (vg_schema_kind(kind))
+        return 1;
+    vg_buf_t known = VG_BUF_INIT;
+    const struct vg_kind *const *k = vg_schema_kinds();
+    for (size_t i = 0; k[i]; i++)
+        vg_buf_printf(&known, "%s%s", i ? ", " : "", k[i]->name);
+    vg_api_reply_error(call->srv, call->req, 404, "kind", "unknown kind '%s' (known: %s)", kind,
+                       known.data ? (char *)known.data : "");
+    vg_buf_release(&known);
+    return 0;
+}
+
+void vg_api_objects(struct vg_call *call)
+{
+    if (call->n_parts == 1) { /* all kinds */
+        if (call->method == EVHTTP_REQ_GET)
+            list_objects(call, NULL);
+        else
+            vg_api_reply_error(call->srv, call->req, 405, NULL, "use GET on /api/v1/objects");
+        return;
+    }
+    if (call->n_parts > 3) {
+        vg_api_reply_error(call->srv, call->req, 404, NULL, "no such endpoint");
+        return;
+    }
+    const char *kind = call->parts[1];
+    if (!check_kind(call, kind))
+        return;
+    if (call->n_parts == 2) {
+        if (call->method == EVHTTP_REQ_GET)
+            list_objects(call, kind);
+        else
+            vg_api_reply_error(call->srv, call->req, 405, NULL, "use GET to list %s", kind);
+        return;
+    }
+    const char *name = call->parts[2];
+    switch (call->method) {
+    case EVHTTP_REQ_GET:
+    case EVHTTP_REQ_HEAD:
+        get_object(call, kind, name);
+        break;
+    case EVHTTP_REQ_PUT:
+        put_object(call, kind, name);
+        break;
+    case EVHTTP_REQ_DELETE:
+        delete_object(call, kind, name);
+        break;
+    default:
+        vg_api_reply_error(call->srv, call->req, 405, NULL, "method not allowed on an object");
+    }
+}

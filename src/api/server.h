@@ -1,0 +1,33 @@
+/*
+ * server.h - the REST API of a member (docs/api.md) on libevent's evhttp.
+ *
+ * Plain HTTP is allowed only on loopback addresses; any other address needs
+ * a TLS certificate and key (TLS 1.3 only) or an explicit insecure flag.
+ */
+#ifndef VG_SERVER_H
+#define VG_SERVER_H
+
+#include <event2/event.h>
+
+#include "daemon/member.h"
+
+struct vg_server_opts {
+    const char *listen; /* HOST:PORT; "[::1]:7700" for IPv6 */
+    const char *tls_cert;
+    const char *tls_key;
+    int insecure; /* allow plain HTTP off loopback */
+};
+
+typedef struct vg_server vg_server_t;
+
+int vg_server_start(struct event_base *base, vg_member_t *member,
+                    const struct vg_server_opts *opts, vg_server_t **out, char *err,
+                    size_t errlen);
+
+/* Shutdown: new requests get 503; returns the number of writes still
+ * waiting for their commit (poll until 0, then vg_server_free). */
+size_t vg_server_drain(vg_server_t *srv);
+
+void vg_server_free(vg_server_t *srv);
+
+#endif

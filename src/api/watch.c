@@ -1,0 +1,171 @@
+/*
+ * watch.c - GET /api/v1/watch: server-sent events of every committed change
+ * after a revision, then live.
+ *
+ * Watchers are a linked list fed by the state's observer. A slow watcher
+ * whose unsent output exceeds VG_WATCH_MAX_BUFFER is disconnected rather
+ * than allowed to grow memory without bound; it re-lists and watches again.
+ */
+#include "api/api_int.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+
+#include "state/state.h"
+
+struct vg_watcher {
+    struct vg_watcher *next;
+    struct vg_server *srv;
+    struct evhttp_request *req;
+    char kind[64]; /* empty: all kinds */
+};
+
+static size_t unsent_bytes(struct vg_watcher *w)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+static void unlink_watcher(struct vg_watcher *w)
+{
+    struct vg_server *srv = w->srv;
+    for (struct vg_watcher **p = &srv->watchers; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            srv->n_watchers--;
+            return;
+        }
+    }
+}
+
+static void send_change(struct vg_watcher *w, const vg_change_t *ch)
+{
+    if (w->kind[0] &&
+        strcmp(w->kind, json_string_value(json_object_get(ch->object, "kind")) ?: "") != 0)
+        return;
+    json_t *data = json_pack("{s:s, s:I, s:O}", "type", ch->type, "revision",
+                             (json_int_t)ch->revision, "object", ch->object);
+    char *text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add_printf(buf, "id: %llu\nevent: %s\ndata: %s\n\n",
+                        (unsigned long long)ch->revision, ch->type, text);
+    free(text);
+    evhttp_send_reply_chunk(w->req, buf);
+    evbuffer_free(buf);
+}
+
+static void on_watcher_gone(struct evhttp_connection *evcon, void *arg)
+{
+    struct vg_watcher *w = arg;
+    unlink_watcher(w);
+    free(w);
+}
+
+static void drop_watcher(struct vg_watcher *w)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
+    unlink_watcher(w);
+    if (evcon) {
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+        evhttp_send_reply_end(w->req);
+    }
+    free(w);
+}
+
+static void fan_out(void *ctx, const vg_change_t *ch)
+{
+    struct vg_server *srv = ctx;
+    struct vg_watcher *w = srv->watchers;
+    while (w) {
+        struct vg_watcher *next = w->next;
+        if (unsent_bytes(w) > VG_WATCH_MAX_BUFFER)
+            drop_watcher(w);
+        else
+            send_change(w, ch);
+        w = next;
+    }
+}
+
+static void replay_one(void *ctx, const vg_change_t *ch)
+{
+    send_change(ctx, ch);
+}
+
+static void keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    struct vg_server *srv = arg;
+    for (struct vg_watcher *w = srv->watchers; w; w = w->next) {
+        struct evbuffer *buf = evbuffer_new();
+        evbuffer_add_printf(buf, ": keepalive\n\n");
+        evhttp_send_reply_chunk(w->req, buf);
+        evbuffer_free(buf);
+    }
+}
+
+void vg_api_watch(struct vg_call *call)
+{
+    if (!vg_api_require(call, VG_PERM_READ))
+        return;
+    struct vg_server *srv = call->srv;
+    const char *from_text = evhttp_find_header(&call->query, "from");
+    const char *kind = evhttp_find_header(&call->query, "kind");
+    unsigned long long from = 0;
+    if (from_text) {
+        char *end;
+        errno = 0;
+        from = strtoull(from_text, &end, 10);
+        if (errno || *end || end == from_text || from_text[0] == '-') {
+            vg_api_reply_error(srv, call->req, 400, "from", "from must be a revision number");
+            return;
+        }
+    } else {
+        from = vg_state_applied_index(vg_member_state(srv->member));
+    }
+    if (kind && strlen(kind) >= sizeof((struct vg_watcher *)0)->kind) {
+        vg_api_reply_error(srv, call->req, 400, "kind", "kind is too long");
+        return;
+    }
+    struct vg_watcher *w = vg_calloc(1, sizeof *w);
+    w->srv = srv;
+    w->req = call->req;
+    snprintf(w->kind, sizeof w->kind, "%s", kind ? kind : "");
+    const vg_state_t *st = vg_member_state(srv->member);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+    /* check retention before committing to a 200 stream */
+    if (!vg_state_history_covers(st, from)) {
+        free(w);
+        vg_api_reply_error(srv, call->req, 410, "from", "revision %llu is too old, re-list",
+                           from);
+        return;
+    }
+    evhttp_add_header(out, "Content-Type", "text/event-stream");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evhttp_send_reply_start(call->req, 200, "OK");
+    vg_state_changes_since(st, from, replay_one, w);
+    w->next = srv->watchers;
+    srv->watchers = w;
+    srv->n_watchers++;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
+    evhttp_connection_set_closecb(evcon, on_watcher_gone, w);
+}
+
+void vg_watch_init(struct vg_server *srv)
+{
+    vg_state_set_observer(vg_member_state(srv->member), fan_out, srv);
+    srv->keepalive_ev = event_new(srv->base, -1, EV_PERSIST, keepalive, srv);
+    struct timeval every = {15, 0};
+    event_add(srv->keepalive_ev, &every);
+}
+
+void vg_watch_release(struct vg_server *srv)
+{
+    if (srv->member)
+        vg_state_set_observer(vg_member_state(srv->member), NULL, NULL);
+    if (srv->keepalive_ev)
+        event_free(srv->keepalive_ev);
+    while (srv->watchers)
+        drop_watcher(srv->watchers);
+}

@@ -1,0 +1,92 @@
+/*
+ * client.h - the CLI's HTTP client for the vigil REST API (libcurl).
+ *
+ * One client per invocation. It knows a list of servers (the members of a
+ * cluster) and sends each request to the first one that answers, then keeps
+ * using that one, so all requests of one command go to one member. A request
+ * moves on to the next server only when it certainly did not reach the
+ * previous one (no connection) or that one refused it without acting (503:
+ * not ready, shutting down), so a write is never sent twice. Redirects are
+ * never followed: the bearer token must not travel to another host.
+ *
+ * The token is put in the Authorization header and nowhere else: it never
+ * appears in an error message, and the copies this module makes are wiped.
+ */
+#ifndef VG_CLI_CLIENT_H
+#define VG_CLI_CLIENT_H
+
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "core/vg.h"
+
+#define VG_CLIENT_DEFAULT_SERVER "http://127.0.0.1:7700"
+
+struct vg_client_opts {
+    const char *servers;     /* comma-separated base URLs; "host:port" means http:// */
+    const char *token;       /* bearer token, or NULL to send none */
+    const char *cacert;      /* PEM CA bundle for https, or NULL for the system's */
+    long timeout_ms;         /* whole request (not streams); 0 = none */
+    long connect_timeout_ms; /* per server */
+};
+
+typedef struct vg_client vg_client_t;
+
+/* An answer from a server. body always holds the raw bytes; json is the body
+ * parsed when it is JSON (else NULL). result is the Vigil-Result header
+ * ("unchanged" when a PUT changed nothing), empty when absent. */
+struct vg_resp {
+    long status;
+    vg_buf_t body;
+    json_t *json;
+    char result[32];
+};
+
+#define VG_RESP_INIT {0, VG_BUF_INIT, NULL, ""}
+
+void vg_resp_release(struct vg_resp *resp);
+
+/* Copies what it needs from opts (the token too). Returns 0, or -EINVAL with
+ * err set when a server URL is malformed. Free with vg_client_free. */
+int vg_client_new(const struct vg_client_opts *opts, vg_client_t **out, char *err,
+                  size_t errlen);
+void vg_client_free(vg_client_t *c);
+
+/* The base URL of the server that answered last (the first one before any). */
+const char *vg_client_server(const vg_client_t *c);
+
+/* The first server that would receive the token in clear text (http:// to a
+ * host that is not loopback), or NULL. */
+const char *vg_client_cleartext_server(const vg_client_t *c);
+
+/* 1 when the client has a token to send. */
+int vg_client_has_token(const vg_client_t *c);
+
+/*
+ * Sends METHOD path (starting with "/", already escaped) with body as JSON
+ * (NULL: no body) and an If-Match header when if_match is non-NULL. Returns 0
+ * when a server answered, whatever the status (resp filled; release it);
+ * -EHOSTUNREACH when no server could be reached, -ETIMEDOUT when one was
+ * reached but did not answer in time, -EIO for other transport failures
+ * (TLS, broken connection); err then says which servers failed and why.
+ */
+int vg_client_request(vg_client_t *c, const char *method, const char *path, const json_t *body,
+                      const char *if_match, struct vg_resp *resp, char *err, size_t errlen);
+
+/* Receives the bytes of a streamed 200 answer; returns 0 to go on, or a
+ * negative value to end the stream (vg_client_stream then returns 0). */
+typedef int (*vg_client_sink_fn)(void *ctx, const char *data, size_t len);
+
+/*
+ * GETs path and hands the body of a 200 answer to sink as it arrives, with no
+ * overall timeout (a stall of more than idle_s seconds without a byte ends
+ * it). A non-200 answer lands in resp like vg_client_request. Returns 0 when
+ * the stream ended (by the server or the sink), or an error as above.
+ */
+int vg_client_stream(vg_client_t *c, const char *path, long idle_s, vg_client_sink_fn sink,
+                     void *ctx, struct vg_resp *resp, char *err, size_t errlen);
+
+/* Appends s to b percent-encoded for one URL path segment or query value. */
+void vg_client_escape(vg_buf_t *b, const char *s);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * cmd_init.c - `vigild init`: a new data directory with its keyring and the
+ * first admin token, which is printed once and stored only as a hash.
+ */
+#include "daemon/daemon.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/token.h"
+#include "store/log.h"
+#include "store/record.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vigild init --data DIR [--key-file FILE] [-o text|json]\n\n"
+            "Creates DIR (mode 0700) with a new keyring (DIR/keyring, mode 0600) and an\n"
+            "encrypted log holding the first admin API token. The token is printed once.\n\n"
+            "  --data DIR       data directory to create (must not hold vigil data yet)\n"
+            "  --key-file FILE  use this existing keyring instead of generating one\n"
+            "                   (it is copied to DIR/keyring)\n"
+            "  -o json          print {\"admin_token\":...} for scripts\n");
+}
+
+static int copy_keyring(const char *from, const char *to, char *err, size_t errlen)
+{
+    vg_keyring_t *kr = NULL;
+    int rc = vg_keyring_load(from, &kr, err, errlen); /* validates format and mode */
+    vg_keyring_free(kr);
+    if (rc)
+        return rc;
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return vg_err(err, errlen, -errno, "cannot open '%s': %s", from, strerror(errno));
+    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fclose(in);
+        return vg_err(err, errlen, -errno, "cannot create '%s': %s", to, strerror(errno));
+    }
+    char buf[4096];
+    size_t n;
+    rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (write(fd, buf, n) != (ssize_t)n)
+            rc = vg_err(err, errlen, -EIO, "cannot write '%s'", to);
+    sodium_memzero(buf, sizeof buf);
+    if (!rc && fsync(fd) < 0)
+        rc = vg_err(err, errlen, -errno, "cannot fsync '%s': %s", to, strerror(errno));
+    close(fd);
+    fclose(in);
+    return rc;
+}
+
+static int write_admin_token(const char *data, const char *key_path, char *token, char *err,
+                             size_t errlen)
+{
+    vg_keyring_t *kr = NULL;
+    vg_log_t *log = NULL;
+    char log_dir[4096], id[VG_TOKEN_ID_LEN + 1], hash[VG_TOKEN_HASH_HEX + 1];
+    snprintf(log_dir, sizeof log_dir, "%s/log", data);
+    int rc = vg_keyring_load(key_path, &kr, err, errlen);
+    if (rc)
+        goto out;
+    vg_log_opts_t lo = {log_dir, kr, 0};
+    rc = vg_log_open(&lo, 0, NULL, NULL, &log, err, errlen);
+    if (rc)
+        goto out;
+    vg_token_generate(id, token, hash);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "name", "admin", "role", "admin",
+                  "hash", hash, "actor", "vigild-init", "time", (json_int_t)vg_wall_ms());
+    char *text = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    uint64_t index;
+    rc = vg_log_append(log, 1, VG_REC_TOKEN_CREATE, text, strlen(text), &index);
+    free(text);
+    if (!rc)
+        rc = vg_log_sync(log);
+    if (rc)
+        vg_err(err, errlen, rc, "cannot write the first record: %s", strerror(-rc));
+out:
+    vg_log_close(log);
+    vg_keyring_free(kr);
+    return rc;
+}
+
+int vg_cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"key-file", required_argument, 0, 'k'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *data = NULL, *key_file = NULL, *output = "text";
+    int c;
+    while ((c = getopt_long(argc, argv, "d:k:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            data = optarg;
+            break;
+        case 'k':
+            key_file = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!data || optind != argc || (strcmp(output, "text") && strcmp(output, "json"))) {
+        usage(stderr);
+        return 2;
+    }
+    char err[1024], key_path[4096], probe[4096];
+    char token[VG_TOKEN_LEN + 1];
+    snprintf(key_path, sizeof key_path, "%s/keyring", data);
+    snprintf(probe, sizeof probe, "%s/log", data);
+    if (access(key_path, F_OK) == 0 || access(probe, F_OK) == 0) {
+        fprintf(stderr, "vigild: '%s' already holds vigil data; refusing to overwrite it\n",
+                data);
+        return 1;
+    }
+    int rc = vg_mkdir_p(data, 0700);
+    if (rc) {
+        fprintf(stderr, "vigild: cannot create '%s': %s\n", data, strerror(-rc));
+        return 1;
+    }
+    rc = key_file ? copy_keyring(key_file, key_path, err, sizeof err)
+                  : vg_keyring_create(key_path, err, sizeof err);
+    if (!rc)
+        rc = write_admin_token(data, key_path, token, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "vigild: init failed: %s\n", err);
+        return 1;
+    }
+    if (!strcmp(output, "json")) {
+        json_t *out = json_pack("{s:s, s:s}", "data", data, "admin_token", token);
+        json_dumpf(out, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(out);
+    } else {
+        printf("admin token: %s\n", token);
+        fprintf(stderr,
+                "vigild: initialised '%s'. Store the admin token now: it is not shown "
+                "again and only its hash is kept.\n",
+                data);
+    }
+    sodium_memzero(token, sizeof token);
+    return 0;
+}

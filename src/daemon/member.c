@@ -1,0 +1,296 @@
+/*
+ * member.c - glue between the log and the state, and the completion queue
+ * that turns "durable" into answered requests, in log order.
+ *
+ * Invariant: pending entries are ordered by index with no gaps, and every
+ * index <= vg_state_applied_index has been answered or forgotten.
+ */
+#include "daemon/member.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/say.h"
+#include "store/snapshot.h"
+
+#define STANDALONE_EPOCH 1
+
+struct pending {
+    uint64_t index;
+    uint16_t type;
+    json_t *payload;
+    vg_member_done_fn done;
+    void *ctx;
+    uint64_t start_us;
+};
+
+static const double lat_bounds[VG_MEMBER_LAT_BUCKETS] = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0};
+
+struct vg_member {
+    char *data_dir;
+    vg_keyring_t *keys;
+    vg_log_t *log;
+    vg_state_t *state;
+    struct event *notify_ev;
+    int lock_fd;
+    uint64_t snapshot_every, last_snapshot;
+
+    struct pending *q; /* ring buffer */
+    size_t q_head, q_len, q_cap;
+
+    uint64_t lat_counts[VG_MEMBER_LAT_BUCKETS];
+    double lat_sum;
+    uint64_t lat_n;
+};
+
+static struct pending *q_at(vg_member_t *m, size_t i)
+{
+    return &m->q[(m->q_head + i) % m->q_cap];
+}
+
+static void q_push(vg_member_t *m, const struct pending *p)
+{
+    if (m->q_len == m->q_cap) {
+        size_t cap = m->q_cap ? m->q_cap * 2 : 256;
+        struct pending *q = vg_calloc(cap, sizeof *q);
+        for (size_t i = 0; i < m->q_len; i++)
+            q[i] = *q_at(m, i);
+        free(m->q);
+        m->q = q;
+        m->q_cap = cap;
+        m->q_head = 0;
+    }
+    *q_at(m, m->q_len++) = *p;
+}
+
+static void observe_latency(vg_member_t *m, uint64_t start_us)
+{
+    double secs = (double)(vg_mono_us() - start_us) / 1e6;
+    for (int i = 0; i < VG_MEMBER_LAT_BUCKETS; i++)
+        if (secs <= lat_bounds[i])
+            m->lat_counts[i]++;
+    m->lat_sum += secs;
+    m->lat_n++;
+}
+
+static void maybe_snapshot(vg_member_t *m)
+{
+    uint64_t applied = vg_state_applied_index(m->state);
+    if (applied - m->last_snapshot < m->snapshot_every)
+        return;
+    json_t *dump = vg_state_dump(m->state);
+    char *text = json_dumps(dump, JSON_COMPACT);
+    json_decref(dump);
+    if (!text)
+        VG_BUG("cannot serialise state");
+    if (vg_log_snapshot(m->log, applied, vg_state_epoch(m->state), (uint8_t *)text,
+                        strlen(text)) == 0)
+        m->last_snapshot = applied;
+}
+
+static void fail_all_pending(vg_member_t *m, int code)
+{
+    while (m->q_len) {
+        struct pending p = *q_at(m, 0);
+        m->q_head = (m->q_head + 1) % m->q_cap;
+        m->q_len--;
+        if (p.done)
+            p.done(p.ctx, code, NULL);
+        json_decref(p.payload);
+    }
+}
+
+/* The writer made more records durable: commit them in order. */
+static void on_durable(evutil_socket_t fd, short what, void *arg)
+{
+    vg_member_t *m = arg;
+    vg_log_notify_drain(m->log);
+    uint64_t durable = vg_log_durable_index(m->log);
+    while (m->q_len && q_at(m, 0)->index <= durable) {
+        struct pending p = *q_at(m, 0);
+        m->q_head = (m->q_head + 1) % m->q_cap;
+        m->q_len--;
+        vg_apply_result_t res;
+        int code = vg_state_apply(m->state, STANDALONE_EPOCH, p.index, p.type, p.payload, &res);
+        observe_latency(m, p.start_us);
+        if (p.done)
+            p.done(p.ctx, code, &res);
+        json_decref(res.object);
+        json_decref(p.payload);
+    }
+    if (vg_log_failed(m->log)) {
+        vg_error("log write failed: refusing writes; pending requests fail");
+        fail_all_pending(m, -EIO);
+    }
+    maybe_snapshot(m);
+}
+
+int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
+                     vg_member_done_fn done, void *ctx, uint64_t *handle)
+{
+    char *text = json_dumps(payload, JSON_COMPACT);
+    if (!text)
+        return -EINVAL;
+    uint64_t index;
+    int rc = vg_log_append(m->log, STANDALONE_EPOCH, type, text, strlen(text), &index);
+    free(text);
+    if (rc)
+        return rc;
+    struct pending p = {index, type, json_incref((json_t *)payload), done, ctx, vg_mono_us()};
+    q_push(m, &p);
+    if (handle)
+        *handle = index;
+    return 0;
+}
+
+void vg_member_forget(vg_member_t *m, uint64_t handle)
+{
+    if (!m->q_len || handle < q_at(m, 0)->index)
+        return;
+    size_t i = (size_t)(handle - q_at(m, 0)->index);
+    if (i < m->q_len)
+        q_at(m, i)->done = NULL;
+}
+
+static int replay_one(void *ctx, const vg_record_t *rec)
+{
+    vg_member_t *m = ctx;
+    json_error_t jerr;
+    json_t *payload = json_loadb((const char *)rec->payload, rec->payload_len, 0, &jerr);
+    if (!payload && rec->payload_len) {
+        vg_error("record %llu authenticated but its payload is not JSON: %s",
+                 (unsigned long long)rec->index, jerr.text);
+        return -VG_ECORRUPT;
+    }
+    vg_state_apply(m->state, rec->epoch, rec->index, rec->type, payload, NULL);
+    json_decref(payload);
+    return 0;
+}
+
+static int load_snapshot(vg_member_t *m, const char *log_dir, char *err, size_t errlen)
+{
+    uint64_t index = 0, epoch = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc =
+        vg_snapshot_load_latest(log_dir, m->keys, &index, &epoch, &data, &len, err, errlen);
+    if (rc || !data)
+        return rc;
+    json_error_t jerr;
+    json_t *dump = json_loadb((const char *)data, len, 0, &jerr);
+    free(data);
+    if (!dump)
+        return vg_err(err, errlen, -VG_ECORRUPT, "snapshot %llu is not valid JSON: %s",
+                      (unsigned long long)index, jerr.text);
+    rc = vg_state_load(m->state, dump, err, errlen);
+    json_decref(dump);
+    m->last_snapshot = index;
+    return rc;
+}
+
+static int lock_data_dir(vg_member_t *m, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", m->data_dir);
+    m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (m->lock_fd < 0)
+        return vg_err(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return vg_err(err, errlen, -EBUSY, "data dir '%s' is in use by another vigild",
+                      m->data_dir);
+    return 0;
+}
+
+int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
+                   vg_member_t **out, char *err, size_t errlen)
+{
+    vg_member_t *m = vg_calloc(1, sizeof *m);
+    m->lock_fd = -1;
+    m->data_dir = vg_strdup(opts->data_dir);
+    m->snapshot_every = opts->snapshot_every ? opts->snapshot_every : 10000;
+    m->state = vg_state_new();
+    char key_path[4096], log_dir[4096];
+    snprintf(key_path, sizeof key_path, "%s/keyring", opts->data_dir);
+    snprintf(log_dir, sizeof log_dir, "%s/log", opts->data_dir);
+
+    int rc = lock_data_dir(m, err, errlen);
+    if (rc)
+        goto fail;
+    rc = vg_keyring_load(opts->key_file ? opts->key_file : key_path, &m->keys, err, errlen);
+    if (rc)
+        goto fail;
+    rc = load_snapshot(m, log_dir, err, errlen);
+    if (rc)
+        goto fail;
+    vg_log_opts_t lo = {log_dir, m->keys, opts->segment_bytes};
+    rc =
+        vg_log_open(&lo, vg_state_applied_index(m->state), replay_one, m, &m->log, err, errlen);
+    if (rc)
+        goto fail;
+    rc = vg_log_start_writer(m->log);
+    if (rc) {
+        vg_err(err, errlen, rc, "cannot start log writer: %s", strerror(-rc));
+        goto fail;
+    }
+    m->notify_ev =
+        event_new(base, vg_log_notify_fd(m->log), EV_READ | EV_PERSIST, on_durable, m);
+    event_add(m->notify_ev, NULL);
+    *out = m;
+    return 0;
+fail:
+    vg_member_close(m);
+    return rc;
+}
+
+void vg_member_close(vg_member_t *m)
+{
+    if (!m)
+        return;
+    if (m->notify_ev)
+        event_free(m->notify_ev);
+    vg_log_close(m->log); /* flushes and syncs what is queued */
+    while (m->q_len) {    /* durable now, but nobody is waiting any more */
+        json_decref(q_at(m, 0)->payload);
+        m->q_head = (m->q_head + 1) % m->q_cap;
+        m->q_len--;
+    }
+    free(m->q);
+    vg_state_free(m->state);
+    vg_keyring_free(m->keys);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd);
+    free(m->data_dir);
+    free(m);
+}
+
+vg_state_t *vg_member_state(vg_member_t *m)
+{
+    return m->state;
+}
+
+vg_log_t *vg_member_log(vg_member_t *m)
+{
+    return m->log;
+}
+
+size_t vg_member_n_pending(const vg_member_t *m)
+{
+    return m->q_len;
+}
+
+int vg_member_writable(const vg_member_t *m)
+{
+    return m->log && !vg_log_failed(m->log);
+}
+
+void vg_member_commit_latency(const vg_member_t *m, const double **bounds,
+                              const uint64_t **counts, double *sum, uint64_t *count)
+{
+    *bounds = lat_bounds;
+    *counts = m->lat_counts;
+    *sum = m->lat_sum;
+    *count = m->lat_n;
+}

@@ -1,0 +1,45 @@
+/*
+ * vigild.c - entry point of the daemon: a table of subcommands.
+ */
+#include "daemon/daemon.h"
+
+struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct subcommand commands[] = {
+    {"init", vg_cmd_init, "create a data directory, keyring and first admin token"},
+    {"run", vg_cmd_run, "serve a member (standalone)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vigild <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
+        fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'vigild <command> --help' describes each command. See vigild(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("vigild %s\n", VG_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "vigild: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,683 @@
+/*
+ * schema.c - the registry of object kinds and the one validator every
+ * manifest passes through before it becomes a record in the log.
+ *
+ * Input is a client's JSON body (at most 1 MiB, possibly hostile), so this
+ * file must never crash, never modify the manifest and never accept a field
+ * it does not know: what is stored is exactly what the kind's table allows.
+ * Failures name the dotted path of the field at fault ("spec.tier",
+ * "labels.env", "spec.contacts[2]") in the field buffer and start the
+ * message with it. Bytes from the input are echoed only through show(),
+ * which escapes everything outside printable ASCII, so messages stay pure
+ * ASCII and remain valid UTF-8 for JSON error bodies even when truncated.
+ *
+ * Rules beyond schema.h: a JSON null counts as an absent field (YAML turns
+ * "labels:" with nothing after it into null); required string fields must
+ * not be empty; strings must not contain control characters (C0, DEL, C1),
+ * except that the free-text description may hold newlines and tabs; a
+ * STRING field's max (or 1024 if none) bounds its length in characters,
+ * a STRING_LIST field's max bounds its number of items (each item is held
+ * to the 1024-character default).
+ *
+ * A kind's check hook runs last, on the normalized spec, and writes the
+ * full dotted path ("spec.area_m2") into field and a message starting
+ * with that path into err.
+ */
+#include "schema/schema.h"
+
+#include "core/names.h"
+
+#define DESCRIPTION_MAX 1024 /* characters */
+#define STRING_MAX      1024 /* characters, when a field sets no max */
+#define LABELS_MAX      64
+#define SHOW_BYTES      64 /* input bytes echoed in a message before "..." */
+#define SHOW_BUF        (SHOW_BYTES * 4 + 4)
+#define PATH_BUF        (SHOW_BUF + 32)
+#define LIST_BUF        512
+
+/* Every kind is one file defining one row; adding a kind adds a line here. */
+extern const struct vg_kind vg_kind_site;
+extern const struct vg_kind vg_kind_zone;
+
+static const struct vg_kind *const kinds[] = {
+    &vg_kind_site,
+    &vg_kind_zone,
+    NULL,
+};
+
+static const char *const top_fields[] = {"kind", "name", "labels", "description", "spec", NULL};
+static const char *const server_fields[] = {"status", "revision", NULL};
+
+/* Where a failure goes: the caller's (err, field) buffers. */
+struct report {
+    char *err;
+    size_t errlen;
+    char *field;
+    size_t fieldlen;
+};
+
+const struct vg_kind *vg_schema_kind(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(kinds[i]->name, name) == 0)
+            return kinds[i];
+    return NULL;
+}
+
+const struct vg_kind *const *vg_schema_kinds(void)
+{
+    return kinds;
+}
+
+/* Copies len bytes of s into buf as printable ASCII: other bytes become
+ * \xNN and input beyond SHOW_BYTES becomes "...". Returns buf. */
+static const char *show(char buf[SHOW_BUF], const char *s, size_t len)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < len && i < SHOW_BYTES; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            buf[out++] = (char)c;
+        else
+            out += (size_t)snprintf(buf + out, SHOW_BUF - out, "\\x%02x", c);
+    }
+    if (len > SHOW_BYTES)
+        out += (size_t)snprintf(buf + out, SHOW_BUF - out, "...");
+    buf[out] = '\0';
+    return buf;
+}
+
+static const char *show_str(char buf[SHOW_BUF], const char *s)
+{
+    return show(buf, s, strlen(s));
+}
+
+/* Fills field with path and err with "path: message"; returns -EINVAL. */
+static int fail(const struct report *r, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(const struct report *r, const char *path, const char *fmt, ...)
+{
+    char msg[LIST_BUF + PATH_BUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->field && r->fieldlen)
+        snprintf(r->field, r->fieldlen, "%s", path);
+    if (!*path)
+        return vg_err(r->err, r->errlen, -EINVAL, "%s", msg);
+    return vg_err(r->err, r->errlen, -EINVAL, "%s: %s", path, msg);
+}
+
+static void child_path(char out[PATH_BUF], const char *parent, const char *key)
+{
+    char shown[SHOW_BUF];
+    snprintf(out, PATH_BUF, "%s%s%s", parent, *parent ? "." : "", show_str(shown, key));
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "unknown";
+}
+
+static const char *field_type_name(enum vg_ftype type)
+{
+    static const char *const names[] = {
+        [VG_F_STRING] = "string",
+        [VG_F_INT] = "integer",
+        [VG_F_NUMBER] = "number",
+        [VG_F_BOOL] = "boolean",
+        [VG_F_ENUM] = "enum",
+        [VG_F_NAME] = "name",
+        [VG_F_STRING_LIST] = "string-list",
+        [VG_F_OBJECT] = "object",
+    };
+    if ((size_t)type >= VG_ARRAY_LEN(names) || !names[type])
+        VG_BUG("field type %d has no name", (int)type);
+    return names[type];
+}
+
+/* NULL when key is absent or null: both mean "not given". */
+static const json_t *get_given(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* jansson allows NUL inside keys set through json_object_setn; such a key
+ * would pass every check on its first part, so it is refused outright. */
+static int key_has_nul(const char *key)
+{
+    return strlen(key) != json_object_iter_key_len(json_object_key_to_iter(key));
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void join(char out[LIST_BUF], const char *const *list)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; list[i] && used < LIST_BUF; i++)
+        used += (size_t)snprintf(out + used, LIST_BUF - used, "%s%s", i ? ", " : "", list[i]);
+}
+
+static void join_kinds(char out[LIST_BUF])
+{
+    const char *names[16];
+    size_t n = 0;
+    for (; kinds[n] && n < VG_ARRAY_LEN(names) - 1; n++)
+        names[n] = kinds[n]->name;
+    names[n] = NULL;
+    join(out, names);
+}
+
+static void join_fields(char out[LIST_BUF], const struct vg_field *fields)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; fields[i].name && used < LIST_BUF; i++)
+        used += (size_t)snprintf(out + used, LIST_BUF - used, "%s%s", i ? ", " : "",
+                                 fields[i].name);
+}
+
+/* A C1 control character (U+0080..U+009F) is encoded as C2 80..C2 9F. */
+static int is_control_at(const unsigned char *p, size_t left, int allow_newlines)
+{
+    if (allow_newlines && (*p == '\n' || *p == '\t'))
+        return 0;
+    if (*p < 0x20 || *p == 0x7f)
+        return 1;
+    return *p == 0xc2 && left > 1 && p[1] >= 0x80 && p[1] <= 0x9f;
+}
+
+/* Rejects control characters (including NUL) and more than max_chars
+ * characters. jansson guarantees the string is valid UTF-8. */
+static int check_text(const json_t *v, const char *path, int allow_newlines, size_t max_chars,
+                      const struct report *r)
+{
+    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    size_t len = json_string_length(v);
+    size_t n_chars = 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            n_chars++;
+        if (is_control_at(s + i, len - i, allow_newlines))
+            return fail(r, path, "control character at position %zu is not allowed", n_chars);
+    }
+    if (n_chars > max_chars)
+        return fail(r, path, "%zu characters long, at most %zu allowed", n_chars, max_chars);
+    return 0;
+}
+
+static int expect_string(const json_t *v, const char *path, const struct report *r)
+{
+    if (!json_is_string(v))
+        return fail(r, path, "expected string, got %s", json_type_name(v));
+    return 0;
+}
+
+/* ---- spec field checkers, one per vg_ftype ---- */
+
+typedef int (*field_checker)(const struct vg_field *f, const json_t *v, const char *path,
+                             const struct report *r);
+
+static int check_string(const struct vg_field *f, const json_t *v, const char *path,
+                        const struct report *r)
+{
+    int rc = expect_string(v, path, r);
+    if (rc)
+        return rc;
+    if (f->required && json_string_length(v) == 0)
+        return fail(r, path, "must not be empty");
+    return check_text(v, path, 0, f->max > 0 ? (size_t)f->max : STRING_MAX, r);
+}
+
+static int has_range(const struct vg_field *f)
+{
+    return f->min < f->max;
+}
+
+static int check_int(const struct vg_field *f, const json_t *v, const char *path,
+                     const struct report *r)
+{
+    if (!json_is_integer(v))
+        return fail(r, path, "expected integer, got %s", json_type_name(v));
+    json_int_t n = json_integer_value(v);
+    if (has_range(f) && ((double)n < f->min || (double)n > f->max))
+        return fail(r, path, "%" JSON_INTEGER_FORMAT " is out of range %.15g..%.15g", n, f->min,
+                    f->max);
+    return 0;
+}
+
+static int check_number(const struct vg_field *f, const json_t *v, const char *path,
+                        const struct report *r)
+{
+    if (!json_is_number(v))
+        return fail(r, path, "expected number, got %s", json_type_name(v));
+    double x = json_number_value(v);
+    if (has_range(f) && (x < f->min || x > f->max))
+        return fail(r, path, "%.15g is out of range %.15g..%.15g", x, f->min, f->max);
+    return 0;
+}
+
+static int check_bool(const struct vg_field *f, const json_t *v, const char *path,
+                      const struct report *r)
+{
+    if (!json_is_boolean(v))
+        return fail(r, path, "expected boolean, got %s", json_type_name(v));
+    return 0;
+}
+
+static int check_enum(const struct vg_field *f, const json_t *v, const char *path,
+                      const struct report *r)
+{
+    int rc = expect_string(v, path, r);
+    if (rc)
+        return rc;
+    const char *s = json_string_value(v);
+    if (!f->enum_values)
+        VG_BUG("enum field '%s' has no values", f->name);
+    if (strlen(s) == json_string_length(v) && in_list(s, f->enum_values))
+        return 0;
+    char shown[SHOW_BUF], allowed[LIST_BUF];
+    join(allowed, f->enum_values);
+    return fail(r, path, "'%s' is not one of %s", show(shown, s, json_string_length(v)),
+                allowed);
+}
+
+static int check_name_ref(const struct vg_field *f, const json_t *v, const char *path,
+                          const struct report *r)
+{
+    char why[256];
+    int rc = expect_string(v, path, r);
+    if (!rc)
+        rc = check_text(v, path, 0, STRING_MAX, r);
+    if (rc)
+        return rc;
+    if (vg_name_check(json_string_value(v), why, sizeof why))
+        return fail(r, path, "%s", why);
+    return 0;
+}
+
+static int check_string_list(const struct vg_field *f, const json_t *v, const char *path,
+                             const struct report *r)
+{
+    if (!json_is_array(v))
+        return fail(r, path, "expected array of strings, got %s", json_type_name(v));
+    size_t n_items = json_array_size(v);
+    if (f->max > 0 && (double)n_items > f->max)
+        return fail(r, path, "%zu items, at most %.15g allowed", n_items, f->max);
+    for (size_t i = 0; i < n_items; i++) {
+        char item_path[PATH_BUF];
+        const json_t *item = json_array_get(v, i);
+        snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+        int rc = expect_string(item, item_path, r);
+        if (!rc)
+            rc = check_text(item, item_path, 0, STRING_MAX, r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_object(const struct vg_field *f, const json_t *v, const char *path,
+                        const struct report *r)
+{
+    if (!json_is_object(v))
+        return fail(r, path, "expected object, got %s", json_type_name(v));
+    return 0;
+}
+
+static field_checker checker_for(enum vg_ftype type)
+{
+    static const field_checker checkers[] = {
+        [VG_F_STRING] = check_string,
+        [VG_F_INT] = check_int,
+        [VG_F_NUMBER] = check_number,
+        [VG_F_BOOL] = check_bool,
+        [VG_F_ENUM] = check_enum,
+        [VG_F_NAME] = check_name_ref,
+        [VG_F_STRING_LIST] = check_string_list,
+        [VG_F_OBJECT] = check_object,
+    };
+    if ((size_t)type >= VG_ARRAY_LEN(checkers) || !checkers[type])
+        VG_BUG("field type %d has no checker", (int)type);
+    return checkers[type];
+}
+
+/* ---- the manifest, top to bottom ---- */
+
+static int check_top_fields(const json_t *manifest, const struct report *r)
+{
+    const char *key;
+    const json_t *value;
+    char path[PATH_BUF], allowed[LIST_BUF];
+
+    /* json_object_foreach wants a non-const object; it only reads it */
+    json_object_foreach((json_t *)manifest, key, value)
+    {
+        if (!key_has_nul(key) && (in_list(key, top_fields) || in_list(key, server_fields)))
+            continue;
+        child_path(path, "", key);
+        join(allowed, top_fields);
+        return fail(r, path, "unknown field (allowed: %s)", allowed);
+    }
+    return 0;
+}
+
+/* The body's string at key, or NULL if not given; -EINVAL if not clean text. */
+static int body_string(const json_t *manifest, const char *key, const char **out,
+                       const struct report *r)
+{
+    const json_t *v = get_given(manifest, key);
+    int rc = 0;
+    *out = NULL;
+    if (!v)
+        return 0;
+    rc = expect_string(v, key, r);
+    if (!rc)
+        rc = check_text(v, key, 0, STRING_MAX, r);
+    if (!rc)
+        *out = json_string_value(v);
+    return rc;
+}
+
+static int resolve_kind(const json_t *manifest, const char *path_kind,
+                        const struct vg_kind **kind, const struct report *r)
+{
+    const char *body_kind;
+    char shown[SHOW_BUF], shown_path[SHOW_BUF], known[LIST_BUF];
+    int rc = body_string(manifest, "kind", &body_kind, r);
+    if (rc)
+        return rc;
+    if (body_kind && path_kind && strcmp(body_kind, path_kind) != 0)
+        return fail(r, "kind", "'%s' does not match '%s' in the path",
+                    show_str(shown, body_kind), show_str(shown_path, path_kind));
+    const char *kind_name = body_kind ? body_kind : path_kind;
+    if (!kind_name)
+        return fail(r, "kind", "required field is missing");
+    *kind = vg_schema_kind(kind_name);
+    if (*kind)
+        return 0;
+    join_kinds(known);
+    return fail(r, "kind", "unknown kind '%s' (known kinds: %s)", show_str(shown, kind_name),
+                known);
+}
+
+static int resolve_name(const json_t *manifest, const char *path_name, const char **name,
+                        const struct report *r)
+{
+    const char *body_name;
+    char why[256];
+    int rc = body_string(manifest, "name", &body_name, r);
+    if (rc)
+        return rc;
+    if (body_name && vg_name_check(body_name, why, sizeof why))
+        return fail(r, "name", "%s", why);
+    if (path_name && vg_name_check(path_name, why, sizeof why))
+        return fail(r, "name", "%s (from the path)", why);
+    /* both are valid names now, so quoting them is safe */
+    if (body_name && path_name && strcmp(body_name, path_name) != 0)
+        return fail(r, "name", "'%s' does not match '%s' in the path", body_name, path_name);
+    *name = body_name ? body_name : path_name;
+    if (!*name)
+        return fail(r, "name", "required field is missing");
+    return 0;
+}
+
+static int check_label(const char *key, const json_t *value, const struct report *r)
+{
+    char path[PATH_BUF], why[256];
+    child_path(path, "labels", key);
+    if (key_has_nul(key))
+        return fail(r, path, "label key must not contain NUL");
+    if (vg_label_key_check(key, why, sizeof why))
+        return fail(r, path, "%s", why);
+    int rc = expect_string(value, path, r);
+    if (!rc)
+        rc = check_text(value, path, 0, STRING_MAX, r);
+    if (rc)
+        return rc;
+    if (vg_label_value_check(json_string_value(value), why, sizeof why))
+        return fail(r, path, "%s", why);
+    return 0;
+}
+
+static int normalize_labels(const json_t *manifest, json_t *out, const struct report *r)
+{
+    const json_t *labels = get_given(manifest, "labels");
+    json_t *out_labels = json_object();
+    const char *key;
+    const json_t *value;
+    int rc = 0;
+
+    json_object_set_new(out, "labels", out_labels);
+    if (!labels)
+        return 0;
+    if (!json_is_object(labels))
+        return fail(r, "labels", "expected object, got %s", json_type_name(labels));
+    if (json_object_size(labels) > LABELS_MAX)
+        return fail(r, "labels", "%zu labels, at most %d allowed", json_object_size(labels),
+                    LABELS_MAX);
+    json_object_foreach((json_t *)labels, key, value)
+    {
+        rc = check_label(key, value, r);
+        if (rc)
+            return rc;
+        json_object_set_new(out_labels, key, json_string(json_string_value(value)));
+    }
+    return 0;
+}
+
+static int normalize_description(const json_t *manifest, json_t *out, const struct report *r)
+{
+    const json_t *description = get_given(manifest, "description");
+    int rc = 0;
+    if (!description) {
+        json_object_set_new(out, "description", json_string(""));
+        return 0;
+    }
+    rc = expect_string(description, "description", r);
+    if (!rc)
+        rc = check_text(description, "description", 1, DESCRIPTION_MAX, r);
+    if (rc)
+        return rc;
+    json_object_set_new(out, "description", json_deep_copy(description));
+    return 0;
+}
+
+static const struct vg_field *find_field(const struct vg_kind *kind, const char *name)
+{
+    for (const struct vg_field *f = kind->fields; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+static int reject_unknown_spec_fields(const struct vg_kind *kind, const json_t *spec,
+                                      const struct report *r)
+{
+    const char *key;
+    const json_t *value;
+    char path[PATH_BUF], known[LIST_BUF];
+
+    json_object_foreach((json_t *)spec, key, value)
+    {
+        if (!key_has_nul(key) && find_field(kind, key))
+            continue;
+        child_path(path, "spec", key);
+        join_fields(known, kind->fields);
+        return fail(r, path, "unknown field for kind %s (known fields: %s)", kind->name, known);
+    }
+    return 0;
+}
+
+/* Copies the known fields of spec into out_spec in table order. */
+static int copy_spec_fields(const struct vg_kind *kind, const json_t *spec, json_t *out_spec,
+                            const struct report *r)
+{
+    char path[PATH_BUF];
+    for (const struct vg_field *f = kind->fields; f->name; f++) {
+        const json_t *v = get_given(spec, f->name);
+        child_path(path, "spec", f->name);
+        if (!v) {
+            if (f->required)
+                return fail(r, path, "required field is missing");
+            continue;
+        }
+        int rc = checker_for(f->type)(f, v, path, r);
+        if (rc)
+            return rc;
+        json_object_set_new(out_spec, f->name, json_deep_copy(v));
+    }
+    return 0;
+}
+
+static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, json_t *out,
+                          const struct report *r)
+{
+    const json_t *spec = get_given(manifest, "spec");
+    json_t *out_spec = json_object();
+    int rc = 0;
+
+    json_object_set_new(out, "spec", out_spec);
+    if (!spec)
+        return fail(r, "spec", "required field is missing");
+    if (!json_is_object(spec))
+        return fail(r, "spec", "expected object, got %s", json_type_name(spec));
+    rc = reject_unknown_spec_fields(kind, spec, r);
+    if (!rc)
+        rc = copy_spec_fields(kind, spec, out_spec, r);
+    if (!rc && kind->check)
+        rc = kind->check(out_spec, r->err, r->errlen, r->field, r->fieldlen);
+    return rc ? -EINVAL : 0;
+}
+
+int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
+                       json_t **normalized, char *err, size_t errlen, char *field,
+                       size_t fieldlen)
+{
+    struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
+    const struct vg_kind *kind = NULL;
+    const char *name = NULL;
+    json_t *out = NULL;
+    int rc = 0;
+
+    if (normalized)
+        *normalized = NULL;
+    if (r.errlen)
+        err[0] = '\0';
+    if (r.fieldlen)
+        field[0] = '\0';
+    if (!json_is_object(manifest))
+        return fail(&r, "", "manifest must be a JSON object, got %s",
+                    manifest ? json_type_name(manifest) : "nothing");
+    rc = check_top_fields(manifest, &r);
+    if (!rc)
+        rc = resolve_kind(manifest, path_kind, &kind, &r);
+    if (!rc)
+        rc = resolve_name(manifest, path_name, &name, &r);
+    if (rc)
+        return rc;
+
+    out = json_pack("{s:s, s:s}", "kind", kind->name, "name", name);
+    if (!out)
+        VG_BUG("cannot build the normalized manifest of '%s'", name);
+    rc = normalize_labels(manifest, out, &r);
+    if (!rc)
+        rc = normalize_description(manifest, out, &r);
+    if (!rc)
+        rc = normalize_spec(kind, manifest, out, &r);
+    if (rc)
+        goto fail;
+    if (normalized)
+        *normalized = out;
+    else
+        json_decref(out);
+    return 0;
+fail:
+    json_decref(out);
+    return rc;
+}
+
+/* ---- describe ---- */
+
+static void describe_bounds(const struct vg_field *f, json_t *out)
+{
+    switch (f->type) {
+    case VG_F_INT:
+        if (has_range(f)) {
+            json_object_set_new(out, "min", json_integer((json_int_t)f->min));
+            json_object_set_new(out, "max", json_integer((json_int_t)f->max));
+        }
+        break;
+    case VG_F_NUMBER:
+        if (has_range(f)) {
+            json_object_set_new(out, "min", json_real(f->min));
+            json_object_set_new(out, "max", json_real(f->max));
+        }
+        break;
+    case VG_F_STRING:
+    case VG_F_STRING_LIST:
+        if (f->max > 0)
+            json_object_set_new(out, "max", json_integer((json_int_t)f->max));
+        break;
+    default:
+        break;
+    }
+}
+
+static json_t *describe_field(const struct vg_field *f)
+{
+    json_t *out = json_pack("{s:s, s:s, s:b}", "name", f->name, "type",
+                            field_type_name(f->type), "required", f->required);
+    if (!out)
+        VG_BUG("cannot describe field '%s'", f->name);
+    if (f->type == VG_F_ENUM) {
+        json_t *values = json_array();
+        for (size_t i = 0; f->enum_values && f->enum_values[i]; i++)
+            json_array_append_new(values, json_string(f->enum_values[i]));
+        json_object_set_new(out, "enum", values);
+    }
+    describe_bounds(f, out);
+    json_object_set_new(out, "help", json_string(f->help ? f->help : ""));
+    return out;
+}
+
+json_t *vg_schema_describe(const struct vg_kind *kind)
+{
+    json_t *fields = json_array();
+    for (const struct vg_field *f = kind->fields; f->name; f++)
+        json_array_append_new(fields, describe_field(f));
+    json_t *out = json_pack("{s:s, s:s, s:o}", "kind", kind->name, "help",
+                            kind->help ? kind->help : "", "fields", fields);
+    if (!out)
+        VG_BUG("cannot describe kind '%s'", kind->name);
+    return out;
+}

@@ -1,0 +1,35 @@
+/*
+ * state_int.h - internals of the state shared by state.c (apply) and
+ * state_query.c (read side). Not for other modules.
+ */
+#ifndef VG_STATE_INT_H
+#define VG_STATE_INT_H
+
+#include "state/state.h"
+
+#define HISTORY_CAP 8192
+
+struct history_entry {
+    uint64_t revision;
+    const char *type;
+    json_t *object;
+};
+
+struct vg_state {
+    uint64_t applied_index;
+    uint64_t epoch;
+    json_t *kinds;  /* {kind: {name: object}} */
+    json_t *tokens; /* {id: {id,name,role,hash,created,revoked}} */
+    size_t n_objects;
+
+    struct history_entry *history; /* ring of HISTORY_CAP */
+    size_t hist_head, hist_len;
+    uint64_t dropped_revision; /* changes <= this are no longer in history */
+
+    vg_change_fn observer;
+    void *observer_ctx;
+};
+
+void vg_state_history_clear(vg_state_t *st);
+
+#endif

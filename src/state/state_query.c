@@ -1,0 +1,143 @@
+/*
+ * state_query.c - read side of the state: listing with selectors, tokens,
+ * the change history for watchers, and the snapshot dump/load.
+ *
+ * Shares struct vg_state with state.c through state_int.h.
+ */
+#include "state/state_int.h"
+
+#include "state/selector.h"
+
+static int cmp_name(const void *a, const void *b)
+{
+    const json_t *const *x = a, *const *y = b;
+    return strcmp(json_string_value(json_object_get(*x, "name")),
+                  json_string_value(json_object_get(*y, "name")));
+}
+
+static void collect(json_t *by_name, const vg_selector_t *sel, json_t *out)
+{
+    const char *name;
+    json_t *obj;
+    json_object_foreach(by_name, name, obj)
+    {
+        if (vg_selector_matches(sel, json_object_get(obj, "labels")))
+            json_array_append(out, obj);
+    }
+}
+
+int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
+                  char *err, size_t errlen)
+{
+    vg_selector_t sel;
+    int rc = vg_selector_parse(selector, &sel, err, errlen);
+    if (rc)
+        return rc;
+    json_t *out = json_array();
+    if (kind) {
+        json_t *by_name = json_object_get(st->kinds, kind);
+        if (by_name)
+            collect(by_name, &sel, out);
+    } else {
+        const char *k;
+        json_t *by_name;
+        json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, out);
+    }
+    /* jansson keeps arrays as a plain vector; sort a copy of the pointers */
+    size_t n = json_array_size(out);
+    json_t **v = vg_calloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(out, i));
+    qsort(v, n, sizeof *v, cmp_name);
+    json_array_clear(out);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, v[i]);
+    free(v);
+    *items = out;
+    return 0;
+}
+
+enum vg_role vg_state_token(const vg_state_t *st, const char *id, const char **hash_hex)
+{
+    json_t *tok = json_object_get(st->tokens, id);
+    if (!tok || json_is_true(json_object_get(tok, "revoked")))
+        return VG_ROLE_NONE;
+    enum vg_role role;
+    if (vg_role_parse(json_string_value(json_object_get(tok, "role")), &role))
+        return VG_ROLE_NONE;
+    *hash_hex = json_string_value(json_object_get(tok, "hash"));
+    return *hash_hex ? role : VG_ROLE_NONE;
+}
+
+json_t *vg_state_tokens(const vg_state_t *st)
+{
+    json_t *out = json_array();
+    const char *id;
+    json_t *tok;
+    json_object_foreach(st->tokens, id, tok)
+    {
+        json_t *pub = json_deep_copy(tok);
+        json_object_del(pub, "hash"); /* even the hash stays inside */
+        json_array_append_new(out, pub);
+    }
+    return out;
+}
+
+int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn, void *ctx)
+{
+    if (from < st->dropped_revision)
+        return -ERANGE;
+    for (size_t i = 0; i < st->hist_len; i++) {
+        const struct history_entry *e = &st->history[(st->hist_head + i) % HISTORY_CAP];
+        if (e->revision <= from)
+            continue;
+        vg_change_t ch = {e->revision, e->type, e->object};
+        fn(ctx, &ch);
+    }
+    return 0;
+}
+
+int vg_state_history_covers(const vg_state_t *st, uint64_t from)
+{
+    return from >= st->dropped_revision;
+}
+
+void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx)
+{
+    st->observer = fn;
+    st->observer_ctx = ctx;
+}
+
+json_t *vg_state_dump(const vg_state_t *st)
+{
+    return json_pack("{s:i, s:I, s:I, s:O, s:O}", "version", 1, "applied_index",
+                     (json_int_t)st->applied_index, "epoch", (json_int_t)st->epoch, "objects",
+                     st->kinds, "tokens", st->tokens);
+}
+
+int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
+{
+    json_int_t version = 0, applied = 0, epoch = 0;
+    json_t *kinds = NULL, *tokens = NULL;
+    json_error_t jerr;
+    if (json_unpack_ex((json_t *)dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o}", "version",
+                       &version, "applied_index", &applied, "epoch", &epoch, "objects", &kinds,
+                       "tokens", &tokens))
+        return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: %s", jerr.text);
+    if (version != 1)
+        return vg_err(err, errlen, -EINVAL, "snapshot state version %lld is not supported",
+                      (long long)version);
+    vg_state_history_clear(st);
+    json_decref(st->kinds);
+    json_decref(st->tokens);
+    st->kinds = json_deep_copy(kinds);
+    st->tokens = json_deep_copy(tokens);
+    st->applied_index = (uint64_t)applied;
+    st->epoch = (uint64_t)epoch;
+    st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */
+    st->n_objects = 0;
+    const char *k;
+    json_t *by_name;
+    json_object_foreach(st->kinds, k, by_name) st->n_objects += json_object_size(by_name);
+    return 0;
+}
