@@ -69,16 +69,16 @@ struct vg_cmd {
     const char *name;
     vg_cmd_fn run;
     unsigned flags;
-    const char *usage;   /* arguments after "vigil NAME " */
-    const char *summary; /* one line for the command list */
-    const char *help;    /* paragraphs for `vigil help NAME` */
+    const char *usage;                   /* arguments after "vigil NAME " */
+    const char *summary;                 /* one line for the command list */
+    const char *help;                    /* paragraphs for `vigil help NAME` */
     const struct vg_opt *opts;           /* the command's own, {0} ends */
     const struct vg_cmd *const *subcmds; /* NULL-terminated, or NULL */
     const char *parent;                  /* "token" for "token create" */
 };
 
-extern const struct vg_cmd vg_cmd_apply, vg_cmd_get, vg_cmd_delete, vg_cmd_watch,
-    vg_cmd_token, vg_cmd_status;
+extern const struct vg_cmd vg_cmd_apply, vg_cmd_get, vg_cmd_delete, vg_cmd_watch, vg_cmd_token,
+    vg_cmd_status;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

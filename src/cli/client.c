@@ -24,8 +24,8 @@
 struct vg_client {
     char **servers;
     size_t n_servers;
-    size_t current;     /* index of the server that answered last */
-    char *auth_header;  /* "Authorization: Bearer ...", wiped on free */
+    size_t current;    /* index of the server that answered last */
+    char *auth_header; /* "Authorization: Bearer ...", wiped on free */
     char *cacert;
     long timeout_ms;
     long connect_timeout_ms;
@@ -48,8 +48,8 @@ struct receive {
     CURL *curl;
     struct vg_resp *resp;
     const struct request *rq;
-    int stopped;  /* the sink asked to end the stream */
-    int too_big;  /* the body passed MAX_BODY */
+    int stopped; /* the sink asked to end the stream */
+    int too_big; /* the body passed MAX_BODY */
 };
 
 void vg_resp_release(struct vg_resp *resp)
@@ -78,7 +78,8 @@ static int normalize_server(const char *text, size_t len, char **out, char *err,
     vg_buf_add(&url, text, len);
     const char *s = (const char *)url.data;
     if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
-        int rc = vg_err(err, errlen, -EINVAL, "server '%s' is not an http:// or https:// URL", s);
+        int rc =
+            vg_err(err, errlen, -EINVAL, "server '%s' is not an http:// or https:// URL", s);
         vg_buf_release(&url);
         return rc;
     }
@@ -108,9 +109,9 @@ int vg_client_new(const struct vg_client_opts *opts, vg_client_t **out, char *er
                   size_t errlen)
 {
     vg_client_t *c = vg_calloc(1, sizeof *c);
-    int rc = parse_servers(c, opts->servers && *opts->servers ? opts->servers
-                                                              : VG_CLIENT_DEFAULT_SERVER,
-                           err, errlen);
+    int rc = parse_servers(
+        c, opts->servers && *opts->servers ? opts->servers : VG_CLIENT_DEFAULT_SERVER, err,
+        errlen);
     if (rc < 0) {
         vg_client_free(c);
         return rc;
@@ -248,7 +249,8 @@ static struct curl_slist *build_headers(vg_client_t *c, const struct request *rq
     struct curl_slist *h = NULL;
     char line[128];
 
-    h = curl_slist_append(h, rq->sink ? "Accept: text/event-stream" : "Accept: application/json");
+    h = curl_slist_append(h,
+                          rq->sink ? "Accept: text/event-stream" : "Accept: application/json");
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
     if (rq->body)
         h = curl_slist_append(h, "Content-Type: application/json");
@@ -352,7 +354,7 @@ static int perform(vg_client_t *c, const char *base, const struct request *rq,
     } else if (rx.too_big) {
         rc = vg_err(why, whylen, -EIO, "the answer is larger than %u bytes", MAX_BODY);
     } else {
-        rc = never_connected(c->curl, res) ? -EHOSTUNREACH
+        rc = never_connected(c->curl, res)     ? -EHOSTUNREACH
              : res == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
                                                : -EIO;
         vg_err(why, whylen, rc, "%s", curl_err[0] ? curl_err : curl_easy_strerror(res));
@@ -415,7 +417,7 @@ int vg_client_request(vg_client_t *c, const char *method, const char *path, cons
 int vg_client_stream(vg_client_t *c, const char *path, long idle_s, vg_client_sink_fn sink,
                      void *ctx, struct vg_resp *resp, char *err, size_t errlen)
 {
-    struct request rq = {.method = "GET", .path = path, .sink = sink, .sink_ctx = ctx,
-                         .idle_s = idle_s};
+    struct request rq = {
+        .method = "GET", .path = path, .sink = sink, .sink_ctx = ctx, .idle_s = idle_s};
     return run_request(c, &rq, resp, err, errlen);
 }

@@ -42,7 +42,10 @@ struct vg_resp {
     char result[32];
 };
 
-#define VG_RESP_INIT {0, VG_BUF_INIT, NULL, ""}
+#define VG_RESP_INIT                                                                           \
+    {                                                                                          \
+        0, VG_BUF_INIT, NULL, ""                                                               \
+    }
 
 void vg_resp_release(struct vg_resp *resp);
 

@@ -22,7 +22,7 @@
 #include "core/yamljson.h"
 
 #define MAX_MANIFEST_BYTES (16u << 20)
-#define MAX_FILES 64 /* -f given this many times */
+#define MAX_FILES          64 /* -f given this many times */
 
 enum { OPT_DRY_RUN = 256 };
 
@@ -339,10 +339,23 @@ static int dry_run_one(struct vg_cli *cli, const char *what, const char *path,
     return VG_EXIT_OK;
 }
 
+/* The manifest without the fields the server owns, so that the output of
+ * `vigil get -o yaml` can be applied back as it is. */
+static json_t *manifest_only(const json_t *doc)
+{
+    static const char *const server_owned[] = {"status", "revision", "created", "updated"};
+    json_t *manifest = json_copy((json_t *)doc);
+    for (size_t i = 0; i < VG_ARRAY_LEN(server_owned); i++)
+        json_object_del(manifest, server_owned[i]);
+    return manifest;
+}
+
 static int put_one(struct vg_cli *cli, const char *what, const char *path, const json_t *doc,
                    const char **result, struct vg_resp *resp)
 {
-    int rc = vg_cli_send(cli, "PUT", path, doc, NULL, resp);
+    json_t *manifest = manifest_only(doc);
+    int rc = vg_cli_send(cli, "PUT", path, manifest, NULL, resp);
+    json_decref(manifest);
     if (rc)
         return rc;
     if (resp->status == 201) {
@@ -357,7 +370,8 @@ static int put_one(struct vg_cli *cli, const char *what, const char *path, const
     return resp->status == 404 ? VG_EXIT_INVALID : rc; /* a PUT's 404 is an unknown kind */
 }
 
-static int apply_one(struct vg_cli *cli, const struct manifest *mf, int dry_run, json_t *results)
+static int apply_one(struct vg_cli *cli, const struct manifest *mf, int dry_run,
+                     json_t *results)
 {
     const char *kind = vg_cli_str(mf->doc, "kind", "");
     const char *name = vg_cli_str(mf->doc, "name", "");
@@ -369,15 +383,14 @@ static int apply_one(struct vg_cli *cli, const struct manifest *mf, int dry_run,
     vg_cli_object_ref(NULL, kind, name, ref, sizeof ref);
     vg_buf_printf(&what, "%s (%s, document %zu)", ref, mf->source, mf->doc_no);
     object_path(&path, kind, name);
-    int rc = dry_run ? dry_run_one(cli, (char *)what.data, (char *)path.data, mf->doc, &result,
-                                   &resp)
-                     : put_one(cli, (char *)what.data, (char *)path.data, mf->doc, &result,
-                               &resp);
+    int rc =
+        dry_run
+            ? dry_run_one(cli, (char *)what.data, (char *)path.data, mf->doc, &result, &resp)
+            : put_one(cli, (char *)what.data, (char *)path.data, mf->doc, &result, &resp);
     if (rc == VG_EXIT_OK) {
         json_t *revision = dry_run ? NULL : json_object_get(resp.json, "revision");
-        json_array_append_new(results,
-                              json_pack("{s:s, s:s, s:s, s:O*}", "kind", kind, "name", name,
-                                        "result", result, "revision", revision));
+        json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:O*}", "kind", kind, "name",
+                                                 name, "result", result, "revision", revision));
         if (cli->output == VG_OUT_TABLE || cli->output == VG_OUT_WIDE) {
             printf("%s %s%s\n", ref, result, dry_run ? " (dry run)" : "");
             fflush(stdout);

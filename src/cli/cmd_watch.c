@@ -18,10 +18,10 @@
 
 enum { OPT_FROM = 256, OPT_LIMIT };
 
-#define IDLE_TIMEOUT_S 45   /* the server sends a keepalive every 15 s */
-#define MAX_LINE (16u << 20) /* longer event lines end the watch */
-#define MAX_RETRIES 5
-#define MAX_BACKOFF_S 8
+#define IDLE_TIMEOUT_S 45          /* the server sends a keepalive every 15 s */
+#define MAX_LINE       (16u << 20) /* longer event lines end the watch */
+#define MAX_RETRIES    5
+#define MAX_BACKOFF_S  8
 
 static const struct vg_opt watch_opts[] = {
     {OPT_FROM, "from", "REV",
@@ -42,7 +42,6 @@ struct watch {
     struct vg_cli *cli;
     vg_buf_t line;
     vg_buf_t data;
-    char event[32];
     int after_cr;
     unsigned long long last_rev; /* resume point */
     unsigned long long n_printed;
@@ -91,7 +90,8 @@ static int print_change(struct watch *w, const json_t *change)
     case VG_OUT_TABLE:
     case VG_OUT_WIDE:
         vg_cli_object_ref(obj, NULL, NULL, ref, sizeof ref);
-        printf("%lld %s %s\n", (long long)json_integer_value(json_object_get(change, "revision")),
+        printf("%lld %s %s\n",
+               (long long)json_integer_value(json_object_get(change, "revision")),
                vg_cli_str(change, "type", "?"), ref);
         break;
     }
@@ -122,7 +122,6 @@ static int dispatch(struct watch *w)
 out:
     json_decref(change);
     vg_buf_reset(&w->data);
-    w->event[0] = 0;
     return rc;
 }
 
@@ -143,9 +142,7 @@ static int take_line(struct watch *w)
     if (name_len == 4 && memcmp(line, "data", 4) == 0) {
         vg_buf_add(&w->data, value, value_len);
         vg_buf_adds(&w->data, "\n");
-    } else if (name_len == 5 && memcmp(line, "event", 5) == 0) {
-        snprintf(w->event, sizeof w->event, "%.*s", (int)value_len, value);
-    } /* id and retry: the revision in the data is what counts */
+    } /* event, id, retry: the data carries the type and revision that count */
     return VG_EXIT_OK;
 }
 

@@ -13,7 +13,7 @@
 
 enum { OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_CACERT, OPT_TIMEOUT };
 
-#define MAX_OPTS 32
+#define MAX_OPTS      32
 #define MAX_TIMEOUT_S 86400
 
 const struct vg_opt vg_cli_common_opts[] = {
@@ -25,7 +25,8 @@ const struct vg_opt vg_cli_common_opts[] = {
      "API token (env VIGIL_TOKEN; prefer the environment or --token-file: "
      "arguments are visible to other users in ps)"},
     {OPT_TOKEN_FILE, "token-file", "FILE", "read the API token from FILE"},
-    {OPT_CACERT, "cacert", "FILE", "CA certificates (PEM) to verify https servers (env VIGIL_CACERT)"},
+    {OPT_CACERT, "cacert", "FILE",
+     "CA certificates (PEM) to verify https servers (env VIGIL_CACERT)"},
     {OPT_TIMEOUT, "timeout", "SECONDS", "give up on a request after SECONDS (default 30)"},
     {'h', "help", NULL, "show help"},
     {0, NULL, NULL, NULL},
@@ -40,13 +41,14 @@ static const struct vg_opt *find_in(const struct vg_opt *opts, int id)
 }
 
 /* Appends opts to the getopt tables; returns the new count. */
-static size_t add_opts(const struct vg_opt *opts, struct option *longs, size_t n, vg_buf_t *shorts)
+static size_t add_opts(const struct vg_opt *opts, struct option *longs, size_t n,
+                       vg_buf_t *shorts)
 {
     for (size_t i = 0; opts && opts[i].name; i++) {
         if (n + 1 >= MAX_OPTS)
             VG_BUG("too many options for one command");
-        longs[n++] = (struct option){opts[i].name, opts[i].arg ? required_argument : no_argument,
-                                     NULL, opts[i].id};
+        longs[n++] = (struct option){
+            opts[i].name, opts[i].arg ? required_argument : no_argument, NULL, opts[i].id};
         if (opts[i].id < 256) {
             char letter = (char)opts[i].id;
             vg_buf_add(shorts, &letter, 1);

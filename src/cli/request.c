@@ -14,8 +14,8 @@
 #include <strings.h>
 
 #define CONNECT_TIMEOUT_MS 5000
-#define MAX_TOKEN_FILE 4096
-#define MAX_SHOWN_BODY 200
+#define MAX_TOKEN_FILE     4096
+#define MAX_SHOWN_BODY     200
 
 /* ---- the client -------------------------------------------------------- */
 
@@ -100,8 +100,7 @@ int vg_cli_exit_for_status(long status)
     case 503:
         return VG_EXIT_UNREACHABLE;
     default:
-        return status >= 400 && status < 500 && status != 405 ? VG_EXIT_INVALID
-                                                              : VG_EXIT_ERROR;
+        return status >= 400 && status < 500 && status != 405 ? VG_EXIT_INVALID : VG_EXIT_ERROR;
     }
 }
 
@@ -149,8 +148,9 @@ int vg_cli_fail_resp(struct vg_cli *cli, const char *what, const struct vg_resp 
     else
         vg_cli_fail(0, "%s", (const char *)msg.data);
     vg_buf_release(&msg);
-    if (resp->status == 401 && !cli->token)
-        fprintf(stderr, "vigil: no API token given: use VIGIL_TOKEN, --token-file or --token\n");
+    if (resp->status == 401 && (!cli->token || !*cli->token))
+        fprintf(stderr,
+                "vigil: no API token given: use VIGIL_TOKEN, --token-file or --token\n");
     return vg_cli_exit_for_status(resp->status);
 }
 
@@ -202,7 +202,8 @@ int vg_cli_kinds(struct vg_cli *cli, const json_t **kinds)
         return VG_EXIT_OK;
     }
     struct vg_resp resp = VG_RESP_INIT;
-    int rc = vg_cli_call(cli, "cannot list the kinds", "GET", "/api/v1/kinds", NULL, NULL, &resp);
+    int rc =
+        vg_cli_call(cli, "cannot list the kinds", "GET", "/api/v1/kinds", NULL, NULL, &resp);
     if (rc == 0 && !json_is_array(json_object_get(resp.json, "items")))
         rc = vg_cli_fail(VG_EXIT_ERROR, "the server's list of kinds is malformed");
     if (rc == 0)

@@ -15,8 +15,8 @@
 enum { OPT_VERSION = 300 };
 
 #define DEFAULT_TIMEOUT_S 30
-#define HELP_WIDTH 79
-#define OPT_COLUMN 28
+#define HELP_WIDTH        79
+#define OPT_COLUMN        28
 
 static int run_help(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char **argv);
 static int run_version(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char **argv);
@@ -43,7 +43,7 @@ static const struct vg_cmd cmd_version = {
 
 /* The command table: name, handler and flags live in each row. */
 static const struct vg_cmd *const commands[] = {
-    &vg_cmd_apply, &vg_cmd_get,  &vg_cmd_delete, &vg_cmd_watch,   &vg_cmd_token,
+    &vg_cmd_apply,  &vg_cmd_get, &vg_cmd_delete, &vg_cmd_watch, &vg_cmd_token,
     &vg_cmd_status, &cmd_help,   &cmd_version,   NULL,
 };
 
@@ -66,11 +66,10 @@ static const char exit_codes[] =
     "  7  invalid input: a manifest or value rejected by vigil or the server\n"
     "     (400, 413, 422), with the field at fault named\n";
 
-static const char environment[] =
-    "environment:\n"
-    "  VIGIL_SERVER  server URL(s), like --server\n"
-    "  VIGIL_TOKEN   API token, like --token\n"
-    "  VIGIL_CACERT  CA bundle, like --cacert\n";
+static const char environment[] = "environment:\n"
+                                  "  VIGIL_SERVER  server URL(s), like --server\n"
+                                  "  VIGIL_TOKEN   API token, like --token\n"
+                                  "  VIGIL_CACERT  CA bundle, like --cacert\n";
 
 /* ---- help -------------------------------------------------------------- */
 

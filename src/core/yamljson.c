@@ -20,9 +20,9 @@ enum plain_type {
     PLAIN_NULL,
     PLAIN_TRUE,
     PLAIN_FALSE,
-    PLAIN_INT,        /* decimal, maybe signed */
-    PLAIN_HEX,        /* 0x... */
-    PLAIN_OCT,        /* 0o... */
+    PLAIN_INT, /* decimal, maybe signed */
+    PLAIN_HEX, /* 0x... */
+    PLAIN_OCT, /* 0o... */
     PLAIN_FLOAT,
     PLAIN_NONFINITE,  /* .inf .nan: valid YAML, not representable in JSON */
     PLAIN_ZERO_PADDED /* 0755: a string, but one a YAML 1.1 reader calls octal */
@@ -112,9 +112,9 @@ static enum plain_type classify_plain(const char *s, size_t n)
     static const char *const nulls[] = {"~", "null", "Null", "NULL", NULL};
     static const char *const trues[] = {"true", "True", "TRUE", NULL};
     static const char *const falses[] = {"false", "False", "FALSE", NULL};
-    static const char *const nonfinite[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+    static const char *const nonfinite[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
                                             "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-                                            ".NaN", ".NAN", NULL};
+                                            ".NaN",  ".NAN",  NULL};
     if (n == 0 || is_one_of(s, n, nulls))
         return PLAIN_NULL;
     if (is_one_of(s, n, trues))
@@ -139,7 +139,8 @@ static int vfail(struct parse_ctx *p, size_t line, size_t column, const char *fm
     if (p->source)
         n = snprintf(p->err, p->errlen, "%s: ", p->source);
     if (n >= 0 && (size_t)n < p->errlen)
-        n += snprintf(p->err + n, p->errlen - (size_t)n, "line %zu, column %zu: ", line, column);
+        n +=
+            snprintf(p->err + n, p->errlen - (size_t)n, "line %zu, column %zu: ", line, column);
     if (n >= 0 && (size_t)n < p->errlen)
         vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
     return -EINVAL;
@@ -212,7 +213,8 @@ static int make_string(struct parse_ctx *p, const yaml_event_t *ev, json_t **out
     return 0;
 }
 
-static int make_int(struct parse_ctx *p, const yaml_event_t *ev, enum plain_type t, json_t **out)
+static int make_int(struct parse_ctx *p, const yaml_event_t *ev, enum plain_type t,
+                    json_t **out)
 {
     const char *s = (const char *)ev->data.scalar.value;
     json_int_t value;
@@ -402,10 +404,10 @@ fail:
 static int check_collection(struct parse_ctx *p, const yaml_event_t *ev, int depth)
 {
     int is_seq = ev->type == YAML_SEQUENCE_START_EVENT;
-    const yaml_char_t *anchor = is_seq ? ev->data.sequence_start.anchor
-                                       : ev->data.mapping_start.anchor;
-    const char *tag = (const char *)(is_seq ? ev->data.sequence_start.tag
-                                            : ev->data.mapping_start.tag);
+    const yaml_char_t *anchor =
+        is_seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+    const char *tag =
+        (const char *)(is_seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
     const char *want_tag = is_seq ? YAML_SEQ_TAG : YAML_MAP_TAG;
 
     if (anchor)
@@ -498,8 +500,8 @@ static int parse_stream(struct parse_ctx *p, json_t *docs)
     }
 }
 
-int vg_yamljson_parse(const char *text, size_t len, const char *source, json_t **docs, char *err,
-                      size_t errlen)
+int vg_yamljson_parse(const char *text, size_t len, const char *source, json_t **docs,
+                      char *err, size_t errlen)
 {
     struct parse_ctx p = {.source = source, .err = err, .errlen = errlen};
     json_t *array = json_array();
@@ -557,9 +559,9 @@ static int emit_scalar(struct emit_ctx *e, const char *s, size_t n, yaml_scalar_
 /* YAML 1.1 readers turn these into booleans; quote them for their sake. */
 static int is_yaml11_bool(const char *s, size_t n)
 {
-    static const char *const words[] = {"y",  "Y",  "yes", "Yes", "YES", "n",   "N",
-                                        "no", "No", "NO",  "on",  "On",  "ON",  "off",
-                                        "Off", "OFF", NULL};
+    static const char *const words[] = {"y",  "Y",   "yes", "Yes", "YES", "n",
+                                        "N",  "no",  "No",  "NO",  "on",  "On",
+                                        "ON", "off", "Off", "OFF", NULL};
     return is_one_of(s, n, words);
 }
 

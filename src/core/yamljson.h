@@ -47,8 +47,8 @@
  * NULL and err holds "SOURCE: line L, column C: what is wrong" (1-based;
  * "SOURCE: " is left out when source is NULL). Never keeps pointers to text.
  */
-int vg_yamljson_parse(const char *text, size_t len, const char *source, json_t **docs, char *err,
-                      size_t errlen);
+int vg_yamljson_parse(const char *text, size_t len, const char *source, json_t **docs,
+                      char *err, size_t errlen);
 
 /*
  * Appends value as one YAML document to out. With explicit_start the

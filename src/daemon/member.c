@@ -8,8 +8,11 @@
 #include "daemon/member.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/say.h"
@@ -37,6 +40,10 @@ struct vg_member {
     struct event *notify_ev;
     int lock_fd;
     uint64_t snapshot_every, last_snapshot;
+    char *log_dir;
+    pid_t snap_pid; /* child writing a snapshot, 0 if none */
+    uint64_t snap_index;
+    struct event *snap_ev; /* polls for the child's exit */
 
     struct pending *q; /* ring buffer */
     size_t q_head, q_len, q_cap;
@@ -76,19 +83,67 @@ static void observe_latency(vg_member_t *m, uint64_t start_us)
     m->lat_n++;
 }
 
+/*
+ * Snapshots are written by a forked child (Redis's BGSAVE): the child has a
+ * copy-on-write image of the state as of one index, serialises, seals and
+ * fsyncs it while the parent keeps serving. Only then is the log told to
+ * drop what the snapshot covers. Serialising a large state on the loop, or
+ * writing it between group commits, would stall every write for its
+ * duration.
+ */
+static _Noreturn void snapshot_child(vg_member_t *m, uint64_t index)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a killed parent */
+    if (getppid() == 1)
+        _exit(3);
+    close_range(3, ~0u, 0); /* no listener or lock held past the parent */
+    json_t *dump = vg_state_dump(m->state);
+    char *text = json_dumps(dump, JSON_COMPACT);
+    char err[512];
+    int rc = text ? vg_snapshot_write(m->log_dir, m->keys, index, vg_state_epoch(m->state),
+                                      (uint8_t *)text, strlen(text), err, sizeof err)
+                  : vg_err(err, sizeof err, -ENOMEM, "cannot serialise state");
+    if (rc)
+        vg_error("snapshot %llu failed: %s", (unsigned long long)index, err);
+    _exit(rc ? 1 : 0);
+}
+
+static void on_snapshot_poll(evutil_socket_t fd, short what, void *arg)
+{
+    vg_member_t *m = arg;
+    int status;
+    pid_t pid = waitpid(m->snap_pid, &status, WNOHANG);
+    if (pid == 0)
+        return;
+    event_del(m->snap_ev);
+    m->snap_pid = 0;
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        vg_warn("snapshot at index %llu did not complete; the log is kept",
+                (unsigned long long)m->snap_index);
+        return;
+    }
+    m->last_snapshot = m->snap_index;
+    vg_log_compact(m->log, m->snap_index);
+    vg_debug("snapshot at index %llu written", (unsigned long long)m->snap_index);
+}
+
 static void maybe_snapshot(vg_member_t *m)
 {
     uint64_t applied = vg_state_applied_index(m->state);
-    if (applied - m->last_snapshot < m->snapshot_every)
+    if (m->snap_pid || applied - m->last_snapshot < m->snapshot_every)
         return;
-    json_t *dump = vg_state_dump(m->state);
-    char *text = json_dumps(dump, JSON_COMPACT);
-    json_decref(dump);
-    if (!text)
-        VG_BUG("cannot serialise state");
-    if (vg_log_snapshot(m->log, applied, vg_state_epoch(m->state), (uint8_t *)text,
-                        strlen(text)) == 0)
-        m->last_snapshot = applied;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        vg_warn("cannot fork for a snapshot: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0)
+        snapshot_child(m, applied);
+    m->snap_pid = pid;
+    m->snap_index = applied;
+    struct timeval every = {0, 20000};
+    event_add(m->snap_ev, &every);
 }
 
 static void fail_all_pending(vg_member_t *m, int code)
@@ -215,6 +270,7 @@ int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
     char key_path[4096], log_dir[4096];
     snprintf(key_path, sizeof key_path, "%s/keyring", opts->data_dir);
     snprintf(log_dir, sizeof log_dir, "%s/log", opts->data_dir);
+    m->log_dir = vg_strdup(log_dir);
 
     int rc = lock_data_dir(m, err, errlen);
     if (rc)
@@ -238,6 +294,7 @@ int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
     m->notify_ev =
         event_new(base, vg_log_notify_fd(m->log), EV_READ | EV_PERSIST, on_durable, m);
     event_add(m->notify_ev, NULL);
+    m->snap_ev = event_new(base, -1, EV_PERSIST, on_snapshot_poll, m);
     *out = m;
     return 0;
 fail:
@@ -251,6 +308,14 @@ void vg_member_close(vg_member_t *m)
         return;
     if (m->notify_ev)
         event_free(m->notify_ev);
+    if (m->snap_pid) { /* let a running snapshot finish: it is cheap to keep */
+        int status;
+        waitpid(m->snap_pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            vg_log_compact(m->log, m->snap_index);
+    }
+    if (m->snap_ev)
+        event_free(m->snap_ev);
     vg_log_close(m->log); /* flushes and syncs what is queued */
     while (m->q_len) {    /* durable now, but nobody is waiting any more */
         json_decref(q_at(m, 0)->payload);
@@ -263,6 +328,7 @@ void vg_member_close(vg_member_t *m)
     if (m->lock_fd >= 0)
         close(m->lock_fd);
     free(m->data_dir);
+    free(m->log_dir);
     free(m);
 }
 

@@ -57,6 +57,7 @@ struct snap_job {
     uint64_t index, epoch;
     uint8_t *data;
     size_t len;
+    int written; /* vg_log_compact: the snapshot file is already on disk */
 };
 
 /* What the flusher takes from the queue in one go; frames are in log->wbuf. */
@@ -740,6 +741,9 @@ static int write_frames(vg_log_t *log, const uint8_t *p, size_t n, int *created,
         if (rc != 0)
             return rc;
         struct seg *tail = &log->segs[log->n_segs - 1];
+        if (index != tail->last_index + 1)
+            VG_BUG("log frame %llu queued after %llu", (unsigned long long)index,
+                   (unsigned long long)tail->last_index);
         size_t frame_bytes = 4 + (size_t)vg_get_u32(p + off);
         tail->bytes += frame_bytes;
         tail->last_index = index;
@@ -763,14 +767,35 @@ static int write_and_sync(vg_log_t *log, const uint8_t *p, size_t n, uint64_t *n
 }
 
 /* Runs a snapshot job once every record up to its index is durable. */
-static void run_snapshot(vg_log_t *log, const struct snap_job *job)
+/* Makes sure a snapshot covering job->index is on disk before any segment
+ * goes: writes it, or for vg_log_compact checks that it is there. */
+static int snapshot_in_place(vg_log_t *log, const struct snap_job *job)
 {
     char err[512];
-    if (vg_snapshot_write(log->dir, log->keys, job->index, job->epoch, job->data, job->len, err,
-                          sizeof err) < 0) {
-        vg_error("log compaction skipped: %s", err);
-        return;
+    uint64_t latest = 0;
+    if (!job->written) {
+        int rc = vg_snapshot_write(log->dir, log->keys, job->index, job->epoch, job->data,
+                                   job->len, err, sizeof err);
+        if (rc < 0)
+            vg_error("log compaction skipped: %s", err);
+        return rc;
     }
+    if (vg_snapshot_latest_index(log->dir, &latest, err, sizeof err) < 0 ||
+        latest < job->index) {
+        vg_error("log compaction to %llu skipped: no snapshot file in '%s' covers it",
+                 (unsigned long long)job->index, log->dir);
+        return -ENOENT;
+    }
+    return 0;
+}
+
+static void run_snapshot(vg_log_t *log, const struct snap_job *job)
+{
+    if (job->index > atomic_load(&log->durable_index))
+        VG_BUG("snapshot %llu ran before its records were durable",
+               (unsigned long long)job->index);
+    if (snapshot_in_place(log, job) < 0)
+        return;
     /* Roll over so the segment holding job->index becomes removable at the
      * latest by the next snapshot; it was synced at the end of its batch. */
     if (log->seg_fd >= 0) {
@@ -803,6 +828,7 @@ static void write_batch(vg_log_t *log, struct batch *b)
         if (write_and_sync(log, log->wbuf.data, log->wbuf.len, &n_frames) == 0) {
             atomic_fetch_add(&log->n_records_written, n_frames);
             atomic_store(&log->durable_index, b->last_index);
+            notify(log); /* answer writers now, not after compaction below */
         } else {
             fail(log);
         }
@@ -892,7 +918,10 @@ int vg_log_append(vg_log_t *log, uint64_t epoch, uint16_t type, const void *payl
     return 0;
 }
 
-int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data, size_t len)
+/* Queues a job behind every record appended so far, so that it runs once
+ * they are durable. Takes data in all cases. */
+static int queue_job(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data, size_t len,
+                     int written)
 {
     if (atomic_load(&log->failed)) {
         free(data);
@@ -903,7 +932,7 @@ int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data
         return -EINVAL;
     }
     struct snap_job *job = vg_calloc(1, sizeof *job);
-    *job = (struct snap_job){NULL, index, epoch, data, len};
+    *job = (struct snap_job){NULL, index, epoch, data, len, written};
     pthread_mutex_lock(&log->mu);
     *log->jobs_tail = job;
     log->jobs_tail = &job->next;
@@ -911,6 +940,16 @@ int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data
     wake_writer(log);
     pthread_mutex_unlock(&log->mu);
     return 0;
+}
+
+int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data, size_t len)
+{
+    return queue_job(log, index, epoch, data, len, 0);
+}
+
+int vg_log_compact(vg_log_t *log, uint64_t index)
+{
+    return queue_job(log, index, 0, NULL, 0, 1);
 }
 
 /* With a writer thread: waits until it has done everything queued so far. */

@@ -84,6 +84,14 @@ int vg_log_failed(const vg_log_t *log);
  * Snapshot files live in the log directory. */
 int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data, size_t len);
 
+/* The same compaction for a snapshot at index that the caller has already
+ * written into the log directory with vg_snapshot_write (for instance from
+ * a forked child, so the owner never serialises a large state). Queued in
+ * order like vg_log_snapshot; the writer removes nothing unless a snapshot
+ * file of at least index is there. -EINVAL if index is 0 or not yet
+ * appended, -EIO if the log failed. */
+int vg_log_compact(vg_log_t *log, uint64_t index);
+
 struct vg_log_stats {
     uint64_t n_segments;
     uint64_t bytes_on_disk; /* of the segment files (snapshots not included) */

@@ -569,6 +569,42 @@ static void test_log_snapshot_prunes_older_snapshots(void **state)
     assert_int_equal(latest, 90);
 }
 
+static void test_log_compact_after_snapshot_written_elsewhere(void **state)
+{
+    struct replayed r;
+    vg_log_t *log = must_open(*state, 0, 1024, NULL);
+    append_range(log, 1, 100, 0);
+    assert_int_equal(vg_log_sync(log), 0);
+    int before = count_files(".vgl");
+    assert_int_equal(
+        vg_snapshot_write(log_dir, *state, 60, 1, (const uint8_t *)"s", 1, err, sizeof err), 0);
+    assert_int_equal(vg_log_compact(log, 60), 0);
+    assert_int_equal(vg_log_sync(log), 0);
+    assert_true(count_files(".vgl") < before);
+    assert_true(vg_log_first_index(log) > 1 && vg_log_first_index(log) <= 61);
+    vg_log_close(log);
+    log = must_open(*state, 60, 1024, &r);
+    assert_int_equal(r.first, 61);
+    assert_int_equal(r.last, 100);
+    vg_log_close(log);
+}
+
+static void test_log_compact_keeps_segments_without_snapshot_file(void **state)
+{
+    vg_log_t *log = must_open(*state, 0, 1024, NULL);
+    append_range(log, 1, 100, 0);
+    assert_int_equal(vg_log_sync(log), 0);
+    int before = count_files(".vgl");
+    vg_say_set_level((enum vg_say_level)(VG_SAY_ERROR + 1)); /* the expected error */
+    assert_int_equal(vg_log_compact(log, 60), 0);
+    assert_int_equal(vg_log_sync(log), 0);
+    vg_say_set_level(VG_SAY_INFO);
+    assert_int_equal(count_files(".vgl"), before);
+    assert_int_equal(vg_log_first_index(log), 1);
+    assert_int_equal(vg_log_compact(log, 101), -EINVAL);
+    vg_log_close(log);
+}
+
 static void test_log_snapshot_refuses_index_not_yet_appended(void **state)
 {
     vg_log_t *log = must_open(*state, 0, 0, NULL);
@@ -911,6 +947,8 @@ int main(void)
         T(test_log_snapshot_compacts_and_recovery_resumes_after_it),
         T(test_log_opens_dir_holding_only_a_snapshot),
         T(test_log_snapshot_prunes_older_snapshots),
+        T(test_log_compact_after_snapshot_written_elsewhere),
+        T(test_log_compact_keeps_segments_without_snapshot_file),
         T(test_log_snapshot_refuses_index_not_yet_appended),
         T(test_log_writer_group_commits_concurrent_appends),
         T(test_log_notify_fd_becomes_readable_when_durable_advances),

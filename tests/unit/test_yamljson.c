@@ -259,8 +259,8 @@ static void test_round_trip_json_yaml_json(void **state)
 
 static void test_strings_that_look_typed_are_quoted(void **state)
 {
-    json_t *value = json_pack("{s:s, s:s, s:s, s:i}", "a", "123", "b", "on", "c", "plain",
-                              "d", 123);
+    json_t *value =
+        json_pack("{s:s, s:s, s:s, s:i}", "a", "123", "b", "on", "c", "plain", "d", 123);
     vg_buf_t yaml = VG_BUF_INIT;
     assert_int_equal(vg_yamljson_emit(value, 0, &yaml, err, sizeof err), 0);
     assert_string_equal((char *)yaml.data, "a: '123'\nb: 'on'\nc: plain\nd: 123\n");
@@ -276,9 +276,10 @@ static void test_emit_docs_writes_one_document_per_element(void **state)
     vg_buf_t yaml = VG_BUF_INIT;
     json_t *back = NULL;
     assert_int_equal(vg_yamljson_emit_docs(docs, &yaml, err, sizeof err), 0);
-    assert_string_equal((char *)yaml.data, "---\nkind: Site\nname: a\n---\nkind: Zone\nname: b\n");
-    assert_int_equal(vg_yamljson_parse((char *)yaml.data, yaml.len, NULL, &back, err, sizeof err),
-                     0);
+    assert_string_equal((char *)yaml.data,
+                        "---\nkind: Site\nname: a\n---\nkind: Zone\nname: b\n");
+    assert_int_equal(
+        vg_yamljson_parse((char *)yaml.data, yaml.len, NULL, &back, err, sizeof err), 0);
     assert_true(json_equal(back, docs));
     json_decref(back);
     json_decref(docs);

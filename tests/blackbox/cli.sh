@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# The vigil command line against a real vigild, as an operator and a script
+# use it: applying multi-document manifests, reading them back in every
+# output format, invalid manifests refused without changing anything,
+# delete, tokens and roles, watch, exit codes, and --help everywhere.
+# The admin token must never appear in any output.
+source "$(dirname "$0")/lib.sh"
+
+D=$VG_TMP/data
+vg_init "$D"
+VG_PORT=$(vg_free_port)
+vg_start "$D" "$VG_PORT"
+export VIGIL_SERVER="http://127.0.0.1:$VG_PORT" VIGIL_TOKEN="$VG_TOKEN"
+unset VIGIL_CACERT
+
+# vg_cli RC args...: runs the CLI, expects exit status RC; leaves stdout in
+# $out and stderr in $err, and checks the admin token is in neither.
+vg_cli() {
+    local want=$1 rc=0
+    shift
+    "$VIGIL" "$@" >"$VG_TMP/out" 2>"$VG_TMP/err" || rc=$?
+    out=$(cat "$VG_TMP/out")
+    err=$(cat "$VG_TMP/err")
+    [[ "$rc" == "$want" ]] || fail "vigil $*: exit $rc, expected $want; stderr: $err; stdout: $out"
+    [[ "$out$err" != *"$VG_TOKEN"* ]] || fail "vigil $*: printed the admin token"
+}
+
+# The revision of the state as the list of a kind reports it.
+state_revision() {
+    "$VIGIL" get site -o json | jq -r .revision
+}
+
+# --- help and usage: no server needed, every command documents itself
+for c in apply get delete watch status version help; do
+    vg_cli 0 "$c" --help
+    assert_contains "$out" "usage: vigil $c" "vigil $c --help"
+    vg_cli 0 help "$c"
+    assert_contains "$out" "usage: vigil $c" "vigil help $c"
+done
+vg_cli 0 token --help
+assert_contains "$out" "create" "vigil token --help lists its commands"
+for c in create list revoke; do
+    vg_cli 0 token "$c" -h
+    assert_contains "$out" "usage: vigil token $c" "vigil token $c -h"
+    vg_cli 0 help token "$c"
+    assert_contains "$out" "usage: vigil token $c" "vigil help token $c"
+done
+vg_cli 0 --help
+assert_contains "$out" "exit codes:" "vigil --help documents the exit codes"
+vg_cli 2
+vg_cli 2 frobnicate
+assert_contains "$err" "'frobnicate' is not a vigil command" "unknown command"
+vg_cli 2 get
+vg_cli 2 apply
+vg_cli 2 get site --no-such-option
+vg_cli 2 get site -o xml
+vg_cli 2 token
+vg_cli 2 token create
+assert_contains "$err" "--role" "token create without a role"
+pass "--help on every command, usage errors exit 2"
+
+# --- apply a multi-document manifest: a Site and two Zones
+cat >"$VG_TMP/dc1.yaml" <<'EOF'
+# the primary site and its rooms
+kind: Site
+name: dc1
+labels: {region: be}
+description: primary site
+spec:
+  location: "Brussels, BE"
+  tier: 3
+---
+kind: Zone
+name: room-a
+labels: {site: dc1, tier: gold}
+spec: {site: dc1, type: server-room, floor: 1}
+---
+kind: Zone
+name: room-b
+labels:
+  site: dc1
+spec:
+  site: dc1
+  type: power-room
+---
+EOF
+vg_cli 0 apply -f "$VG_TMP/dc1.yaml"
+assert_eq $'site/dc1 created\nzone/room-a created\nzone/room-b created' "$out" "first apply"
+vg_cli 0 apply -f "$VG_TMP/dc1.yaml"
+assert_eq $'site/dc1 unchanged\nzone/room-a unchanged\nzone/room-b unchanged' "$out" \
+    "second apply"
+sed -i 's/floor: 1}/floor: 2}/' "$VG_TMP/dc1.yaml"
+rev=$(state_revision)
+vg_cli 0 apply --dry-run -f "$VG_TMP/dc1.yaml"
+assert_contains "$out" "zone/room-a configured (dry run)" "dry run"
+assert_eq "$rev" "$(state_revision)" "a dry run changes nothing"
+vg_cli 0 apply -f "$VG_TMP/dc1.yaml" -o json
+assert_eq "unchanged configured unchanged" "$(jq -r '[.items[].result]|join(" ")' <<<"$out")" \
+    "apply -o json results"
+pass "apply: created, unchanged, configured, dry run"
+
+# --- get: kinds as typed, every output format, selectors
+vg_cli 0 get zones
+assert_eq "NAME REVISION UPDATED LABELS" "$(head -1 <<<"$out" | tr -s ' ')" "table header"
+assert_eq "room-a room-b" "$(tail -n +2 <<<"$out" | awk '{print $1}' | xargs)" "table rows"
+assert_contains "$out" "site=dc1,tier=gold" "labels column"
+vg_cli 0 get ZONE room-a -o wide
+assert_contains "$(head -1 <<<"$out")" "DESCRIPTION" "wide header"
+vg_cli 0 get Site dc1 -o json
+assert_eq "Brussels, BE" "$(jq -r .spec.location <<<"$out")" "get -o json"
+assert_eq "3" "$(jq -r .spec.tier <<<"$out")" "an int stays an int"
+vg_cli 0 get sites -o yaml
+assert_contains "$out" "location: Brussels, BE" "get -o yaml"
+printf '%s\n' "$out" >"$VG_TMP/roundtrip.yaml"
+vg_cli 0 apply -f "$VG_TMP/roundtrip.yaml"
+assert_eq "site/dc1 unchanged" "$out" "get -o yaml output applies back unchanged"
+vg_cli 0 get zone -l tier=gold -o json
+assert_eq "room-a" "$(jq -r '[.items[].name]|join(",")' <<<"$out")" "selector tier=gold"
+vg_cli 0 get zone -l 'site=dc1,tier!=gold'
+assert_eq "room-b" "$(tail -n +2 <<<"$out" | awk '{print $1}' | xargs)" "selector with !="
+vg_cli 0 get zone -l tier=platinum
+assert_eq "" "$out" "an empty list prints nothing on stdout"
+vg_cli 3 get zone room-z
+vg_cli 7 get gizmos
+assert_contains "$err" "unknown kind 'gizmos'" "unknown kind on the command line"
+pass "get: table, wide, json, yaml, selectors, not found"
+
+# --- invalid manifests: exit 7, the field named, nothing changed
+rev=$(state_revision)
+cat >"$VG_TMP/bad.yaml" <<'EOF'
+kind: Zone
+name: room-c
+spec: {site: dc1, floor: high}
+EOF
+vg_cli 7 apply -f "$VG_TMP/bad.yaml"
+assert_contains "$err" "spec.floor" "the server's validation error names the field"
+vg_cli 3 get zone room-c
+printf 'kind: Zone\nname: room-d\nspec: {site: dc1}\n---\nkind: Zone\nname: x\n  bad: [\n' \
+    >"$VG_TMP/broken.yaml"
+vg_cli 7 apply -f "$VG_TMP/broken.yaml"
+assert_contains "$err" "broken.yaml: line " "YAML syntax error with its line"
+vg_cli 7 apply -f - <<<$'kind: Zone\nname: room-d\nspec: {site: dc1}\n---\nkind: Zoen\nname: y'
+assert_contains "$err" "<stdin>: document 2: unknown kind 'Zoen'" "unknown kind in a manifest"
+vg_cli 7 apply -f - <<<$'kind: Zone\nname: room-d\nname: again'
+assert_contains "$err" "line 3, column 1: duplicate key 'name'" "duplicate key"
+vg_cli 7 apply -f - <<<$'kind: Zone\nname: Room_D\nspec: {site: dc1}'
+assert_contains "$err" "(field: name)" "invalid name"
+vg_cli 3 get zone room-d
+assert_eq "$rev" "$(state_revision)" "rejected manifests changed nothing"
+pass "invalid manifests: exit 7 with the field, nothing applied"
+
+# --- a directory of manifests, applied in name order
+mkdir "$VG_TMP/dir"
+printf 'kind: Site\nname: dc2\nspec: {location: Amsterdam}\n' >"$VG_TMP/dir/10-site.yaml"
+printf 'kind: Zone\nname: dc2-hall\nspec: {site: dc2}\n' >"$VG_TMP/dir/20-zone.yml"
+printf 'not: applied\n' >"$VG_TMP/dir/README.txt"
+vg_cli 0 apply -f "$VG_TMP/dir"
+assert_eq $'site/dc2 created\nzone/dc2-hall created' "$out" "apply a directory"
+pass "apply -f DIR"
+
+# --- delete
+vg_cli 0 delete zone dc2-hall
+assert_eq "zone/dc2-hall deleted" "$out" "delete"
+vg_cli 3 delete zone dc2-hall
+vg_cli 3 get zone dc2-hall
+vg_cli 4 delete site dc2 --if-match 1
+assert_contains "$err" "revision conflict" "delete with a stale If-Match"
+vg_cli 0 delete sites dc2 -o json
+assert_eq "dc2" "$(jq -r .name <<<"$out")" "delete -o json prints the deleted object"
+pass "delete, not found, conflict"
+
+# --- tokens and roles
+vg_cli 0 token create --role viewer --name ci
+viewer=$out
+[[ "$viewer" == vgt_* && "$viewer" != *$'\n'* ]] || fail "token create printed '$viewer'"
+assert_contains "$err" "only" "token create warns that the token is shown once"
+vg_cli 0 token list
+assert_contains "$out" "viewer" "token list shows the new token"
+[[ "$out" != *"$viewer"* ]] || fail "token list printed a token's secret"
+id=$(awk '$2 == "ci" {print $1}' <<<"$out")
+[[ -n "$id" ]] || fail "no token named ci in: $out"
+VIGIL_TOKEN=$viewer vg_cli 0 get zones
+VIGIL_TOKEN=$viewer vg_cli 5 apply -f "$VG_TMP/dc1.yaml"
+assert_contains "$err" "viewer" "a viewer may not write"
+VIGIL_TOKEN=$viewer vg_cli 5 delete zone room-a
+VIGIL_TOKEN=$viewer vg_cli 5 token list
+echo "$viewer" >"$VG_TMP/viewer.token"
+env -u VIGIL_TOKEN "$VIGIL" --token-file "$VG_TMP/viewer.token" get sites >/dev/null ||
+    fail "--token-file"
+vg_cli 0 token revoke "$id"
+assert_eq "token $id revoked" "$out" "token revoke"
+VIGIL_TOKEN=$viewer vg_cli 5 get zones
+vg_cli 0 token list -o json
+assert_eq "true" "$(jq -r ".items[] | select(.id == \"$id\") | .revoked" <<<"$out")" \
+    "token list shows the revocation"
+env -u VIGIL_TOKEN "$VIGIL" get zones >/dev/null 2>"$VG_TMP/err" && fail "no token accepted"
+assert_contains "$(cat "$VG_TMP/err")" "VIGIL_TOKEN" "a missing token is explained"
+pass "token create/list/revoke; viewer refused for writes (exit 5)"
+
+# --- watch: history from a revision, a kind filter, live changes
+vg_cli 0 watch --from 0 --limit 8
+assert_eq "put site/dc1
+put zone/room-a
+put zone/room-b
+put zone/room-a
+put site/dc2
+put zone/dc2-hall
+delete zone/dc2-hall
+delete site/dc2" "$(awk '{print $2, $3}' <<<"$out")" "watch --from 0 replays the history"
+first_rev=$(awk 'NR == 1 {print $1}' <<<"$out")
+vg_cli 0 watch --from "$first_rev" --limit 1
+assert_eq "put zone/room-a" "$(awk '{print $2, $3}' <<<"$out")" "watch --from REV starts after REV"
+vg_cli 0 watch zone --from 0 --limit 2 -o json
+assert_eq "Zone Zone" "$(jq -r .object.kind <<<"$out" | xargs)" "watch KIND -o json"
+"$VIGIL" watch site --limit 1 -o json >"$VG_TMP/live" 2>"$VG_TMP/live.err" &
+watcher=$!
+sleep 0.5
+vg_cli 0 apply -f - <<<$'kind: Site\nname: dc3\nspec: {location: Paris}'
+for _ in $(seq 100); do
+    kill -0 "$watcher" 2>/dev/null || break
+    sleep 0.05
+done
+wait "$watcher" || fail "live watch failed: $(cat "$VG_TMP/live.err")"
+assert_eq "put dc3" "$(jq -r '.type + " " + .object.name' "$VG_TMP/live")" "live watch"
+pass "watch: replay, kind filter, json lines, live"
+
+# --- status and exit code 6
+vg_cli 0 status
+assert_contains "$out" "commit_index:" "status"
+vg_cli 0 status -o json
+[[ $(jq -r .objects <<<"$out") -ge 4 ]] || fail "status counts objects: $out"
+dead=$(vg_free_port)
+vg_cli 6 --server "http://127.0.0.1:$dead" status
+assert_contains "$err" "cannot reach" "unreachable server"
+vg_cli 6 get sites --server "127.0.0.1:$dead"
+vg_cli 0 get sites --server "http://127.0.0.1:$dead,http://127.0.0.1:$VG_PORT"
+assert_contains "$out" "dc1" "the first server that answers is used"
+pass "status; exit 6 when no server answers; server lists"
+
+vg_stop "$VG_PID"
+vg_cli 6 status
+pass "clean shutdown"
