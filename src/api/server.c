@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include "core/say.h"
 #include "state/state.h"
@@ -354,9 +355,13 @@ static int setup_listener(struct vg_server *srv, const struct vg_server_opts *op
             return -EINVAL;
         evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
     }
-    if (!evhttp_bind_socket_with_handle(srv->http, host, port))
-        return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", opts->listen,
-                      strerror(errno));
+    /* retry briefly: a killed predecessor's socket may still be closing */
+    for (int tries = 0; !evhttp_bind_socket_with_handle(srv->http, host, port); tries++) {
+        if (errno != EADDRINUSE || tries == 40)
+            return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", opts->listen,
+                          strerror(errno));
+        usleep(50000);
+    }
     vg_info("serving the API on %s://%s", tls ? "https" : "http", opts->listen);
     return 0;
 }

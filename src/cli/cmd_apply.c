@@ -231,6 +231,7 @@ static int kind_is_known(const json_t *kinds, const char *kind, const char **nea
     return 0;
 }
 
+/* Checks one document; kinds (may be NULL: not checked) are the server's. */
 static void check_one(struct manifests *m, const struct manifest *mf, const json_t *kinds)
 {
     const json_t *doc = mf->doc;
@@ -246,7 +247,7 @@ static void check_one(struct manifests *m, const struct manifest *mf, const json
     if (!kind || !*kind)
         doc_error(m, mf, "%s 'kind' (field: kind)",
                   json_object_get(doc, "kind") ? "a string is needed for" : "missing");
-    else if (!kind_is_known(kinds, kind, &near))
+    else if (kinds && !kind_is_known(kinds, kind, &near))
         doc_error(m, mf, "unknown kind '%s'%s%s%s (field: kind)", kind,
                   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     if (!name)
@@ -275,14 +276,14 @@ static void check_duplicates(struct manifests *m)
 
 static int check_all(struct vg_cli *cli, struct manifests *m)
 {
-    const json_t *kinds;
+    const json_t *kinds = NULL;
     int rc;
 
-    if (m->n_errors)
-        return VG_EXIT_INVALID;
-    if (m->n == 0)
+    if (m->n == 0 && m->n_errors == 0)
         return vg_cli_fail(VG_EXIT_INVALID, "no objects in the given manifests");
-    if ((rc = vg_cli_kinds(cli, &kinds)) != 0)
+    /* with YAML errors already, the rest is still checked, but without
+     * asking the server: the exit code must stay that of invalid input */
+    if (m->n_errors == 0 && (rc = vg_cli_kinds(cli, &kinds)) != 0)
         return rc;
     for (size_t i = 0; i < m->n; i++)
         check_one(m, &m->items[i], kinds);

@@ -78,11 +78,22 @@ struct vg_table *vg_table_new(size_t n_cols, const char *const *headers)
     return t;
 }
 
+/* A copy of a cell with control characters (a description may hold terminal
+ * escapes or newlines) shown as '?', so one row stays one line. */
+static char *clean_cell(const char *text)
+{
+    char *copy = vg_strdup(text ? text : "");
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return copy;
+}
+
 void vg_table_add(struct vg_table *t, const char *const *cells)
 {
     t->cells = vg_realloc(t->cells, (t->n_rows + 1) * t->n_cols * sizeof *t->cells);
     for (size_t c = 0; c < t->n_cols; c++)
-        t->cells[t->n_rows * t->n_cols + c] = vg_strdup(cells[c] ? cells[c] : "");
+        t->cells[t->n_rows * t->n_cols + c] = clean_cell(cells[c]);
     t->n_rows++;
 }
 

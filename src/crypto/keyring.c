@@ -14,6 +14,8 @@
  */
 #include "crypto/keyring.h"
 
+#include "core/fsutil.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -208,38 +210,6 @@ int vg_open(const vg_keyring_t *kr, uint32_t key_id, const uint8_t *ad, size_t a
 
 /* ---- the keyring file ---- */
 
-static int fsync_parent_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int write_temp(const char *tmp, const char *text, size_t len)
 {
     unlink(tmp); /* a leftover from a crash; O_EXCL below refuses symlinks */
@@ -248,7 +218,7 @@ static int write_temp(const char *tmp, const char *text, size_t len)
         return -errno;
     int rc = fchmod(fd, 0600) < 0 ? -errno : 0; /* whatever the umask */
     if (rc == 0)
-        rc = write_all(fd, text, len);
+        rc = vg_write_all(fd, text, len);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
@@ -291,7 +261,7 @@ static int write_file_atomic(const char *path, const char *text, size_t len, int
             return vg_err(err, errlen, rc, "keyring '%s' already exists", path);
         return vg_err(err, errlen, rc, "cannot create keyring '%s': %s", path, strerror(-rc));
     }
-    rc = fsync_parent_dir(path);
+    rc = vg_fsync_parent(path);
     if (rc < 0)
         return vg_err(err, errlen, rc, "cannot sync the directory of keyring '%s': %s", path,
                       strerror(-rc));

@@ -253,9 +253,13 @@ static int lock_data_dir(vg_member_t *m, char *err, size_t errlen)
     m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (m->lock_fd < 0)
         return vg_err(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
-    if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0)
-        return vg_err(err, errlen, -EBUSY, "data dir '%s' is in use by another vigild",
-                      m->data_dir);
+    /* a predecessor that was just killed may take a moment to be gone */
+    for (int tries = 0; flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+        if (tries == 40)
+            return vg_err(err, errlen, -EBUSY, "data dir '%s' is in use by another vigild",
+                          m->data_dir);
+        usleep(50000);
+    }
     return 0;
 }
 

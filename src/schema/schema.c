@@ -46,7 +46,7 @@ static const struct vg_kind *const kinds[] = {
 };
 
 static const char *const top_fields[] = {"kind", "name", "labels", "description", "spec", NULL};
-static const char *const server_fields[] = {"status", "revision", NULL};
+static const char *const server_fields[] = {"status", "revision", "created", "updated", NULL};
 
 /* Where a failure goes: the caller's (err, field) buffers. */
 struct report {

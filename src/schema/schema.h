@@ -5,7 +5,7 @@
  *   kind (string, a registered kind), name (string, names.h rules),
  *   labels (object of string -> string, optional), description (string,
  *   optional), spec (object, checked by the kind's field table).
- * "status" and "revision" are owned by the server; if a client sends them
+ * "status", "revision", "created" and "updated" are owned by the server; if a client sends them
  * (e.g. re-applying `vigil get -o yaml` output) they are accepted and ignored.
  * Anything else is rejected, naming the field.
  *
@@ -24,10 +24,10 @@ enum vg_ftype {
     VG_F_INT,
     VG_F_NUMBER,
     VG_F_BOOL,
-    VG_F_ENUM,         /* string, one of enum_values */
-    VG_F_NAME,         /* string obeying names.h (a reference to another object) */
-    VG_F_STRING_LIST,  /* array of strings */
-    VG_F_OBJECT,       /* free-form object (kept as given) */
+    VG_F_ENUM,        /* string, one of enum_values */
+    VG_F_NAME,        /* string obeying names.h (a reference to another object) */
+    VG_F_STRING_LIST, /* array of strings */
+    VG_F_OBJECT,      /* free-form object (kept as given) */
 };
 
 struct vg_field {
@@ -35,14 +35,14 @@ struct vg_field {
     enum vg_ftype type;
     int required;
     const char *const *enum_values; /* NULL-terminated, for VG_F_ENUM */
-    double min, max;                /* for INT/NUMBER when min < max; string max length for STRING */
-    const char *help;               /* one line for `vigil explain` and errors */
+    double min, max;  /* for INT/NUMBER when min < max; string max length for STRING */
+    const char *help; /* one line for `vigil explain` and errors */
 };
 
 struct vg_kind {
-    const char *name;               /* "Site" */
+    const char *name; /* "Site" */
     const char *help;
-    const struct vg_field *fields;  /* terminated by a {NULL} row */
+    const struct vg_field *fields; /* terminated by a {NULL} row */
     /* optional extra check across fields; returns -EINVAL with err/field */
     int (*check)(const json_t *spec, char *err, size_t errlen, char *field, size_t fieldlen);
 };

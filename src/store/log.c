@@ -22,6 +22,7 @@
  */
 #include "store/log.h"
 
+#include "core/fsutil.h"
 #include "core/say.h"
 #include "store/snapshot.h"
 
@@ -123,20 +124,6 @@ static int parse_seg_name(const char *name, uint64_t *first_index)
     }
     *first_index = v;
     return 1;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Makes the new entry path[0..end) durable in its parent directory. */
@@ -671,7 +658,7 @@ static int seg_create(vg_log_t *log, uint64_t first_index)
     memcpy(hdr, SEG_MAGIC, 8);
     vg_put_u32(hdr + SEG_H_VERSION, SEG_VERSION);
     vg_put_u64(hdr + SEG_H_FIRST, first_index);
-    int rc = write_all(fd, hdr, sizeof hdr);
+    int rc = vg_write_all(fd, hdr, sizeof hdr);
     if (rc < 0) {
         vg_error("cannot write log segment '%s': %s", path, strerror(-rc));
         close(fd);
@@ -696,7 +683,7 @@ static int seg_sync(vg_log_t *log)
 
 static int seg_write(vg_log_t *log, const uint8_t *p, size_t n)
 {
-    int rc = write_all(log->seg_fd, p, n);
+    int rc = vg_write_all(log->seg_fd, p, n);
     if (rc < 0)
         vg_error("cannot write log segment %020llu" SEG_SUFFIX " in '%s': %s",
                  (unsigned long long)log->segs[log->n_segs - 1].first_index, log->dir,

@@ -13,6 +13,7 @@
  */
 #include "store/snapshot.h"
 
+#include "core/fsutil.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -75,31 +76,12 @@ int vg_snapshot_latest_index(const char *dir, uint64_t *index, char *err, size_t
     return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
 static int write_file(const char *path, const uint8_t *p, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    while (n > 0 && rc == 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        else if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        }
-    }
+    int rc = vg_write_all(fd, p, n);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
@@ -154,7 +136,7 @@ int vg_snapshot_write(const char *dir, const vg_keyring_t *kr, uint64_t index, u
         return vg_err(err, errlen, rc, "cannot rename snapshot to '%s': %s", path,
                       strerror(-rc));
     }
-    rc = fsync_dir(dir);
+    rc = vg_fsync_dir(dir);
     if (rc < 0)
         return vg_err(err, errlen, rc, "cannot sync snapshot directory '%s': %s", dir,
                       strerror(-rc));

@@ -14,11 +14,12 @@ export VIGIL_SERVER="http://127.0.0.1:$VG_PORT" VIGIL_TOKEN="$VG_TOKEN"
 unset VIGIL_CACERT
 
 # vg_cli RC args...: runs the CLI, expects exit status RC; leaves stdout in
-# $out and stderr in $err, and checks the admin token is in neither.
+# $out and stderr in $err, and checks the admin token is in neither. A
+# command that hangs (a watch that never sees its events) ends as status 124.
 vg_cli() {
     local want=$1 rc=0
     shift
-    "$VIGIL" "$@" >"$VG_TMP/out" 2>"$VG_TMP/err" || rc=$?
+    timeout 30 "$VIGIL" "$@" >"$VG_TMP/out" 2>"$VG_TMP/err" || rc=$?
     out=$(cat "$VG_TMP/out")
     err=$(cat "$VG_TMP/err")
     [[ "$rc" == "$want" ]] || fail "vigil $*: exit $rc, expected $want; stderr: $err; stdout: $out"
@@ -212,14 +213,19 @@ vg_cli 0 watch --from "$first_rev" --limit 1
 assert_eq "put zone/room-a" "$(awk '{print $2, $3}' <<<"$out")" "watch --from REV starts after REV"
 vg_cli 0 watch zone --from 0 --limit 2 -o json
 assert_eq "Zone Zone" "$(jq -r .object.kind <<<"$out" | xargs)" "watch KIND -o json"
-"$VIGIL" watch site --limit 1 -o json >"$VG_TMP/live" 2>"$VG_TMP/live.err" &
+rev=$(state_revision) # watching from here, the change below cannot be missed
+"$VIGIL" watch site --from "$rev" --limit 1 -o json >"$VG_TMP/live" 2>"$VG_TMP/live.err" &
 watcher=$!
-sleep 0.5
+sleep 0.2 # most often the change then arrives live rather than as history
 vg_cli 0 apply -f - <<<$'kind: Site\nname: dc3\nspec: {location: Paris}'
-for _ in $(seq 100); do
+for _ in $(seq 200); do
     kill -0 "$watcher" 2>/dev/null || break
     sleep 0.05
 done
+if kill -0 "$watcher" 2>/dev/null; then
+    kill "$watcher"
+    fail "live watch saw nothing in 10 s: $(cat "$VG_TMP/live.err")"
+fi
 wait "$watcher" || fail "live watch failed: $(cat "$VG_TMP/live.err")"
 assert_eq "put dc3" "$(jq -r '.type + " " + .object.name' "$VG_TMP/live")" "live watch"
 pass "watch: replay, kind filter, json lines, live"

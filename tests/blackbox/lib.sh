@@ -43,8 +43,9 @@ assert_contains() { # haystack needle what
 vg_free_port() {
     local port
     while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$port" | grep -q .; then
+        # below the kernel's ephemeral range, so no client socket takes it
+        port=$((20000 + RANDOM % 12000))
+        if ! ss -Htan "sport = :$port" | grep -q .; then
             echo "$port"
             return
         fi
@@ -59,14 +60,27 @@ vg_init() {
     [[ "$VG_TOKEN" == vgt_* ]] || fail "vigild init printed no token: $out"
 }
 
-# vg_start DIR PORT [extra args...]: start vigild, wait until /readyz; sets VG_PID.
+# vg_start DIR PORT [extra args...]: start vigild, wait until /readyz; sets
+# VG_PID. If another test took the port meanwhile, moves to a free one and
+# updates VG_PORT.
 vg_start() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 attempt
     shift 2
-    "$VIGILD" run --data "$dir" --listen "127.0.0.1:$port" "$@" >>"$dir.log" 2>&1 &
-    VG_PID=$!
-    VG_PIDS+=("$VG_PID")
-    vg_wait_ready "$port" || fail "vigild on port $port did not become ready"
+    for attempt in 1 2 3; do
+        local mark
+        mark=0
+        [[ -f "$dir.log" ]] && mark=$(wc -l <"$dir.log")
+        "$VIGILD" run --data "$dir" --listen "127.0.0.1:$port" "$@" >>"$dir.log" 2>&1 &
+        VG_PID=$!
+        VG_PIDS+=("$VG_PID")
+        if vg_wait_ready "$port"; then
+            VG_PORT=$port
+            return 0
+        fi
+        tail -n +"$((mark + 1))" "$dir.log" | grep -q "Address already in use" || break
+        port=$(vg_free_port)
+    done
+    fail "vigild on port $port did not become ready"
 }
 
 vg_wait_ready() { # PORT [tries of 50 ms]

@@ -1,0 +1,45 @@
+/*
+ * fsutil.c - full writes and directory fsyncs.
+ */
+#include "core/fsutil.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+int vg_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *at = p;
+    while (n > 0) {
+        ssize_t w = write(fd, at, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        at += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int vg_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int vg_fsync_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return vg_fsync_dir(dir);
+}

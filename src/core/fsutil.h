@@ -1,0 +1,20 @@
+/*
+ * fsutil.h - small durable-file helpers shared by the keyring, the log and
+ * snapshots: full writes and directory fsyncs (a rename or a new file is
+ * only durable once its directory is synced).
+ */
+#ifndef VG_FSUTIL_H
+#define VG_FSUTIL_H
+
+#include "core/vg.h"
+
+/* write() until all n bytes are written, retrying EINTR; 0 or -errno. */
+int vg_write_all(int fd, const void *p, size_t n);
+
+/* fsync of a directory; 0 or -errno. */
+int vg_fsync_dir(const char *dir);
+
+/* fsync of the directory holding path ("." if path has no slash). */
+int vg_fsync_parent(const char *path);
+
+#endif
