@@ -77,6 +77,9 @@ struct vg_pending_call {
 /* Submits payload as a record; on_commit gets the result with a live req. */
 void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
                    vg_api_commit_fn on_commit, const char *secret);
+/* From a connection's close callback: frees req if libevent detached it. */
+void vg_api_release_request(struct evhttp_request *req);
+
 /* Maps an apply/submit error code to an HTTP reply. */
 void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req, int code,
                               const vg_apply_result_t *res);

@@ -114,9 +114,19 @@ static void pending_free(struct vg_pending_call *pc)
     free(pc);
 }
 
+/* libevent detaches an unfinished request from a connection that failed
+ * and leaves freeing it to us; one still attached (evhttp_free at
+ * shutdown) is freed by libevent itself. */
+void vg_api_release_request(struct evhttp_request *req)
+{
+    if (req && !evhttp_request_get_connection(req))
+        evhttp_request_free(req);
+}
+
 static void on_client_gone(struct evhttp_connection *evcon, void *arg)
 {
     struct vg_pending_call *pc = arg;
+    vg_api_release_request(pc->req);
     vg_member_forget(pc->srv->member, pc->handle);
     pc->srv->n_inflight--;
     pending_free(pc);

@@ -61,6 +61,7 @@ static void on_watcher_gone(struct evhttp_connection *evcon, void *arg)
 {
     struct vg_watcher *w = arg;
     unlink_watcher(w);
+    vg_api_release_request(w->req);
     free(w);
 }
 

@@ -4,11 +4,19 @@
  *
  * Everything that can be checked without writing is checked for every
  * document before the first object is sent: YAML syntax, that each document
- * is a mapping with a known kind and a valid name, and that no object is
- * declared twice. A typo in the last file therefore changes nothing. The
- * server then validates each object's spec; apply stops at the first object
- * it rejects (the ones before it stay applied, in file order, which is the
- * order their references need: a Site before its Zones).
+ * is a mapping with a known kind and a valid name, that no object is
+ * declared twice, and the whole manifest (labels, description, spec) against
+ * the schema vigild uses (vg_schema_validate, linked in from vgcore). Every
+ * invalid document is reported, and a mistake in the last one changes
+ * nothing.
+ *
+ * The server stays the judge: the local schema check runs only for kinds
+ * whose schema, as GET /api/v1/kinds describes it, is exactly the local one,
+ * so a CLI of another version never refuses what the server would accept.
+ * For other kinds, and for the checks a schema description cannot show, the
+ * server may still reject an object; apply then stops there (the objects
+ * before it stay applied, in file order, which is the order their references
+ * need: a Site before its Zones).
  */
 #include "cli/cli.h"
 
@@ -20,6 +28,7 @@
 
 #include "core/names.h"
 #include "core/yamljson.h"
+#include "schema/schema.h"
 
 #define MAX_MANIFEST_BYTES (16u << 20)
 #define MAX_FILES          64 /* -f given this many times */
@@ -31,8 +40,8 @@ static const struct vg_opt apply_opts[] = {
      "manifest file, directory (its *.yaml and *.yml files, sorted by name) or - for "
      "standard input; may be repeated"},
     {OPT_DRY_RUN, "dry-run", NULL,
-     "check the manifests and say what would change, without changing anything (the "
-     "server's checks of each spec are not run)"},
+     "check the manifests and say what would change, without changing anything (specs are "
+     "checked only by this vigil's copy of the server's schema, not by the server)"},
     {0, NULL, NULL, NULL},
 };
 
@@ -231,16 +240,18 @@ static int kind_is_known(const json_t *kinds, const char *kind, const char **nea
     return 0;
 }
 
-/* Checks one document; kinds (may be NULL: not checked) are the server's. */
-static void check_one(struct manifests *m, const struct manifest *mf, const json_t *kinds)
+/* Checks one document's kind and name; kinds (may be NULL: not checked) are
+ * the server's. Returns the number of errors found. */
+static int check_one(struct manifests *m, const struct manifest *mf, const json_t *kinds)
 {
     const json_t *doc = mf->doc;
+    int n_errors_before = m->n_errors;
     char err[256];
     const char *near;
 
     if (!json_is_object(doc)) {
         doc_error(m, mf, "a manifest must be a mapping with kind and name");
-        return;
+        return 1;
     }
     const char *kind = vg_cli_str(doc, "kind", NULL);
     const char *name = vg_cli_str(doc, "name", NULL);
@@ -255,6 +266,49 @@ static void check_one(struct manifests *m, const struct manifest *mf, const json
                   json_object_get(doc, "name") ? "a string is needed for" : "missing");
     else if (vg_name_check(name, err, sizeof err) < 0)
         doc_error(m, mf, "%s (field: name)", err);
+    return m->n_errors - n_errors_before;
+}
+
+/* The local schema of kind if the server describes that kind exactly as we
+ * do (same fields, types, bounds and help, so the same vigil version), else
+ * NULL: another version may accept fields or values we do not know. */
+static const struct vg_kind *schema_shared_with_server(const json_t *kinds, const char *kind)
+{
+    const struct vg_kind *local = vg_schema_kind(kind);
+    size_t i;
+    json_t *item;
+
+    if (!local)
+        return NULL;
+    json_array_foreach(kinds, i, item)
+    {
+        if (strcmp(vg_cli_str(item, "kind", ""), kind) != 0)
+            continue;
+        json_t *ours = vg_schema_describe(local);
+        int same = json_equal(ours, item);
+        json_decref(ours);
+        return same ? local : NULL;
+    }
+    return NULL;
+}
+
+/* Runs vigild's own validator on a document whose kind and name are fine,
+ * when the server's schema of its kind is ours. */
+static void check_schema(struct manifests *m, const struct manifest *mf, const json_t *kinds)
+{
+    const char *kind = vg_cli_str(mf->doc, "kind", "");
+    char err[512], field[256], ref[160];
+
+    if (!schema_shared_with_server(kinds, kind))
+        return; /* left to the server */
+    if (vg_schema_validate(mf->doc, NULL, NULL, NULL, err, sizeof err, field, sizeof field) ==
+        0)
+        return;
+    vg_cli_object_ref(mf->doc, NULL, NULL, ref, sizeof ref);
+    if (*field)
+        doc_error(m, mf, "%s: %s (field: %s)", ref, err, field);
+    else
+        doc_error(m, mf, "%s: %s", ref, err);
 }
 
 /* Every object at most once: two documents for one object are a mistake. */
@@ -286,7 +340,8 @@ static int check_all(struct vg_cli *cli, struct manifests *m)
     if (m->n_errors == 0 && (rc = vg_cli_kinds(cli, &kinds)) != 0)
         return rc;
     for (size_t i = 0; i < m->n; i++)
-        check_one(m, &m->items[i], kinds);
+        if (check_one(m, &m->items[i], kinds) == 0 && kinds)
+            check_schema(m, &m->items[i], kinds);
     check_duplicates(m);
     if (m->n_errors)
         return vg_cli_fail(VG_EXIT_INVALID, "nothing applied: %d error%s in the manifests",
@@ -442,10 +497,12 @@ const struct vg_cmd vg_cmd_apply = {
     .help = "Creates or updates the objects declared in YAML manifests: one object per "
             "document, documents separated by '---'. Each document is a mapping with kind, "
             "name and optionally labels, description and spec. Every document is checked "
-            "(YAML syntax, kind, name, no object declared twice) before the first object is "
-            "sent, so a mistake anywhere changes nothing. The server then checks each "
-            "object; apply stops at the first object it rejects, naming the field, and the "
-            "objects before it stay applied. For each object prints 'KIND/NAME created', "
+            "(YAML syntax, kind, name, no object declared twice, and labels, description and "
+            "spec against the server's schema when it is the same as this vigil's) before "
+            "the first object is sent; every mistake is reported, naming the field, and "
+            "nothing is applied. The server still checks each object; should it reject one, "
+            "apply stops there and the objects before it stay applied. For each object "
+            "prints 'KIND/NAME created', "
             "'configured' or 'unchanged'; with -o json or yaml, a list of results.",
     .opts = apply_opts,
 };

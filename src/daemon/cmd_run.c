@@ -153,6 +153,7 @@ int vg_cmd_run(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     signal(SIGPIPE, SIG_IGN);
     struct run_ctx ctx = {.base = event_base_new()};
+    event_base_priority_init(ctx.base, VG_MEMBER_PRIORITIES);
     vg_member_t *member = NULL;
     char err[1024];
     int status = 1;

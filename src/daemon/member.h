@@ -34,6 +34,10 @@ struct vg_member_opts {
  * for the duration of the call. */
 typedef void (*vg_member_done_fn)(void *ctx, int code, const vg_apply_result_t *res);
 
+/* Event priorities the loop must have (event_base_priority_init) before
+ * vg_member_open: the member's flush runs at the lowest one. */
+#define VG_MEMBER_PRIORITIES 3
+
 /* Opens the data dir, loads the keyring, recovers snapshot + log and starts
  * the writer. Fails loudly (message in err) on any corruption. */
 int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,

@@ -93,6 +93,8 @@ struct vg_log {
     struct snap_job *jobs, **jobs_tail;
     uint64_t jobs_queued, jobs_done;
     int writer_idle, stopping, writer_started;
+    int deferred;    /* appends do not wake the writer; the owner calls vg_log_flush */
+    int inline_busy; /* the owner is writing a batch itself; the writer keeps out */
     pthread_t writer;
 
     /* published by the flusher, read anywhere */
@@ -846,7 +848,7 @@ static void *writer_main(void *arg)
     struct batch b;
     pthread_mutex_lock(&log->mu);
     for (;;) {
-        while (!log->stopping && log->queue.len == 0 && !log->jobs) {
+        while (!log->stopping && (log->inline_busy || (log->queue.len == 0 && !log->jobs))) {
             log->writer_idle = 1;
             pthread_cond_wait(&log->work_cv, &log->mu);
         }
@@ -893,7 +895,8 @@ int vg_log_append(vg_log_t *log, uint64_t epoch, uint16_t type, const void *payl
     int rc = vg_record_encode(log->keys, &rec, &log->queue);
     if (rc == 0) {
         log->queue_last = rec.index;
-        wake_writer(log);
+        if (!log->deferred)
+            wake_writer(log);
     }
     pthread_mutex_unlock(&log->mu);
     if (rc < 0)
@@ -964,6 +967,36 @@ int vg_log_sync(vg_log_t *log)
         write_batch(log, &b);
     }
     return atomic_load(&log->failed) ? -EIO : 0;
+}
+
+void vg_log_set_deferred(vg_log_t *log, int deferred)
+{
+    pthread_mutex_lock(&log->mu);
+    log->deferred = deferred;
+    pthread_mutex_unlock(&log->mu);
+}
+
+void vg_log_flush(vg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    int single = log->queue_last == atomic_load(&log->durable_index) + 1;
+    if ((log->queue.len == 0 && !log->jobs) ||
+        (log->writer_started && !(log->writer_idle && single && !log->jobs))) {
+        if (log->queue.len || log->jobs)
+            wake_writer(log);
+        pthread_mutex_unlock(&log->mu);
+        return;
+    }
+    /* One record and an idle writer: write it here rather than pay a
+     * wake-up of the writer and another of the loop for its answer. */
+    struct batch b;
+    take_batch(log, &b);
+    log->inline_busy = 1;
+    pthread_mutex_unlock(&log->mu);
+    write_batch(log, &b);
+    pthread_mutex_lock(&log->mu);
+    log->inline_busy = 0;
+    pthread_mutex_unlock(&log->mu);
 }
 
 int vg_log_start_writer(vg_log_t *log)

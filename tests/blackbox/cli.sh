@@ -134,8 +134,60 @@ name: room-c
 spec: {site: dc1, floor: high}
 EOF
 vg_cli 7 apply -f "$VG_TMP/bad.yaml"
-assert_contains "$err" "spec.floor" "the server's validation error names the field"
+assert_contains "$err" "bad.yaml: document 1: zone/room-c: spec.floor: expected integer" \
+    "a spec error names the file, document, object and field"
+assert_contains "$err" "(field: spec.floor)" "the field of a spec error"
 vg_cli 3 get zone room-c
+# a valid Site followed by a Zone with a bad spec field: the spec is checked
+# before anything is sent, so not even the Site is applied
+cat >"$VG_TMP/half.yaml" <<'EOF'
+kind: Site
+name: dc9
+spec: {location: Lisbon}
+---
+kind: Zone
+name: dc9-hall
+spec: {site: dc9, type: ballroom}
+EOF
+vg_cli 7 apply -f "$VG_TMP/half.yaml"
+assert_contains "$err" "half.yaml: document 2: zone/dc9-hall: spec.type: 'ballroom' is not one" \
+    "the bad field of the second document"
+assert_contains "$err" "(field: spec.type)" "the field of the second document"
+assert_contains "$err" "nothing applied: 1 error in the manifests" "apply says nothing applied"
+assert_eq "" "$out" "an invalid manifest prints no results"
+vg_cli 3 get site dc9
+vg_cli 7 apply --dry-run -f "$VG_TMP/half.yaml"
+assert_contains "$err" "(field: spec.type)" "a dry run checks the specs too"
+# every invalid document is reported at once, not only the first
+cat >"$VG_TMP/many.yaml" <<'EOF'
+kind: Site
+name: dc8
+spec: {location: Madrid, tier: 9}
+---
+kind: Zone
+name: dc8-ok
+spec: {site: dc8}
+---
+kind: Zone
+name: dc8-hall
+labels: {"-bad": x}
+spec: {site: dc8}
+---
+kind: Zone
+name: dc8-yard
+spec: {site: dc8, colour: green}
+EOF
+vg_cli 7 apply -f "$VG_TMP/many.yaml"
+assert_contains "$err" "many.yaml: document 1: site/dc8: spec.tier: 9 is out of range" \
+    "first invalid document"
+assert_contains "$err" "many.yaml: document 3: zone/dc8-hall: labels.-bad: " \
+    "second invalid document"
+assert_contains "$err" "many.yaml: document 4: zone/dc8-yard: spec.colour: unknown field" \
+    "third invalid document"
+[[ "$err" != *"document 2"* ]] || fail "a valid document was reported: $err"
+assert_contains "$err" "nothing applied: 3 errors in the manifests" "all three counted"
+vg_cli 3 get site dc8
+vg_cli 3 get zone dc8-ok
 printf 'kind: Zone\nname: room-d\nspec: {site: dc1}\n---\nkind: Zone\nname: x\n  bad: [\n' \
     >"$VG_TMP/broken.yaml"
 vg_cli 7 apply -f "$VG_TMP/broken.yaml"
