@@ -106,13 +106,14 @@ make_workdir() {
     fi
 }
 
-# A port nobody listens on now (ss from iproute2), from a random start.
+# A port no socket uses now (ss from iproute2), below the kernel's
+# ephemeral range so no client connection can take it meanwhile.
 USED_PORTS=" "
 free_port() {
     local port listening
-    listening=$(ss -Htln | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
+    listening=$(ss -Htan | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
     for _ in $(seq 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000))
         if [[ " $listening $USED_PORTS " != *" $port "* ]]; then
             USED_PORTS+="$port "
             echo "$port"

@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include "core/jsonout.h"
 #include "core/say.h"
 #include "state/state.h"
 
@@ -42,14 +43,11 @@ void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int co
 void vg_api_reply_json(struct vg_server *srv, struct evhttp_request *req, int code,
                        const json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    if (!text)
-        VG_BUG("cannot serialise a reply");
-    size_t len = strlen(text);
-    text = vg_realloc(text, len + 2);
-    text[len++] = '\n';
-    vg_api_reply_text(srv, req, code, "application/json", text, len);
-    free(text);
+    vg_buf_t text = VG_BUF_INIT;
+    vg_json_dump(body, &text);
+    vg_buf_add(&text, "\n", 1);
+    vg_api_reply_text(srv, req, code, "application/json", (char *)text.data, text.len);
+    vg_buf_release(&text);
 }
 
 void vg_api_reply_error(struct vg_server *srv, struct evhttp_request *req, int code,

@@ -12,6 +12,7 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "core/jsonout.h"
 #include "state/state.h"
 
 struct vg_watcher {
@@ -47,12 +48,13 @@ static void send_change(struct vg_watcher *w, const vg_change_t *ch)
         return;
     json_t *data = json_pack("{s:s, s:I, s:O}", "type", ch->type, "revision",
                              (json_int_t)ch->revision, "object", ch->object);
-    char *text = json_dumps(data, JSON_COMPACT);
+    vg_buf_t text = VG_BUF_INIT;
+    vg_json_dump(data, &text);
     json_decref(data);
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add_printf(buf, "id: %llu\nevent: %s\ndata: %s\n\n",
-                        (unsigned long long)ch->revision, ch->type, text);
-    free(text);
+                        (unsigned long long)ch->revision, ch->type, (char *)text.data);
+    vg_buf_release(&text);
     evhttp_send_reply_chunk(w->req, buf);
     evbuffer_free(buf);
 }

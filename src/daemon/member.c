@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/jsonout.h"
 #include "core/say.h"
 #include "store/snapshot.h"
 
@@ -44,6 +45,7 @@ struct vg_member {
     char *log_dir;
     pid_t snap_pid; /* child writing a snapshot, 0 if none */
     uint64_t snap_index;
+    uint64_t snap_objects; /* objects in the newest snapshot started */
     struct event *snap_ev; /* polls for the child's exit */
 
     struct pending *q; /* ring buffer */
@@ -99,11 +101,11 @@ static _Noreturn void snapshot_child(vg_member_t *m, uint64_t index)
         _exit(3);
     close_range(3, ~0u, 0); /* no listener or lock held past the parent */
     json_t *dump = vg_state_dump(m->state);
-    char *text = json_dumps(dump, JSON_COMPACT);
+    vg_buf_t text = VG_BUF_INIT;
+    vg_json_dump(dump, &text);
     char err[512];
-    int rc = text ? vg_snapshot_write(m->log_dir, m->keys, index, vg_state_epoch(m->state),
-                                      (uint8_t *)text, strlen(text), err, sizeof err)
-                  : vg_err(err, sizeof err, -ENOMEM, "cannot serialise state");
+    int rc = vg_snapshot_write(m->log_dir, m->keys, index, vg_state_epoch(m->state), text.data,
+                               text.len, err, sizeof err);
     if (rc)
         vg_error("snapshot %llu failed: %s", (unsigned long long)index, err);
     _exit(rc ? 1 : 0);
@@ -131,12 +133,12 @@ static void on_snapshot_poll(evutil_socket_t fd, short what, void *arg)
 static void maybe_snapshot(vg_member_t *m)
 {
     uint64_t applied = vg_state_applied_index(m->state);
-    /* Wait for at least as many records as there are objects: a snapshot
-     * costs about the state's size, so this keeps its cost per record
-     * constant while replay at start stays within the state's size. */
+    /* Wait for at least as many records as the last snapshot had objects: a
+     * snapshot costs about the state's size, so this keeps its cost per
+     * record constant, and replay at start stays within the state's size. */
     uint64_t due = m->snapshot_every;
-    if (vg_state_n_objects(m->state) > due)
-        due = vg_state_n_objects(m->state);
+    if (m->snap_objects > due)
+        due = m->snap_objects;
     if (m->snap_pid || applied - m->last_snapshot < due)
         return;
     fflush(NULL);
@@ -149,6 +151,7 @@ static void maybe_snapshot(vg_member_t *m)
         snapshot_child(m, applied);
     m->snap_pid = pid;
     m->snap_index = applied;
+    m->snap_objects = vg_state_n_objects(m->state);
     struct timeval every = {0, 20000};
     event_add(m->snap_ev, &every);
 }
@@ -193,12 +196,11 @@ static void on_durable(evutil_socket_t fd, short what, void *arg)
 int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
                      vg_member_done_fn done, void *ctx, uint64_t *handle)
 {
-    char *text = json_dumps(payload, JSON_COMPACT);
-    if (!text)
-        return -EINVAL;
+    vg_buf_t text = VG_BUF_INIT;
+    vg_json_dump(payload, &text);
     uint64_t index;
-    int rc = vg_log_append(m->log, STANDALONE_EPOCH, type, text, strlen(text), &index);
-    free(text);
+    int rc = vg_log_append(m->log, STANDALONE_EPOCH, type, text.data, text.len, &index);
+    vg_buf_release(&text);
     if (rc)
         return rc;
     struct pending p = {index, type, json_incref((json_t *)payload), done, ctx, vg_mono_us()};

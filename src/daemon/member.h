@@ -25,7 +25,8 @@ typedef struct vg_member vg_member_t;
 struct vg_member_opts {
     const char *data_dir;
     const char *key_file;    /* NULL: <data_dir>/keyring */
-    uint64_t snapshot_every; /* records between snapshots; 0 = 10000 */
+    uint64_t snapshot_every; /* records between snapshots, at least the object count of
+                                the previous one; 0 = 10000 */
     size_t segment_bytes;    /* 0 = log default */
 };
 

@@ -25,6 +25,8 @@ static int parse_term(const char *term, size_t len, vg_selector_t *sel, char *er
         return vg_err(err, errlen, -EINVAL, "selector has more than %d terms",
                       VG_SELECTOR_MAX_TERMS);
     struct vg_sel_term *t = &sel->terms[sel->n_terms];
+    const char *whole = term; /* for messages: term is advanced past '!' below */
+    size_t whole_len = len;
     const char *eq = memchr(term, '=', len);
     size_t key_len = eq ? (size_t)(eq - term) : len;
     const char *val = NULL;
@@ -46,13 +48,13 @@ static int parse_term(const char *term, size_t len, vg_selector_t *sel, char *er
         key_len--;
     }
     if (copy_word(t->key, sizeof t->key, term, key_len) || vg_label_key_check(t->key, NULL, 0))
-        return vg_err(err, errlen, -EINVAL, "selector term '%.*s': invalid label key", (int)len,
-                      term);
+        return vg_err(err, errlen, -EINVAL, "selector term '%.*s': invalid label key",
+                      (int)whole_len, whole);
     t->value[0] = 0;
     if (val && (copy_word(t->value, sizeof t->value, val, val_len) ||
                 vg_label_value_check(t->value, NULL, 0)))
         return vg_err(err, errlen, -EINVAL, "selector term '%.*s': invalid label value",
-                      (int)len, term);
+                      (int)whole_len, whole);
     sel->n_terms++;
     return 0;
 }

@@ -1,0 +1,137 @@
+/*
+ * jsonout.c - a direct, allocation-light JSON writer for jansson trees.
+ */
+#include "core/jsonout.h"
+
+#define MAX_DEPTH 2048
+
+static void dump_string(const char *s, size_t len, vg_buf_t *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    vg_buf_grow(out, len + 2);
+    out->data[out->len++] = '"';
+    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        vg_buf_add(out, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        vg_buf_add(out, esc, n);
+    }
+    vg_buf_add(out, s + run, len - run);
+    vg_buf_add(out, "\"", 1);
+}
+
+static void dump_integer(json_int_t v, vg_buf_t *out)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[n++] = '-';
+    vg_buf_grow(out, n);
+    while (n)
+        out->data[out->len++] = (uint8_t)digits[--n];
+    out->data[out->len] = 0;
+}
+
+static void dump_real(double v, vg_buf_t *out)
+{
+    char num[40];
+    int n = snprintf(num, sizeof num, "%.17g", v);
+    vg_buf_add(out, num, (size_t)n);
+    if (!strpbrk(num, ".eE")) /* keep it a real when read back */
+        vg_buf_add(out, ".0", 2);
+}
+
+static void dump(const json_t *v, vg_buf_t *out, int depth)
+{
+    if (depth > MAX_DEPTH)
+        VG_BUG("JSON value nested deeper than %d (a cycle?)", MAX_DEPTH);
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *item;
+        int first = 1;
+        vg_buf_add(out, "{", 1);
+        json_object_foreach((json_t *)v, key, item)
+        {
+            if (!first)
+                vg_buf_add(out, ",", 1);
+            first = 0;
+            dump_string(key, strlen(key), out);
+            vg_buf_add(out, ":", 1);
+            dump(item, out, depth + 1);
+        }
+        vg_buf_add(out, "}", 1);
+        break;
+    }
+    case JSON_ARRAY:
+        vg_buf_add(out, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                vg_buf_add(out, ",", 1);
+            dump(json_array_get(v, i), out, depth + 1);
+        }
+        vg_buf_add(out, "]", 1);
+        break;
+    case JSON_STRING:
+        dump_string(json_string_value(v), json_string_length(v), out);
+        break;
+    case JSON_INTEGER:
+        dump_integer(json_integer_value(v), out);
+        break;
+    case JSON_REAL:
+        dump_real(json_real_value(v), out);
+        break;
+    case JSON_TRUE:
+        vg_buf_add(out, "true", 4);
+        break;
+    case JSON_FALSE:
+        vg_buf_add(out, "false", 5);
+        break;
+    case JSON_NULL:
+        vg_buf_add(out, "null", 4);
+        break;
+    }
+}
+
+void vg_json_dump(const json_t *value, vg_buf_t *out)
+{
+    dump(value, out, 0);
+}
