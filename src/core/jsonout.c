@@ -131,6 +131,41 @@ static void dump(const json_t *v, vg_buf_t *out, int depth)
     }
 }
 
+static json_t *copy(const json_t *v, int depth)
+{
+    if (depth > MAX_DEPTH)
+        VG_BUG("JSON value nested deeper than %d (a cycle?)", MAX_DEPTH);
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        json_t *out = json_object();
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item)
+            json_object_set_new_nocheck(out, key, copy(item, depth + 1));
+        return out;
+    }
+    case JSON_ARRAY: {
+        json_t *out = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(out, copy(json_array_get(v, i), depth + 1));
+        return out;
+    }
+    case JSON_STRING:
+        return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return json_integer(json_integer_value(v));
+    case JSON_REAL:
+        return json_real(json_real_value(v));
+    default:
+        return json_incref((json_t *)v); /* true, false, null are singletons */
+    }
+}
+
+json_t *vg_json_copy(const json_t *value)
+{
+    return copy(value, 0);
+}
+
 void vg_json_dump(const json_t *value, vg_buf_t *out)
 {
     dump(value, out, 0);

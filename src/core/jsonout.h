@@ -16,6 +16,11 @@
 
 #include "core/buf.h"
 
+/* A deep copy of an acyclic value without jansson's per-container cycle
+ * bookkeeping (json_deep_copy does the same printf'd-pointer hash table as
+ * json_dumps). New reference. */
+json_t *vg_json_copy(const json_t *value);
+
 /* Appends the compact JSON text of value to out. value must be acyclic
  * (VG_BUG past a depth of 2048). */
 void vg_json_dump(const json_t *value, vg_buf_t *out);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,9 @@ static _Noreturn void snapshot_child(vg_member_t *m, uint64_t index)
     if (getppid() == 1)
         _exit(3);
     close_range(3, ~0u, 0); /* no listener or lock held past the parent */
+    /* background work: yield the CPU to the loop that answers writes */
+    if (setpriority(PRIO_PROCESS, 0, 10) < 0)
+        vg_debug("cannot lower snapshot priority: %s", strerror(errno));
     json_t *dump = vg_state_dump(m->state);
     vg_buf_t text = VG_BUF_INIT;
     vg_json_dump(dump, &text);

@@ -25,6 +25,8 @@
  */
 #include "schema/schema.h"
 
+#include "core/jsonout.h"
+
 #include "core/names.h"
 
 #define DESCRIPTION_MAX 1024 /* characters */
@@ -508,7 +510,7 @@ static int normalize_description(const json_t *manifest, json_t *out, const stru
         rc = check_text(description, "description", 1, DESCRIPTION_MAX, r);
     if (rc)
         return rc;
-    json_object_set_new(out, "description", json_deep_copy(description));
+    json_object_set_new(out, "description", vg_json_copy(description));
     return 0;
 }
 
@@ -554,7 +556,7 @@ static int copy_spec_fields(const struct vg_kind *kind, const json_t *spec, json
         int rc = checker_for(f->type)(f, v, path, r);
         if (rc)
             return rc;
-        json_object_set_new(out_spec, f->name, json_deep_copy(v));
+        json_object_set_new(out_spec, f->name, vg_json_copy(v));
     }
     return 0;
 }

@@ -13,6 +13,8 @@
  */
 #include "state/state_int.h"
 
+#include "core/jsonout.h"
+
 #include <time.h>
 
 #include "store/record.h"
@@ -65,16 +67,36 @@ static void history_push(vg_state_t *st, uint64_t revision, const char *type, js
     }
 }
 
-/* RFC 3339 UTC from the record's own timestamp. */
+static char *put_digits(char *at, int value, int width)
+{
+    for (int i = width - 1; i >= 0; i--, value /= 10)
+        at[i] = (char)('0' + value % 10);
+    return at + width;
+}
+
+/* RFC 3339 UTC from the record's own timestamp, formatted by hand: strftime
+ * and snprintf were a visible share of every write. */
 static json_t *time_string(json_int_t ms)
 {
-    char out[40];
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    size_t n = strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, sizeof out - n, ".%03dZ", (int)(ms % 1000));
-    return json_string(out);
+    char out[32], *at = out;
+    at = put_digits(at, tm.tm_year + 1900, 4);
+    *at++ = '-';
+    at = put_digits(at, tm.tm_mon + 1, 2);
+    *at++ = '-';
+    at = put_digits(at, tm.tm_mday, 2);
+    *at++ = 'T';
+    at = put_digits(at, tm.tm_hour, 2);
+    *at++ = ':';
+    at = put_digits(at, tm.tm_min, 2);
+    *at++ = ':';
+    at = put_digits(at, tm.tm_sec, 2);
+    *at++ = '.';
+    at = put_digits(at, (int)(ms % 1000), 3);
+    *at++ = 'Z';
+    return json_stringn_nocheck(out, (size_t)(at - out));
 }
 
 static int fail(vg_apply_result_t *res, int code, const char *fmt, ...)
@@ -105,8 +127,7 @@ static int check_if_match(const json_t *payload, const json_t *existing, vg_appl
                 (long long)json_integer_value(want));
 }
 
-static int apply_put(vg_state_t *st, uint64_t index, const json_t *payload,
-                     vg_apply_result_t *res)
+static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_result_t *res)
 {
     json_t *manifest = json_object_get(payload, "object");
     const char *kind = json_string_value(json_object_get(manifest, "kind"));
@@ -120,13 +141,14 @@ static int apply_put(vg_state_t *st, uint64_t index, const json_t *payload,
         return rc;
 
     json_int_t time_ms = json_integer_value(json_object_get(payload, "time"));
-    json_t *obj = json_deep_copy(manifest);
+    json_t *obj = json_incref(manifest); /* the record is consumed: no copy */
     json_t *status = existing ? json_object_get(existing, "status") : NULL;
-    json_object_set_new(obj, "status", status ? json_deep_copy(status) : json_object());
+    json_object_set_new(obj, "status", status ? vg_json_copy(status) : json_object());
     json_object_set_new(obj, "revision", json_integer((json_int_t)index));
     json_t *created = existing ? json_object_get(existing, "created") : NULL;
-    json_object_set_new(obj, "created", created ? json_incref(created) : time_string(time_ms));
-    json_object_set_new(obj, "updated", time_string(time_ms));
+    json_t *now = time_string(time_ms);
+    json_object_set_new(obj, "created", json_incref(created ? created : now));
+    json_object_set_new(obj, "updated", now);
 
     if (!by_name) {
         by_name = json_object();
@@ -159,7 +181,7 @@ static int apply_delete(vg_state_t *st, uint64_t index, const json_t *payload,
     int rc = check_if_match(payload, existing, res);
     if (rc)
         return rc;
-    json_t *gone = json_deep_copy(existing);
+    json_t *gone = vg_json_copy(existing);
     json_object_set_new(gone, "revision", json_integer((json_int_t)index));
     json_object_del(by_name, name);
     st->n_objects--;
@@ -204,7 +226,7 @@ static int apply_token_revoke(vg_state_t *st, const json_t *payload, vg_apply_re
 }
 
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
-                   const json_t *payload, vg_apply_result_t *res)
+                   json_t *payload, vg_apply_result_t *res)
 {
     if (index != st->applied_index + 1)
         VG_BUG("apply out of order: index %llu after %llu", (unsigned long long)index,

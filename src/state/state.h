@@ -38,10 +38,11 @@ vg_state_t *vg_state_new(void);
 void vg_state_free(vg_state_t *st);
 
 /* Applies record (epoch, index, type, payload). index must be
- * applied_index + 1 (else VG_BUG). res may be NULL; if not, the caller
- * decrefs res->object. Returns res->code. */
+ * applied_index + 1 (else VG_BUG). The payload is consumed: parts of it may
+ * become part of the state, so the caller only decrefs it afterwards. res
+ * may be NULL; if not, the caller decrefs res->object. Returns res->code. */
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
-                   const json_t *payload, vg_apply_result_t *res);
+                   json_t *payload, vg_apply_result_t *res);
 
 uint64_t vg_state_applied_index(const vg_state_t *st);
 uint64_t vg_state_epoch(const vg_state_t *st);

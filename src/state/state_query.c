@@ -6,6 +6,8 @@
  */
 #include "state/state_int.h"
 
+#include "core/jsonout.h"
+
 #include "state/selector.h"
 
 static int cmp_name(const void *a, const void *b)
@@ -76,7 +78,7 @@ json_t *vg_state_tokens(const vg_state_t *st)
     json_t *tok;
     json_object_foreach(st->tokens, id, tok)
     {
-        json_t *pub = json_deep_copy(tok);
+        json_t *pub = vg_json_copy(tok);
         json_object_del(pub, "hash"); /* even the hash stays inside */
         json_array_append_new(out, pub);
     }
@@ -130,8 +132,8 @@ int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
     vg_state_history_clear(st);
     json_decref(st->kinds);
     json_decref(st->tokens);
-    st->kinds = json_deep_copy(kinds);
-    st->tokens = json_deep_copy(tokens);
+    st->kinds = vg_json_copy(kinds);
+    st->tokens = vg_json_copy(tokens);
     st->applied_index = (uint64_t)applied;
     st->epoch = (uint64_t)epoch;
     st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */
