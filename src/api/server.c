@@ -385,7 +385,7 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     srv->http = evhttp_new(base);
     evhttp_set_max_body_size(srv->http, VG_API_MAX_BODY);
     evhttp_set_max_headers_size(srv->http, VG_API_MAX_HEADERS);
-    evhttp_set_timeout(srv->http, VG_API_TIMEOUT_S);
+    evhttp_set_timeout(srv->http, opts->timeout_s > 0 ? opts->timeout_s : VG_API_TIMEOUT_S);
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
     evhttp_set_default_content_type(srv->http, "application/json");

@@ -15,7 +15,8 @@ struct vg_server_opts {
     const char *listen; /* HOST:PORT; "[::1]:7700" for IPv6 */
     const char *tls_cert;
     const char *tls_key;
-    int insecure; /* allow plain HTTP off loopback */
+    int insecure;  /* allow plain HTTP off loopback */
+    int timeout_s; /* idle/read/write timeout per connection; 0 = 30 */
 };
 
 typedef struct vg_server vg_server_t;

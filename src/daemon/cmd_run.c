@@ -24,19 +24,22 @@ struct run_ctx {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vigild run --data DIR [--listen HOST:PORT] [options]\n\n"
-                 "Serves a vigil member from DIR (made by 'vigild init').\n\n"
-                 "  --data DIR            data directory\n"
-                 "  --listen HOST:PORT    API address (default 127.0.0.1:7700)\n"
-                 "  --tls-cert FILE       PEM certificate chain for HTTPS (TLS 1.3)\n"
-                 "  --tls-key FILE        PEM private key for HTTPS\n"
-                 "  --insecure            allow plain HTTP on a non-loopback address\n"
-                 "  --key-file FILE       keyring to use instead of DIR/keyring\n"
-                 "  --snapshot-every N    records between state snapshots (default 10000)\n"
-                 "  --segment-bytes N     log segment size before rollover (default 64 MiB)\n"
-                 "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
-                 "Plain HTTP is only served on loopback unless --insecure is given.\n"
-                 "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
+    fprintf(
+        out,
+        "usage: vigild run --data DIR [--listen HOST:PORT] [options]\n\n"
+        "Serves a vigil member from DIR (made by 'vigild init').\n\n"
+        "  --data DIR            data directory\n"
+        "  --listen HOST:PORT    API address (default 127.0.0.1:7700)\n"
+        "  --tls-cert FILE       PEM certificate chain for HTTPS (TLS 1.3)\n"
+        "  --tls-key FILE        PEM private key for HTTPS\n"
+        "  --insecure            allow plain HTTP on a non-loopback address\n"
+        "  --key-file FILE       keyring to use instead of DIR/keyring\n"
+        "  --snapshot-every N    records between state snapshots (default 10000)\n"
+        "  --segment-bytes N     log segment size before rollover (default 64 MiB)\n"
+        "  --http-timeout S      close connections idle or stalled for S seconds (default 30)\n"
+        "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
+        "Plain HTTP is only served on loopback unless --insecure is given.\n"
+        "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
 }
 
 static void check_drained(evutil_socket_t fd, short what, void *arg)
@@ -84,6 +87,7 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"key-file", required_argument, 0, 'K'},
                                          {"snapshot-every", required_argument, 0, 'S'},
                                          {"segment-bytes", required_argument, 0, 'B'},
+                                         {"http-timeout", required_argument, 0, 'T'},
                                          {"log-level", required_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -110,7 +114,8 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             mo->key_file = optarg;
             break;
         case 'S':
-        case 'B': {
+        case 'B':
+        case 'T': {
             unsigned long long v = strtoull(optarg, &end, 10);
             if (*end || !*optarg || optarg[0] == '-') {
                 fprintf(stderr, "vigild: '%s' is not a positive number\n", optarg);
@@ -118,8 +123,10 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             }
             if (c == 'S')
                 mo->snapshot_every = v;
-            else
+            else if (c == 'B')
                 mo->segment_bytes = (size_t)v;
+            else
+                so->timeout_s = v > 3600 ? 3600 : (int)v;
             break;
         }
         case 'L':

@@ -51,9 +51,11 @@ static void test_strings_escape_quotes_backslashes_and_controls(void **unused)
     assert_round_trip(json_string("Brussels \xc3\xa9\xe2\x82\xac \xf0\x9f\x94\xa5"));
     assert_round_trip(json_stringn("nul\0inside", 10));
     assert_round_trip(json_string(""));
-    char *text = dump(json_string("a\nb\"c"));
+    json_t *s = json_string("a\nb\"c");
+    char *text = dump(s);
     assert_string_equal(text, "\"a\\nb\\\"c\"");
     free(text);
+    json_decref(s);
 }
 
 static void test_containers_keep_order_and_nesting(void **unused)
