@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libevent-dev libssl-dev libsodium-dev libjansson-dev libyaml-dev
     libcurl4-openssl-dev libcmocka-dev)
-test_pkgs=(curl jq openssl procps iproute2 python3 coreutils)
+test_pkgs=(curl jq openssl procps iproute2 python3 coreutils spin nftables)
 bench_pkgs=(etcd-server etcd-client)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
