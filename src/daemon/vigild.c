@@ -12,13 +12,14 @@ struct subcommand {
 static const struct subcommand commands[] = {
     {"init", vg_cmd_init, "create a data directory, keyring and first admin token"},
     {"run", vg_cmd_run, "serve a member (standalone)"},
+    {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: vigild <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
-        fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'vigild <command> --help' describes each command. See vigild(8).\n");
 }
 
