@@ -13,6 +13,7 @@
 
 #include "api/server.h"
 #include "auth/token.h"
+#include "crypto/tls.h"
 
 #define VG_API_MAX_BODY     (1u << 20)
 #define VG_API_MAX_HEADERS  (16u << 10)
@@ -95,8 +96,5 @@ void vg_api_metrics(struct vg_call *call);
 /* Watch fan-out, set up by the server. */
 void vg_watch_init(struct vg_server *srv);
 void vg_watch_release(struct vg_server *srv);
-
-/* TLS context for the listener (tls.c). */
-SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
 
 #endif

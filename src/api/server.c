@@ -8,7 +8,6 @@
  */
 #include "api/api_int.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/jsonout.h"
+#include "core/netaddr.h"
 #include "core/say.h"
 #include "state/state.h"
 
@@ -308,57 +308,23 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
                                           BEV_OPT_CLOSE_ON_FREE);
 }
 
-static int split_host_port(const char *listen, char *host, size_t hostcap, uint16_t *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen)
-        return -EINVAL;
-    const char *h = listen;
-    size_t hlen = (size_t)(colon - listen);
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']')
-        h++, hlen -= 2;
-    if (hlen >= hostcap)
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535)
-        return -EINVAL;
-    *port = (uint16_t)p;
-    return 0;
-}
-
-static int is_loopback(const char *host)
-{
-    if (strcmp(host, "localhost") == 0)
-        return 1;
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
-}
-
 static int setup_listener(struct vg_server *srv, const struct vg_server_opts *opts, char *err,
                           size_t errlen)
 {
     char host[256];
     uint16_t port;
-    if (split_host_port(opts->listen, host, sizeof host, &port))
+    if (vg_addr_split(opts->listen, host, sizeof host, &port))
         return vg_err(err, errlen, -EINVAL, "--listen '%s' is not HOST:PORT", opts->listen);
     int tls = opts->tls_cert || opts->tls_key;
     if (tls && !(opts->tls_cert && opts->tls_key))
         return vg_err(err, errlen, -EINVAL, "--tls-cert and --tls-key go together");
-    if (!tls && !is_loopback(host) && !opts->insecure)
+    if (!tls && !vg_addr_is_loopback(host) && !opts->insecure)
         return vg_err(err, errlen, -EPERM,
                       "refusing plain HTTP on non-loopback address '%s': give --tls-cert and "
                       "--tls-key, or --insecure",
                       host);
     if (tls) {
-        srv->ssl = vg_tls_server_ctx(opts->tls_cert, opts->tls_key, err, errlen);
+        srv->ssl = vg_tls_server_ctx(opts->tls_cert, opts->tls_key, NULL, err, errlen);
         if (!srv->ssl)
             return -EINVAL;
         evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);

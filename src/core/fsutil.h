@@ -11,6 +11,10 @@
 /* write() until all n bytes are written, retrying EINTR; 0 or -errno. */
 int vg_write_all(int fd, const void *p, size_t n);
 
+/* Creates or truncates path (mode 0600), writes p[0..n) and fsyncs it;
+ * 0 or -errno. The caller renames it into place and syncs the directory. */
+int vg_write_file_sync(const char *path, const void *p, size_t n);
+
 /* fsync of a directory; 0 or -errno. */
 int vg_fsync_dir(const char *dir);
 

@@ -76,19 +76,6 @@ int vg_snapshot_latest_index(const char *dir, uint64_t *index, char *err, size_t
     return 0;
 }
 
-static int write_file(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = vg_write_all(fd, p, n);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    return rc;
-}
-
 /* Builds header || nonce || ciphertext || tag in one malloc'd buffer. */
 static int seal_snapshot(const vg_keyring_t *kr, uint64_t index, uint64_t epoch,
                          const uint8_t *data, size_t len, uint8_t **out, size_t *outlen)
@@ -124,7 +111,7 @@ int vg_snapshot_write(const char *dir, const vg_keyring_t *kr, uint64_t index, u
     if (rc < 0)
         return vg_err(err, errlen, rc, "cannot seal snapshot %llu: %s",
                       (unsigned long long)index, strerror(-rc));
-    rc = write_file(tmp, sealed, sealed_len);
+    rc = vg_write_file_sync(tmp, sealed, sealed_len);
     free(sealed);
     if (rc < 0) {
         unlink(tmp);

@@ -13,6 +13,8 @@
  * heartbeat table starts at the witness's own start.
  */
 #include "witness/server.h"
+#include "core/netaddr.h"
+#include "crypto/tls.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -341,56 +343,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- TLS and listener ----------------------------------------------------- */
 
-static void ssl_reason(char *out, size_t cap)
-{
-    unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, out, cap);
-    else
-        snprintf(out, cap, "unknown error");
-    ERR_clear_error();
-}
-
-/* TLS 1.3 only; the client must present a certificate from the CA. */
-static SSL_CTX *mtls_ctx(const struct vg_witness_server_opts *o, char *err, size_t errlen)
-{
-    char why[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) {
-        vg_err(err, errlen, -ENOMEM, "cannot create TLS context");
-        return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
-        ssl_reason(why, sizeof why);
-        vg_err(err, errlen, -EINVAL, "cannot load TLS certificate '%s': %s", o->tls_cert, why);
-        goto fail;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1) {
-        ssl_reason(why, sizeof why);
-        vg_err(err, errlen, -EINVAL, "cannot load TLS key '%s': %s", o->tls_key, why);
-        goto fail;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        vg_err(err, errlen, -EINVAL, "TLS key '%s' does not match certificate '%s'", o->tls_key,
-               o->tls_cert);
-        goto fail;
-    }
-    STACK_OF(X509_NAME) *ca_names = SSL_load_client_CA_file(o->tls_ca);
-    if (!ca_names || SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
-        sk_X509_NAME_pop_free(ca_names, X509_NAME_free);
-        ssl_reason(why, sizeof why);
-        vg_err(err, errlen, -EINVAL, "cannot load TLS CA '%s': %s", o->tls_ca, why);
-        goto fail;
-    }
-    SSL_CTX_set_client_CA_list(ctx, ca_names); /* takes ownership */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    return ctx;
-fail:
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
     SSL *ssl = SSL_new(arg);
@@ -400,48 +352,14 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
                                           BEV_OPT_CLOSE_ON_FREE);
 }
 
-static int split_host_port(const char *listen, char *host, size_t hostcap, uint16_t *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen || !colon[1])
-        return -EINVAL;
-    const char *h = listen;
-    size_t hlen = (size_t)(colon - listen);
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']')
-        h++, hlen -= 2;
-    if (hlen == 0 || hlen >= hostcap)
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535)
-        return -EINVAL;
-    *port = (uint16_t)p;
-    return 0;
-}
-
-static int is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
-}
-
 static int setup_listener(struct vg_witness_server *srv, const struct vg_witness_server_opts *o,
                           char *err, size_t errlen)
 {
     char host[256];
     uint16_t port;
-    if (split_host_port(o->listen, host, sizeof host, &port))
+    if (vg_addr_split(o->listen, host, sizeof host, &port))
         return vg_err(err, errlen, -EINVAL, "--listen '%s' is not HOST:PORT", o->listen);
-    if (o->insecure_no_tls && !is_loopback(host))
+    if (o->insecure_no_tls && !vg_addr_is_loopback(host))
         return vg_err(err, errlen, -EPERM,
                       "refusing --insecure-no-tls on non-loopback address '%s': members and "
                       "witness use mutual TLS",
@@ -451,7 +369,7 @@ static int setup_listener(struct vg_witness_server *srv, const struct vg_witness
             return vg_err(err, errlen, -EINVAL,
                           "the witness needs --tls-cert, --tls-key and --tls-ca (or "
                           "--insecure-no-tls on loopback)");
-        if (!(srv->ssl = mtls_ctx(o, err, errlen)))
+        if (!(srv->ssl = vg_tls_server_ctx(o->tls_cert, o->tls_key, o->tls_ca, err, errlen)))
             return -EINVAL;
         evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
     }

@@ -189,19 +189,6 @@ fail:
     return rc;
 }
 
-static int write_file(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = vg_write_all(fd, p, n);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    return rc;
-}
-
 /* header || nonce || ciphertext || tag of the JSON form of cfg. */
 static void seal_cfg(const vg_witness_store_t *st, const vg_witness_cfg_t *cfg, vg_buf_t *out)
 {
@@ -231,7 +218,7 @@ int vg_witness_store_save(vg_witness_store_t *st, const vg_witness_cfg_t *cfg, c
         VG_BUG("saving an invalid witness configuration: %s", why);
     vg_buf_t sealed = VG_BUF_INIT;
     seal_cfg(st, cfg, &sealed);
-    int rc = write_file(st->tmp, sealed.data, sealed.len);
+    int rc = vg_write_file_sync(st->tmp, sealed.data, sealed.len);
     vg_buf_release(&sealed);
     if (rc < 0) {
         unlink(st->tmp);

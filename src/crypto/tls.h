@@ -1,0 +1,21 @@
+/*
+ * tls.h - TLS contexts for every vigil listener and link: TLS 1.3 only,
+ * certificate and key from PEM files checked to belong together, and, with
+ * a CA file, mutual TLS (the peer must present a certificate from that CA).
+ */
+#ifndef VG_TLS_H
+#define VG_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "core/vg.h"
+
+/* Server context; ca may be NULL (no client certificates asked). NULL on
+ * failure with the file and OpenSSL's reason in err. */
+SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
+                           size_t errlen);
+
+/* OpenSSL's most recent error as text (and clears the error queue). */
+void vg_tls_error_text(char *out, size_t cap);
+
+#endif
