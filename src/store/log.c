@@ -9,10 +9,16 @@
  * While the writer syncs, the owner fills the next batch, so batches grow by
  * themselves with load and the fsync count stays far below the record count.
  *
- * Ownership of state: the owner thread owns last_index/last_epoch; the
- * "flusher" (the writer thread once started, else whoever calls vg_log_sync
- * or vg_log_close) owns the segment list and the tail fd; queue, jobs and
- * flags are under mu; figures other threads read are atomics.
+ * Ownership of state: the owner thread owns last_index/last_epoch and the
+ * read cursor; the "flusher" (the writer thread once started, else whoever
+ * calls vg_log_sync or vg_log_close) owns the segment list and the tail fd;
+ * queue, jobs and flags are under mu; figures other threads read are
+ * atomics. The owner also reads segments back for the mirror while the
+ * writer runs (vg_log_read): every change to the segment list itself (a new
+ * segment, compaction) and every new lookup mark happen under seg_mu, which
+ * the reader holds while it picks a segment and opens its own fd on it, so
+ * compaction cannot delete a file between the two. Truncation takes the
+ * flusher role from the writer for its duration (flusher_acquire).
  *
  * Must never: skip or reorder records silently (recovery stops with
  * -VG_ECORRUPT on anything but a torn tail of the newest segment), report an
@@ -44,13 +50,31 @@
 #define SEG_DEFAULT_BYTES (64u << 20)
 #define WBUF_KEEP_BYTES   (8u << 20) /* batch buffer capacity kept between batches */
 #define FRAME_INDEX_AT    12         /* u32 frame_len, u64 epoch, then u64 index */
+#define FRAME_HEAD_BYTES  (4 + VG_RECORD_HEADER_BYTES) /* length field and header */
+#define FRAME_MIN_LEN     (VG_RECORD_FRAME_OVERHEAD - 4)
+#define FRAME_MAX_LEN     (FRAME_MIN_LEN + VG_RECORD_MAX_PAYLOAD)
+#define MARK_BYTES        (64u << 10) /* a lookup mark at least every 64 KiB of segment */
+#define READ_CHUNK_MIN    4096u
+#define READ_CHUNK_MAX    (1u << 20) /* one pread of vg_log_read at most */
+#define SKIP_BUF_BYTES    (16u << 10)
 
 enum { SEG_H_VERSION = 8, SEG_H_RESERVED = 12, SEG_H_FIRST = 16, SEG_H_RESERVED2 = 24 };
+
+/* "Record index starts at byte off": lookups start at the nearest mark
+ * before the index they want and walk frame headers from there. */
+struct mark {
+    uint64_t index, off;
+};
 
 struct seg {
     uint64_t first_index;
     uint64_t last_index; /* first_index - 1 while the segment holds no record */
     uint64_t bytes;      /* file size, header included */
+    /* Sorted by index, at least MARK_BYTES apart (the header is the implicit
+     * first mark). Appended under seg_mu: by the flusher for the tail
+     * segment, by recovery, and by the reader for older segments only. */
+    struct mark *marks;
+    size_t n_marks, cap_marks;
 };
 
 struct snap_job {
@@ -77,8 +101,12 @@ struct vg_log {
     /* owner thread */
     uint64_t last_index;
     uint64_t last_epoch;
+    uint64_t snap_floor; /* records <= this are in a snapshot: never truncated */
+    int rd_fd;           /* read cursor: fd on segment rd_seg_first, or -1 */
+    uint64_t rd_seg_first, rd_index, rd_off; /* record rd_index starts at rd_off */
 
-    /* flusher */
+    /* flusher; changes to the list and to marks also under seg_mu */
+    pthread_mutex_t seg_mu;
     struct seg *segs;
     size_t n_segs, cap_segs;
     int seg_fd; /* segs[n_segs - 1] open for append; -1: create one on next write */
@@ -169,11 +197,50 @@ static int make_dirs(const char *dir)
 
 static void push_seg(vg_log_t *log, uint64_t first_index)
 {
+    pthread_mutex_lock(&log->seg_mu);
     if (log->n_segs == log->cap_segs) {
         log->cap_segs = log->cap_segs ? 2 * log->cap_segs : 16;
         log->segs = vg_realloc(log->segs, log->cap_segs * sizeof *log->segs);
     }
-    log->segs[log->n_segs++] = (struct seg){first_index, first_index - 1, SEG_HEADER_BYTES};
+    log->segs[log->n_segs++] = (struct seg){
+        .first_index = first_index, .last_index = first_index - 1, .bytes = SEG_HEADER_BYTES};
+    pthread_mutex_unlock(&log->seg_mu);
+}
+
+/* Drops segments [from, n_segs) from the list (their files are the
+ * caller's business). seg_mu held, or no other thread running. */
+static void pop_segs(vg_log_t *log, size_t from)
+{
+    for (size_t i = from; i < log->n_segs; i++)
+        free(log->segs[i].marks);
+    log->n_segs = from;
+}
+
+/* Offset from which the next mark of seg is due. */
+static uint64_t next_mark_off(const struct seg *seg)
+{
+    return (seg->n_marks ? seg->marks[seg->n_marks - 1].off : SEG_HEADER_BYTES) + MARK_BYTES;
+}
+
+/* Notes that record index starts at off in seg, if a mark is due there.
+ * seg_mu held, or no other thread running. */
+static void add_mark(struct seg *seg, uint64_t index, uint64_t off)
+{
+    if (off < next_mark_off(seg) ||
+        (seg->n_marks && index <= seg->marks[seg->n_marks - 1].index))
+        return;
+    if (seg->n_marks == seg->cap_marks) {
+        seg->cap_marks = seg->cap_marks ? 2 * seg->cap_marks : 16;
+        seg->marks = vg_realloc(seg->marks, seg->cap_marks * sizeof *seg->marks);
+    }
+    seg->marks[seg->n_marks++] = (struct mark){index, off};
+}
+
+/* Forgets marks of records after index (truncation). */
+static void drop_marks_after(struct seg *seg, uint64_t index)
+{
+    while (seg->n_marks && seg->marks[seg->n_marks - 1].index > index)
+        seg->n_marks--;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -356,6 +423,8 @@ static int scan_frames(struct recovery *r, struct seg *seg, const char *path, co
             break;
         }
         rc = accept_record(r, &rec, path, off);
+        if (rc == 0)
+            add_mark(seg, rec.index, off);
         vg_record_release(&rec);
         if (rc != 0)
             return rc;
@@ -413,7 +482,7 @@ static int drop_torn_segment(struct recovery *r, int fd, const char *path, size_
     if (unlink(path) < 0 || fsync(r->log->dir_fd) < 0)
         return vg_err(r->err, r->errlen, -errno, "cannot remove torn log segment '%s': %s",
                       path, strerror(errno));
-    r->log->n_segs--;
+    pop_segs(r->log, r->log->n_segs - 1);
     return 0;
 }
 
@@ -505,6 +574,7 @@ static int recover_segments(struct recovery *r)
 static void compact(vg_log_t *log, uint64_t upto)
 {
     size_t n_del = 0;
+    pthread_mutex_lock(&log->seg_mu); /* a reader never opens a file we are deleting */
     while (n_del < log->n_segs && log->segs[n_del].last_index <= upto &&
            !(log->seg_fd >= 0 && n_del + 1 == log->n_segs)) {
         char path[4096];
@@ -513,12 +583,16 @@ static void compact(vg_log_t *log, uint64_t upto)
             vg_warn("cannot remove compacted log segment '%s': %s", path, strerror(errno));
             break;
         }
+        free(log->segs[n_del].marks);
         n_del++;
     }
+    if (n_del > 0) {
+        memmove(log->segs, log->segs + n_del, (log->n_segs - n_del) * sizeof *log->segs);
+        log->n_segs -= n_del;
+    }
+    pthread_mutex_unlock(&log->seg_mu);
     if (n_del == 0)
         return;
-    memmove(log->segs, log->segs + n_del, (log->n_segs - n_del) * sizeof *log->segs);
-    log->n_segs -= n_del;
     if (fsync(log->dir_fd) < 0)
         vg_warn("cannot sync log directory '%s': %s", log->dir, strerror(errno));
 }
@@ -551,6 +625,7 @@ static int settle_start(vg_log_t *log, struct recovery *r, char *err, size_t err
     }
     log->last_index = on_disk > r->after_index ? on_disk : r->after_index;
     log->last_epoch = r->last_epoch;
+    log->snap_floor = snap_index > r->after_index ? snap_index : r->after_index;
     return 0;
 }
 
@@ -583,9 +658,10 @@ static vg_log_t *log_alloc(const vg_log_opts_t *opts)
     log->dir = vg_strdup(opts->dir);
     log->keys = opts->keys;
     log->segment_bytes = opts->segment_bytes ? opts->segment_bytes : SEG_DEFAULT_BYTES;
-    log->dir_fd = log->notify_fd = log->seg_fd = -1;
+    log->dir_fd = log->notify_fd = log->seg_fd = log->rd_fd = -1;
     log->jobs_tail = &log->jobs;
     pthread_mutex_init(&log->mu, NULL);
+    pthread_mutex_init(&log->seg_mu, NULL);
     pthread_cond_init(&log->work_cv, NULL);
     pthread_cond_init(&log->done_cv, NULL);
     return log;
@@ -734,6 +810,11 @@ static int write_frames(vg_log_t *log, const uint8_t *p, size_t n, int *created,
             VG_BUG("log frame %llu queued after %llu", (unsigned long long)index,
                    (unsigned long long)tail->last_index);
         size_t frame_bytes = 4 + (size_t)vg_get_u32(p + off);
+        if (tail->bytes >= next_mark_off(tail)) { /* only we add marks to the tail */
+            pthread_mutex_lock(&log->seg_mu);
+            add_mark(tail, index, tail->bytes);
+            pthread_mutex_unlock(&log->seg_mu);
+        }
         tail->bytes += frame_bytes;
         tail->last_index = index;
         off += frame_bytes;
@@ -850,6 +931,8 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!log->stopping && (log->inline_busy || (log->queue.len == 0 && !log->jobs))) {
             log->writer_idle = 1;
+            if (log->inline_busy)
+                pthread_cond_broadcast(&log->done_cv); /* flusher_acquire waits for this */
             pthread_cond_wait(&log->work_cv, &log->mu);
         }
         log->writer_idle = 0;
@@ -1035,6 +1118,8 @@ void vg_log_close(vg_log_t *log)
     }
     if (log->seg_fd >= 0)
         close(log->seg_fd);
+    if (log->rd_fd >= 0)
+        close(log->rd_fd);
     if (log->notify_fd >= 0)
         close(log->notify_fd);
     if (log->dir_fd >= 0)
@@ -1044,6 +1129,8 @@ void vg_log_close(vg_log_t *log)
     pthread_cond_destroy(&log->work_cv);
     pthread_cond_destroy(&log->done_cv);
     pthread_mutex_destroy(&log->mu);
+    pop_segs(log, 0);
+    pthread_mutex_destroy(&log->seg_mu);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -1089,4 +1176,636 @@ void vg_log_get_stats(const vg_log_t *log, struct vg_log_stats *st)
     st->n_fsyncs = atomic_load(&l->n_fsyncs);
     st->n_records_written = atomic_load(&l->n_records_written);
     st->snapshot_index = atomic_load(&l->snapshot_index);
+}
+
+/* ---- mirroring: reading frames back ----
+ *
+ * vg_log_read serves the mirror's catch-up from the owner thread while the
+ * writer appends: it copies durable frames straight from the segment files
+ * with pread into the caller's buffer, checking only what it must to find
+ * frame boundaries (length in range, index in sequence); the receiver
+ * authenticates every frame it stores. An index is found from the cursor
+ * left by the previous read (sequential catch-up, the common case) or from
+ * the nearest mark, walking at most MARK_BYTES of frame headers.
+ */
+
+/* Where a walk through one segment stands. */
+struct walk {
+    uint64_t seg_first; /* the segment; its fd is log->rd_fd */
+    uint64_t seg_end;   /* first index of the next segment; UINT64_MAX for the tail */
+    uint64_t index;     /* the frame at off carries this index */
+    uint64_t off;
+    uint64_t mark_from; /* the reader may add a mark at or after this offset */
+};
+
+static ssize_t pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static int walk_corrupt(const vg_log_t *log, const struct walk *w, char *err, size_t errlen,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int walk_corrupt(const vg_log_t *log, const struct walk *w, char *err, size_t errlen,
+                        const char *fmt, ...)
+{
+    char path[4096], detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    seg_path(log, w->seg_first, path, sizeof path);
+    return vg_err(err, errlen, -VG_ECORRUPT, "log segment '%s' is corrupt at byte %llu: %s",
+                  path, (unsigned long long)w->off, detail);
+}
+
+static int walk_read_error(const vg_log_t *log, const struct walk *w, int rc, char *err,
+                           size_t errlen)
+{
+    char path[4096];
+    seg_path(log, w->seg_first, path, sizeof path);
+    return vg_err(err, errlen, rc, "cannot read log segment '%s': %s", path, strerror(-rc));
+}
+
+/* Checks the frame head at p (FRAME_HEAD_BYTES there) against the walk and
+ * gives the frame's size. */
+static int check_head(const vg_log_t *log, const struct walk *w, const uint8_t *p,
+                      size_t *frame_bytes, char *err, size_t errlen)
+{
+    uint32_t frame_len = vg_get_u32(p);
+    uint64_t index = vg_get_u64(p + FRAME_INDEX_AT);
+    if (frame_len < FRAME_MIN_LEN || frame_len > FRAME_MAX_LEN)
+        return walk_corrupt(log, w, err, errlen, "frame length %u out of range", frame_len);
+    if (index != w->index)
+        return walk_corrupt(log, w, err, errlen, "record %llu where %llu was expected",
+                            (unsigned long long)index, (unsigned long long)w->index);
+    *frame_bytes = 4 + (size_t)frame_len;
+    return 0;
+}
+
+static size_t find_seg(const vg_log_t *log, uint64_t index) /* index >= segs[0].first */
+{
+    size_t lo = 0, hi = log->n_segs; /* answer in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid].first_index <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const struct mark *find_mark(const struct seg *seg, uint64_t index)
+{
+    size_t lo = 0, hi = seg->n_marks; /* marks[0..lo) have mark.index <= index */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (seg->marks[mid].index <= index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? &seg->marks[lo - 1] : NULL;
+}
+
+static void cursor_close(vg_log_t *log)
+{
+    if (log->rd_fd >= 0)
+        close(log->rd_fd);
+    log->rd_fd = -1;
+}
+
+/* Points log->rd_fd at the segment starting at first_index. seg_mu held,
+ * so compaction cannot remove the file before it is open. */
+static int cursor_open(vg_log_t *log, uint64_t first_index, char *err, size_t errlen)
+{
+    if (log->rd_fd >= 0 && log->rd_seg_first == first_index)
+        return 0;
+    char path[4096];
+    cursor_close(log);
+    seg_path(log, first_index, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vg_err(err, errlen, -errno, "cannot open log segment '%s': %s", path,
+                      strerror(errno));
+    log->rd_fd = fd;
+    log->rd_seg_first = first_index;
+    log->rd_index = first_index;
+    log->rd_off = SEG_HEADER_BYTES;
+    return 0;
+}
+
+/* Starts a walk at the best known position at or before index, in the
+ * segment holding it. -ERANGE if index is before the first segment. */
+static int locate(vg_log_t *log, uint64_t index, struct walk *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&log->seg_mu);
+    if (log->n_segs == 0 || index < log->segs[0].first_index) {
+        pthread_mutex_unlock(&log->seg_mu);
+        return vg_err(err, errlen, -ERANGE, "record %llu is no longer in the log in '%s'",
+                      (unsigned long long)index, log->dir);
+    }
+    size_t i = find_seg(log, index);
+    const struct seg *seg = &log->segs[i];
+    const struct mark *m = find_mark(seg, index);
+    w->seg_first = seg->first_index;
+    w->seg_end = i + 1 < log->n_segs ? log->segs[i + 1].first_index : UINT64_MAX;
+    w->index = m ? m->index : seg->first_index;
+    w->off = m ? m->off : SEG_HEADER_BYTES;
+    w->mark_from = next_mark_off(seg);
+    int rc = cursor_open(log, seg->first_index, err, errlen);
+    pthread_mutex_unlock(&log->seg_mu);
+    if (rc == 0 && log->rd_index <= index && log->rd_index > w->index) {
+        w->index = log->rd_index; /* the previous read stopped closer */
+        w->off = log->rd_off;
+    }
+    return rc;
+}
+
+/* The walk has reached a new frame: remember it as a mark if one is due
+ * and the segment is no longer the tail (the flusher marks the tail). */
+static void walk_mark(vg_log_t *log, struct walk *w)
+{
+    if (w->off < w->mark_from || w->index >= w->seg_end)
+        return;
+    pthread_mutex_lock(&log->seg_mu);
+    w->mark_from = UINT64_MAX; /* unless the segment is still there */
+    if (log->n_segs && w->seg_first >= log->segs[0].first_index) {
+        size_t i = find_seg(log, w->seg_first);
+        struct seg *seg = &log->segs[i];
+        if (seg->first_index == w->seg_first && i + 1 < log->n_segs) {
+            add_mark(seg, w->index, w->off);
+            w->mark_from = next_mark_off(seg);
+        }
+    }
+    pthread_mutex_unlock(&log->seg_mu);
+}
+
+static void walk_step(vg_log_t *log, struct walk *w, size_t frame_bytes)
+{
+    w->off += frame_bytes;
+    w->index++;
+    log->rd_index = w->index;
+    log->rd_off = w->off;
+    walk_mark(log, w);
+}
+
+/* Walks frame headers until the walk stands at index (which must be a
+ * record of the walk's segment that is on disk). */
+static int skip_to(vg_log_t *log, struct walk *w, uint64_t index, char *err, size_t errlen)
+{
+    uint8_t buf[SKIP_BUF_BYTES];
+    uint64_t buf_off = 0;
+    size_t buf_len = 0;
+    while (w->index < index) {
+        if (w->off < buf_off || w->off + FRAME_HEAD_BYTES > buf_off + buf_len) {
+            ssize_t got = pread_full(log->rd_fd, buf, sizeof buf, w->off);
+            if (got < 0)
+                return walk_read_error(log, w, (int)got, err, errlen);
+            buf_off = w->off;
+            buf_len = (size_t)got;
+            if (buf_len < FRAME_HEAD_BYTES)
+                return walk_corrupt(log, w, err, errlen, "segment ends before record %llu",
+                                    (unsigned long long)w->index);
+        }
+        size_t frame_bytes;
+        int rc = check_head(log, w, buf + (w->off - buf_off), &frame_bytes, err, errlen);
+        if (rc < 0)
+            return rc;
+        walk_step(log, w, frame_bytes);
+    }
+    return 0;
+}
+
+struct copy {
+    uint64_t limit; /* last index that may be copied (the durable index) */
+    size_t budget;  /* bytes still wanted */
+    int any;        /* a frame was copied: from now on the budget binds */
+    int full;       /* the budget is spent */
+    vg_buf_t *out;
+};
+
+static int copy_wants(const struct copy *c, const struct walk *w)
+{
+    return w->index <= c->limit && w->index < w->seg_end && !c->full;
+}
+
+/* Takes the whole frames at the start of p[0..n) that the copy wants. Sets
+ * *need to the size of a frame that is cut off at n, else to 0. */
+static int take_frames(vg_log_t *log, struct walk *w, struct copy *c, const uint8_t *p,
+                       size_t n, size_t *used, size_t *need, char *err, size_t errlen)
+{
+    *used = *need = 0;
+    while (copy_wants(c, w) && n - *used >= FRAME_HEAD_BYTES) {
+        size_t frame_bytes;
+        int rc = check_head(log, w, p + *used, &frame_bytes, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (c->any && frame_bytes > c->budget) {
+            c->full = 1;
+            break;
+        }
+        if (n - *used < frame_bytes) {
+            *need = frame_bytes;
+            break;
+        }
+        *used += frame_bytes;
+        c->budget -= frame_bytes < c->budget ? frame_bytes : c->budget;
+        c->any = 1;
+        c->full = c->budget == 0;
+        walk_step(log, w, frame_bytes);
+    }
+    return 0;
+}
+
+/* Appends the frames the copy wants from the walk's segment to c->out,
+ * reading chunks with pread straight into the output buffer. */
+static int copy_frames(vg_log_t *log, struct walk *w, struct copy *c, char *err, size_t errlen)
+{
+    size_t need = 0;
+    while (copy_wants(c, w)) {
+        size_t want = c->budget < READ_CHUNK_MIN   ? READ_CHUNK_MIN
+                      : c->budget > READ_CHUNK_MAX ? READ_CHUNK_MAX
+                                                   : c->budget;
+        if (want < need)
+            want = need; /* a frame larger than a chunk */
+        vg_buf_grow(c->out, want);
+        uint8_t *at = c->out->data + c->out->len;
+        ssize_t got = pread_full(log->rd_fd, at, want, w->off);
+        if (got < 0)
+            return walk_read_error(log, w, (int)got, err, errlen);
+        uint64_t index_before = w->index;
+        size_t used;
+        int rc = take_frames(log, w, c, at, (size_t)got, &used, &need, err, errlen);
+        c->out->len += used;
+        c->out->data[c->out->len] = 0;
+        if (rc < 0)
+            return rc;
+        /* Nothing taken though more is wanted: only a frame larger than the
+         * chunk may do that, else the file ends inside a durable record. */
+        if (w->index == index_before && copy_wants(c, w) && (need == 0 || (size_t)got < want))
+            return walk_corrupt(log, w, err, errlen, "segment ends inside record %llu",
+                                (unsigned long long)w->index);
+    }
+    return 0;
+}
+
+int vg_log_read(vg_log_t *log, uint64_t from_index, size_t max_bytes, vg_buf_t *frames,
+                uint64_t *last_index_out, char *err, size_t errlen)
+{
+    *last_index_out = from_index ? from_index - 1 : 0;
+    if (from_index == 0)
+        return vg_err(err, errlen, -EINVAL, "log index 0 does not exist");
+    if (atomic_load(&log->failed))
+        return vg_err(err, errlen, -EIO, "log in '%s' has failed", log->dir);
+    struct copy c = {atomic_load(&log->durable_index), max_bytes, 0, 0, frames};
+    size_t len_before = frames->len;
+    uint64_t next = from_index;
+    while (next <= c.limit && !c.full) {
+        struct walk w;
+        int rc = locate(log, next, &w, err, errlen);
+        if (rc == -ERANGE && c.any)
+            break; /* compacted meanwhile: the next call says so */
+        if (rc == 0)
+            rc = skip_to(log, &w, next, err, errlen);
+        if (rc == 0)
+            rc = copy_frames(log, &w, &c, err, errlen);
+        if (rc < 0) {
+            frames->len = len_before; /* all or nothing */
+            if (frames->data)
+                frames->data[len_before] = 0;
+            return rc;
+        }
+        next = w.index;
+    }
+    *last_index_out = next - 1;
+    return 0;
+}
+
+int vg_log_epoch_at(vg_log_t *log, uint64_t index, uint64_t *epoch)
+{
+    if (index == 0 || index > log->last_index)
+        return -ERANGE;
+    if (index > atomic_load(&log->durable_index)) {
+        if (index != log->last_index)
+            return -EAGAIN; /* queued, not yet on disk */
+        *epoch = log->last_epoch;
+        return 0;
+    }
+    vg_buf_t frame = VG_BUF_INIT;
+    uint64_t last;
+    char why[512];
+    int rc = vg_log_read(log, index, 0, &frame, &last, why, sizeof why);
+    if (rc == 0 && last != index)
+        rc = -ERANGE; /* compacted between the checks */
+    if (rc == 0) {
+        vg_record_t rec;
+        size_t used;
+        rc = vg_record_decode(log->keys, frame.data, frame.len, &rec, &used, why, sizeof why);
+        if (rc == 0)
+            *epoch = rec.epoch;
+        vg_record_release(&rec);
+        if (rc < 0)
+            rc = -VG_ECORRUPT;
+    }
+    if (rc < 0 && rc != -ERANGE)
+        vg_error("cannot read the epoch of log record %llu: %s", (unsigned long long)index,
+                 why);
+    vg_buf_release(&frame);
+    return rc;
+}
+
+uint64_t vg_log_last_epoch(const vg_log_t *log)
+{
+    return log->last_epoch;
+}
+
+/* ---- mirroring: storing the primary's frames ---- */
+
+/* Checks that frame[0..len) is exactly one authentic frame that may follow
+ * the log; *index and *epoch are its own. */
+static int check_foreign_frame(const vg_log_t *log, const uint8_t *frame, size_t len,
+                               uint64_t *index, uint64_t *epoch, char *why, size_t whylen)
+{
+    vg_record_t rec;
+    size_t used;
+    int rc = vg_record_decode(log->keys, frame, len, &rec, &used, why, whylen);
+    if (rc < 0)
+        return rc == -EAGAIN ? -EINVAL : rc; /* a frame cut short is malformed here */
+    *index = rec.index;
+    *epoch = rec.epoch;
+    vg_record_release(&rec);
+    if (used != len)
+        return vg_err(why, whylen, -EINVAL, "%zu bytes follow record %llu", len - used,
+                      (unsigned long long)*index);
+    if (*index != log->last_index + 1)
+        return vg_err(why, whylen, -EINVAL, "record %llu does not follow record %llu",
+                      (unsigned long long)*index, (unsigned long long)log->last_index);
+    if (*epoch < log->last_epoch)
+        return vg_err(why, whylen, -EINVAL, "record %llu of epoch %llu follows epoch %llu",
+                      (unsigned long long)*index, (unsigned long long)*epoch,
+                      (unsigned long long)log->last_epoch);
+    return 0;
+}
+
+int vg_log_append_frame(vg_log_t *log, const uint8_t *frame, size_t len, uint64_t *index_out)
+{
+    uint64_t index = 0, epoch = 0;
+    char why[256];
+    if (atomic_load_explicit(&log->failed, memory_order_relaxed))
+        return -EIO;
+    int rc = check_foreign_frame(log, frame, len, &index, &epoch, why, sizeof why);
+    if (rc < 0) {
+        vg_warn("log in '%s' refuses a frame: %s", log->dir, why);
+        return rc;
+    }
+    pthread_mutex_lock(&log->mu);
+    vg_buf_add(&log->queue, frame, len);
+    log->queue_last = index;
+    if (!log->deferred)
+        wake_writer(log);
+    pthread_mutex_unlock(&log->mu);
+    log->last_index = index;
+    log->last_epoch = epoch;
+    if (index_out)
+        *index_out = index;
+    return 0;
+}
+
+/* ---- mirroring: truncating ----
+ *
+ * Both operations below run in the owner thread with the flusher role taken
+ * from the writer (flusher_acquire): everything queued is written and
+ * synced first, the writer stays parked, and the segment files and list are
+ * ours until flusher_release. They remove segments from the newest
+ * backwards, syncing the directory after each, and cut the last one
+ * kept with ftruncate + fsync only after that: a crash at any point leaves
+ * a prefix of the old log that recovers as it is, never a hole. A failure
+ * part way fails the log (the files no longer match what we hold); reopening
+ * recovers what is on disk.
+ */
+
+int vg_log_test_crash_after_ops = -1;
+
+/* The test hook: pretends the process died before file operation n_ops. */
+static int crash_here(int *n_ops)
+{
+    return vg_log_test_crash_after_ops >= 0 && (*n_ops)++ >= vg_log_test_crash_after_ops
+               ? -EINTR
+               : 0;
+}
+
+/* Owner thread: becomes the flusher (see above) and writes what is queued. */
+static void flusher_acquire(vg_log_t *log)
+{
+    struct batch b;
+    pthread_mutex_lock(&log->mu);
+    log->inline_busy = 1;
+    while (log->writer_started && !log->writer_idle)
+        pthread_cond_wait(&log->done_cv, &log->mu);
+    take_batch(log, &b);
+    pthread_mutex_unlock(&log->mu);
+    if (log->wbuf.len > 0 || b.jobs)
+        write_batch(log, &b);
+}
+
+static void flusher_release(vg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    log->inline_busy = 0;
+    if (log->queue.len > 0 || log->jobs)
+        wake_writer(log);
+    pthread_mutex_unlock(&log->mu);
+}
+
+/* The highest index a snapshot covers: records up to it must stay. */
+static int snapshot_floor(vg_log_t *log, uint64_t *floor, char *err, size_t errlen)
+{
+    uint64_t on_disk = 0;
+    int rc = vg_snapshot_latest_index(log->dir, &on_disk, err, errlen);
+    uint64_t done = atomic_load(&log->snapshot_index);
+    *floor = log->snap_floor > on_disk ? log->snap_floor : on_disk;
+    if (done > *floor)
+        *floor = done;
+    return rc;
+}
+
+static int remove_last_segment(vg_log_t *log, int *n_ops, char *err, size_t errlen)
+{
+    char path[4096];
+    seg_path(log, log->segs[log->n_segs - 1].first_index, path, sizeof path);
+    int rc = crash_here(n_ops);
+    if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
+        rc = -errno;
+    if (rc == 0 && fsync(log->dir_fd) < 0)
+        rc = -errno;
+    if (rc < 0)
+        return vg_err(err, errlen, rc, "cannot remove log segment '%s': %s", path,
+                      strerror(-rc));
+    pthread_mutex_lock(&log->seg_mu);
+    pop_segs(log, log->n_segs - 1);
+    pthread_mutex_unlock(&log->seg_mu);
+    return 0;
+}
+
+/* Cuts the tail segment at off, where record index + 1 started. */
+static int cut_last_segment(vg_log_t *log, uint64_t index, uint64_t off, int *n_ops, char *err,
+                            size_t errlen)
+{
+    struct seg *tail = &log->segs[log->n_segs - 1];
+    char path[4096];
+    seg_path(log, tail->first_index, path, sizeof path);
+    int rc = crash_here(n_ops), fd = -1;
+    if (rc == 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        rc = -errno;
+    if (rc == 0 && (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0))
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        return vg_err(err, errlen, rc, "cannot truncate log segment '%s': %s", path,
+                      strerror(-rc));
+    pthread_mutex_lock(&log->seg_mu);
+    tail->last_index = index;
+    tail->bytes = off;
+    drop_marks_after(tail, index);
+    pthread_mutex_unlock(&log->seg_mu);
+    return 0;
+}
+
+/* Removes the files of every record after index; keep segments
+ * [0, keep) whole or cut (see vg_log_truncate_after). */
+static int remove_after(vg_log_t *log, uint64_t index, char *err, size_t errlen)
+{
+    size_t keep = 0;
+    uint64_t cut = SEG_HEADER_BYTES;
+    if (log->n_segs > 0 && index >= log->segs[0].first_index) {
+        struct walk w;
+        int rc = locate(log, index + 1, &w, err, errlen);
+        if (rc == 0)
+            rc = skip_to(log, &w, index + 1, err, errlen);
+        if (rc < 0)
+            return rc;
+        keep = find_seg(log, w.seg_first) + 1;
+        cut = w.off;
+    }
+    cursor_close(log);
+    if (log->seg_fd >= 0)
+        close(log->seg_fd);
+    log->seg_fd = -1;
+    int n_ops = 0, rc = 0;
+    while (rc == 0 && log->n_segs > keep)
+        rc = remove_last_segment(log, &n_ops, err, errlen);
+    if (rc == 0 && keep > 0 && cut == SEG_HEADER_BYTES)
+        rc = remove_last_segment(log, &n_ops, err, errlen); /* index + 1 opened it */
+    else if (rc == 0 && keep > 0)
+        rc = cut_last_segment(log, index, cut, &n_ops, err, errlen);
+    return rc;
+}
+
+/* After truncation: the log goes on after index, appends in the tail. */
+static int continue_after(vg_log_t *log, uint64_t index, uint64_t epoch, char *err,
+                          size_t errlen)
+{
+    log->last_index = index;
+    log->last_epoch = epoch;
+    pthread_mutex_lock(&log->mu);
+    log->queue_last = index;
+    pthread_mutex_unlock(&log->mu);
+    atomic_store(&log->durable_index, index);
+    publish_layout(log);
+    return open_tail(log, err, errlen);
+}
+
+static int truncate_held(vg_log_t *log, uint64_t index, char *err, size_t errlen)
+{
+    uint64_t floor = 0, epoch = 0;
+    if (atomic_load(&log->failed))
+        return vg_err(err, errlen, -EIO, "log in '%s' has failed", log->dir);
+    int rc = snapshot_floor(log, &floor, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (index < floor)
+        return vg_err(err, errlen, -EINVAL,
+                      "cannot truncate the log in '%s' after record %llu: snapshot %llu "
+                      "holds records up to %llu",
+                      log->dir, (unsigned long long)index, (unsigned long long)floor,
+                      (unsigned long long)floor);
+    rc = index > 0 ? vg_log_epoch_at(log, index, &epoch) : -ERANGE;
+    if (rc == -ERANGE) { /* only in the snapshot: no epoch, as after recovery */
+        rc = 0;
+        epoch = 0;
+    }
+    if (rc < 0)
+        return vg_err(err, errlen, rc, "cannot read record %llu of the log in '%s'",
+                      (unsigned long long)index, log->dir);
+    rc = remove_after(log, index, err, errlen);
+    if (rc == 0)
+        rc = continue_after(log, index, epoch, err, errlen);
+    if (rc < 0)
+        fail(log);
+    return rc;
+}
+
+int vg_log_truncate_after(vg_log_t *log, uint64_t index, char *err, size_t errlen)
+{
+    if (atomic_load(&log->failed))
+        return vg_err(err, errlen, -EIO, "log in '%s' has failed", log->dir);
+    if (index >= log->last_index)
+        return 0;
+    flusher_acquire(log);
+    int rc = truncate_held(log, index, err, errlen);
+    flusher_release(log);
+    return rc;
+}
+
+static int reset_held(vg_log_t *log, uint64_t snapshot_index)
+{
+    uint64_t floor = 0;
+    char err[512];
+    if (atomic_load(&log->failed))
+        return -EIO;
+    int rc = snapshot_floor(log, &floor, err, sizeof err);
+    if (rc == 0 && snapshot_index < floor)
+        rc = vg_err(err, sizeof err, -EINVAL, "snapshot %llu is newer",
+                    (unsigned long long)floor);
+    if (rc < 0) {
+        vg_warn("cannot reset the log in '%s' to snapshot %llu: %s", log->dir,
+                (unsigned long long)snapshot_index, err);
+        return rc;
+    }
+    rc = remove_after(log, 0, err, sizeof err);
+    if (rc == 0)
+        rc = continue_after(log, snapshot_index, 0, err, sizeof err);
+    if (rc < 0) {
+        vg_error("cannot reset the log in '%s': %s", log->dir, err);
+        fail(log);
+        return rc;
+    }
+    log->snap_floor = snapshot_index;
+    return 0;
+}
+
+int vg_log_reset_to(vg_log_t *log, uint64_t snapshot_index)
+{
+    if (atomic_load(&log->failed))
+        return -EIO;
+    if (snapshot_index == 0)
+        return -EINVAL;
+    flusher_acquire(log);
+    int rc = reset_held(log, snapshot_index);
+    flusher_release(log);
+    return rc;
 }

@@ -7,11 +7,13 @@
  * followed by record frames (record.h). Indexes are contiguous across
  * segments.
  *
- * Threads: vg_log_open, vg_log_append, vg_log_snapshot and the getters are
- * called from one owner thread (the event loop). Durability is provided by a
- * writer thread (vg_log_start_writer) that writes queued frames and fdatasyncs
- * them in groups (group commit: one fsync for everything queued meanwhile).
- * It then stores the durable index and makes notify_fd readable.
+ * Threads: vg_log_open, vg_log_append, vg_log_snapshot, the mirroring calls
+ * (vg_log_read, vg_log_append_frame, vg_log_truncate_after, vg_log_reset_to,
+ * vg_log_epoch_at) and the getters are called from one owner thread (the
+ * event loop). Durability is provided by a writer thread
+ * (vg_log_start_writer) that writes queued frames and fdatasyncs them in
+ * groups (group commit: one fsync for everything queued meanwhile). It then
+ * stores the durable index and makes notify_fd readable.
  *
  * Recovery (in vg_log_open): a torn or corrupt tail of the last segment (a
  * frame running past end of file, zero fill, or a final frame failing
@@ -102,6 +104,94 @@ int vg_log_snapshot(vg_log_t *log, uint64_t index, uint64_t epoch, uint8_t *data
  * file of at least index is there. -EINVAL if index is 0 or not yet
  * appended, -EIO if the log failed. */
 int vg_log_compact(vg_log_t *log, uint64_t index);
+
+/* ---- mirroring (DESIGN.md section 3) ----
+ *
+ * Both members hold the same data keyring, so the mirror stores the
+ * primary's sealed frames byte for byte: the primary reads them back with
+ * vg_log_read, the mirror authenticates and queues them with
+ * vg_log_append_frame. All of these run in the owner thread; vg_log_read
+ * and vg_log_append_frame run alongside the writer thread, the truncating
+ * calls take over from it for their duration. */
+
+/* Appends to frames the sealed frames, exactly as on disk, of the durable
+ * records from_index, from_index + 1, ... until about max_bytes are added
+ * (at least one record if there is one; the frames are whole, never more
+ * than max_bytes unless the first alone is larger). Never goes past the
+ * durable index, so the mirror only gets what the primary holds safely.
+ * *last_index_out is the index of the last frame appended, from_index - 1
+ * if none (from_index is past the durable index). Errors append nothing:
+ *   -ERANGE       from_index is before the first record on disk (compacted
+ *                 into a snapshot: send the snapshot instead)
+ *   -VG_ECORRUPT  a segment does not hold the frames it should
+ *   -EINVAL       from_index is 0;  -EIO  the log has failed
+ * Sequential reads (from_index = previous *last_index_out + 1) continue
+ * where the previous one stopped; any other index costs a walk over at most
+ * 64 KiB of frame headers from the nearest remembered position. Frames are
+ * not authenticated here: the receiver does that. */
+int vg_log_read(vg_log_t *log, uint64_t from_index, size_t max_bytes, vg_buf_t *frames,
+                uint64_t *last_index_out, char *err, size_t errlen);
+
+/* Queues frame[0..len), exactly one sealed frame (from another member's
+ * vg_log_read), as vg_log_append would queue a record: the same bytes land
+ * on disk, durability is reported the same way (durable index, notify_fd,
+ * deferred mode, vg_log_flush). The frame is authenticated first and must
+ * carry index vg_log_last_index() + 1 and an epoch no lower than
+ * vg_log_last_epoch(). Errors change nothing; the reason is logged
+ * (vg_warn):
+ *   -EINVAL   gap or overlap in indexes, lower epoch, malformed frame or
+ *             bytes after it
+ *   -EBADMSG  the frame fails authentication (tampered, or another key)
+ *   -ENOKEY   sealed with a key id this keyring lacks
+ *   -EIO      the log has failed */
+int vg_log_append_frame(vg_log_t *log, const uint8_t *frame, size_t len, uint64_t *index_out);
+
+/* Epoch of the last record appended (0 with no record since the snapshot
+ * the log was opened or reset at). */
+uint64_t vg_log_last_epoch(const vg_log_t *log);
+
+/* Epoch of the record at index, authenticated, for finding where two logs
+ * diverge. -ERANGE if no such record is on disk (0, past the end, or
+ * compacted into a snapshot); -EAGAIN if it is still queued (vg_log_sync
+ * first; the last record's epoch is always known). */
+int vg_log_epoch_at(vg_log_t *log, uint64_t index, uint64_t *epoch);
+
+/* Removes every record after index: the divergent, uncommitted tail of an
+ * old primary rejoining as mirror. Afterwards last and durable index are
+ * index and the last epoch that of record index, so appends (and
+ * vg_log_append_frame) continue at index + 1. A no-op if index >=
+ * vg_log_last_index(). Refuses (-EINVAL) when a snapshot holds records
+ * after index (index < the newest snapshot's index, including one opened
+ * at or written by vg_log_snapshot, vg_log_compact or vg_snapshot_write):
+ * those cannot be taken back.
+ *
+ * How: waits for the writer thread to finish its batch and keeps it parked
+ * for the duration (no restart needed); writes and syncs everything queued;
+ * removes later segments newest first, syncing the directory after each;
+ * then cuts the segment holding index + 1 at that frame (ftruncate, fsync).
+ * A crash at any point leaves a prefix of the old log at least up to index,
+ * which recovers cleanly; repeat the truncation after restarting. An I/O
+ * error part way fails the log (-errno; vg_log_failed): restart and
+ * recover. Blocks the owner for the file operations (rare). */
+int vg_log_truncate_after(vg_log_t *log, uint64_t index, char *err, size_t errlen);
+
+/* Drops every segment, so that the log goes on at snapshot_index + 1 with
+ * no record on disk (vg_log_read of anything up to snapshot_index then
+ * says -ERANGE): for a mirror too far behind the primary's first record.
+ * Same writer handling, order (newest segment first) and failure rules as
+ * vg_log_truncate_after. -EINVAL if snapshot_index is 0 or a snapshot in
+ * the directory is newer (its state could hold records the primary lacks:
+ * the member must be rebuilt). Crash safety needs this order: reset the
+ * log, then write the primary's snapshot into the log directory
+ * (vg_snapshot_write), then append record snapshot_index + 1; a crash
+ * before the snapshot is written leaves the old snapshot and a prefix of
+ * the old log, a consistent older state to catch up from. */
+int vg_log_reset_to(vg_log_t *log, uint64_t snapshot_index);
+
+/* Test hook, off (-1) by default: makes truncation and reset stop as if
+ * the process died before their file operation number N (0-based; each
+ * removal of a segment or cut of one counts), failing the log. */
+extern int vg_log_test_crash_after_ops;
 
 struct vg_log_stats {
     uint64_t n_segments;
