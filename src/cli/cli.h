@@ -78,7 +78,7 @@ struct vg_cmd {
 };
 
 extern const struct vg_cmd vg_cmd_apply, vg_cmd_get, vg_cmd_delete, vg_cmd_watch, vg_cmd_token,
-    vg_cmd_status;
+    vg_cmd_status, vg_cmd_pki;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

@@ -41,10 +41,11 @@ static const struct vg_cmd cmd_version = {
     .help = "Prints the version of the vigil client (use 'vigil status' for the server's).",
 };
 
+
 /* The command table: name, handler and flags live in each row. */
 static const struct vg_cmd *const commands[] = {
-    &vg_cmd_apply,  &vg_cmd_get, &vg_cmd_delete, &vg_cmd_watch, &vg_cmd_token,
-    &vg_cmd_status, &cmd_help,   &cmd_version,   NULL,
+    &vg_cmd_apply, &vg_cmd_get,    &vg_cmd_delete, &vg_cmd_watch, &vg_cmd_token,
+    &vg_cmd_pki,   &vg_cmd_status, &cmd_help,      &cmd_version,  NULL,
 };
 
 static const struct vg_opt global_opts[] = {
