@@ -34,6 +34,23 @@ int vg_write_file_sync(const char *path, const void *p, size_t n)
     return rc;
 }
 
+ssize_t vg_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    uint8_t *at = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, at + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 int vg_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

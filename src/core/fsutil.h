@@ -6,6 +6,8 @@
 #ifndef VG_FSUTIL_H
 #define VG_FSUTIL_H
 
+#include <sys/types.h>
+
 #include "core/vg.h"
 
 /* write() until all n bytes are written, retrying EINTR; 0 or -errno. */
@@ -14,6 +16,10 @@ int vg_write_all(int fd, const void *p, size_t n);
 /* Creates or truncates path (mode 0600), writes p[0..n) and fsyncs it;
  * 0 or -errno. The caller renames it into place and syncs the directory. */
 int vg_write_file_sync(const char *path, const void *p, size_t n);
+
+/* pread() from off until n bytes or end of file, retrying EINTR; returns
+ * the number of bytes read (< n only at end of file) or -errno. */
+ssize_t vg_pread_all(int fd, void *p, size_t n, uint64_t off);
 
 /* fsync of a directory; 0 or -errno. */
 int vg_fsync_dir(const char *dir);

@@ -430,22 +430,6 @@ static int parse_ring(vg_keyring_t *kr, const char *text, size_t len, const char
     return 0;
 }
 
-static int read_all(int fd, char *p, size_t n, size_t *got)
-{
-    *got = 0;
-    while (*got < n) {
-        ssize_t r = read(fd, p + *got, n - *got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        *got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Checks the opened file and reads it into *text (wiped and freed by the
  * caller). Anyone else able to read the file has the keys; anyone able to
  * write it could plant a key of their own, so both are refused. */
@@ -467,7 +451,9 @@ static int read_keyring_file(int fd, const char *path, char **text, size_t *len,
         return vg_err(err, errlen, -EINVAL, "keyring '%s' is larger than %u bytes", path,
                       KEYRING_MAX_FILE);
     *text = vg_malloc((size_t)st.st_size + 1);
-    int rc = read_all(fd, *text, (size_t)st.st_size, len);
+    ssize_t got = vg_pread_all(fd, *text, (size_t)st.st_size, 0);
+    int rc = got < 0 ? (int)got : 0;
+    *len = got < 0 ? 0 : (size_t)got;
     if (rc < 0)
         return vg_err(err, errlen, rc, "cannot read keyring '%s': %s", path, strerror(-rc));
     return 0;

@@ -17,6 +17,8 @@
  */
 #include "store/log_int.h"
 
+#include "core/fsutil.h"
+
 #include "core/say.h"
 
 #include <fcntl.h>
@@ -35,22 +37,6 @@ struct walk {
     uint64_t off;
     uint64_t mark_from; /* the reader may add a mark at or after this offset */
 };
-
-static ssize_t pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
 
 static int walk_corrupt(const vg_log_t *log, const struct walk *w, char *err, size_t errlen,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -209,7 +195,7 @@ static int skip_to(vg_log_t *log, struct walk *w, uint64_t index, char *err, siz
     size_t buf_len = 0;
     while (w->index < index) {
         if (w->off < buf_off || w->off + FRAME_HEAD_BYTES > buf_off + buf_len) {
-            ssize_t got = pread_full(log->rd_fd, buf, sizeof buf, w->off);
+            ssize_t got = vg_pread_all(log->rd_fd, buf, sizeof buf, w->off);
             if (got < 0)
                 return walk_read_error(log, w, (int)got, err, errlen);
             buf_off = w->off;
@@ -281,7 +267,7 @@ static int copy_frames(vg_log_t *log, struct walk *w, struct copy *c, char *err,
             want = need; /* a frame larger than a chunk */
         vg_buf_grow(c->out, want);
         uint8_t *at = c->out->data + c->out->len;
-        ssize_t got = pread_full(log->rd_fd, at, want, w->off);
+        ssize_t got = vg_pread_all(log->rd_fd, at, want, w->off);
         if (got < 0)
             return walk_read_error(log, w, (int)got, err, errlen);
         uint64_t index_before = w->index;
