@@ -99,6 +99,8 @@ expect_clean() {
     ! grep -q 'reached -DMEMLIM bound' "$o" || fail "$name: out of memory (-DMEMLIM=$MEMLIM)"
     grep -q 'Full statespace search' "$o" || fail "$name: not a full state-space search"
     pass "$what: $(stats "$name")"
+    # statements never executed, for the curious (some are dead by design)
+    awk '/^unreached in proctype/ { p = $4 } /of [0-9]+ states\)/ && p { printf "  unreached in %s: %s\n", p, $0; p = "" }' "$o" | tr -d '\t'
 }
 
 # expect_violation NAME ASSERTION WHAT: spin must find exactly this violation
