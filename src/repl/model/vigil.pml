@@ -55,7 +55,10 @@
  *   REACH_FAILOVER, REACH_TRUNCATE, REACH_SWITCHBACK, REACH_LATE_RESTORE
  *                   assert that an interesting situation never happens, so
  *                   that spin shows it does (the model is not vacuous)
- *   MAXE, MAXR      bounds: highest epoch, records appended in a run
+ *   NOHIDDEN        keep the scratch variables in the state (for pan -DBFS)
+ *   MAXE, MAXR      bounds: highest epoch, records appended in a run (the
+ *                   defaults, 4 and 3, are too big for the test, which
+ *                   passes its own)
  */
 
 #ifndef MAXE
