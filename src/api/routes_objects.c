@@ -37,14 +37,10 @@ static int parse_if_match(struct vg_call *call, json_int_t *rev, int *present)
 
 static int conflicts(struct vg_call *call, const json_t *existing, int present, json_int_t want)
 {
-    if (!present)
+    char msg[256];
+    if (!present || vg_state_check_revision(existing, want, msg, sizeof msg) == 0)
         return 0;
-    json_int_t have = existing ? json_integer_value(json_object_get(existing, "revision")) : 0;
-    if (have == want)
-        return 0;
-    vg_api_reply_error(call->srv, call->req, 409, NULL,
-                       "revision conflict: object is at revision %lld, If-Match %lld",
-                       (long long)have, (long long)want);
+    vg_api_reply_error(call->srv, call->req, 409, NULL, "%s", msg);
     return 1;
 }
 

@@ -41,20 +41,28 @@ static void unlink_watcher(struct vg_watcher *w)
     }
 }
 
-static void send_change(struct vg_watcher *w, const vg_change_t *ch)
+/* The server-sent event for a change, formatted once for every watcher. */
+static void format_event(const vg_change_t *ch, vg_buf_t *out)
 {
-    if (w->kind[0] &&
-        strcmp(w->kind, json_string_value(json_object_get(ch->object, "kind")) ?: "") != 0)
-        return;
     json_t *data = json_pack("{s:s, s:I, s:O}", "type", ch->type, "revision",
                              (json_int_t)ch->revision, "object", ch->object);
-    vg_buf_t text = VG_BUF_INIT;
-    vg_json_dump(data, &text);
+    vg_buf_printf(out, "id: %llu\nevent: %s\ndata: ", (unsigned long long)ch->revision,
+                  ch->type);
+    vg_json_dump(data, out);
+    vg_buf_add(out, "\n\n", 2);
     json_decref(data);
+}
+
+static int wants(const struct vg_watcher *w, const vg_change_t *ch)
+{
+    const char *kind = json_string_value(json_object_get(ch->object, "kind"));
+    return !w->kind[0] || (kind && strcmp(w->kind, kind) == 0);
+}
+
+static void send_event(struct vg_watcher *w, const vg_buf_t *event)
+{
     struct evbuffer *buf = evbuffer_new();
-    evbuffer_add_printf(buf, "id: %llu\nevent: %s\ndata: %s\n\n",
-                        (unsigned long long)ch->revision, ch->type, (char *)text.data);
-    vg_buf_release(&text);
+    evbuffer_add(buf, event->data, event->len);
     evhttp_send_reply_chunk(w->req, buf);
     evbuffer_free(buf);
 }
@@ -81,20 +89,31 @@ static void drop_watcher(struct vg_watcher *w)
 static void fan_out(void *ctx, const vg_change_t *ch)
 {
     struct vg_server *srv = ctx;
+    vg_buf_t event = VG_BUF_INIT;
     struct vg_watcher *w = srv->watchers;
     while (w) {
         struct vg_watcher *next = w->next;
-        if (unsent_bytes(w) > VG_WATCH_MAX_BUFFER)
+        if (unsent_bytes(w) > VG_WATCH_MAX_BUFFER) {
             drop_watcher(w);
-        else
-            send_change(w, ch);
+        } else if (wants(w, ch)) {
+            if (!event.len)
+                format_event(ch, &event);
+            send_event(w, &event);
+        }
         w = next;
     }
+    vg_buf_release(&event);
 }
 
 static void replay_one(void *ctx, const vg_change_t *ch)
 {
-    send_change(ctx, ch);
+    struct vg_watcher *w = ctx;
+    if (!wants(w, ch))
+        return;
+    vg_buf_t event = VG_BUF_INIT;
+    format_event(ch, &event);
+    send_event(w, &event);
+    vg_buf_release(&event);
 }
 
 static void keepalive(evutil_socket_t fd, short what, void *arg)

@@ -184,25 +184,28 @@ int vg_cli_parse_uint(const char *opt, const char *text, unsigned long long *out
     return VG_EXIT_OK;
 }
 
+static void say_error(const char *fmt, va_list ap)
+{
+    fputs("vigil: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int vg_cli_fail(int code, const char *fmt, ...)
 {
     va_list ap;
-    fputs("vigil: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say_error(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return code;
 }
 
 int vg_cli_usage(const struct vg_cmd *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fputs("vigil: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say_error(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     if (cmd && cmd->parent)
         fprintf(stderr, "usage: vigil %s %s %s\nTry 'vigil help %s %s'.\n", cmd->parent,
                 cmd->name, cmd->usage, cmd->parent, cmd->name);

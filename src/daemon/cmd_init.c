@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth/token.h"
+#include "core/fsutil.h"
 #include "store/log.h"
 #include "store/record.h"
 
@@ -45,9 +46,9 @@ static int copy_keyring(const char *from, const char *to, char *err, size_t errl
     char buf[4096];
     size_t n;
     rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (write(fd, buf, n) != (ssize_t)n)
-            rc = vg_err(err, errlen, -EIO, "cannot write '%s'", to);
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if ((rc = vg_write_all(fd, buf, n)))
+            vg_err(err, errlen, rc, "cannot write '%s': %s", to, strerror(-rc));
     sodium_memzero(buf, sizeof buf);
     if (!rc && fsync(fd) < 0)
         rc = vg_err(err, errlen, -errno, "cannot fsync '%s': %s", to, strerror(errno));

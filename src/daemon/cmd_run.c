@@ -67,15 +67,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     check_drained(-1, 0, ctx);
 }
 
-static int parse_level(const char *s)
-{
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
-}
-
 static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                       struct vg_server_opts *so)
 {
@@ -91,8 +82,8 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"log-level", required_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int c, level;
-    char *end;
+    int c;
+    uint64_t v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -114,27 +105,22 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             mo->key_file = optarg;
             break;
         case 'S':
-        case 'B':
-        case 'T': {
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || !*optarg || optarg[0] == '-') {
-                fprintf(stderr, "vigild: '%s' is not a positive number\n", optarg);
+            if (vg_opt_number("--snapshot-every", optarg, 0, UINT64_MAX, &mo->snapshot_every))
                 return 2;
-            }
-            if (c == 'S')
-                mo->snapshot_every = v;
-            else if (c == 'B')
-                mo->segment_bytes = (size_t)v;
-            else
-                so->timeout_s = v > 3600 ? 3600 : (int)v;
             break;
-        }
-        case 'L':
-            if ((level = parse_level(optarg)) < 0) {
-                fprintf(stderr, "vigild: unknown log level '%s'\n", optarg);
+        case 'B':
+            if (vg_opt_number("--segment-bytes", optarg, 0, SIZE_MAX, &v))
                 return 2;
-            }
-            vg_say_set_level((enum vg_say_level)level);
+            mo->segment_bytes = (size_t)v;
+            break;
+        case 'T':
+            if (vg_opt_number("--http-timeout", optarg, 0, 3600, &v))
+                return 2;
+            so->timeout_s = (int)v;
+            break;
+        case 'L':
+            if (vg_opt_log_level(optarg))
+                return 2;
             break;
         case 'h':
             usage(stdout);

@@ -38,29 +38,6 @@ static void usage(FILE *out)
             VG_WITNESS_DEAD_AFTER_MS);
 }
 
-static int parse_level(const char *s)
-{
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
-}
-
-static int parse_ms(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *s == '-' || *end || errno || v == 0 || v > 3600000) {
-        fprintf(stderr,
-                "vigild: --dead-after-ms '%s' is not a number of ms from 1 to 3600000\n", s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 /* 0 to run, -1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, const char **dir, struct vg_witness_server_opts *o)
 {
@@ -74,7 +51,7 @@ static int parse_args(int argc, char **argv, const char **dir, struct vg_witness
                                          {"log-level", required_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int c, level;
+    int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -96,15 +73,12 @@ static int parse_args(int argc, char **argv, const char **dir, struct vg_witness
             o->insecure_no_tls = 1;
             break;
         case 'D':
-            if (parse_ms(optarg, &o->dead_after_ms))
+            if (vg_opt_number("--dead-after-ms", optarg, 1, 3600000, &o->dead_after_ms))
                 return 2;
             break;
         case 'L':
-            if ((level = parse_level(optarg)) < 0) {
-                fprintf(stderr, "vigild: unknown log level '%s'\n", optarg);
+            if (vg_opt_log_level(optarg))
                 return 2;
-            }
-            vg_say_set_level((enum vg_say_level)level);
             break;
         case 'h':
             usage(stdout);

@@ -14,6 +14,12 @@ int vg_cmd_witness(int argc, char **argv);
  * a no-op otherwise. */
 void vg_sd_notify(const char *state);
 
+/* --log-level: sets the level, or prints why not and returns 2. */
+int vg_opt_log_level(const char *s);
+
+/* A decimal number in [min, max] for flag, or a message and 2. */
+int vg_opt_number(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* mkdir -p with mode for the last component; 0 or -errno. */
 int vg_mkdir_p(const char *path, unsigned mode);
 

@@ -114,17 +114,26 @@ static int fail(vg_apply_result_t *res, int code, const char *fmt, ...)
 }
 
 /* If-Match semantics: absent = unconditional; 0 = must not exist. */
+int vg_state_check_revision(const json_t *existing, json_int_t want, char *msg, size_t msglen)
+{
+    json_int_t have = existing ? json_integer_value(json_object_get(existing, "revision")) : 0;
+    if (have == want)
+        return 0;
+    return vg_err(msg, msglen, -VG_ECONFLICT,
+                  "revision conflict: object is at revision %lld, If-Match %lld",
+                  (long long)have, (long long)want);
+}
+
 static int check_if_match(const json_t *payload, const json_t *existing, vg_apply_result_t *res)
 {
     json_t *want = json_object_get(payload, "if_match");
     if (!json_is_integer(want))
         return 0;
-    json_int_t have = existing ? json_integer_value(json_object_get(existing, "revision")) : 0;
-    if (have == json_integer_value(want))
-        return 0;
-    return fail(res, -VG_ECONFLICT,
-                "revision conflict: object is at revision %lld, If-Match %lld", (long long)have,
-                (long long)json_integer_value(want));
+    int rc = vg_state_check_revision(existing, json_integer_value(want), res ? res->msg : NULL,
+                                     res ? sizeof res->msg : 0);
+    if (rc && res)
+        res->code = rc;
+    return rc;
 }
 
 static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_result_t *res)

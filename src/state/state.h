@@ -44,6 +44,12 @@ void vg_state_free(vg_state_t *st);
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
                    json_t *payload, vg_apply_result_t *res);
 
+/* The If-Match rule: want is the revision the writer expects the object to
+ * have (0: it must not exist). 0 if existing (may be NULL) is at want, else
+ * -VG_ECONFLICT with the reason in msg. Apply enforces it; the API also
+ * checks it up front to refuse a stale write without logging it. */
+int vg_state_check_revision(const json_t *existing, json_int_t want, char *msg, size_t msglen);
+
 uint64_t vg_state_applied_index(const vg_state_t *st);
 uint64_t vg_state_epoch(const vg_state_t *st);
 size_t vg_state_n_objects(const vg_state_t *st);

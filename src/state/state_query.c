@@ -87,7 +87,7 @@ json_t *vg_state_tokens(const vg_state_t *st)
 
 int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn, void *ctx)
 {
-    if (from < st->dropped_revision)
+    if (!vg_state_history_covers(st, from))
         return -ERANGE;
     for (size_t i = 0; i < st->hist_len; i++) {
         const struct history_entry *e = &st->history[(st->hist_head + i) % HISTORY_CAP];

@@ -10,21 +10,10 @@ VG_PORT=$(vg_free_port)
 
 # --- sd_notify: READY=1 arrives on $NOTIFY_SOCKET once the API serves
 sock=$VG_TMP/notify.sock
-python3 - "$sock" >"$VG_TMP/notify.out" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(20)
-while True:
-    msg = s.recv(4096).decode()
-    print(msg.replace("\n", " "), flush=True)
-    if "STOPPING=1" in msg:
-        break
-PY
-listener=$!
-for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+vg_notify_listen "$sock" "$VG_TMP/notify.out"
+listener=$VG_NOTIFY_PID
 NOTIFY_SOCKET=$sock vg_start "$D" "$VG_PORT" --http-timeout 1
-for _ in $(seq 100); do grep -q READY=1 "$VG_TMP/notify.out" && break; sleep 0.05; done
+vg_wait_for_line "$VG_TMP/notify.out" READY=1 || true
 assert_contains "$(cat "$VG_TMP/notify.out")" "READY=1" "readiness notification"
 pass "READY=1 sent to NOTIFY_SOCKET"
 
@@ -56,3 +45,26 @@ rc=0; "$VIGILD" init --data "$D" >/dev/null 2>"$VG_TMP/reinit.err" || rc=$?
 assert_eq 1 "$rc" "init over existing data"
 assert_contains "$(cat "$VG_TMP/reinit.err")" "refusing to overwrite" "init refuses"
 pass "usage errors exit 2; init never overwrites"
+
+# --- bring your own keyring: init --key-file copies it; run --key-file uses it
+D2=$VG_TMP/data2
+"$VIGILD" init --data "$D2" --key-file "$D/keyring" >"$VG_TMP/init2.out" 2>/dev/null ||
+    fail "init --key-file"
+cmp -s "$D/keyring" "$D2/keyring" || fail "init --key-file did not keep the given keys"
+[[ $(stat -c %a "$D2/keyring") == 600 ]] || fail "copied keyring mode is $(stat -c %a "$D2/keyring")"
+cp "$D/keyring" "$VG_TMP/open-keyring"
+chmod 644 "$VG_TMP/open-keyring"
+rc=0; "$VIGILD" init --data "$VG_TMP/data3" --key-file "$VG_TMP/open-keyring" >/dev/null 2>"$VG_TMP/init3.err" || rc=$?
+assert_eq 1 "$rc" "init with a world-readable key file"
+[[ ! -e "$VG_TMP/data3/log" ]] || fail "refused init left a log behind"
+pass "init --key-file keeps the keys, refuses a readable key file"
+
+mv "$D2/keyring" "$VG_TMP/outside-keyring"
+VG_TOKEN=$(sed 's/^admin token: //' "$VG_TMP/init2.out")
+rc=0; "$VIGILD" run --data "$D2" --listen "127.0.0.1:$VG_PORT" >/dev/null 2>"$VG_TMP/nokey.err" || rc=$?
+assert_eq 1 "$rc" "run without its keyring"
+assert_contains "$(cat "$VG_TMP/nokey.err")" "keyring" "missing keyring named"
+vg_start "$D2" "$VG_PORT" --key-file "$VG_TMP/outside-keyring"
+r=$(vg_api PUT /api/v1/objects/Site/dc1 '{"spec":{"location":"Brussels"}}')
+assert_eq 201 "${r%% *}" "write with a keyring supplied from outside"
+pass "run --key-file reads the keyring from outside the data dir"

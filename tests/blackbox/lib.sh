@@ -116,3 +116,37 @@ vg_api() {
     code=$(curl "${args[@]}" "http://127.0.0.1:$VG_PORT$path") || code=000
     echo "$code $(cat "$VG_TMP/resp" 2>/dev/null)"
 }
+
+# vg_notify_listen SOCKET OUT: a stand-in for systemd's notify socket that
+# writes each datagram (newlines as spaces) to OUT until STOPPING=1; sets
+# VG_NOTIFY_PID and waits until the socket exists.
+vg_notify_listen() {
+    python3 - "$1" >"$2" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+while True:
+    msg = s.recv(4096).decode()
+    print(msg.replace("\n", " "), flush=True)
+    if "STOPPING=1" in msg:
+        break
+PY
+    VG_NOTIFY_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -S $1 ]] && return 0
+        sleep 0.05
+    done
+    fail "notify socket $1 did not appear"
+}
+
+# vg_wait_for_line FILE TEXT: up to 5 s for TEXT to appear in FILE.
+vg_wait_for_line() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}

@@ -74,21 +74,10 @@ summary() { jq -r '"\(.epoch) \(.primary) \(.sync|join(","))"' <<<"$1"; }
 
 # --- start: private directory, systemd readiness --------------------------
 sock=$VG_TMP/notify.sock
-python3 - "$sock" >"$VG_TMP/notify.out" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-while True:
-    msg = s.recv(4096).decode()
-    print(msg.replace("\n", " "), flush=True)
-    if "STOPPING=1" in msg:
-        break
-PY
-listener=$!
-for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+vg_notify_listen "$sock" "$VG_TMP/notify.out"
+listener=$VG_NOTIFY_PID
 NOTIFY_SOCKET=$sock w_start "$W" "$W_PORT" --insecure-no-tls --dead-after-ms "$DEAD"
-for _ in $(seq 100); do grep -q READY=1 "$VG_TMP/notify.out" && break; sleep 0.05; done
+vg_wait_for_line "$VG_TMP/notify.out" READY=1 || true
 assert_contains "$(cat "$VG_TMP/notify.out")" "READY=1" "readiness notification"
 [[ $(stat -c %a "$W") == 700 ]] || fail "witness dir mode is $(stat -c %a "$W")"
 [[ $(stat -c %a "$W/keyring") == 600 ]] || fail "witness keyring mode is $(stat -c %a "$W/keyring")"
