@@ -26,6 +26,7 @@ struct vg_server {
     struct event_base *base;
     struct evhttp *http;
     vg_member_t *member;
+    vg_cluster_t *cluster; /* NULL when standalone */
     SSL_CTX *ssl;
     int draining;
     size_t n_inflight; /* writes waiting for commit */
@@ -92,6 +93,8 @@ void vg_api_tokens(struct vg_call *call);
 void vg_api_watch(struct vg_call *call);
 void vg_api_status(struct vg_call *call);
 void vg_api_metrics(struct vg_call *call);
+void vg_api_cluster(struct vg_call *call);
+void vg_api_events(struct vg_call *call);
 
 /* Watch fan-out, set up by the server. */
 void vg_watch_init(struct vg_server *srv);

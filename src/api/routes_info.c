@@ -32,8 +32,9 @@ void vg_api_status(struct vg_call *call)
     vg_log_get_stats(log, &ls);
     json_t *body = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "version",
-        VG_VERSION, "role", "standalone", "epoch", (json_int_t)vg_state_epoch(st),
-        "commit_index", (json_int_t)vg_state_applied_index(st), "durable_index",
+        VG_VERSION, "role", srv->cluster ? vg_cluster_role_name(srv->cluster) : "standalone",
+        "epoch", (json_int_t)vg_state_epoch(st), "commit_index",
+        (json_int_t)vg_state_applied_index(st), "durable_index",
         (json_int_t)vg_log_durable_index(log), "objects", (json_int_t)vg_state_n_objects(st),
         "uptime_s", (json_int_t)((vg_mono_ms() - srv->start_ms) / 1000), "writable",
         vg_member_writable(srv->member), "watchers", (json_int_t)srv->n_watchers, "log",
@@ -101,7 +102,14 @@ void vg_api_metrics(struct vg_call *call)
     metric(&b, "vigil_watchers", "gauge", "Open watch streams.", (double)srv->n_watchers);
     metric(&b, "vigil_auth_failures_total", "counter", "Requests refused for a bad token.",
            (double)srv->auth_failures);
-    metric(&b, "vigil_role", "gauge", "Role: 0 standalone, 1 primary, 2 mirror.", 0);
+    const char *role = srv->cluster ? vg_cluster_role_name(srv->cluster) : "standalone";
+    metric(&b, "vigil_role", "gauge", "Role: 0 standalone, 1 primary, 2 mirror, 3 none.",
+           !strcmp(role, "primary")  ? 1
+           : !strcmp(role, "mirror") ? 2
+           : !strcmp(role, "none")   ? 3
+                                     : 0);
+    if (srv->cluster)
+        vg_cluster_metrics(srv->cluster, &b);
     commit_histogram(&b, srv->member);
     vg_buf_adds(&b, "# HELP vigil_http_responses_total HTTP responses by status code.\n"
                     "# TYPE vigil_http_responses_total counter\n");

@@ -72,8 +72,13 @@ int vg_api_require(struct vg_call *call, enum vg_perm perm)
 {
     if (vg_role_allows(call->role, perm))
         return 1;
-    static const char *what[] = {"read", "write objects", "manage tokens", "read metrics",
-                                 "read the audit trail"};
+    static const char *what[] = {"read",
+                                 "write objects",
+                                 "manage tokens",
+                                 "read metrics",
+                                 "read the audit trail",
+                                 "switch over",
+                                 "force a failover"};
     vg_api_reply_error(call->srv, call->req, 403, NULL, "role %s may not %s",
                        vg_role_name(call->role), what[perm]);
     return 0;
@@ -174,6 +179,13 @@ void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req,
     case -ENOENT:
         vg_api_reply_error(srv, req, 404, NULL, "%s", msg);
         break;
+    case -ESTALE:
+        vg_api_reply_error(
+            srv, req, 503, NULL,
+            "write not committed: this member stopped being the primary before "
+            "the mirror acknowledged it; the new primary may still commit it, so "
+            "check before retrying");
+        break;
     case -EINVAL:
     case -EEXIST:
         vg_api_reply_error(srv, req, 400, NULL, "%s", msg);
@@ -238,6 +250,10 @@ static void dispatch(struct vg_call *call)
         vg_api_tokens(call);
     else if (strcmp(top, "status") == 0 && call->n_parts == 1)
         vg_api_status(call);
+    else if (strcmp(top, "cluster") == 0)
+        vg_api_cluster(call);
+    else if (strcmp(top, "events") == 0 && call->n_parts == 1)
+        vg_api_events(call);
     else
         vg_api_reply_error(call->srv, call->req, 404, NULL, "no such endpoint");
 }
@@ -247,11 +263,39 @@ static void handle_unauthenticated(struct vg_server *srv, struct evhttp_request 
 {
     if (strcmp(path, "/readyz") == 0) {
         int ready = !srv->draining && vg_member_writable(srv->member);
+        if (ready && srv->cluster) /* serving: an acting primary, or a mirror */
+            ready = strcmp(vg_cluster_role_name(srv->cluster), "none") != 0;
         const char *text = ready ? "ready\n" : "not ready\n";
         vg_api_reply_text(srv, req, ready ? 200 : 503, "text/plain", text, strlen(text));
         return;
     }
     vg_api_reply_text(srv, req, 200, "text/plain", "ok\n", 3);
+}
+
+/* In a cluster: every answer says which role served it (and a mirror how
+ * far behind it is); writes go only to the acting primary. 0 if answered. */
+static int cluster_gate(struct vg_call *call)
+{
+    vg_cluster_t *cl = call->srv->cluster;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+    char lag[32];
+    evhttp_add_header(out, "Vigil-Role", vg_cluster_role_name(cl));
+    snprintf(lag, sizeof lag, "%llu", (unsigned long long)vg_cluster_lag(cl));
+    evhttp_add_header(out, "Vigil-Lag", lag);
+    if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0)
+        return 1;
+    char why[512], primary[64];
+    if (vg_cluster_can_write(cl, why, sizeof why, primary, sizeof primary))
+        return 1;
+    if (primary[0])
+        evhttp_add_header(out, "Vigil-Primary", primary);
+    json_t *body =
+        json_pack("{s:s, s:s?}", "error", why, "primary", primary[0] ? primary : NULL);
+    if (!primary[0])
+        json_object_set_new(body, "primary", json_null());
+    vg_api_reply_json(call->srv, call->req, 503, body);
+    json_decref(body);
+    return 0;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -290,9 +334,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     int rc = split_path(&call, path, scratch, sizeof scratch);
-    if (rc == -EINVAL)
+    if (!rc && srv->cluster && !cluster_gate(&call))
+        rc = 1; /* answered */
+    else if (rc == -EINVAL)
         vg_api_reply_error(srv, req, 400, NULL, "malformed path");
-    else if (rc)
+    else if (rc < 0)
         vg_api_reply_error(srv, req, 404, NULL, "no such endpoint '%s'", path);
     else
         dispatch(&call);
@@ -347,6 +393,7 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     struct vg_server *srv = vg_calloc(1, sizeof *srv);
     srv->base = base;
     srv->member = member;
+    srv->cluster = opts->cluster;
     srv->start_ms = vg_mono_ms();
     srv->http = evhttp_new(base);
     evhttp_set_max_body_size(srv->http, VG_API_MAX_BODY);

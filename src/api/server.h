@@ -9,14 +9,16 @@
 
 #include <event2/event.h>
 
+#include "daemon/cluster.h"
 #include "daemon/member.h"
 
 struct vg_server_opts {
     const char *listen; /* HOST:PORT; "[::1]:7700" for IPv6 */
     const char *tls_cert;
     const char *tls_key;
-    int insecure;  /* allow plain HTTP off loopback */
-    int timeout_s; /* idle/read/write timeout per connection; 0 = 30 */
+    int insecure;          /* allow plain HTTP off loopback */
+    int timeout_s;         /* idle/read/write timeout per connection; 0 = 30 */
+    vg_cluster_t *cluster; /* NULL: standalone */
 };
 
 typedef struct vg_server vg_server_t;

@@ -11,8 +11,8 @@
 
 #include "core/vg.h"
 
-#define VG_TOKEN_ID_LEN 16
-#define VG_TOKEN_LEN 80 /* "vgt_" + 16 + "_" + 43 = 64, with room */
+#define VG_TOKEN_ID_LEN   16
+#define VG_TOKEN_LEN      80 /* "vgt_" + 16 + "_" + 43 = 64, with room */
 #define VG_TOKEN_HASH_HEX 64
 
 enum vg_role {
@@ -25,11 +25,13 @@ enum vg_role {
 };
 
 enum vg_perm {
-    VG_PERM_READ,          /* objects, watch, status */
-    VG_PERM_WRITE,         /* put/delete objects */
-    VG_PERM_TOKENS,        /* create/list/revoke tokens */
-    VG_PERM_METRICS,       /* /metrics */
-    VG_PERM_AUDIT,         /* audit trail (later issue) */
+    VG_PERM_READ,       /* objects, watch, status */
+    VG_PERM_WRITE,      /* put/delete objects */
+    VG_PERM_TOKENS,     /* create/list/revoke tokens */
+    VG_PERM_METRICS,    /* /metrics */
+    VG_PERM_AUDIT,      /* audit trail (later issue) */
+    VG_PERM_SWITCHOVER, /* planned switchover */
+    VG_PERM_FORCE,      /* forced failover, accepting data loss */
 };
 
 const char *vg_role_name(enum vg_role role);

@@ -4,6 +4,9 @@
 #include "crypto/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "core/names.h"
 
 void vg_tls_error_text(char *out, size_t cap)
 {
@@ -14,6 +17,9 @@ void vg_tls_error_text(char *out, size_t cap)
         snprintf(out, cap, "unknown error");
     ERR_clear_error();
 }
+
+static int load_identity(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+                         size_t errlen);
 
 static int require_client_certs(SSL_CTX *ctx, const char *ca, char *err, size_t errlen)
 {
@@ -32,31 +38,94 @@ static int require_client_certs(SSL_CTX *ctx, const char *ca, char *err, size_t 
 SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
                            size_t errlen)
 {
-    char why[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         vg_err(err, errlen, -ENOMEM, "cannot create TLS context");
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        vg_tls_error_text(why, sizeof why);
-        vg_err(err, errlen, -EINVAL, "cannot load TLS certificate '%s': %s", cert, why);
+    if (load_identity(ctx, cert, key, err, errlen))
         goto fail;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        vg_tls_error_text(why, sizeof why);
-        vg_err(err, errlen, -EINVAL, "cannot load TLS key '%s': %s", key, why);
-        goto fail;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        vg_err(err, errlen, -EINVAL, "TLS key '%s' does not match certificate '%s'", key, cert);
-        goto fail;
-    }
     if (ca && require_client_certs(ctx, ca, err, errlen))
         goto fail;
     return ctx;
 fail:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+static int load_identity(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+                         size_t errlen)
+{
+    char why[256];
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        vg_tls_error_text(why, sizeof why);
+        return vg_err(err, errlen, -EINVAL, "cannot load TLS certificate '%s': %s", cert, why);
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        vg_tls_error_text(why, sizeof why);
+        return vg_err(err, errlen, -EINVAL, "cannot load TLS key '%s': %s", key, why);
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return vg_err(err, errlen, -EINVAL, "TLS key '%s' does not match certificate '%s'", key,
+                      cert);
+    return 0;
+}
+
+SSL_CTX *vg_tls_client_ctx(const char *cert, const char *key, const char *ca, char *err,
+                           size_t errlen)
+{
+    char why[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        vg_err(err, errlen, -ENOMEM, "cannot create TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    if (load_identity(ctx, cert, key, err, errlen))
+        goto fail;
+    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        vg_tls_error_text(why, sizeof why);
+        vg_err(err, errlen, -EINVAL, "cannot load TLS CA '%s': %s", ca, why);
+        goto fail;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+SSL *vg_tls_client_ssl(SSL_CTX *ctx, const char *peer_name)
+{
+    SSL *ssl = SSL_new(ctx);
+    /* the peer's certificate must carry its member name (pki issue puts it
+     * in subjectAltName DNS), so a certificate of another member of the same
+     * CA is refused in the handshake */
+    if (ssl && SSL_set1_host(ssl, peer_name) != 1) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
+int vg_tls_peer_cn(SSL *ssl, char *out, size_t cap, char *err, size_t errlen)
+{
+    X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+        return vg_err(err, errlen, -EPERM, "no verified client certificate");
+    X509_NAME *subject = X509_get_subject_name(cert);
+    int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (at < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, at) >= 0)
+        return vg_err(err, errlen, -EPERM, "the client certificate needs exactly one CN");
+    const ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+    const unsigned char *p = ASN1_STRING_get0_data(cn);
+    int len = ASN1_STRING_length(cn);
+    if (len <= 0 || (size_t)len >= cap || memchr(p, 0, (size_t)len))
+        return vg_err(err, errlen, -EPERM, "the client certificate's CN is not a member name");
+    memcpy(out, p, (size_t)len);
+    out[len] = '\0';
+    if (vg_name_check(out, NULL, 0))
+        return vg_err(err, errlen, -EPERM, "the client certificate's CN is not a member name");
+    return 0;
 }

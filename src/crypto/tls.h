@@ -15,6 +15,19 @@
 SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
                            size_t errlen);
 
+/* Client context for mutual TLS: presents cert/key, verifies the server
+ * against ca. NULL on failure with the reason in err. */
+SSL_CTX *vg_tls_client_ctx(const char *cert, const char *key, const char *ca, char *err,
+                           size_t errlen);
+
+/* A connection object that only accepts a server certificate for
+ * peer_name (subjectAltName DNS); NULL on failure. */
+SSL *vg_tls_client_ssl(SSL_CTX *ctx, const char *peer_name);
+
+/* The single CN of the verified peer certificate, checked as a member name
+ * (names.h); -EPERM with the reason otherwise. */
+int vg_tls_peer_cn(SSL *ssl, char *out, size_t cap, char *err, size_t errlen);
+
 /* OpenSSL's most recent error as text (and clears the error queue). */
 void vg_tls_error_text(char *out, size_t cap);
 

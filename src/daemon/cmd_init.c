@@ -19,12 +19,15 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigild init --data DIR [--key-file FILE] [-o text|json]\n\n"
+            "usage: vigild init --data DIR [--key-file FILE] [--mirror] [-o text|json]\n\n"
             "Creates DIR (mode 0700) with a new keyring (DIR/keyring, mode 0600) and an\n"
             "encrypted log holding the first admin API token. The token is printed once.\n\n"
             "  --data DIR       data directory to create (must not hold vigil data yet)\n"
             "  --key-file FILE  use this existing keyring instead of generating one\n"
             "                   (it is copied to DIR/keyring)\n"
+            "  --mirror         a member joining a cluster: no token and no records; its\n"
+            "                   state comes from the primary. Needs --key-file with the\n"
+            "                   primary's keyring (both members hold the same data key)\n"
             "  -o json          print {\"admin_token\":...} for scripts\n");
 }
 
@@ -92,13 +95,12 @@ out:
 
 int vg_cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"key-file", required_argument, 0, 'k'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},   {"key-file", required_argument, 0, 'k'},
+        {"output", required_argument, 0, 'o'}, {"mirror", no_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *data = NULL, *key_file = NULL, *output = "text";
-    int c;
+    int c, mirror = 0;
     while ((c = getopt_long(argc, argv, "d:k:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -110,6 +112,9 @@ int vg_cmd_init(int argc, char **argv)
         case 'o':
             output = optarg;
             break;
+        case 'm':
+            mirror = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -120,6 +125,11 @@ int vg_cmd_init(int argc, char **argv)
     }
     if (!data || optind != argc || (strcmp(output, "text") && strcmp(output, "json"))) {
         usage(stderr);
+        return 2;
+    }
+    if (mirror && !key_file) {
+        fprintf(stderr, "vigild: --mirror needs --key-file: the primary's keyring, so both "
+                        "members can read each other's records\n");
         return 2;
     }
     char err[1024], key_path[4096], probe[4096];
@@ -138,11 +148,24 @@ int vg_cmd_init(int argc, char **argv)
     }
     rc = key_file ? copy_keyring(key_file, key_path, err, sizeof err)
                   : vg_keyring_create(key_path, err, sizeof err);
-    if (!rc)
+    if (!rc && !mirror)
         rc = write_admin_token(data, key_path, token, err, sizeof err);
     if (rc) {
         fprintf(stderr, "vigild: init failed: %s\n", err);
         return 1;
+    }
+    if (mirror) {
+        if (!strcmp(output, "json")) {
+            json_t *out = json_pack("{s:s, s:b}", "data", data, "mirror", 1);
+            json_dumpf(out, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(out);
+        } else
+            fprintf(stderr,
+                    "vigild: initialised '%s' as a mirror: start it with 'vigild run "
+                    "--node FILE'; it copies its state from the primary.\n",
+                    data);
+        return 0;
     }
     if (!strcmp(output, "json")) {
         json_t *out = json_pack("{s:s, s:s}", "data", data, "admin_token", token);

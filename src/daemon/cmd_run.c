@@ -10,14 +10,21 @@
 #include <signal.h>
 
 #include "api/server.h"
+#include "core/netaddr.h"
 #include "core/say.h"
+#include "daemon/cluster.h"
 #include "daemon/member.h"
+#include "repl/node.h"
 
 #define DRAIN_DEADLINE_MS 10000
 
 struct run_ctx {
     struct event_base *base;
     vg_server_t *server;
+    vg_cluster_t *cluster;
+    const char *node_file;
+    int bootstrap;
+    struct vg_node node;
     struct event *drain_ev;
     uint64_t drain_deadline;
 };
@@ -26,9 +33,15 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: vigild run --data DIR [--listen HOST:PORT] [options]\n\n"
-        "Serves a vigil member from DIR (made by 'vigild init').\n\n"
-        "  --data DIR            data directory\n"
+        "usage: vigild run --data DIR [--listen HOST:PORT] [options]\n"
+        "       vigild run --node FILE [--bootstrap] [options]\n\n"
+        "Serves a vigil member from DIR (made by 'vigild init'), standalone, or as a\n"
+        "member of a two-site cluster described by a node file (see vigild(8) and\n"
+        "docs/cluster.md): data dir, API address, peer, witness, TLS and timing.\n\n"
+        "  --data DIR            data directory (standalone)\n"
+        "  --node FILE           cluster member: settings from this node file\n"
+        "  --bootstrap           with --node: if the witness has no configuration yet\n"
+        "                        (epoch 0), ask to become the first primary\n"
         "  --listen HOST:PORT    API address (default 127.0.0.1:7700)\n"
         "  --tls-cert FILE       PEM certificate chain for HTTPS (TLS 1.3)\n"
         "  --tls-key FILE        PEM private key for HTTPS\n"
@@ -67,8 +80,31 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     check_drained(-1, 0, ctx);
 }
 
+/* A node file gives the data dir, the API address and its certificate
+ * (used for HTTPS whenever the API is not on loopback). */
+static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, struct run_ctx *ctx)
+{
+    char err[1024];
+    if (vg_node_load(ctx->node_file, &ctx->node, err, sizeof err)) {
+        fprintf(stderr, "vigild: %s\n", err);
+        return 2;
+    }
+    mo->data_dir = ctx->node.data;
+    if (ctx->node.keyring[0] && !mo->key_file)
+        mo->key_file = ctx->node.keyring;
+    so->listen = ctx->node.listen;
+    char host[256];
+    uint16_t port;
+    if (!vg_addr_split(so->listen, host, sizeof host, &port) && !vg_addr_is_loopback(host) &&
+        !so->tls_cert) {
+        so->tls_cert = ctx->node.tls_cert;
+        so->tls_key = ctx->node.tls_key;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
-                      struct vg_server_opts *so)
+                      struct vg_server_opts *so, struct run_ctx *ctx)
 {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"listen", required_argument, 0, 'l'},
@@ -80,6 +116,8 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"segment-bytes", required_argument, 0, 'B'},
                                          {"http-timeout", required_argument, 0, 'T'},
                                          {"log-level", required_argument, 0, 'L'},
+                                         {"node", required_argument, 0, 'N'},
+                                         {"bootstrap", no_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -122,6 +160,12 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             if (vg_opt_log_level(optarg))
                 return 2;
             break;
+        case 'N':
+            ctx->node_file = optarg;
+            break;
+        case 'b':
+            ctx->bootstrap = 1;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -130,26 +174,37 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             return 2;
         }
     }
-    if (!mo->data_dir || optind != argc) {
+    if (optind != argc || !mo->data_dir == !ctx->node_file ||
+        (ctx->bootstrap && !ctx->node_file)) {
         usage(stderr);
         return 2;
     }
-    return 0;
+    return ctx->node_file ? apply_node(mo, so, ctx) : 0;
 }
 
 int vg_cmd_run(int argc, char **argv)
 {
     struct vg_member_opts mo = {0};
     struct vg_server_opts so = {.listen = "127.0.0.1:7700"};
-    int rc = parse_args(argc, argv, &mo, &so);
+    struct run_ctx ctx = {0};
+    int rc = parse_args(argc, argv, &mo, &so, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
     signal(SIGPIPE, SIG_IGN);
-    struct run_ctx ctx = {.base = event_base_new()};
+    ctx.base = event_base_new();
     event_base_priority_init(ctx.base, VG_MEMBER_PRIORITIES);
     vg_member_t *member = NULL;
     char err[1024];
     int status = 1;
+    if (ctx.node_file) {
+        /* recover only what is known committed: the rest waits for the primary */
+        mo.limit_replay = 1;
+        if (vg_cluster_recovery_limit(&ctx.node, mo.key_file, &mo.replay_limit, err,
+                                      sizeof err)) {
+            vg_error("cannot start: %s", err);
+            goto out;
+        }
+    }
     if (vg_member_open(&mo, ctx.base, &member, err, sizeof err)) {
         vg_error("cannot start: %s", err);
         goto out;
@@ -157,6 +212,14 @@ int vg_cmd_run(int argc, char **argv)
     vg_info("recovered '%s': %zu objects, commit index %llu", mo.data_dir,
             vg_state_n_objects(vg_member_state(member)),
             (unsigned long long)vg_state_applied_index(vg_member_state(member)));
+    if (ctx.node_file) {
+        if (vg_cluster_start(ctx.base, member, &ctx.node, ctx.bootstrap, &ctx.cluster, err,
+                             sizeof err)) {
+            vg_error("cannot start the cluster member: %s", err);
+            goto out;
+        }
+        so.cluster = ctx.cluster;
+    }
     if (vg_server_start(ctx.base, member, &so, &ctx.server, err, sizeof err)) {
         vg_error("cannot serve: %s", err);
         goto out;
@@ -174,6 +237,7 @@ out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);
     vg_server_free(ctx.server);
+    vg_cluster_free(ctx.cluster);
     vg_member_close(member);
     event_base_free(ctx.base);
     if (status == 0)

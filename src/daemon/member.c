@@ -24,6 +24,7 @@
 
 struct pending {
     uint64_t index;
+    uint64_t epoch;
     uint16_t type;
     json_t *payload;
     vg_member_done_fn done;
@@ -49,6 +50,12 @@ struct vg_member {
     uint64_t snap_objects; /* objects in the newest snapshot started */
     struct event *snap_ev; /* polls for the child's exit */
 
+    uint64_t epoch;        /* of the records appended now */
+    uint64_t replay_limit; /* recovery applies records up to here (cluster: known committed) */
+    uint64_t commit_limit; /* no index above this commits (mirror's ack, primary's commit) */
+    vg_member_hook_fn hook;
+    void *hook_ctx;
+
     struct pending *q; /* ring buffer */
     size_t q_head, q_len, q_cap;
 
@@ -56,6 +63,8 @@ struct vg_member {
     double lat_sum;
     uint64_t lat_n;
 };
+
+static int load_snapshot(vg_member_t *m, const char *log_dir, char *err, size_t errlen);
 
 static struct pending *q_at(vg_member_t *m, size_t i)
 {
@@ -172,29 +181,134 @@ static void fail_all_pending(vg_member_t *m, int code)
     }
 }
 
-/* The writer made more records durable: commit them in order. */
-static void on_durable(evutil_socket_t fd, short what, void *arg)
+/* Applies committed records that nobody is waiting for (a mirror's, or a
+ * new primary's tail from the old epoch), reading them back from the log. */
+static int apply_from_log(vg_member_t *m, uint64_t from, uint64_t upto)
 {
-    vg_member_t *m = arg;
-    vg_log_notify_drain(m->log);
-    uint64_t durable = vg_log_durable_index(m->log);
-    while (m->q_len && q_at(m, 0)->index <= durable) {
+    vg_buf_t frames = VG_BUF_INIT;
+    uint64_t last = 0;
+    char err[256];
+    int rc = vg_log_read(m->log, from, 4u << 20, &frames, &last, err, sizeof err);
+    if (rc) {
+        vg_error("cannot read back record %llu to apply it: %s", (unsigned long long)from, err);
+        return rc;
+    }
+    size_t off = 0;
+    while (off < frames.len) {
+        vg_record_t rec;
+        size_t used;
+        rc = vg_record_decode(m->keys, frames.data + off, frames.len - off, &rec, &used, err,
+                              sizeof err);
+        if (rc) {
+            vg_error("record after %llu does not open: %s",
+                     (unsigned long long)vg_state_applied_index(m->state), err);
+            break;
+        }
+        off += used;
+        if (rec.index > upto) {
+            vg_record_release(&rec);
+            break;
+        }
+        json_t *payload = json_loadb((const char *)rec.payload, rec.payload_len, 0, NULL);
+        vg_state_apply(m->state, rec.epoch, rec.index, rec.type, payload, NULL);
+        json_decref(payload);
+        vg_record_release(&rec);
+    }
+    vg_buf_release(&frames);
+    return rc;
+}
+
+/* Commits, in index order, every record that is durable here and within the
+ * commit limit: answers its request if one waits, else applies it. */
+static void commit_ready(vg_member_t *m)
+{
+    uint64_t limit = vg_log_durable_index(m->log);
+    if (m->commit_limit < limit)
+        limit = m->commit_limit;
+    while (vg_state_applied_index(m->state) < limit) {
+        uint64_t next = vg_state_applied_index(m->state) + 1;
+        if (!m->q_len || q_at(m, 0)->index != next) {
+            uint64_t upto = limit;
+            if (m->q_len && q_at(m, 0)->index - 1 < upto)
+                upto = q_at(m, 0)->index - 1;
+            if (apply_from_log(m, next, upto) || vg_state_applied_index(m->state) < next)
+                break;
+            continue;
+        }
         struct pending p = *q_at(m, 0);
         m->q_head = (m->q_head + 1) % m->q_cap;
         m->q_len--;
         vg_apply_result_t res;
-        int code = vg_state_apply(m->state, STANDALONE_EPOCH, p.index, p.type, p.payload, &res);
+        int code = vg_state_apply(m->state, p.epoch, p.index, p.type, p.payload, &res);
         observe_latency(m, p.start_us);
         if (p.done)
             p.done(p.ctx, code, &res);
         json_decref(res.object);
         json_decref(p.payload);
     }
+}
+
+/* The writer made more records durable: commit them in order. */
+static void on_durable(evutil_socket_t fd, short what, void *arg)
+{
+    vg_member_t *m = arg;
+    vg_log_notify_drain(m->log);
+    commit_ready(m);
     if (vg_log_failed(m->log)) {
         vg_error("log write failed: refusing writes; pending requests fail");
         fail_all_pending(m, -EIO);
     }
+    if (m->hook)
+        m->hook(m->hook_ctx);
     maybe_snapshot(m);
+}
+
+void vg_member_set_epoch(vg_member_t *m, uint64_t epoch)
+{
+    m->epoch = epoch;
+}
+
+uint64_t vg_member_epoch(const vg_member_t *m)
+{
+    return m->epoch;
+}
+
+void vg_member_set_commit_limit(vg_member_t *m, uint64_t limit)
+{
+    m->commit_limit = limit;
+    commit_ready(m);
+    maybe_snapshot(m);
+}
+
+void vg_member_set_hook(vg_member_t *m, vg_member_hook_fn fn, void *ctx)
+{
+    m->hook = fn;
+    m->hook_ctx = ctx;
+}
+
+void vg_member_fail_pending(vg_member_t *m, int code)
+{
+    fail_all_pending(m, code);
+}
+
+const vg_keyring_t *vg_member_keys(const vg_member_t *m)
+{
+    return m->keys;
+}
+
+const char *vg_member_log_dir(const vg_member_t *m)
+{
+    return m->log_dir;
+}
+
+const char *vg_member_data_dir(const vg_member_t *m)
+{
+    return m->data_dir;
+}
+
+int vg_member_reload_snapshot(vg_member_t *m, char *err, size_t errlen)
+{
+    return load_snapshot(m, m->log_dir, err, errlen);
 }
 
 int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
@@ -203,11 +317,12 @@ int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
     vg_buf_t text = VG_BUF_INIT;
     vg_json_dump(payload, &text);
     uint64_t index;
-    int rc = vg_log_append(m->log, STANDALONE_EPOCH, type, text.data, text.len, &index);
+    int rc = vg_log_append(m->log, m->epoch, type, text.data, text.len, &index);
     vg_buf_release(&text);
     if (rc)
         return rc;
-    struct pending p = {index, type, json_incref((json_t *)payload), done, ctx, vg_mono_us()};
+    struct pending p = {index, m->epoch, type,        json_incref((json_t *)payload),
+                        done,  ctx,      vg_mono_us()};
     q_push(m, &p);
     event_active(m->flush_ev, 0, 0); /* a no-op if already scheduled */
     if (handle)
@@ -235,6 +350,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 static int replay_one(void *ctx, const vg_record_t *rec)
 {
     vg_member_t *m = ctx;
+    if (rec->index > m->replay_limit)
+        return 0; /* durable here but not known to be committed: wait for the primary */
     json_error_t jerr;
     json_t *payload = json_loadb((const char *)rec->payload, rec->payload_len, 0, &jerr);
     if (!payload && rec->payload_len) {
@@ -292,6 +409,9 @@ int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
     m->lock_fd = -1;
     m->data_dir = vg_strdup(opts->data_dir);
     m->snapshot_every = opts->snapshot_every ? opts->snapshot_every : 10000;
+    m->epoch = STANDALONE_EPOCH;
+    m->replay_limit = opts->limit_replay ? opts->replay_limit : UINT64_MAX;
+    m->commit_limit = UINT64_MAX;
     m->state = vg_state_new();
     char key_path[4096], log_dir[4096];
     snprintf(key_path, sizeof key_path, "%s/keyring", opts->data_dir);

@@ -28,6 +28,8 @@ struct vg_member_opts {
     uint64_t snapshot_every; /* records between snapshots, at least the object count of
                                 the previous one; 0 = 10000 */
     size_t segment_bytes;    /* 0 = log default */
+    int limit_replay;        /* apply recovered records only up to replay_limit (a */
+    uint64_t replay_limit;   /* cluster member's last known commit); else all */
 };
 
 /* Called once the record is committed and applied (code = res->code), or
@@ -58,6 +60,34 @@ vg_state_t *vg_member_state(vg_member_t *m);
 vg_log_t *vg_member_log(vg_member_t *m);
 size_t vg_member_n_pending(const vg_member_t *m);
 int vg_member_writable(const vg_member_t *m);
+
+/* ---- cluster hooks (daemon/cluster.c) ---- */
+
+/* Epoch that records appended from now on carry (standalone: 1). */
+void vg_member_set_epoch(vg_member_t *m, uint64_t epoch);
+uint64_t vg_member_epoch(const vg_member_t *m);
+
+/* No record above limit commits (UINT64_MAX by default). A primary whose
+ * sync set includes the mirror sets it to the mirror's acknowledged index;
+ * a mirror, to what the primary says is committed. Commits what the new
+ * limit allows at once, reading back records nobody waits for. */
+void vg_member_set_commit_limit(vg_member_t *m, uint64_t limit);
+
+/* Called on the loop after each advance of the durable index. */
+typedef void (*vg_member_hook_fn)(void *ctx);
+void vg_member_set_hook(vg_member_t *m, vg_member_hook_fn fn, void *ctx);
+
+/* Fails every waiting completion with code (the member stopped being
+ * primary: their outcome is unknown). The records stay in the log. */
+void vg_member_fail_pending(vg_member_t *m, int code);
+
+/* Replaces the state with the newest snapshot in the log directory (after
+ * a snapshot from the primary was installed there). */
+int vg_member_reload_snapshot(vg_member_t *m, char *err, size_t errlen);
+
+const vg_keyring_t *vg_member_keys(const vg_member_t *m);
+const char *vg_member_log_dir(const vg_member_t *m);
+const char *vg_member_data_dir(const vg_member_t *m);
 
 /* Commit latency histogram (seconds) for /metrics: bucket upper bounds and
  * cumulative counts; n = VG_MEMBER_LAT_BUCKETS. */

@@ -24,6 +24,8 @@ vg_state_t *vg_state_new(void)
     vg_state_t *st = vg_calloc(1, sizeof *st);
     st->kinds = json_object();
     st->tokens = json_object();
+    st->events = json_array();
+    st->cluster = json_object();
     st->history = vg_calloc(HISTORY_CAP, sizeof *st->history);
     return st;
 }
@@ -44,6 +46,8 @@ void vg_state_free(vg_state_t *st)
     free(st->history);
     json_decref(st->kinds);
     json_decref(st->tokens);
+    json_decref(st->events);
+    json_decref(st->cluster);
     free(st);
 }
 
@@ -234,6 +238,37 @@ static int apply_token_revoke(vg_state_t *st, const json_t *payload, vg_apply_re
     return 0;
 }
 
+static void count(json_t *cluster, const char *key)
+{
+    json_int_t n = json_integer_value(json_object_get(cluster, key));
+    json_object_set_new(cluster, key, json_integer(n + 1));
+}
+
+/* Cluster events and configuration changes. The payload was made by a
+ * member (never a client), but a malformed one is kept out of the list
+ * rather than trusted. */
+static int apply_event(vg_state_t *st, uint64_t index, json_t *payload)
+{
+    if (!json_is_object(payload) || !json_is_string(json_object_get(payload, "kind")))
+        return 0;
+    json_object_set_new(payload, "index", json_integer((json_int_t)index));
+    json_array_append(st->events, payload);
+    if (json_array_size(st->events) > VG_STATE_EVENTS_CAP)
+        json_array_remove(st->events, 0);
+    json_t *config = json_object_get(payload, "config");
+    if (!json_is_object(config))
+        return 0;
+    json_object_set(st->cluster, "last_change", payload);
+    const char *kind = json_string_value(json_object_get(payload, "kind"));
+    if (!strcmp(kind, "failover") || !strcmp(kind, "forced"))
+        count(st->cluster, "failovers");
+    else if (!strcmp(kind, "switchover"))
+        count(st->cluster, "switchovers");
+    else if (!strcmp(kind, "degraded"))
+        count(st->cluster, "degrades");
+    return 0;
+}
+
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
                    json_t *payload, vg_apply_result_t *res)
 {
@@ -254,8 +289,11 @@ int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type
         return apply_token_create(st, payload, res);
     case VG_REC_TOKEN_REVOKE:
         return apply_token_revoke(st, payload, res);
+    case VG_REC_CONFIG:
+    case VG_REC_EVENT:
+        return apply_event(st, index, payload);
     default:
-        return 0; /* NOOP, CONFIG: only advance the index here */
+        return 0; /* NOOP: only advances the index */
     }
 }
 
@@ -267,6 +305,16 @@ uint64_t vg_state_applied_index(const vg_state_t *st)
 uint64_t vg_state_epoch(const vg_state_t *st)
 {
     return st->epoch;
+}
+
+json_t *vg_state_events(const vg_state_t *st)
+{
+    return st->events;
+}
+
+json_t *vg_state_cluster(const vg_state_t *st)
+{
+    return st->cluster;
 }
 
 size_t vg_state_n_objects(const vg_state_t *st)

@@ -54,6 +54,13 @@ uint64_t vg_state_applied_index(const vg_state_t *st);
 uint64_t vg_state_epoch(const vg_state_t *st);
 size_t vg_state_n_objects(const vg_state_t *st);
 
+/* Cluster events (CONFIG and EVENT records), oldest first, each with its
+ * "index"; borrowed. At most VG_STATE_EVENTS_CAP are kept. */
+#define VG_STATE_EVENTS_CAP 1000
+json_t *vg_state_events(const vg_state_t *st);
+/* {"last_change": event, "failovers", "switchovers", "degrades"}; borrowed. */
+json_t *vg_state_cluster(const vg_state_t *st);
+
 /* Borrowed reference or NULL. */
 json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
 

@@ -21,6 +21,8 @@ struct vg_state {
     json_t *kinds;  /* {kind: {name: object}} */
     json_t *tokens; /* {id: {id,name,role,hash,created,revoked}} */
     size_t n_objects;
+    json_t *events;  /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
+    json_t *cluster; /* {"last_change":..,"failovers":N,"switchovers":N,"degrades":N} */
 
     struct history_entry *history; /* ring of HISTORY_CAP */
     size_t hist_head, hist_len;

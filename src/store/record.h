@@ -30,8 +30,9 @@ enum vg_record_type {
     VG_REC_OBJ_DELETE = 2,   /* JSON: {"kind":..,"name":..,"if_match":N?,"actor":..,"time":ms} */
     VG_REC_TOKEN_CREATE = 3, /* JSON: {"id","name","role","hash","actor","time"} */
     VG_REC_TOKEN_REVOKE = 4, /* JSON: {"id","actor","time"} */
-    VG_REC_CONFIG = 5,       /* cluster configuration change (issue 3) */
+    VG_REC_CONFIG = 5,       /* cluster configuration change: an event with "config" */
     VG_REC_NOOP = 6,         /* written by a new primary to open its epoch */
+    VG_REC_EVENT = 7,        /* {"time","severity","kind","member","epoch","message"} */
 };
 
 typedef struct vg_record {

@@ -136,23 +136,7 @@ static int peer_cn(struct evhttp_request *req, char out[VG_WITNESS_NAME_MAX + 1]
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
-    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
-        return vg_err(err, errlen, -EPERM, "no verified client certificate");
-    X509_NAME *subject = X509_get_subject_name(cert);
-    int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (at < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, at) >= 0)
-        return vg_err(err, errlen, -EPERM, "the client certificate needs exactly one CN");
-    const ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
-    const unsigned char *p = ASN1_STRING_get0_data(cn);
-    int len = ASN1_STRING_length(cn);
-    if (len <= 0 || len > VG_WITNESS_NAME_MAX || memchr(p, 0, (size_t)len))
-        return vg_err(err, errlen, -EPERM, "the client certificate's CN is not a member name");
-    memcpy(out, p, (size_t)len);
-    out[len] = '\0';
-    if (vg_name_check(out, NULL, 0))
-        return vg_err(err, errlen, -EPERM, "the client certificate's CN is not a member name");
-    return 0;
+    return vg_tls_peer_cn(ssl, out, VG_WITNESS_NAME_MAX + 1, err, errlen);
 }
 
 /* Who is asking: the certificate's CN under TLS (a "member" in the body
