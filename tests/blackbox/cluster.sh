@@ -205,3 +205,12 @@ for f in "$D/dc1/cluster" "$D/dc2/cluster"; do
     ! grep -q -a -e '"hi"' -e 'dc1' "$f" || fail "$f holds plaintext"
 done
 pass "the cluster state files are sealed"
+
+# --- clean shutdown (under the sanitizers: no leak, no error) ------------------
+kill -TERM "${PID[dc2]}"
+rc=0
+wait "${PID[dc2]}" || rc=$?
+assert_eq 0 "$rc" "dc2 exit status after SIGTERM"
+! grep -q -e "ERROR: AddressSanitizer" -e "runtime error:" -e "LeakSanitizer" "$D"/*.log ||
+    fail "sanitizer reports in the logs"
+pass "SIGTERM: the member stops cleanly"
