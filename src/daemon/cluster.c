@@ -35,7 +35,7 @@
 #define SAVE_EVERY_US    1000000
 #define SWITCH_DRAIN_US  5000000 /* a switchover waits this long for the mirror */
 #define SWITCH_ANSWER_US 2000000 /* then takes an unanswered one back (obligation 5) */
-#define RESTORE_RETRY_US 1000000
+#define RETRY_US         500000
 
 struct api_wait {
     vg_cluster_done_fn done;
@@ -501,7 +501,7 @@ void vg_cluster_saw_epoch(vg_cluster_t *c, uint64_t epoch, const char *from)
     }
     if (c->role == ROLE_PRIMARY)
         vg_cluster_step_down(c, from);
-    c->witness_ok_us = 0; /* send a heartbeat now */
+    c->heartbeat_now = 1;
 }
 
 /* --- requests to the witness ------------------------------------------- */
@@ -510,6 +510,7 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
                              void *arg)
 {
     const char *op = arg; /* a string literal of request_change's caller */
+    c->change_inflight = 0;
     const char *err = json_string_value(json_object_get(body, "error"));
     json_t *config = status == 200 ? body : json_object_get(body, "config");
     uint64_t before = c->cfg.epoch;
@@ -581,7 +582,9 @@ static void request_change(vg_cluster_t *c, const char *op, const char *target, 
         json_object_set_new(body, "members", json_pack("[s, s]", me(c), peer(c)));
     vg_info("asking the witness: %s%s%s at epoch %llu", op, target ? " " : "",
             target ? target : "", (unsigned long long)c->cfg.epoch);
-    vg_wc_post(c, 0, "/witness/v1/config", body, on_change_answer, (void *)op);
+    c->change_sent_us = now_us();
+    c->change_inflight =
+        !vg_wc_post(c, 0, "/witness/v1/config", body, on_change_answer, (void *)op);
     json_decref(body);
 }
 
@@ -641,14 +644,41 @@ static void check_witness_reachability(vg_cluster_t *c, uint64_t now)
     }
 }
 
+/* The lease: serve only while the witness or the mirror answered us within
+ * lease_ms of when we asked (the mirror by echoing our heartbeat, which
+ * proves it heard us then). Checked on every write too: after a SIGSTOP the
+ * loop may see a request before the tick that would notice. */
+static int lease_valid(const vg_cluster_t *c, uint64_t now)
+{
+    uint64_t heard =
+        c->witness_ok_us > c->lease_mirror_us ? c->witness_ok_us : c->lease_mirror_us;
+    return now - heard <= (uint64_t)c->node.timing.lease_ms * 1000;
+}
+
+/* A request that got no answer may or may not have been applied; until the
+ * epoch moves past it, ask again (the same expected epoch, so at most one
+ * of the copies can land). */
+static void retry_pending(vg_cluster_t *c, uint64_t now)
+{
+    if (!c->pend.op[0] || c->change_inflight || now - c->change_sent_us < RETRY_US ||
+        c->cfg.epoch != c->pend.expect_epoch)
+        return;
+    static const char *const ops[] = {"degrade", "restore", "promote", "bootstrap"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(ops); i++)
+        if (!strcmp(c->pend.op, ops[i])) {
+            char target[64];
+            snprintf(target, sizeof target, "%s", c->pend.target);
+            request_change(c, ops[i], target[0] ? target : NULL, c->pend.switchover,
+                           "retry: the earlier request was not answered");
+            return;
+        }
+}
+
 static void primary_tick(vg_cluster_t *c, uint64_t now)
 {
     const struct vg_node_timing *t = &c->node.timing;
-    /* lease: serve only while the witness or the mirror answered us within
-     * lease_ms of when we asked; act again only once the witness confirms */
-    uint64_t heard =
-        c->witness_ok_us > c->lease_mirror_us ? c->witness_ok_us : c->lease_mirror_us;
-    if (c->acting && now - heard > (uint64_t)t->lease_ms * 1000) {
+    /* act again only once the witness confirms (vg_cluster_adopt) */
+    if (c->acting && !lease_valid(c, now)) {
         vg_warn("lease expired: neither the witness nor %s answered for %u ms; writes stop "
                 "until the witness confirms this member",
                 peer(c), t->lease_ms);
@@ -682,8 +712,6 @@ static void primary_tick(vg_cluster_t *c, uint64_t now)
         now - c->peer_heard_us < ack_to) {
         if (!c->pend.op[0])
             request_change(c, "restore", peer(c), 0, "mirror caught up");
-        else if (!strcmp(c->pend.op, "restore") && now - c->last_save_us > RESTORE_RETRY_US)
-            request_change(c, "restore", peer(c), 0, "mirror caught up (retry)");
     }
 }
 
@@ -743,11 +771,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     vg_cluster_t *c = arg;
     uint64_t now = now_us();
+    uint64_t hb = (uint64_t)c->node.timing.heartbeat_ms * 1000;
     if (!vg_wc_heartbeat_busy(c) &&
-        now - c->witness_fail_us > (uint64_t)c->node.timing.heartbeat_ms * 1000 &&
-        (!c->witness_ok_us ||
-         now - c->witness_ok_us >= (uint64_t)c->node.timing.heartbeat_ms * 1000))
+        (c->heartbeat_now || (now - c->witness_fail_us > hb &&
+                              (!c->witness_ok_us || now - c->witness_ok_us >= hb)))) {
+        c->heartbeat_now = 0;
         send_witness_heartbeat(c);
+    }
+    retry_pending(c, now);
     check_witness_reachability(c, now);
     vg_peer_tick(c);
     if (c->role == ROLE_PRIMARY)
@@ -843,7 +874,7 @@ int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *
                          size_t primarylen)
 {
     snprintf(primary, primarylen, "%s", c->cfg.primary);
-    if (c->role == ROLE_PRIMARY && c->acting && !c->switching)
+    if (c->role == ROLE_PRIMARY && c->acting && !c->switching && lease_valid(c, now_us()))
         return 1;
     if (c->role == ROLE_MIRROR)
         snprintf(why, whylen,
@@ -851,6 +882,11 @@ int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *
                  c->cfg.primary);
     else if (c->switching)
         snprintf(why, whylen, "switchover in progress: writes wait for the new primary");
+    else if (c->role == ROLE_PRIMARY && c->acting)
+        snprintf(why, whylen,
+                 "this member's lease is running out: it has heard neither the "
+                 "witness nor its mirror for %u ms",
+                 c->node.timing.lease_ms);
     else if (c->role == ROLE_PRIMARY)
         snprintf(why, whylen,
                  "this member's lease expired: it cannot tell whether it is still the primary");

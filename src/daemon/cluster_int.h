@@ -76,6 +76,9 @@ struct vg_cluster {
     uint64_t peer_heard_us;            /* any message from the peer */
     uint64_t primary_lost_us;          /* mirror: when the primary was last heard */
     int witness_event_open; /* an "unreachable" event was logged and not yet cleared */
+    int heartbeat_now;   /* ask the witness at the next tick */
+    int change_inflight; /* a change request awaits its answer */
+    uint64_t change_sent_us;
 
     /* primary side of the link */
     uint64_t peer_ack;       /* mirror durable and matching through here */
