@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The README's demo: builds vigil, starts a standalone member on
-# 127.0.0.1:7700 with a fresh data dir, applies the example sites and zones,
-# and shows them. Ctrl-C stops the member cleanly.
+# The README's demo: builds vigil and runs a two-site cluster on this
+# machine — member dc1 (API 127.0.0.1:7700), member dc2 (API :7710) and the
+# witness (:7702), all linked by mutual TLS with a fresh cluster CA — then
+# applies the example sites and zones and shows the cluster. Ctrl-C stops
+# everything cleanly and removes the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,32 +11,64 @@ bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target vigild vigil >/dev/null
 
-port=${VIGIL_DEMO_PORT:-7700}
-data=$(mktemp -d /tmp/vigil-demo.XXXXXX)/data
-token=$(build/vigild init --data "$data" 2>/dev/null | sed 's/^admin token: //')
-build/vigild run --data "$data" --listen "127.0.0.1:$port" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$(dirname "$data")"' EXIT INT TERM
-for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.05
-done
+dir=$(mktemp -d /tmp/vigil-demo.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
 
-export VIGIL_SERVER=http://127.0.0.1:$port VIGIL_TOKEN=$token
-build/vigil apply -f examples/sites.yaml
+vigil=$(pwd)/build/vigil
+vigild=$(pwd)/build/vigild
+"$vigil" pki init --dir "$dir/pki" >/dev/null
+for n in dc1 dc2 witness; do "$vigil" pki issue "$n" --dir "$dir/pki" --ip 127.0.0.1 >/dev/null; done
+"$vigild" witness --data "$dir/witness" --listen 127.0.0.1:7702 --tls-cert "$dir/pki/witness.crt" \
+    --tls-key "$dir/pki/witness.key" --tls-ca "$dir/pki/ca.crt" 2>"$dir/witness.log" &
+pids+=($!)
+token=$("$vigild" init --data "$dir/dc1" -o json | sed 's/.*"admin_token":"\([^"]*\)".*/\1/')
+"$vigild" init --data "$dir/dc2" --key-file "$dir/dc1/keyring" --mirror 2>/dev/null
+declare -A api=([dc1]=7700 [dc2]=7710) link=([dc1]=7701 [dc2]=7711)
+for n in dc1 dc2; do
+    o=$([[ $n == dc1 ]] && echo dc2 || echo dc1)
+    cat >"$dir/$n.yaml" <<EOF
+name: $n
+site: $n
+data: $dir/$n
+listen: 127.0.0.1:${api[$n]}
+peer_listen: 127.0.0.1:${link[$n]}
+peer: {name: $o, address: 127.0.0.1:${link[$o]}}
+witness: {name: witness, address: 127.0.0.1:7702}
+tls: {cert: pki/$n.crt, key: pki/$n.key, ca: pki/ca.crt}
+EOF
+done
+"$vigild" run --node "$dir/dc1.yaml" --bootstrap 2>"$dir/dc1.log" &
+pids+=($!)
+"$vigild" run --node "$dir/dc2.yaml" 2>"$dir/dc2.log" &
+pids+=($!)
+
+export VIGIL_SERVER=http://127.0.0.1:7700,http://127.0.0.1:7710 VIGIL_TOKEN=$token
+for _ in $(seq 100); do # until dc2 is mirrored
+    curl -fsS -H "Authorization: Bearer $token" http://127.0.0.1:7700/api/v1/cluster 2>/dev/null |
+        grep -q '"sync":\["dc1","dc2"\]' && break
+    sleep 0.1
+done
+"$vigil" apply -f examples/sites.yaml
 echo
-build/vigil get sites
+"$vigil" get sites
 echo
-build/vigil get zones -l site=dc1
-echo
-build/vigil status
+"$vigil" cluster status
 cat <<EOT
 
-vigil is running on http://127.0.0.1:$port (data in $data).
+A two-site vigil cluster is running (logs and data in $dir):
+  dc1  http://127.0.0.1:7700   dc2  http://127.0.0.1:7710   witness https://127.0.0.1:7702
 In another shell:
   export VIGIL_SERVER=$VIGIL_SERVER VIGIL_TOKEN=$token
-  $(pwd)/build/vigil get zones -o yaml
-  $(pwd)/build/vigil watch
+  $vigil cluster status          # who is primary, lag, witness
+  $vigil switchover              # planned switchover drill
+  pkill -9 -f 'vigild run --node $dir/dc1.yaml'   # lose a site: dc2 takes over in ~1 s
+  $vigil events                  # what happened
 Press Ctrl-C to stop.
 EOT
-wait $pid
+wait "${pids[@]}"
