@@ -27,6 +27,10 @@ static void on_cluster_done(void *ctx, int status, json_t *body)
         struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
         if (evcon)
             evhttp_connection_set_closecb(evcon, NULL, NULL);
+        const char *primary = json_string_value(json_object_get(body, "primary"));
+        if (status == 503 && primary) /* like a write sent to the mirror */
+            evhttp_add_header(evhttp_request_get_output_headers(w->req), "Vigil-Primary",
+                              primary);
         vg_api_reply_json(w->srv, w->req, status, body);
     }
     free(w);
@@ -166,11 +170,30 @@ void vg_api_events(struct vg_call *call)
             return;
         }
     }
+    const char *severity = evhttp_find_header(&call->query, "severity");
+    static const char *const levels[] = {"info", "warning", "critical"};
+    int min = 0;
+    if (severity) {
+        for (min = 0; min < 3 && strcmp(severity, levels[min]); min++)
+            ;
+        if (min == 3) {
+            vg_api_reply_error(call->srv, call->req, 400, "severity",
+                               "severity must be info, warning or critical");
+            return;
+        }
+    }
+    /* newest last; the limit counts from the newest, after the filter */
     json_t *all = vg_state_events(vg_member_state(call->srv->member));
-    size_t n = json_array_size(all), from = n > (size_t)limit ? n - (size_t)limit : 0;
     json_t *items = json_array();
-    for (size_t i = from; i < n; i++)
-        json_array_append(items, json_array_get(all, i));
+    for (size_t i = json_array_size(all); i-- > 0 && json_array_size(items) < (size_t)limit;) {
+        json_t *ev = json_array_get(all, i);
+        const char *sev = json_string_value(json_object_get(ev, "severity"));
+        int level = 0;
+        while (sev && level < 3 && strcmp(sev, levels[level]))
+            level++;
+        if (level >= min && level < 3)
+            json_array_insert(items, 0, ev);
+    }
     json_t *body = json_pack("{s:o}", "items", items);
     vg_api_reply_json(call->srv, call->req, 200, body);
     json_decref(body);

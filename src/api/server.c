@@ -280,6 +280,7 @@ static int cluster_gate(struct vg_call *call)
     struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
     char lag[32];
     evhttp_add_header(out, "Vigil-Role", vg_cluster_role_name(cl));
+    evhttp_add_header(out, "Vigil-Member", vg_cluster_member_name(cl));
     snprintf(lag, sizeof lag, "%llu", (unsigned long long)vg_cluster_lag(cl));
     evhttp_add_header(out, "Vigil-Lag", lag);
     if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0)

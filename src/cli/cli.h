@@ -16,6 +16,7 @@
 #define VG_CLI_H
 
 #include <jansson.h>
+#include <time.h>
 
 #include "cli/client.h"
 #include "core/buf.h"
@@ -45,7 +46,8 @@ struct vg_cli {
     enum vg_output output;
     char *token_buf; /* token read from token_file; wiped and freed at exit */
     vg_client_t *client;
-    json_t *kinds; /* GET /api/v1/kinds, fetched once */
+    json_t *kinds;    /* GET /api/v1/kinds, fetched once */
+    int mirror_noted; /* the "served by a mirror" note was printed */
 };
 
 /* One option of a command: id is the short option letter, or a number
@@ -78,7 +80,8 @@ struct vg_cmd {
 };
 
 extern const struct vg_cmd vg_cmd_apply, vg_cmd_get, vg_cmd_delete, vg_cmd_watch, vg_cmd_token,
-    vg_cmd_status, vg_cmd_pki;
+    vg_cmd_status, vg_cmd_pki, vg_cmd_cluster, vg_cmd_switchover, vg_cmd_failover,
+    vg_cmd_events;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)
@@ -126,13 +129,24 @@ int vg_cli_parse_uint(const char *opt, const char *text, unsigned long long *out
 
 /* Sends a request. Returns 0 when a server answered with 2xx. Otherwise
  * prints "vigil: <what>: <server's error> (field: F)" (what may be NULL) and
- * returns the exit code the status maps to; 6 when no server answered. */
+ * returns the exit code the status maps to; 6 when no server answered.
+ * A read served by a mirror that is behind the primary prints one note on
+ * stderr per run (stdout stays the result alone). */
 int vg_cli_call(struct vg_cli *cli, const char *what, const char *method, const char *path,
                 const json_t *body, const char *if_match, struct vg_resp *resp);
+
+/* Like vg_cli_call, but to server number `server` (0-based) of the list
+ * only, never another: see vg_client_request_at. */
+int vg_cli_call_at(struct vg_cli *cli, size_t server, const char *what, const char *method,
+                   const char *path, const json_t *body, struct vg_resp *resp);
 
 /* Like vg_cli_call, but any HTTP answer returns 0 and is left to the caller. */
 int vg_cli_send(struct vg_cli *cli, const char *method, const char *path, const json_t *body,
                 const char *if_match, struct vg_resp *resp);
+
+/* Appends what a non-2xx answer says: the server's message (and field), or
+ * the start of a non-JSON body, or the status; control characters as '?'. */
+void vg_cli_describe_answer(const struct vg_resp *resp, vg_buf_t *msg);
 
 /* Reports a non-2xx answer as vg_cli_call does; returns the exit code. */
 int vg_cli_fail_resp(struct vg_cli *cli, const char *what, const struct vg_resp *resp);
@@ -153,7 +167,7 @@ int vg_cli_kinds(struct vg_cli *cli, const json_t **kinds);
  */
 int vg_cli_kind(struct vg_cli *cli, const char *typed, char *kind, size_t kindlen);
 
-/* ---- output (output.c) ------------------------------------------------- */
+/* ---- output (output.c; the text of tables and cells is format.c's) ------ */
 
 /* Prints v as indented JSON, or as YAML (an array with many_docs = 1 is
  * printed as one document per element). 0 or 1. */
@@ -167,19 +181,27 @@ int vg_cli_print_value(const struct vg_cli *cli, const json_t *v);
 void vg_cli_object_ref(const json_t *obj, const char *kind, const char *name, char *out,
                        size_t outlen);
 
-/* A table printed with aligned columns, for the table and wide formats. */
+/* A table printed with aligned columns, for the table and wide formats.
+ * Cells are copied, with control characters shown as '?'. */
 struct vg_table;
 struct vg_table *vg_table_new(size_t n_cols, const char *const *headers);
 void vg_table_add(struct vg_table *t, const char *const *cells); /* copies */
+void vg_table_format(const struct vg_table *t, vg_buf_t *out);   /* appends */
 void vg_table_print(const struct vg_table *t, FILE *out);
 void vg_table_free(struct vg_table *t);
+
+/* The SGR parameters ("31" for red) to show a data cell in, or NULL for
+ * none; the caller decides whether the output is a terminal. */
+typedef const char *(*vg_table_colour_fn)(size_t col, const char *cell);
+void vg_table_set_colour(struct vg_table *t, vg_table_colour_fn colour);
 
 /* The string member key of obj, or fallback when absent or not a string. */
 const char *vg_cli_str(const json_t *obj, const char *key, const char *fallback);
 
 /* How long ago an RFC 3339 UTC time was: "42s", "5m", "3h", "12d"; "-" when
- * the time is missing or unreadable. */
+ * the time is missing or unreadable. _at: as seen at now. */
 void vg_cli_age(const char *rfc3339, char *out, size_t outlen);
+void vg_cli_age_at(const char *rfc3339, time_t now, char *out, size_t outlen);
 
 /* Labels as "k=v,k2=v2", or "<none>". */
 void vg_cli_labels(const json_t *labels, vg_buf_t *out);

@@ -7,8 +7,10 @@
  *
  * Failover rule (see client.h): a request goes to the next server only if the
  * previous one certainly never saw it (no TCP connection: refused, no route,
- * unknown host, connect timeout), or if it was a GET answered with 503. Any
- * other failure is reported, because the server may have acted on it.
+ * unknown host, connect timeout), or if it was a GET answered with 503, or a
+ * write refused with 503 by a member that is not the primary. Any other
+ * failure is reported, because the server may have acted on it. A request
+ * pinned to one server (vg_client_request_at) never moves on.
  *
  * Must never: follow a redirect, print or log the token, keep an unwiped copy
  * of the Authorization header it built.
@@ -41,6 +43,8 @@ struct request {
     vg_client_sink_fn sink; /* streams only */
     void *sink_ctx;
     long idle_s;
+    int pinned;    /* to servers[server] only */
+    size_t server; /* when pinned */
 };
 
 /* State of the write and header callbacks during one perform(). */
@@ -59,6 +63,10 @@ void vg_resp_release(struct vg_resp *resp)
     resp->json = NULL;
     resp->status = 0;
     resp->result[0] = 0;
+    resp->role[0] = 0;
+    resp->lag = 0;
+    resp->primary[0] = 0;
+    resp->member[0] = 0;
 }
 
 /* ---- configuration ----------------------------------------------------- */
@@ -153,6 +161,18 @@ const char *vg_client_server(const vg_client_t *c)
     return c->servers[c->current];
 }
 
+size_t vg_client_n_servers(const vg_client_t *c)
+{
+    return c->n_servers;
+}
+
+const char *vg_client_server_at(const vg_client_t *c, size_t i)
+{
+    if (i >= c->n_servers)
+        VG_BUG("server %zu of %zu", i, c->n_servers);
+    return c->servers[i];
+}
+
 /* Loopback by name, as far as a URL shows it: localhost, 127.x, [::1]. */
 static int is_loopback_url(const char *url)
 {
@@ -219,28 +239,57 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-/* Keeps the Vigil-Result header of the final answer. */
+/* When the header line is "name: value", copies the value (cut to dstlen,
+ * control characters as '?': it may reach a terminal) and returns 1. */
+static int take_header(const char *line, size_t n, const char *name, char *dst, size_t dstlen)
+{
+    size_t name_len = strlen(name);
+    if (n <= name_len || strncasecmp(line, name, name_len) != 0 || line[name_len] != ':')
+        return 0;
+    const char *v = line + name_len + 1;
+    size_t len = n - name_len - 1;
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+        len--;
+    if (len >= dstlen)
+        len = dstlen - 1;
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+    dst[len] = 0;
+    return 1;
+}
+
+/* Keeps the Vigil-* headers of the final answer (see struct vg_resp). */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct receive *rx = arg;
+    struct vg_resp *r = rx->resp;
     size_t n = size * nmemb;
-    static const char name[] = "Vigil-Result:";
-    const size_t name_len = sizeof name - 1;
+    char lag[24] = "";
+    const struct {
+        const char *name;
+        char *dst;
+        size_t size;
+    } wanted[] = {
+        {"Vigil-Result", r->result, sizeof r->result},
+        {"Vigil-Role", r->role, sizeof r->role},
+        {"Vigil-Primary", r->primary, sizeof r->primary},
+        {"Vigil-Member", r->member, sizeof r->member},
+        {"Vigil-Lag", lag, sizeof lag},
+    };
 
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        rx->resp->result[0] = 0; /* a new (final or interim) status line */
-    } else if (n > name_len && strncasecmp(data, name, name_len) == 0) {
-        const char *v = data + name_len;
-        size_t len = n - name_len;
-        while (len && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        if (len >= sizeof rx->resp->result)
-            len = sizeof rx->resp->result - 1;
-        memcpy(rx->resp->result, v, len);
-        rx->resp->result[len] = 0;
+        /* a new (final or interim) status line: forget the previous one's */
+        r->result[0] = r->role[0] = r->primary[0] = r->member[0] = 0;
+        r->lag = 0;
+        return n;
     }
+    for (size_t i = 0; i < VG_ARRAY_LEN(wanted); i++)
+        if (take_header(data, n, wanted[i].name, wanted[i].dst, wanted[i].size))
+            break;
+    if (lag[0] && strspn(lag, "0123456789") == strlen(lag))
+        r->lag = strtoull(lag, NULL, 10); /* anything else: not a lag we understand */
     return n;
 }
 
@@ -367,20 +416,38 @@ static int perform(vg_client_t *c, const char *base, const struct request *rq,
 
 /* ---- server selection -------------------------------------------------- */
 
+/*
+ * 1 when a 503 answer means the server did not act on the request, so that
+ * another may be asked: a read changes nothing, and a member that is not the
+ * primary refuses a write before doing anything and says so by naming the
+ * primary (or null) in "primary" or Vigil-Primary (docs/api.md). Other 503s
+ * to a write ("write not committed") may come after the server acted.
+ */
+static int refused_unseen(const struct request *rq, const struct vg_resp *resp)
+{
+    if (resp->status != 503)
+        return 0;
+    if (strcmp(rq->method, "GET") == 0)
+        return 1;
+    return resp->primary[0] || json_object_get(resp->json, "primary") != NULL;
+}
+
 static int run_request(vg_client_t *c, const struct request *rq, struct vg_resp *resp,
                        char *err, size_t errlen)
 {
     vg_buf_t failures = VG_BUF_INIT;
     char why[CURL_ERROR_SIZE + 64];
     int rc = -EHOSTUNREACH;
+    size_t start = rq->pinned ? rq->server : c->current;
+    size_t n_tries = rq->pinned ? 1 : c->n_servers;
 
-    for (size_t tried = 0; tried < c->n_servers; tried++) {
-        size_t i = (c->current + tried) % c->n_servers;
-        int last = tried + 1 == c->n_servers;
+    for (size_t tried = 0; tried < n_tries; tried++) {
+        size_t i = (start + tried) % c->n_servers;
+        int last = tried + 1 == n_tries;
         rc = perform(c, c->servers[i], rq, resp, why, sizeof why);
-        if (rc == 0 && resp->status == 503 && !last && strcmp(rq->method, "GET") == 0) {
+        if (rc == 0 && !last && refused_unseen(rq, resp)) {
             vg_buf_printf(&failures, "%s%s (503)", failures.len ? "; " : "", c->servers[i]);
-            continue; /* a GET refused by a server that is not ready: ask another */
+            continue; /* refused without acting: ask another */
         }
         if (rc == 0) {
             c->current = i;
@@ -390,9 +457,9 @@ static int run_request(vg_client_t *c, const struct request *rq, struct vg_resp 
         if (rc != -EHOSTUNREACH)
             break; /* it may have seen the request: do not send it twice */
     }
-    if (rc < 0 && c->n_servers == 1)
+    if (rc < 0 && n_tries == 1)
         vg_err(err, errlen, rc, "cannot %s %s: %s", rc == -EHOSTUNREACH ? "reach" : "talk to",
-               c->servers[0], why);
+               c->servers[start], why);
     else if (rc < 0)
         vg_err(err, errlen, rc, "cannot %s: %s",
                rc == -EHOSTUNREACH ? "reach any server" : "complete the request",
@@ -401,17 +468,35 @@ static int run_request(vg_client_t *c, const struct request *rq, struct vg_resp 
     return rc;
 }
 
+/* Encodes body and runs rq with it. */
+static int run_with_body(vg_client_t *c, struct request *rq, const json_t *body,
+                         struct vg_resp *resp, char *err, size_t errlen)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (body && !text)
+        return vg_err(err, errlen, -EINVAL, "cannot encode the request as JSON");
+    rq->body = text;
+    int rc = run_request(c, rq, resp, err, errlen);
+    free(text);
+    return rc;
+}
+
 int vg_client_request(vg_client_t *c, const char *method, const char *path, const json_t *body,
                       const char *if_match, struct vg_resp *resp, char *err, size_t errlen)
 {
     struct request rq = {.method = method, .path = path, .if_match = if_match};
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (body && !text)
-        return vg_err(err, errlen, -EINVAL, "cannot encode the request as JSON");
-    rq.body = text;
-    int rc = run_request(c, &rq, resp, err, errlen);
-    free(text);
-    return rc;
+    return run_with_body(c, &rq, body, resp, err, errlen);
+}
+
+int vg_client_request_at(vg_client_t *c, size_t server, const char *method, const char *path,
+                         const json_t *body, const char *if_match, struct vg_resp *resp,
+                         char *err, size_t errlen)
+{
+    struct request rq = {
+        .method = method, .path = path, .if_match = if_match, .pinned = 1, .server = server};
+    if (server >= c->n_servers)
+        VG_BUG("server %zu of %zu", server, c->n_servers);
+    return run_with_body(c, &rq, body, resp, err, errlen);
 }
 
 int vg_client_stream(vg_client_t *c, const char *path, long idle_s, vg_client_sink_fn sink,

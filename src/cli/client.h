@@ -5,8 +5,11 @@
  * cluster) and sends each request to the first one that answers, then keeps
  * using that one, so all requests of one command go to one member. A request
  * moves on to the next server only when it certainly did not reach the
- * previous one (no connection) or that one refused it without acting (503:
- * not ready, shutting down), so a write is never sent twice. Redirects are
+ * previous one (no connection) or that one refused it without acting: a read
+ * answered with 503 (not ready, shutting down), or a write answered with the
+ * 503 of a member that is not the primary (its answer names the primary, or
+ * null, in a "primary" member or a Vigil-Primary header: docs/api.md). So a
+ * write is never applied twice. Redirects are
  * never followed: the bearer token must not travel to another host.
  *
  * The token is put in the Authorization header and nowhere else: it never
@@ -33,18 +36,30 @@ struct vg_client_opts {
 typedef struct vg_client vg_client_t;
 
 /* An answer from a server. body always holds the raw bytes; json is the body
- * parsed when it is JSON (else NULL). result is the Vigil-Result header
- * ("unchanged" when a PUT changed nothing), empty when absent. */
+ * parsed when it is JSON (else NULL). The other fields are headers of the
+ * answer, empty (or 0) when absent:
+ *   result   Vigil-Result: "unchanged" when a PUT changed nothing
+ *   role     Vigil-Role: "primary" or "mirror", the role of the member that
+ *            answered (cluster members only)
+ *   lag      Vigil-Lag: on a mirror, how many records it is behind the
+ *            primary's commit index as it last heard it
+ *   primary  Vigil-Primary: on a 503 from a member that is not the primary,
+ *            which member is
+ *   member   Vigil-Member: the name of the member that answered */
 struct vg_resp {
     long status;
     vg_buf_t body;
     json_t *json;
     char result[32];
+    char role[16];
+    unsigned long long lag;
+    char primary[64];
+    char member[64];
 };
 
 #define VG_RESP_INIT                                                                           \
     {                                                                                          \
-        0, VG_BUF_INIT, NULL, ""                                                               \
+        0, VG_BUF_INIT, NULL, "", "", 0, "", ""                                                \
     }
 
 void vg_resp_release(struct vg_resp *resp);
@@ -57,6 +72,10 @@ void vg_client_free(vg_client_t *c);
 
 /* The base URL of the server that answered last (the first one before any). */
 const char *vg_client_server(const vg_client_t *c);
+
+/* How many servers the list has, and the base URL of number i (0-based). */
+size_t vg_client_n_servers(const vg_client_t *c);
+const char *vg_client_server_at(const vg_client_t *c, size_t i);
 
 /* The first server that would receive the token in clear text (http:// to a
  * host that is not loopback), or NULL. */
@@ -75,6 +94,16 @@ int vg_client_has_token(const vg_client_t *c);
  */
 int vg_client_request(vg_client_t *c, const char *method, const char *path, const json_t *body,
                       const char *if_match, struct vg_resp *resp, char *err, size_t errlen);
+
+/*
+ * Like vg_client_request, but to server number `server` of the list only,
+ * never moving on to another: for requests that are about one member (its
+ * own view of the cluster), or that must not reach any other (a forced
+ * failover promotes whichever member receives it).
+ */
+int vg_client_request_at(vg_client_t *c, size_t server, const char *method, const char *path,
+                         const json_t *body, const char *if_match, struct vg_resp *resp,
+                         char *err, size_t errlen);
 
 /* Receives the bytes of a streamed 200 answer; returns 0 to go on, or a
  * negative value to end the stream (vg_client_stream then returns 0). */

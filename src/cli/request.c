@@ -7,6 +7,10 @@
  * docs/api.md) and is printed as "vigil: <what>: <error> (field: <field>)".
  * It is untrusted: control characters are replaced before it reaches the
  * terminal.
+ *
+ * A read answered by a mirror (Vigil-Role: mirror) that is behind the
+ * primary (Vigil-Lag > 0) may be stale: one note per run says so on stderr,
+ * never on stdout, which scripts parse.
  */
 #include "cli/cli.h"
 
@@ -116,8 +120,7 @@ static void add_clean(vg_buf_t *b, const char *s, size_t len, size_t max)
         vg_buf_adds(b, "...");
 }
 
-/* The server's message, or the start of a non-JSON body, or the status. */
-static void describe_answer(const struct vg_resp *resp, vg_buf_t *msg)
+void vg_cli_describe_answer(const struct vg_resp *resp, vg_buf_t *msg)
 {
     const char *error = vg_cli_str(resp->json, "error", NULL);
     const char *field = vg_cli_str(resp->json, "field", NULL);
@@ -142,7 +145,7 @@ static void describe_answer(const struct vg_resp *resp, vg_buf_t *msg)
 int vg_cli_fail_resp(struct vg_cli *cli, const char *what, const struct vg_resp *resp)
 {
     vg_buf_t msg = VG_BUF_INIT;
-    describe_answer(resp, &msg);
+    vg_cli_describe_answer(resp, &msg);
     if (what)
         vg_cli_fail(0, "%s: %s", what, (const char *)msg.data);
     else
@@ -154,28 +157,65 @@ int vg_cli_fail_resp(struct vg_cli *cli, const char *what, const struct vg_resp 
     return vg_cli_exit_for_status(resp->status);
 }
 
-int vg_cli_send(struct vg_cli *cli, const char *method, const char *path, const json_t *body,
-                const char *if_match, struct vg_resp *resp)
+static void note_mirror(struct vg_cli *cli, const char *method, const struct vg_resp *resp)
+{
+    if (cli->mirror_noted || strcmp(method, "GET") != 0 || strcmp(resp->role, "mirror") != 0 ||
+        resp->lag == 0)
+        return;
+    cli->mirror_noted = 1;
+    fprintf(stderr, "vigil: note: served by mirror %s, %llu record%s behind the primary\n",
+            resp->member[0] ? resp->member : vg_client_server(cli->client), resp->lag,
+            resp->lag == 1 ? "" : "s");
+}
+
+/* Sends to any server of the list (server < 0) or to that one only. */
+static int send_to(struct vg_cli *cli, long server, const char *method, const char *path,
+                   const json_t *body, const char *if_match, struct vg_resp *resp)
 {
     vg_client_t *client;
     char err[2048];
     int rc = vg_cli_client(cli, &client);
     if (rc)
         return rc;
-    if (vg_client_request(client, method, path, body, if_match, resp, err, sizeof err) < 0)
+    if (server < 0)
+        rc = vg_client_request(client, method, path, body, if_match, resp, err, sizeof err);
+    else if ((size_t)server < vg_client_n_servers(client))
+        rc = vg_client_request_at(client, (size_t)server, method, path, body, if_match, resp,
+                                  err, sizeof err);
+    else
+        VG_BUG("server %ld of %zu", server, vg_client_n_servers(client));
+    if (rc < 0)
         return vg_cli_fail(VG_EXIT_UNREACHABLE, "%s", err);
+    note_mirror(cli, method, resp);
+    return VG_EXIT_OK;
+}
+
+int vg_cli_send(struct vg_cli *cli, const char *method, const char *path, const json_t *body,
+                const char *if_match, struct vg_resp *resp)
+{
+    return send_to(cli, -1, method, path, body, if_match, resp);
+}
+
+/* Reports a non-2xx answer; the exit code, 0 for 2xx. */
+static int check_answer(struct vg_cli *cli, const char *what, const struct vg_resp *resp)
+{
+    if (resp->status < 200 || resp->status >= 300)
+        return vg_cli_fail_resp(cli, what, resp);
     return VG_EXIT_OK;
 }
 
 int vg_cli_call(struct vg_cli *cli, const char *what, const char *method, const char *path,
                 const json_t *body, const char *if_match, struct vg_resp *resp)
 {
-    int rc = vg_cli_send(cli, method, path, body, if_match, resp);
-    if (rc)
-        return rc;
-    if (resp->status < 200 || resp->status >= 300)
-        return vg_cli_fail_resp(cli, what, resp);
-    return VG_EXIT_OK;
+    int rc = send_to(cli, -1, method, path, body, if_match, resp);
+    return rc ? rc : check_answer(cli, what, resp);
+}
+
+int vg_cli_call_at(struct vg_cli *cli, size_t server, const char *what, const char *method,
+                   const char *path, const json_t *body, struct vg_resp *resp)
+{
+    int rc = send_to(cli, (long)server, method, path, body, NULL, resp);
+    return rc ? rc : check_answer(cli, what, resp);
 }
 
 /* ---- kinds ------------------------------------------------------------- */

@@ -41,11 +41,11 @@ static const struct vg_cmd cmd_version = {
     .help = "Prints the version of the vigil client (use 'vigil status' for the server's).",
 };
 
-
 /* The command table: name, handler and flags live in each row. */
 static const struct vg_cmd *const commands[] = {
-    &vg_cmd_apply, &vg_cmd_get,    &vg_cmd_delete, &vg_cmd_watch, &vg_cmd_token,
-    &vg_cmd_pki,   &vg_cmd_status, &cmd_help,      &cmd_version,  NULL,
+    &vg_cmd_apply,    &vg_cmd_get,    &vg_cmd_delete,  &vg_cmd_watch,  &vg_cmd_token,
+    &vg_cmd_pki,      &vg_cmd_status, &vg_cmd_cluster, &vg_cmd_events, &vg_cmd_switchover,
+    &vg_cmd_failover, &cmd_help,      &cmd_version,    NULL,
 };
 
 static const struct vg_opt global_opts[] = {
@@ -125,7 +125,7 @@ static void print_opts(FILE *out, const char *title, const struct vg_opt *opts)
 static void print_cmd_list(FILE *out, const struct vg_cmd *const *list)
 {
     for (size_t i = 0; list[i]; i++)
-        fprintf(out, "  %-9s %s\n", list[i]->name, list[i]->summary);
+        fprintf(out, "  %-11s %s\n", list[i]->name, list[i]->summary);
 }
 
 static void print_overview(FILE *out)
@@ -133,8 +133,8 @@ static void print_overview(FILE *out)
     fprintf(out, "usage: vigil [options] COMMAND [arguments]\n\n");
     print_wrapped(out,
                   "vigil manages a vigild server through its REST API: objects declared in "
-                  "YAML manifests, their changes as they happen, API tokens and the "
-                  "server's status.",
+                  "YAML manifests, their changes as they happen, API tokens, the "
+                  "server's status, and the two-member cluster it belongs to.",
                   0, 0);
     fprintf(out, "\ncommands:\n");
     print_cmd_list(out, commands);

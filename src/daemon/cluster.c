@@ -314,10 +314,10 @@ static void record_config_change(vg_cluster_t *c, uint64_t took_ms)
         snprintf(what, sizeof what, "%s resumed as primary", me(c));
     }
     json_t *config =
-        json_pack("{s:I, s:s, s:o, s:s, s:s, s:s, s:b, s:I}", "epoch", (json_int_t)c->cfg.epoch,
-                  "primary", c->cfg.primary, "sync", sync_array(c), "by", c->cfg.changed_by,
-                  "reason", c->cfg.reason, "at", c->cfg.changed_at, "forced", c->cfg.forced,
-                  "took_ms", (json_int_t)took_ms);
+        json_pack("{s:s, s:I, s:s, s:o, s:s, s:s, s:s, s:b, s:I}", "op", kind, "epoch",
+                  (json_int_t)c->cfg.epoch, "primary", c->cfg.primary, "sync", sync_array(c),
+                  "by", c->cfg.changed_by, "reason", c->cfg.reason, "at", c->cfg.changed_at,
+                  "forced", c->cfg.forced, "took_ms", (json_int_t)took_ms);
     log_event(c, VG_REC_CONFIG, severity, kind, config, "%s (epoch %llu%s%s)", what,
               (unsigned long long)c->cfg.epoch, c->cfg.reason[0] ? ": " : "", c->cfg.reason);
     c->recorded_epoch = c->cfg.epoch;
@@ -786,6 +786,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     else if (c->role == ROLE_MIRROR)
         mirror_tick(c, now);
     switch_tick(c, now);
+    if (c->exit_code)
+        return;
     c->committed = vg_state_applied_index(vg_member_state(c->m));
     if (c->committed != c->saved_committed && now - c->last_save_us > SAVE_EVERY_US)
         vg_cluster_save(c);
@@ -856,7 +858,8 @@ void vg_cluster_free(vg_cluster_t *c)
         event_free(c->tick_ev);
     if (c->m)
         vg_member_set_hook(c->m, NULL, NULL);
-    c->committed = c->m ? vg_state_applied_index(vg_member_state(c->m)) : c->committed;
+    if (c->m && !c->exit_code)
+        c->committed = vg_state_applied_index(vg_member_state(c->m));
     if (c->m && c->committed != c->saved_committed)
         vg_cluster_save(c);
     vg_peer_free(c);
@@ -866,6 +869,44 @@ void vg_cluster_free(vg_cluster_t *c)
     if (c->link_server_ctx)
         SSL_CTX_free(c->link_server_ctx);
     free(c);
+}
+
+int vg_cluster_exit_code(const vg_cluster_t *c)
+{
+    return c ? c->exit_code : 0;
+}
+
+/* The primary's record at index differs from one this member committed:
+ * after a forced failover (rule 4), what this member committed alone is
+ * not in the cluster any more. It cannot follow the new primary with that
+ * state, and the records must not vanish either: the log is moved aside
+ * (still sealed) for an operator to inspect, and the member stops; started
+ * again, it is an empty mirror that copies the primary's state. */
+void vg_cluster_set_aside(vg_cluster_t *c, uint64_t index)
+{
+    char from[VG_NODE_PATH_MAX + 8], dir[VG_NODE_PATH_MAX + 64], to[VG_NODE_PATH_MAX + 80];
+    snprintf(from, sizeof from, "%s/log", c->node.data);
+    snprintf(dir, sizeof dir, "%s/diverged-%llu", c->node.data,
+             (unsigned long long)vg_wall_ms());
+    snprintf(to, sizeof to, "%s/log", dir);
+    vg_log_flush(vg_member_log(c->m));
+    if (mkdir(dir, 0700) < 0 || rename(from, to) < 0 || vg_fsync_dir(c->node.data)) {
+        vg_error("cannot move the diverged log aside to '%s': %s; this member stays out of "
+                 "the cluster until it is rebuilt (vigild init --mirror)",
+                 dir, strerror(errno));
+        c->exit_code = 1;
+        event_base_loopexit(c->base, NULL);
+        return;
+    }
+    vg_error("record %llu of the primary differs from one %s had committed: a forced failover "
+             "left out what %s committed alone. Its log is kept, sealed, in '%s'; %s stops now "
+             "and, started again, rejoins as an empty mirror that copies the primary's state",
+             (unsigned long long)index, me(c), me(c), dir, me(c));
+    c->committed = c->saved_committed = 0;
+    clear_pend(c);
+    vg_cluster_save(c);
+    c->exit_code = 1;
+    event_base_loopexit(c->base, NULL);
 }
 
 /* --- what the API asks ---------------------------------------------------- */
@@ -903,6 +944,11 @@ int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *
 const char *vg_cluster_role_name(const vg_cluster_t *c)
 {
     return c->role == ROLE_PRIMARY ? "primary" : c->role == ROLE_MIRROR ? "mirror" : "none";
+}
+
+const char *vg_cluster_member_name(const vg_cluster_t *c)
+{
+    return c->node.name;
 }
 
 uint64_t vg_cluster_lag(const vg_cluster_t *c)
@@ -1014,9 +1060,13 @@ void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
         return;
     }
     if (c->role != ROLE_PRIMARY || !c->acting) {
-        answer(done, ctx, 503,
-               error_body("not the primary: send the switchover to %s",
-                          c->cfg.primary[0] ? c->cfg.primary : "the primary"));
+        json_t *b = error_body("not the primary: send the switchover to %s",
+                               c->cfg.primary[0] ? c->cfg.primary : "the primary");
+        json_object_set_new(b, "primary",
+                            c->cfg.primary[0] && c->role == ROLE_MIRROR
+                                ? json_string(c->cfg.primary)
+                                : json_null());
+        answer(done, ctx, 503, b);
         return;
     }
     if (to && strcmp(to, peer(c))) {

@@ -29,6 +29,10 @@ int vg_cluster_start(struct event_base *base, vg_member_t *m, const struct vg_no
                      int bootstrap, vg_cluster_t **out, char *err, size_t errlen);
 void vg_cluster_free(vg_cluster_t *c);
 
+/* Non-zero once the member has to stop and be restarted (its diverged log
+ * was set aside): the exit status for vigild run. */
+int vg_cluster_exit_code(const vg_cluster_t *c);
+
 /* 1 if this member may take writes now; else 0 with the reason and the
  * primary's name (empty when unknown) for the 503. */
 int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *primary,
@@ -37,6 +41,7 @@ int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *
 /* "primary", "mirror" or "none", and the lag in records of a mirror. */
 const char *vg_cluster_role_name(const vg_cluster_t *c);
 uint64_t vg_cluster_lag(const vg_cluster_t *c);
+const char *vg_cluster_member_name(const vg_cluster_t *c);
 
 /* GET /api/v1/cluster (new ref). */
 json_t *vg_cluster_status(const vg_cluster_t *c);

@@ -76,8 +76,9 @@ struct vg_cluster {
     uint64_t peer_heard_us;            /* any message from the peer */
     uint64_t primary_lost_us;          /* mirror: when the primary was last heard */
     int witness_event_open; /* an "unreachable" event was logged and not yet cleared */
-    int heartbeat_now;   /* ask the witness at the next tick */
-    int change_inflight; /* a change request awaits its answer */
+    int exit_code;          /* non-zero: the member must stop (vg_cluster_exit_code) */
+    int heartbeat_now;      /* ask the witness at the next tick */
+    int change_inflight;    /* a change request awaits its answer */
     uint64_t change_sent_us;
 
     /* primary side of the link */
@@ -109,6 +110,7 @@ void vg_cluster_saw_epoch(vg_cluster_t *c, uint64_t epoch, const char *from);
 int vg_cluster_save(vg_cluster_t *c);
 void vg_cluster_update_commit(vg_cluster_t *c);
 void vg_cluster_step_down(vg_cluster_t *c, const char *why);
+void vg_cluster_set_aside(vg_cluster_t *c, uint64_t index);
 uint64_t vg_cluster_write_epoch(const vg_cluster_t *c);
 
 /* peer.c */

@@ -232,7 +232,7 @@ int vg_cmd_run(int argc, char **argv)
     event_base_dispatch(ctx.base);
     event_free(sigterm);
     event_free(sigint);
-    status = 0;
+    status = vg_cluster_exit_code(ctx.cluster);
 out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);

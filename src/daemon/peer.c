@@ -51,6 +51,7 @@ struct link {
 
     /* primary side */
     uint64_t next_send, prev_epoch, probe, step, catch_start;
+    int probe_sent; /* an APPEND after the current probe went out */
     int snap_fd;
     uint64_t snap_index, snap_off, snap_total;
     uint64_t peer_applied;
@@ -185,6 +186,7 @@ static uint64_t prev_epoch_of(vg_log_t *log, uint64_t index)
 static void set_probe(struct link *l, uint64_t probe)
 {
     l->probe = probe;
+    l->probe_sent = 0;
     l->next_send = probe + 1;
     l->prev_epoch = prev_epoch_of(vg_member_log(l->c->m), probe);
 }
@@ -297,8 +299,19 @@ static void stream_more(struct link *l)
         }
         l->prev_epoch = vg_get_u64((const uint8_t *)frames.data + at + 4);
         l->next_send = last + 1;
+        l->probe_sent = 1;
     }
     vg_buf_release(&frames);
+    if (c->link == l && l->snap_fd < 0 && !l->probe_sent) {
+        /* nothing new to send: an empty APPEND still tells whether the
+         * mirror's log matches ours up to the probe */
+        vg_wire_msg_t msg = {.type = VG_WIRE_APPEND, .epoch = c->cfg.epoch};
+        msg.u.append.commit_index = vg_state_applied_index(vg_member_state(c->m));
+        msg.u.append.prev_index = l->next_send - 1;
+        msg.u.append.prev_epoch = l->prev_epoch;
+        send_msg(l, &msg);
+        l->probe_sent = 1;
+    }
 }
 
 static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
@@ -309,6 +322,19 @@ static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
         return;
     }
     uint64_t durable = vg_log_durable_index(vg_member_log(c->m));
+    if (msg->u.hello.commit_index > durable) {
+        /* a primary holds every record committed before its epoch, unless a
+         * forced failover (rule 4) left out what the mirror committed alone */
+        send_reject(l, REJECT_DIVERGED,
+                    "you committed records up to %llu; this primary holds %llu (forced "
+                    "failover)",
+                    (unsigned long long)msg->u.hello.commit_index, (unsigned long long)durable);
+        vg_warn("%s committed records this primary lacks (a forced failover); it must set "
+                "them aside",
+                c->node.peer_name);
+        vg_peer_close(c, "diverged");
+        return;
+    }
     uint64_t probe = msg->u.hello.last_index < durable ? msg->u.hello.last_index : durable;
     l->step = 1;
     set_probe(l, probe);
@@ -438,6 +464,33 @@ static int fence(struct link *l, uint64_t epoch)
     return 0;
 }
 
+/* Records about to be dropped as a divergent tail were never acknowledged
+ * to a client by this cluster, or were committed alone before a forced
+ * failover whose commit note did not reach the disk: either way they are
+ * kept, sealed as on disk, in DATA/diverged-<ms>/tail.vgl for an operator. */
+static void keep_dropped(vg_cluster_t *c, uint64_t from)
+{
+    vg_log_t *log = vg_member_log(c->m);
+    char dir[VG_NODE_PATH_MAX + 64], path[VG_NODE_PATH_MAX + 80], err[256];
+    snprintf(dir, sizeof dir, "%s/diverged-%llu", c->node.data,
+             (unsigned long long)vg_wall_ms());
+    snprintf(path, sizeof path, "%s/tail.vgl", dir);
+    vg_buf_t frames = VG_BUF_INIT;
+    uint64_t at = from, last = 0;
+    while (at <= vg_log_durable_index(log) &&
+           vg_log_read(log, at, 4u << 20, &frames, &last, err, sizeof err) == 0 && last >= at)
+        at = last + 1;
+    if (frames.len && (mkdir(dir, 0700) == 0 || errno == EEXIST) &&
+        vg_write_file_sync(path, frames.data, frames.len) == 0 &&
+        vg_fsync_dir(c->node.data) == 0)
+        vg_warn(
+            "records %llu..%llu differ from the primary's: kept in '%s' before dropping them",
+            (unsigned long long)from, (unsigned long long)(at - 1), path);
+    else if (frames.len)
+        vg_error("cannot keep the divergent records in '%s'; dropping them anyway", path);
+    vg_buf_release(&frames);
+}
+
 static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
 {
     vg_cluster_t *c = l->c;
@@ -479,18 +532,18 @@ static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
         } else {
             if (idx <= vg_log_last_index(log)) {
                 if (idx - 1 < vg_state_applied_index(vg_member_state(c->m))) {
-                    send_reject(l, REJECT_DIVERGED,
-                                "record %llu differs from one %s has committed; rebuild %s "
-                                "(vigild init --mirror) to follow this primary",
-                                (unsigned long long)idx, c->node.name, c->node.name);
-                    vg_error("the primary's record %llu differs from one we committed: a "
-                             "forced failover lost data; this member must be rebuilt",
-                             (unsigned long long)idx);
+                    send_reject(
+                        l, REJECT_DIVERGED,
+                        "record %llu differs from one %s has committed; %s sets its log "
+                        "aside and restarts empty",
+                        (unsigned long long)idx, c->node.name, c->node.name);
                     vg_peer_close(c, "diverged");
+                    vg_cluster_set_aside(c, idx);
                     return;
                 }
                 vg_warn("dropping our records after %llu: the primary of epoch %llu has others",
                         (unsigned long long)(idx - 1), (unsigned long long)msg->epoch);
+                keep_dropped(c, idx);
                 rc = vg_log_truncate_after(log, idx - 1, err, sizeof err);
                 if (rc) {
                     vg_error("cannot drop the divergent tail: %s", err);
@@ -674,6 +727,9 @@ static void dispatch(struct link *l, const vg_wire_msg_t *msg)
     case VG_WIRE_REJECT:
         if (l->outgoing) {
             primary_on_reject(l, msg);
+        } else if (msg->u.reject.code == REJECT_DIVERGED && msg->epoch >= c->hi) {
+            vg_peer_close(c, "diverged");
+            vg_cluster_set_aside(c, vg_state_applied_index(vg_member_state(c->m)));
         } else {
             vg_warn("%s refused us: %s", c->node.peer_name, msg->u.reject.reason);
             vg_cluster_saw_epoch(c, msg->epoch, "the peer has seen a newer epoch");
@@ -755,7 +811,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     vg_cluster_t *c = l->c;
     if (what & BEV_EVENT_CONNECTED) {
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        char cn[64], err[256];
+        char cn[64] = "", err[256] = "";
         if (vg_tls_peer_cn(ssl, cn, sizeof cn, err, sizeof err) ||
             strcmp(cn, c->node.peer_name)) {
             vg_warn("link refused: peer certificate is not %s's (%s)", c->node.peer_name,

@@ -32,7 +32,7 @@ state_revision() {
 }
 
 # --- help and usage: no server needed, every command documents itself
-for c in apply get delete watch status version help; do
+for c in apply get delete watch status events switchover failover version help; do
     vg_cli 0 "$c" --help
     assert_contains "$out" "usage: vigil $c" "vigil $c --help"
     vg_cli 0 help "$c"
@@ -45,6 +45,14 @@ for c in create list revoke; do
     assert_contains "$out" "usage: vigil token $c" "vigil token $c -h"
     vg_cli 0 help token "$c"
     assert_contains "$out" "usage: vigil token $c" "vigil help token $c"
+done
+vg_cli 0 cluster --help
+assert_contains "$out" "switchover" "vigil cluster --help lists its commands"
+for c in status switchover failover; do
+    vg_cli 0 cluster "$c" --help
+    assert_contains "$out" "usage: vigil cluster $c" "vigil cluster $c --help"
+    vg_cli 0 help cluster "$c"
+    assert_contains "$out" "usage: vigil cluster $c" "vigil help cluster $c"
 done
 vg_cli 0 --help
 assert_contains "$out" "exit codes:" "vigil --help documents the exit codes"
@@ -294,6 +302,32 @@ vg_cli 6 get sites --server "127.0.0.1:$dead"
 vg_cli 0 get sites --server "http://127.0.0.1:$dead,http://127.0.0.1:$VG_PORT"
 assert_contains "$out" "dc1" "the first server that answers is used"
 pass "status; exit 6 when no server answers; server lists"
+
+# --- cluster commands, as far as they need no cluster: a forced failover is
+# refused without both flags and a reason, goes to the first server only
+# (the live one second in the list would answer anything but 6), and a
+# cluster status marks every server that does not answer
+vg_cli 2 failover --reason test
+assert_contains "$err" "refusing to force a failover without --force and --accept-data-loss" \
+    "failover without the flags"
+assert_contains "$err" "lost for good" "the refusal says what would be lost"
+assert_contains "$err" "Nothing was sent" "the refusal says nothing was sent"
+vg_cli 2 cluster failover --force --reason test
+assert_contains "$err" "without --accept-data-loss" "failover with --force only"
+vg_cli 2 failover --force --accept-data-loss
+assert_contains "$err" "--reason" "failover without a reason"
+vg_cli 6 --server "http://127.0.0.1:$dead,http://127.0.0.1:$VG_PORT" \
+    failover --force --accept-data-loss --reason test
+assert_contains "$err" "cannot reach http://127.0.0.1:$dead:" "failover to a dead first server"
+dead2=$(vg_free_port)
+while [[ $dead2 == "$dead" ]]; do dead2=$(vg_free_port); done
+vg_cli 6 --server "127.0.0.1:$dead,127.0.0.1:$dead2" cluster status
+assert_contains "$out" "http://127.0.0.1:$dead: UNREACHABLE" "first dead server marked"
+assert_contains "$out" "http://127.0.0.1:$dead2: UNREACHABLE" "second dead server marked"
+vg_cli 2 events --severity loud
+vg_cli 2 events --limit 0
+vg_cli 7 switchover --to ../dc2
+pass "failover refused without --force --accept-data-loss --reason, first server only"
 
 vg_stop "$VG_PID"
 vg_cli 6 status

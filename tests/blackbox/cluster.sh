@@ -199,6 +199,33 @@ ev=$(api dc2 GET '/api/v1/events?limit=1' | jq -r '.items[0] | .kind + " " + .se
 assert_eq "forced critical" "$ev" "forced failover is recorded"
 pass "a degraded mirror does not take over alone; a forced failover does, and is recorded"
 
+# --- the old primary comes back: what it committed alone is kept aside --------
+# If its note of the commit index reached the disk, it knows it committed
+# "alone" and sets its whole log aside and stops (exit 1); otherwise it drops
+# the record as a divergent tail, kept in a side file. Either way the record
+# is kept, sealed, under DATA/diverged-*, and the member rejoins.
+[[ -n $(put dc2 after-force) ]] || fail "write on the forced primary"
+start dc1
+for _ in $(seq 100); do
+    kill -0 "${PID[dc1]}" 2>/dev/null || break
+    mirrored dc2 && break
+    sleep 0.1
+done
+if ! kill -0 "${PID[dc1]}" 2>/dev/null; then
+    rc=0
+    wait "${PID[dc1]}" || rc=$?
+    assert_eq 1 "$rc" "exit status of the diverged member"
+    grep -q "kept, sealed" "$D/dc1.log" || fail "dc1 did not say where its log went"
+    start dc1
+fi
+wait_for "dc1 rejoined as mirror and in sync" 150 mirrored dc2
+wait_for "same objects on both" 30 same_objects
+ls "$D"/dc1/diverged-*/* >/dev/null 2>&1 || fail "what dc1 committed alone was not kept"
+code=$(api dc1 GET /api/v1/objects/Site/alone -o /dev/null -w '%{http_code}')
+assert_eq 404 "$code" "the write dc1 committed alone, after the forced failover"
+[[ -n $(put dc2 final) ]] || fail "write after the rejoin"
+pass "the old primary keeps what it committed alone aside (sealed) and rejoins"
+
 # --- nothing in plaintext -----------------------------------------------------------
 for f in "$D/dc1/cluster" "$D/dc2/cluster"; do
     [[ -s $f ]] || fail "$f missing"
