@@ -261,14 +261,25 @@ static void log_event(vg_cluster_t *c, uint16_t type, const char *severity, cons
     json_decref(ev);
 }
 
-static json_t *sync_array(const vg_cluster_t *c)
+/* The two members in the witness's order (its "members"), so that both
+ * members show the cluster the same way. */
+static json_t *member_pair(const vg_cluster_t *c, int with_self, int with_peer)
 {
     json_t *a = json_array();
-    if (c->cfg.self_in_sync)
-        json_array_append_new(a, json_string(me(c)));
-    if (c->cfg.peer_in_sync)
-        json_array_append_new(a, json_string(peer(c)));
+    const char *first = c->cfg.peer_first ? peer(c) : me(c);
+    const char *second = c->cfg.peer_first ? me(c) : peer(c);
+    int first_in = c->cfg.peer_first ? with_peer : with_self;
+    int second_in = c->cfg.peer_first ? with_self : with_peer;
+    if (first_in)
+        json_array_append_new(a, json_string(first));
+    if (second_in)
+        json_array_append_new(a, json_string(second));
     return a;
+}
+
+static json_t *sync_array(const vg_cluster_t *c)
+{
+    return member_pair(c, c->cfg.self_in_sync, c->cfg.peer_in_sync);
 }
 
 /* Every configuration change is a record with who and why, written by the
@@ -416,6 +427,8 @@ static int parse_config(const json_t *j, vg_cluster_t *c, struct cfg *out)
     snprintf(out->changed_at, sizeof out->changed_at, "%s",
              json_string_value(json_object_get(j, "changed_at")) ?: "");
     out->forced = json_is_true(json_object_get(j, "forced"));
+    const char *first = json_string_value(json_array_get(json_object_get(j, "members"), 0));
+    out->peer_first = first && !strcmp(first, peer(c));
     return 0;
 }
 
@@ -963,7 +976,7 @@ json_t *vg_cluster_status(const vg_cluster_t *c)
     vg_log_t *log = vg_member_log(c->m);
     vg_state_t *st = vg_member_state(c->m);
     uint64_t now = now_us();
-    json_t *members = json_pack("[s, s]", me(c), peer(c));
+    json_t *members = member_pair(c, 1, 1);
     json_t *witness = json_pack("{s:s, s:s, s:b}", "name", c->node.witness_name, "address",
                                 c->node.witness_address, "reachable", c->witness_reachable);
     json_object_set_new(witness, "last_heard_ms",

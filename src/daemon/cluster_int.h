@@ -33,6 +33,7 @@ struct cfg {
     int self_in_sync, peer_in_sync;
     char changed_by[64], reason[257], changed_at[40];
     int forced;
+    int peer_first; /* the witness lists the peer first in "members" */
 };
 
 /* A change request that may still be applied by the witness (obligation 4
