@@ -377,12 +377,15 @@ static int setup_listener(struct vg_server *srv, const struct vg_server_opts *op
         evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
     }
     /* retry briefly: a killed predecessor's socket may still be closing */
-    for (int tries = 0; !evhttp_bind_socket_with_handle(srv->http, host, port); tries++) {
+    struct evhttp_bound_socket *bound;
+    for (int tries = 0; !(bound = evhttp_bind_socket_with_handle(srv->http, host, port));
+         tries++) {
         if (errno != EADDRINUSE || tries == 40)
             return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", opts->listen,
                           strerror(errno));
         usleep(50000);
     }
+    vg_tcp_nodelay(evhttp_bound_socket_get_fd(bound)); /* answers go out at once */
     vg_info("serving the API on %s://%s", tls ? "https" : "http", opts->listen);
     return 0;
 }

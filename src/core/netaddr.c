@@ -4,6 +4,9 @@
 #include "core/netaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 int vg_addr_split(const char *addr, char *host, size_t hostcap, uint16_t *port)
 {
@@ -37,4 +40,11 @@ int vg_addr_is_loopback(const char *host)
     if (inet_pton(AF_INET6, host, &a6) == 1)
         return IN6_IS_ADDR_LOOPBACK(&a6);
     return 0;
+}
+
+void vg_tcp_nodelay(int fd)
+{
+    int on = 1;
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }

@@ -14,4 +14,10 @@ int vg_addr_split(const char *addr, char *host, size_t hostcap, uint16_t *port);
 /* 1 for localhost, 127.0.0.0/8 and ::1. */
 int vg_addr_is_loopback(const char *host);
 
+/* Sends small writes at once (no Nagle): a request/answer protocol over TLS
+ * otherwise waits for the peer's delayed ACK, ~40 ms per exchange. Set on a
+ * listening socket, Linux passes it on to the accepted ones. fd < 0 is
+ * ignored. */
+void vg_tcp_nodelay(int fd);
+
 #endif

@@ -367,7 +367,7 @@ void vg_cluster_step_down(vg_cluster_t *c, const char *why)
         c->role = ROLE_NONE;
         /* their records may still be committed by the new primary */
         vg_member_fail_pending(c->m, -ESTALE);
-        vg_peer_close(c, why);
+        vg_peer_close_outgoing(c, why); /* a link from the new primary stays */
     }
     c->await_since_us = 0;
     vg_cluster_update_commit(c);
@@ -496,6 +496,23 @@ void vg_cluster_adopt(vg_cluster_t *c, const json_t *config, uint64_t sent_us)
         }
         c->role = ROLE_MIRROR;
     }
+    vg_cluster_update_commit(c);
+}
+
+/* The mirror echoed our heartbeat in our own epoch. A primary whose lease
+ * ran out while both the witness and the mirror were away may act again:
+ * no other member can be primary without the mirror knowing (there is no
+ * third), and with the mirror in sync every commit still needs its ack.
+ * This is what lets writes resume when the mirror comes back before the
+ * witness does. */
+void vg_cluster_mirror_renewed(vg_cluster_t *c, uint64_t epoch)
+{
+    if (c->role != ROLE_PRIMARY || c->acting || c->switching || epoch != c->cfg.epoch ||
+        !c->cfg.peer_in_sync || (c->pend.switchover && c->pend.expect_epoch == c->cfg.epoch))
+        return;
+    vg_info("lease renewed by %s (same epoch %llu, in sync): acting again", peer(c),
+            (unsigned long long)c->cfg.epoch);
+    c->acting = 1;
     vg_cluster_update_commit(c);
 }
 
@@ -927,13 +944,14 @@ void vg_cluster_set_aside(vg_cluster_t *c, uint64_t index)
 int vg_cluster_can_write(const vg_cluster_t *c, char *why, size_t whylen, char *primary,
                          size_t primarylen)
 {
-    snprintf(primary, primarylen, "%s", c->cfg.primary);
+    /* a mirror's primary is its peer, even before the witness said so */
+    snprintf(primary, primarylen, "%s", c->role == ROLE_MIRROR ? peer(c) : c->cfg.primary);
     if (c->role == ROLE_PRIMARY && c->acting && !c->switching && lease_valid(c, now_us()))
         return 1;
     if (c->role == ROLE_MIRROR)
         snprintf(why, whylen,
                  "not the primary: this member (%s) is the mirror; the primary is %s", me(c),
-                 c->cfg.primary);
+                 peer(c));
     else if (c->switching)
         snprintf(why, whylen, "switchover in progress: writes wait for the new primary");
     else if (c->role == ROLE_PRIMARY && c->acting)

@@ -108,6 +108,7 @@ struct vg_cluster {
 /* cluster.c, for peer.c and witness_client.c */
 void vg_cluster_adopt(vg_cluster_t *c, const json_t *config, uint64_t sent_us);
 void vg_cluster_saw_epoch(vg_cluster_t *c, uint64_t epoch, const char *from);
+void vg_cluster_mirror_renewed(vg_cluster_t *c, uint64_t epoch);
 int vg_cluster_save(vg_cluster_t *c);
 void vg_cluster_update_commit(vg_cluster_t *c);
 void vg_cluster_step_down(vg_cluster_t *c, const char *why);
@@ -119,6 +120,7 @@ int vg_peer_listen(vg_cluster_t *c, char *err, size_t errlen);
 void vg_peer_tick(vg_cluster_t *c);       /* dial, heartbeat */
 void vg_peer_on_durable(vg_cluster_t *c); /* stream more / ack */
 void vg_peer_close(vg_cluster_t *c, const char *why);
+void vg_peer_close_outgoing(vg_cluster_t *c, const char *why); /* the link we dialed */
 void vg_peer_send_heartbeat(vg_cluster_t *c);
 int vg_peer_connected(const vg_cluster_t *c);
 json_t *vg_peer_status(const vg_cluster_t *c); /* new ref */

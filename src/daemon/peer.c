@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "core/netaddr.h"
 #include "core/say.h"
 #include "crypto/tls.h"
 #include "store/snapshot.h"
@@ -114,6 +115,12 @@ void vg_peer_close(vg_cluster_t *c, const char *why)
     vg_debug("closing the link to %s: %s", c->node.peer_name, why);
     c->link = NULL;
     link_free(l);
+}
+
+void vg_peer_close_outgoing(vg_cluster_t *c, const char *why)
+{
+    if (c->link && c->link->outgoing)
+        vg_peer_close(c, why);
 }
 
 static void send_msg(struct link *l, const vg_wire_msg_t *msg)
@@ -322,7 +329,7 @@ static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
         return;
     }
     uint64_t durable = vg_log_durable_index(vg_member_log(c->m));
-    if (msg->u.hello.commit_index > durable) {
+    if (c->cfg.forced && msg->u.hello.commit_index > durable) {
         /* a primary holds every record committed before its epoch, unless a
          * forced failover (rule 4) left out what the mirror committed alone */
         send_reject(l, REJECT_DIVERGED,
@@ -386,6 +393,8 @@ static void primary_on_reject(struct link *l, const vg_wire_msg_t *msg)
     }
     case REJECT_FENCED:
         vg_cluster_saw_epoch(c, msg->epoch, "the mirror has seen a newer epoch");
+        if (c->link != l)
+            return; /* stepping down closed it */
         break;
     case REJECT_DIVERGED:
         vg_error("%s cannot follow this primary: %s", c->node.peer_name, why);
@@ -453,11 +462,19 @@ static int fence(struct link *l, uint64_t epoch)
         return -1;
     }
     vg_cluster_saw_epoch(c, epoch, "the peer streams a newer epoch");
+    if (c->link != l)
+        return -1;                 /* stepping down closed this link */
     if (c->role == ROLE_PRIMARY) { /* same epoch as ours: cannot be */
         send_reject(l, REJECT_ROLE, "%s is the primary of epoch %llu", c->node.name,
                     (unsigned long long)c->cfg.epoch);
         vg_peer_close(c, "two primaries claim one epoch");
         return -1;
+    }
+    if (c->role == ROLE_NONE) {
+        /* a member that cannot reach the witness still follows the primary
+         * that streams to it (fenced above), so it applies what commits */
+        c->role = ROLE_MIRROR;
+        vg_cluster_update_commit(c);
     }
     uint64_t now = vg_mono_us();
     c->peer_heard_us = c->primary_lost_us = now;
@@ -694,6 +711,7 @@ static void on_heartbeat(struct link *l, const vg_wire_msg_t *msg)
         l->peer_applied = msg->u.heartbeat.commit_index;
         if (msg->u.heartbeat.sent_us <= now && msg->u.heartbeat.sent_us > c->lease_mirror_us)
             c->lease_mirror_us = msg->u.heartbeat.sent_us;
+        vg_cluster_mirror_renewed(c, msg->epoch);
         return;
     }
     if (fence(l, msg->epoch))
@@ -901,6 +919,8 @@ static void dial(vg_cluster_t *c)
     struct link *l = link_new(c, bev, 1);
     if (l && bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sslen) < 0)
         link_free(l);
+    else if (l)
+        vg_tcp_nodelay(bufferevent_getfd(bev));
 }
 
 void vg_peer_tick(vg_cluster_t *c)
@@ -957,6 +977,7 @@ int vg_peer_listen(vg_cluster_t *c, char *err, size_t errlen)
                           c->node.peer_listen, strerror(errno));
         usleep(50000);
     }
+    vg_tcp_nodelay(evconnlistener_get_fd(c->listener)); /* inherited by accepted sockets */
     vg_info("listening for %s on %s (mutual TLS)", c->node.peer_name, c->node.peer_listen);
     return 0;
 }

@@ -174,6 +174,7 @@ int vg_wc_post(vg_cluster_t *c, int heartbeat, const char *path, json_t *body,
         return -EIO;
     }
     w->reqs = r;
+    vg_tcp_nodelay(bufferevent_getfd(evhttp_connection_get_bufferevent(conn)));
     if (heartbeat)
         w->hb_busy = 1;
     return 0;

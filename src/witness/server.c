@@ -358,12 +358,15 @@ static int setup_listener(struct vg_witness_server *srv, const struct vg_witness
         evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
     }
     /* retry briefly: a killed predecessor's socket may still be closing */
-    for (int tries = 0; !evhttp_bind_socket_with_handle(srv->http, host, port); tries++) {
+    struct evhttp_bound_socket *bound;
+    for (int tries = 0; !(bound = evhttp_bind_socket_with_handle(srv->http, host, port));
+         tries++) {
         if (errno != EADDRINUSE || tries == 40)
             return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", o->listen,
                           strerror(errno));
         usleep(50000);
     }
+    vg_tcp_nodelay(evhttp_bound_socket_get_fd(bound)); /* answers go out at once */
     vg_info("witness serving on %s://%s (dead_after %llu ms)", srv->ssl ? "https" : "http",
             o->listen, (unsigned long long)srv->dead_after_ms);
     return 0;

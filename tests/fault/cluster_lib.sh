@@ -1,0 +1,321 @@
+# A two-site vigil cluster in network namespaces, for fault tests: member dc1
+# in namespace dc1, member dc2 in dc2, the witness in wit; tests talk to it
+# from cli. Built on the cluster runtime's interface (vigild run --node,
+# vigild init --mirror, GET /api/v1/cluster).
+#
+#   source "$(dirname "$0")/../blackbox/lib.sh"   # VG_TMP, fail, pass, VIGILD, VIGIL
+#   source "$(dirname "$0")/netns.sh"
+#   source "$(dirname "$0")/cluster_lib.sh"
+#   vgc_require_runtime           # exit 77 if vigild run has no --node
+#   vgn_setup
+#   vgc_cluster_up                # pki, witness, init, node files, dc1 primary, dc2 mirrored
+#   vgc_writer_start; t=$(vgc_now); ...fault...; vgc_wait_primary dc2 3
+#   vgc_writer_stop; vgc_maxgap --after "$t" --max 3; vgc_check dc2 --also "$(vgc_url dc1)" --wait 10
+#
+# Pieces: vgc_pki, vgc_start_witness, vgc_init_members, vgc_node_file,
+# vgc_start_member NAME [--bootstrap], vgc_kill9 / vgc_term / vgc_stop /
+# vgc_cont NAME, vgc_cluster NAME (its GET /api/v1/cluster), vgc_primary,
+# vgc_wait_primary, vgc_wait_mirrored, vgc_api / vgc_curl / vgc_cli,
+# vgc_writer_start / vgc_writer_stop, vgc_now, vgc_acks_between,
+# vgc_wait_resumed, vgc_maxgap, vgc_check.
+#
+# Timing of the node files and the witness (DESIGN.md section 3 defaults):
+# VGC_HEARTBEAT_MS, VGC_ACK_TIMEOUT_MS, VGC_LEASE_MS, VGC_DEAD_AFTER_MS.
+# Every vigild is started with vgn_bg, so vgn_teardown kills it.
+
+: "${VGC_HEARTBEAT_MS:=100}"
+: "${VGC_ACK_TIMEOUT_MS:=500}"
+: "${VGC_LEASE_MS:=400}"
+: "${VGC_DEAD_AFTER_MS:=800}"
+VGC_API_PORT=7700
+VGC_PEER_PORT=7701
+VGC_WITNESS_PORT=7702
+VGC_DIR=$VG_TMP/cluster
+VGC_LOGS=$VG_TMP # dc1.log dc2.log witness.log writer.log: lib.sh's fail() shows their tails
+VGC_PKI=$VGC_DIR/pki
+VGC_CA=$VGC_PKI/ca.crt
+VGC_TOKEN=""
+VGC_ACKED_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/acked.py
+declare -A VGC_PID=()
+declare -A VGC_NS=([dc1]=dc1 [dc2]=dc2 [witness]=wit)
+mkdir -p "$VGC_DIR"
+
+_vgc_other() { [[ $1 == dc1 ]] && echo dc2 || echo dc1; }
+_vgc_check_member() { [[ ${1:-} == dc1 || ${1:-} == dc2 ]] || fail "not a member: '${1:-}' (dc1 or dc2)"; }
+
+# vgc_require_runtime: exit 77 (skip) while vigild has no cluster runtime.
+vgc_require_runtime() {
+    "$VIGILD" run --help 2>&1 | grep -q -- '--node' || {
+        echo "SKIP: vigild run has no --node (the cluster runtime is not built yet)" >&2
+        exit 77
+    }
+}
+
+# vgc_ip NAME: address of dc1, dc2 or witness.
+vgc_ip() { vgn_ip "${VGC_NS[$1]}"; }
+
+# vgc_url NAME: the client API of member NAME.
+vgc_url() { _vgc_check_member "$1"; echo "https://$(vgc_ip "$1"):$VGC_API_PORT"; }
+
+# vgc_urls: both members' APIs, comma-separated (for the CLI and acked.py).
+vgc_urls() { echo "$(vgc_url dc1),$(vgc_url dc2)"; }
+
+# vgc_pki: cluster CA and certificates for dc1, dc2 and witness with their
+# namespace addresses (vigil pki: CN = name, SAN DNS:name + IP).
+vgc_pki() {
+    "$VIGIL" pki init --dir "$VGC_PKI" >/dev/null || fail "vigil pki init"
+    local n
+    for n in dc1 dc2 witness; do
+        "$VIGIL" pki issue "$n" --dir "$VGC_PKI" --ip "$(vgc_ip "$n")" >/dev/null || fail "vigil pki issue $n"
+    done
+}
+
+# vgc_start_witness: start the witness in its namespace; waits until it listens.
+vgc_start_witness() {
+    local ip log=$VGC_LOGS/witness.log i
+    ip=$(vgc_ip witness)
+    vgn_bg wit "$log" "$VIGILD" witness --data "$VGC_DIR/W" --listen "$ip:$VGC_WITNESS_PORT" \
+        --tls-cert "$VGC_PKI/witness.crt" --tls-key "$VGC_PKI/witness.key" --tls-ca "$VGC_CA" \
+        --dead-after-ms "$VGC_DEAD_AFTER_MS"
+    VGC_PID[witness]=$VGN_LAST_PID
+    for ((i = 0; i < 200; i++)); do
+        vgn_exec wit ss -Htln "sport = :$VGC_WITNESS_PORT" | grep -q . && return 0
+        kill -0 "${VGC_PID[witness]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    fail "the witness did not start: $(tail -5 "$log")"
+}
+
+# vgc_init_members: D1 with a new keyring (VGC_TOKEN = its admin token), D2
+# as its mirror: the same data key, an empty log.
+vgc_init_members() {
+    local out
+    out=$("$VIGILD" init --data "$VGC_DIR/D1" -o json 2>"$VGC_DIR/init.err") ||
+        fail "vigild init D1: $(cat "$VGC_DIR/init.err")"
+    VGC_TOKEN=$(jq -r .admin_token <<<"$out")
+    [[ $VGC_TOKEN == vgt_* ]] || fail "vigild init -o json printed no admin_token: $out"
+    "$VIGILD" init --data "$VGC_DIR/D2" --key-file "$VGC_DIR/D1/keyring" --mirror \
+        >/dev/null 2>"$VGC_DIR/init.err" || fail "vigild init D2 --mirror: $(cat "$VGC_DIR/init.err")"
+}
+
+# vgc_node_file NAME: write $VGC_DIR/NAME.yaml (the node file of the
+# contract) and print its path.
+vgc_node_file() {
+    _vgc_check_member "$1"
+    local n=$1 peer f
+    peer=$(_vgc_other "$n")
+    f=$VGC_DIR/$n.yaml
+    local D=D1
+    [[ $n == dc2 ]] && D=D2
+    cat >"$f" <<EOF
+name: $n
+site: $n
+data: $VGC_DIR/$D
+listen: $(vgc_ip "$n"):$VGC_API_PORT
+peer_listen: $(vgc_ip "$n"):$VGC_PEER_PORT
+peer: {name: $peer, address: $(vgc_ip "$peer"):$VGC_PEER_PORT}
+witness: {name: witness, address: $(vgc_ip witness):$VGC_WITNESS_PORT}
+tls: {cert: $VGC_PKI/$n.crt, key: $VGC_PKI/$n.key, ca: $VGC_CA}
+timing: {heartbeat_ms: $VGC_HEARTBEAT_MS, ack_timeout_ms: $VGC_ACK_TIMEOUT_MS, lease_ms: $VGC_LEASE_MS, dead_after_ms: $VGC_DEAD_AFTER_MS}
+EOF
+    echo "$f"
+}
+
+# vgc_curl NAME CURL_ARGS... PATH: curl to member NAME's API from the client
+# namespace, with the CA and the admin token; 1 s timeout.
+vgc_curl() {
+    local n=$1
+    shift
+    local path=${*: -1}
+    vgn_exec cli curl -sS -m "${VGC_CURL_TIMEOUT:-1}" --cacert "$VGC_CA" \
+        -H "Authorization: Bearer $VGC_TOKEN" "${@:1:$#-1}" "$(vgc_url "$n")$path"
+}
+
+# vgc_api NAME METHOD PATH [BODY]: prints "CODE BODY" (000 if unreachable).
+vgc_api() {
+    local n=$1 method=$2 path=$3 body=${4:-} code
+    local args=(-X "$method" -o "$VGC_DIR/resp.$n" -w '%{http_code}')
+    [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+    rm -f "$VGC_DIR/resp.$n"
+    code=$(vgc_curl "$n" "${args[@]}" "$path" 2>/dev/null) || code=000
+    echo "$code $(cat "$VGC_DIR/resp.$n" 2>/dev/null)"
+}
+
+# vgc_start_member NAME [--bootstrap] [more vigild args]: start the member in
+# its namespace (writing its node file), wait until it serves (/healthz; its
+# /readyz is 503 until it is an acting primary or a mirror: use
+# vgc_wait_primary / vgc_wait_mirrored for that).
+vgc_start_member() {
+    _vgc_check_member "$1"
+    local n=$1 f log=$VGC_LOGS/$1.log i
+    shift
+    f=$(vgc_node_file "$n")
+    vgn_bg "${VGC_NS[$n]}" "$log" "$VIGILD" run --node "$f" "$@"
+    VGC_PID[$n]=$VGN_LAST_PID
+    for ((i = 0; i < 200; i++)); do
+        vgn_exec cli curl -fsS -o /dev/null -m 1 --cacert "$VGC_CA" "$(vgc_url "$n")/healthz" 2>/dev/null && return 0
+        kill -0 "${VGC_PID[$n]}" 2>/dev/null || fail "vigild $n exited: $(tail -20 "$log")"
+        sleep 0.05
+    done
+    fail "vigild $n did not start serving: $(tail -20 "$log")"
+}
+
+# vgc_kill9 NAME: kill -9 member (or witness) NAME and reap it.
+vgc_kill9() {
+    local pid=${VGC_PID[$1]:-}
+    [[ -n "$pid" ]] || fail "vgc_kill9: $1 is not running"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "VGC_PID[$1]"
+}
+
+# vgc_term NAME: SIGTERM; fails unless it exits 0 within 10 s.
+vgc_term() {
+    local pid=${VGC_PID[$1]:-} rc=0 i
+    [[ -n "$pid" ]] || fail "vgc_term: $1 is not running"
+    kill -TERM "$pid"
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && fail "$1 did not exit within 10 s of SIGTERM"
+    wait "$pid" || rc=$?
+    unset "VGC_PID[$1]"
+    [[ $rc == 0 ]] || fail "$1 exited with status $rc after SIGTERM"
+}
+
+# vgc_stop NAME / vgc_cont NAME: SIGSTOP / SIGCONT (a hung process).
+vgc_stop() { kill -STOP "${VGC_PID[$1]:?$1 is not running}"; }
+vgc_cont() { kill -CONT "${VGC_PID[$1]:?$1 is not running}"; }
+
+# vgc_cluster NAME: GET /api/v1/cluster of member NAME (nothing if it does
+# not answer within a second).
+vgc_cluster() { vgc_curl "$1" -f /api/v1/cluster 2>/dev/null || true; }
+
+# vgc_primary: the name of the acting primary (a member that answers with
+# role primary and acting true), or nothing. If both claim it (two primaries:
+# always a failure), prints both, highest epoch first, and warns.
+vgc_primary() {
+    local n c claims=() p1 p2
+    # both at once, 0.5 s timeout: a stopped member costs that only once
+    VGC_CURL_TIMEOUT=${VGC_CURL_TIMEOUT:-0.5} vgc_cluster dc1 >"$VGC_DIR/primary.dc1" &
+    p1=$!
+    VGC_CURL_TIMEOUT=${VGC_CURL_TIMEOUT:-0.5} vgc_cluster dc2 >"$VGC_DIR/primary.dc2" &
+    p2=$!
+    wait "$p1" "$p2" || true
+    for n in dc1 dc2; do
+        c=$(cat "$VGC_DIR/primary.$n")
+        [[ -n "$c" ]] || continue
+        if [[ $(jq -r 'select(.role == "primary" and .acting == true) | .member' <<<"$c" 2>/dev/null) == "$n" ]]; then
+            claims+=("$(jq -r .epoch <<<"$c") $n")
+        fi
+    done
+    ((${#claims[@]})) || return 0
+    if ((${#claims[@]} > 1)); then
+        echo "vgc_primary: both members claim to be the acting primary: ${claims[*]}" >&2
+    fi
+    printf '%s\n' "${claims[@]}" | sort -rn | awk '{print $2}' | paste -sd' '
+}
+
+# vgc_wait_primary NAME TIMEOUT_S: wait until NAME (alone) is the acting
+# primary. Sets VGC_WAITED to the seconds it took; returns 1 on timeout.
+vgc_wait_primary() {
+    local want=$1 timeout=$2 t0 p=""
+    t0=$EPOCHREALTIME
+    while :; do
+        p=$(vgc_primary)
+        VGC_WAITED=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+        [[ $p == "$want" ]] && return 0
+        awk -v w="$VGC_WAITED" -v t="$timeout" 'BEGIN { exit !(w >= t) }' && break
+        sleep 0.05
+    done
+    echo "vgc_wait_primary: after ${VGC_WAITED} s the acting primary is '${p:-none}', not $want" >&2
+    return 1
+}
+
+# vgc_wait_mirrored TIMEOUT_S: wait until the acting primary has both members
+# in sync and its mirror's lag is 0. Returns 1 on timeout.
+vgc_wait_mirrored() {
+    local timeout=$1 p c="" t0=$EPOCHREALTIME
+    while awk -v a="$t0" -v b="$EPOCHREALTIME" -v t="$timeout" 'BEGIN { exit !(b - a < t) }'; do
+        p=$(vgc_primary)
+        if [[ $p == dc1 || $p == dc2 ]]; then
+            c=$(vgc_cluster "$p")
+            jq -e '(.sync | length) == 2 and .peer.connected == true and .peer.lag == 0' <<<"$c" >/dev/null 2>&1 &&
+                return 0
+        fi
+        sleep 0.05
+    done
+    echo "vgc_wait_mirrored: not mirrored after ${timeout} s; primary '${p:-none}': ${c:-}" >&2
+    return 1
+}
+
+# vgc_cluster_up: everything, dc1 primary and dc2 mirrored (the usual start).
+vgc_cluster_up() {
+    vgc_pki
+    vgc_start_witness
+    vgc_init_members
+    vgc_start_member dc1 --bootstrap
+    vgc_start_member dc2
+    vgc_wait_primary dc1 10 || fail "dc1 did not become primary"
+    vgc_wait_mirrored 10 || fail "dc2 did not become a mirror in sync"
+}
+
+# vgc_writer_start [acked.py writer options]: acknowledged writes to both
+# members from the client namespace, into $VGC_DIR/acked (VGC_RUN is the run id).
+vgc_writer_start() {
+    VGC_RUN=${VGC_RUN:-f$(od -An -tx4 -N4 /dev/urandom | tr -d ' ')}
+    rm -f "$VGC_DIR/writer.stop"
+    VIGIL_TOKEN=$VGC_TOKEN vgn_bg cli "$VGC_LOGS/writer.log" python3 "$VGC_ACKED_PY" writer \
+        --url "$(vgc_urls)" --ca "$VGC_CA" --run-id "$VGC_RUN" --out "$VGC_DIR/acked" \
+        --stop-file "$VGC_DIR/writer.stop" --timeout 2 "$@"
+    VGC_WRITER_PID=$VGN_LAST_PID
+}
+
+# vgc_writer_stop: stop the writer cleanly; VGC_WRITER is its summary (JSON).
+vgc_writer_stop() {
+    touch "$VGC_DIR/writer.stop"
+    wait "$VGC_WRITER_PID" || fail "the writer exited with status $?: $(tail -5 "$VGC_LOGS/writer.log")"
+    VGC_WRITER=$(grep '^{' "$VGC_LOGS/writer.log" | tail -1)
+    echo "writer: $VGC_WRITER"
+}
+
+# vgc_now: the time now (Unix seconds, no process started), to mark a fault
+# for vgc_maxgap.
+vgc_now() { echo "$EPOCHREALTIME"; }
+
+# vgc_maxgap [acked.py maxgap options]: gaps in the acknowledged writes, with
+# times from vgc_now, e.g. vgc_maxgap --after "$t_kill" --max 2.
+vgc_maxgap() { python3 "$VGC_ACKED_PY" maxgap --acked "$VGC_DIR/acked" --clock wall "$@"; }
+
+# vgc_acks_between T1 T2: how many writes were acknowledged between two
+# vgc_now times.
+vgc_acks_between() {
+    jq --argjson a "$1" --argjson b "$2" 'select(.wall > $a and .wall < $b) | .name' "$VGC_DIR/acked" | wc -l
+}
+
+# vgc_wait_resumed T TIMEOUT_S: wait until a write is acknowledged after time
+# T (from vgc_now); returns 1 on timeout.
+vgc_wait_resumed() {
+    local t0=$EPOCHREALTIME
+    while awk -v a="$t0" -v b="$EPOCHREALTIME" -v t="$2" 'BEGIN { exit !(b - a < t) }'; do
+        (($(vgc_acks_between "$1" 1e12) > 0)) && return 0
+        sleep 0.05
+    done
+    echo "vgc_wait_resumed: no write acknowledged within $2 s" >&2
+    return 1
+}
+
+# vgc_check NAME [acked.py check options]: every acknowledged write is on
+# member NAME; add "--also $(vgc_url OTHER) --wait 10" for both to agree.
+vgc_check() {
+    local n=$1
+    shift
+    VIGIL_TOKEN=$VGC_TOKEN vgn_exec cli python3 "$VGC_ACKED_PY" check --url "$(vgc_url "$n")" --ca "$VGC_CA" \
+        --run-id "$VGC_RUN" --acked "$VGC_DIR/acked" "$@"
+}
+
+# vgc_cli ARGS...: the vigil CLI from the client namespace, both members.
+vgc_cli() {
+    VIGIL_SERVER=$(vgc_urls) VIGIL_TOKEN=$VGC_TOKEN VIGIL_CACERT=$VGC_CA vgn_exec cli "$VIGIL" "$@"
+}
