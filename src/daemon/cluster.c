@@ -367,7 +367,11 @@ void vg_cluster_step_down(vg_cluster_t *c, const char *why)
         c->role = ROLE_NONE;
         /* their records may still be committed by the new primary */
         vg_member_fail_pending(c->m, -ESTALE);
-        vg_peer_close_outgoing(c, why); /* a link from the new primary stays */
+        /* a link from the new primary stays; after a switchover so does ours
+         * for a moment, so that the heartbeat telling the new primary to ask
+         * the witness is not dropped unsent (its own dial replaces it) */
+        if (!c->switching)
+            vg_peer_close_outgoing(c, why);
     }
     c->await_since_us = 0;
     vg_cluster_update_commit(c);
@@ -544,6 +548,14 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
     const char *err = json_string_value(json_object_get(body, "error"));
     json_t *config = status == 200 ? body : json_object_get(body, "config");
     uint64_t before = c->cfg.epoch;
+    json_t *epoch = json_object_get(config, "epoch");
+    if (status == 200 && c->switching == 2 && json_is_integer(epoch) &&
+        (uint64_t)json_integer_value(epoch) > c->hi) {
+        /* tell the new primary on the link before stepping down closes it:
+         * a heartbeat of the new epoch makes it ask the witness at once */
+        c->hi = (uint64_t)json_integer_value(epoch);
+        vg_peer_send_heartbeat(c);
+    }
     if (config)
         vg_cluster_adopt(c, config, sent_us);
     if (status == 200) {
@@ -570,7 +582,6 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
     if (c->switching == 2 && c->role == ROLE_MIRROR) {
         c->switching = 0;
         c->switch_took_ms = (now_us() - c->switch_start_us) / 1000;
-        vg_peer_send_heartbeat(c); /* carries the new epoch: the new primary asks at once */
         finish_wait(&switch_wait, 200,
                     json_pack("{s:I, s:s, s:I}", "epoch", (json_int_t)c->cfg.epoch, "primary",
                               c->cfg.primary, "took_ms", (json_int_t)c->switch_took_ms));
