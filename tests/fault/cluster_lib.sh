@@ -17,7 +17,7 @@
 # vgc_cont NAME, vgc_cluster NAME (its GET /api/v1/cluster), vgc_primary,
 # vgc_wait_primary, vgc_wait_mirrored, vgc_api / vgc_curl / vgc_cli,
 # vgc_writer_start / vgc_writer_stop, vgc_now, vgc_acks_between,
-# vgc_wait_resumed, vgc_maxgap, vgc_check.
+# vgc_wait_resumed, vgc_maxgap, vgc_check, vgc_check_live, vgc_check_epochs.
 #
 # Timing of the node files and the witness (DESIGN.md section 3 defaults):
 # VGC_HEARTBEAT_MS, VGC_ACK_TIMEOUT_MS, VGC_LEASE_MS, VGC_DEAD_AFTER_MS.
@@ -313,6 +313,78 @@ vgc_check() {
     shift
     VIGIL_TOKEN=$VGC_TOKEN vgn_exec cli python3 "$VGC_ACKED_PY" check --url "$(vgc_url "$n")" --ca "$VGC_CA" \
         --run-id "$VGC_RUN" --acked "$VGC_DIR/acked" "$@"
+}
+
+# vgc_check_live NAME: while the writer runs, every write acknowledged so far
+# is on member NAME (the acting primary: a mirror may lag) at its revision.
+# Objects of the run whose acknowledgement is still on its way are not judged
+# (vgc_check after vgc_writer_stop judges those too).
+vgc_check_live() {
+    local out line
+    out=$(vgc_check "$1" 2>&1) || true
+    line=$(grep -m1 '^check http' <<<"$out") || fail "vgc_check_live $1: no answer: $out"
+    grep -q ' 0 missing;' <<<"$line" && ! grep -q '^WRONG REVISION' <<<"$out" ||
+        fail "acknowledged writes missing on $1: $(grep -v '^UNEXPLAINED' <<<"$out")"
+    VGC_LIVE=$(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$line")
+}
+
+# vgc_check_epochs [NAME...]: no two members acted as primary in one epoch
+# (DESIGN.md section 8). From the events of each member given (default both;
+# each must answer): every CONFIG record (an event with "config") was
+# written by the primary it names, for its own epoch; CONFIG records of one
+# epoch all name the same member, and their epochs strictly increase along
+# the list; no event's epoch goes back; where both lists hold the same index,
+# they hold the same event. From the daemons' logs: no epoch in which both
+# dc1 and dc2 said "acting as primary" (or "acting again"), and the witness
+# named the member primary of every epoch it acted in. Sets VGC_EPOCHS to a
+# summary.
+vgc_check_epochs() {
+    local names=("$@") n ev bad
+    ((${#names[@]})) || names=(dc1 dc2)
+    for n in "${names[@]}"; do
+        ev=$(VGC_CURL_TIMEOUT=2 vgc_curl "$n" -f "/api/v1/events?limit=1000") ||
+            fail "vgc_check_epochs: GET /api/v1/events on $n failed"
+        echo "$ev" >"$VGC_DIR/events.$n"
+        bad=$(jq -r '
+            [.items[] | select(.config != null)] as $c
+            | ($c[] | select(.member != .config.primary or .epoch != .config.epoch)
+                | "index \(.index): CONFIG of epoch \(.epoch) written by \(.member) names primary \(.config.primary) for epoch \(.config.epoch)"),
+              ($c | group_by(.epoch)[] | select((map(.member) | unique | length) > 1)
+                | "epoch \(.[0].epoch): CONFIG records by \(map(.member) | unique | join(" and "))"),
+              ($c | range(1; length) as $i | select($c[$i].epoch <= $c[$i - 1].epoch)
+                | "index \($c[$i].index): CONFIG of epoch \($c[$i].epoch) after one of epoch \($c[$i - 1].epoch)"),
+              ([.items[] | select(.epoch != null)] as $a | range(1; $a | length) as $i
+                | select($a[$i].epoch < $a[$i - 1].epoch)
+                | "index \($a[$i].index): \($a[$i].kind) of epoch \($a[$i].epoch) after epoch \($a[$i - 1].epoch)")
+            ' "$VGC_DIR/events.$n") || fail "vgc_check_epochs: events of $n are not JSON: $ev"
+        [[ -z "$bad" ]] || fail "epochs in the events of $n: $bad
+$(jq -c '.items[] | select(.config != null) | {index, epoch, member, kind, primary: .config.primary}' "$VGC_DIR/events.$n")"
+    done
+    if ((${#names[@]} == 2)); then
+        bad=$(jq -rn --slurpfile a "$VGC_DIR/events.${names[0]}" --slurpfile b "$VGC_DIR/events.${names[1]}" '
+            ($b[0].items | map({key: (.index | tostring), value: .}) | from_entries) as $bi
+            | $a[0].items[] | select($bi[.index | tostring] != null and $bi[.index | tostring] != .)
+            | "index \(.index): \(.kind)/\(.epoch)/\(.member) vs \($bi[.index | tostring] | "\(.kind)/\(.epoch)/\(.member)")"')
+        [[ -z "$bad" ]] || fail "${names[0]} and ${names[1]} list different events at the same index: $bad"
+    fi
+    # the daemons' own word: "acting as primary of epoch N", "(same epoch N, in sync): acting again"
+    local -A acted=()
+    local e line both=() unnamed=()
+    for n in dc1 dc2; do
+        [[ -f $VGC_LOGS/$n.log ]] || continue
+        for e in $(sed -nE 's/.*acting as primary of epoch ([0-9]+).*/\1/p; s/.*\(same epoch ([0-9]+), in sync\): acting again.*/\1/p' \
+            "$VGC_LOGS/$n.log" | sort -un); do
+            [[ -n "${acted[$e]:-}" && ${acted[$e]} != "$n" ]] && both+=("$e")
+            acted[$e]=$n
+            line=$(grep -E "epoch $e: [a-z]+ by .*: primary '$n'," "$VGC_LOGS/witness.log" 2>/dev/null) ||
+                unnamed+=("$n@$e")
+        done
+    done
+    ((${#both[@]} == 0)) || fail "both members acted as primary in epoch(s) ${both[*]}"
+    ((${#unnamed[@]} == 0)) || fail "members acted as primary in epochs the witness did not give them: ${unnamed[*]}"
+    VGC_EPOCHS="$(jq '[.items[] | select(.config != null)] | length' "$VGC_DIR/events.${names[0]}") CONFIG records, epochs $(
+        jq -r '[.items[] | select(.config != null) | "\(.epoch):\(.member)"] | join(" ")' "$VGC_DIR/events.${names[0]}"); acted as primary: $(
+        for e in "${!acted[@]}"; do echo "$e:${acted[$e]}"; done | sort -n | paste -sd' ')"
 }
 
 # vgc_cli ARGS...: the vigil CLI from the client namespace, both members.

@@ -30,3 +30,5 @@ vgc_wait_mirrored 15 || fail "dc1 did not rejoin as mirror"
 [[ $(vgc_cluster dc1 | jq -r .role) == mirror ]] || fail "dc1 is not the mirror: $(vgc_cluster dc1)"
 out=$(vgc_check dc2 --also "$(vgc_url dc1)" --wait 10 2>&1) || fail "members disagree: $out"
 pass "dc1 rejoined as mirror; both members hold the same objects"
+vgc_check_epochs
+pass "no epoch with two primaries: $VGC_EPOCHS"

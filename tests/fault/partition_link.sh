@@ -32,3 +32,5 @@ kinds=$(vgc_curl dc1 -f "/api/v1/events?limit=100" | jq -r '[.items[].kind] | jo
 assert_contains "$kinds" degraded "events"
 assert_contains "$kinds" restored "events"
 pass "healed: mirroring restored, degraded/restored events, $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both"
+vgc_check_epochs
+pass "no epoch with two primaries: $VGC_EPOCHS"
