@@ -369,22 +369,27 @@ $(jq -c '.items[] | select(.config != null) | {index, epoch, member, kind, prima
     fi
     # the daemons' own word: "acting as primary of epoch N", "(same epoch N, in sync): acting again"
     local -A acted=()
-    local e line both=() unnamed=()
+    local e both=() unnamed=()
     for n in dc1 dc2; do
         [[ -f $VGC_LOGS/$n.log ]] || continue
         for e in $(sed -nE 's/.*acting as primary of epoch ([0-9]+).*/\1/p; s/.*\(same epoch ([0-9]+), in sync\): acting again.*/\1/p' \
             "$VGC_LOGS/$n.log" | sort -un); do
             [[ -n "${acted[$e]:-}" && ${acted[$e]} != "$n" ]] && both+=("$e")
             acted[$e]=$n
-            line=$(grep -E "epoch $e: [a-z]+ by .*: primary '$n'," "$VGC_LOGS/witness.log" 2>/dev/null) ||
+            grep -qE " epoch $e: [a-z]+ by .*: primary '$n'," "$VGC_LOGS/witness.log" 2>/dev/null ||
                 unnamed+=("$n@$e")
         done
     done
     ((${#both[@]} == 0)) || fail "both members acted as primary in epoch(s) ${both[*]}"
     ((${#unnamed[@]} == 0)) || fail "members acted as primary in epochs the witness did not give them: ${unnamed[*]}"
-    VGC_EPOCHS="$(jq '[.items[] | select(.config != null)] | length' "$VGC_DIR/events.${names[0]}") CONFIG records, epochs $(
-        jq -r '[.items[] | select(.config != null) | "\(.epoch):\(.member)"] | join(" ")' "$VGC_DIR/events.${names[0]}"); acted as primary: $(
-        for e in "${!acted[@]}"; do echo "$e:${acted[$e]}"; done | sort -n | paste -sd' ')"
+    # a summary: in full for a few epochs, counted for many
+    VGC_EPOCHS="$(jq -r '[.items[] | select(.config != null) | "\(.epoch):\(.member)"]
+        | "\(length) CONFIG records, " + if length <= 12 then "epochs " + join(" ")
+          else "epochs \(.[0] | split(":")[0])..\(.[-1] | split(":")[0])" end' "$VGC_DIR/events.${names[0]}"); acted as primary: $(
+        for e in "${!acted[@]}"; do echo "$e:${acted[$e]}"; done | sort -n |
+            awk '{ a[NR] = $0; n[substr($0, index($0, ":") + 1)]++ }
+                 END { if (NR <= 12) { for (i = 1; i <= NR; i++) printf "%s%s", (i > 1 ? " " : ""), a[i] }
+                       else printf "%d epochs (dc1 %d, dc2 %d)", NR, n["dc1"], n["dc2"] }')"
 }
 
 # vgc_cli ARGS...: the vigil CLI from the client namespace, both members.

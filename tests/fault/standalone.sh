@@ -42,8 +42,8 @@ t_cont=$(vgc_now)
 sleep 1.5
 vgc_writer_stop
 
-n_cut=$(vgc_acks_between "$(awk -v t="$t_cut" 'BEGIN{print t + 0.6}')" "$t_heal")
-n_stop=$(vgc_acks_between "$(awk -v t="$t_stop" 'BEGIN{print t + 0.6}')" "$t_cont")
+n_cut=$(vgc_acks_between "$(awk -v t="$t_cut" 'BEGIN { printf "%.6f", t + 0.6 }')" "$t_heal")
+n_stop=$(vgc_acks_between "$(awk -v t="$t_stop" 'BEGIN { printf "%.6f", t + 0.6 }')" "$t_cont")
 ((n_cut == 0)) || fail "$n_cut writes acknowledged while the clients were cut from dc1"
 ((n_stop == 0)) || fail "$n_stop writes acknowledged while vigild was stopped"
 for what in "heal:$t_heal" "SIGCONT:$t_cont"; do

@@ -24,7 +24,7 @@ vgc_kill9 dc2
 t_mirror=$(vgc_now)
 sleep 2
 t_back=$(vgc_now)
-n=$(vgc_acks_between "$(awk -v t="$t_mirror" 'BEGIN { print t + 0.2 }')" "$t_back")
+n=$(vgc_acks_between "$(awk -v t="$t_mirror" 'BEGIN { printf "%.6f", t + 0.2 }')" "$t_back")
 assert_eq 0 "$n" "writes acknowledged with the witness and the mirror down"
 pass "witness and mirror down: no write is acknowledged"
 
