@@ -322,7 +322,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (srv->draining && call.method != EVHTTP_REQ_GET) {
-        vg_api_reply_error(srv, req, 503, NULL, "vigild is shutting down");
+        /* refused before anything was done: "primary" tells a client it may
+         * send the write to another member */
+        json_t *body = json_pack("{s:s, s:n}", "error", "vigild is shutting down", "primary");
+        if (srv->cluster)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Vigil-Role",
+                              vg_cluster_role_name(srv->cluster));
+        vg_api_reply_json(srv, req, 503, body);
+        json_decref(body);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {

@@ -19,12 +19,15 @@
 #
 # Environment:
 #   VG_FAULT_TRIALS  number of trials (default 4, which keeps the suite run
-#                    under a minute; a soak: VG_FAULT_TRIALS=200)
+#                    under a minute; a soak: VG_FAULT_TRIALS=200, about 15
+#                    minutes: more than ctest's 900 s TIMEOUT, so run it
+#                    with bash, see README.md)
 #   VG_FAULT_SEED    seed of the fault sequence (default: a random one). The
 #                    seed is printed first; set it again (with the same
 #                    VG_FAULT_TRIALS) to replay the same faults at the same
 #                    offsets (timing on the machine still varies).
-# e.g.  VG_FAULT_SEED=12345 VG_FAULT_TRIALS=200 ctest --test-dir build -R fault/random --output-on-failure
+# e.g.  VG_FAULT_SEED=12345 VG_FAULT_TRIALS=20 ctest --test-dir build -R fault/random --output-on-failure
+#       VIGILD=build/vigild VIGIL=build/vigil VG_FAULT_TRIALS=200 bash tests/fault/random.sh
 source "$(dirname "$0")/../blackbox/lib.sh"
 source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/cluster_lib.sh"
