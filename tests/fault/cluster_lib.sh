@@ -241,7 +241,10 @@ vgc_wait_mirrored() {
         p=$(vgc_primary)
         if [[ $p == dc1 || $p == dc2 ]]; then
             c=$(vgc_cluster "$p")
-            jq -e '(.sync | length) == 2 and .peer.connected == true and .peer.lag == 0' <<<"$c" >/dev/null 2>&1 &&
+            # under a running writer a record is nearly always in flight, so
+            # "mirrored" is: both in sync, linked, every committed record acked
+            jq -e '(.sync | length) == 2 and .peer.connected == true and
+                   .peer.acked_index >= .self.commit_index' <<<"$c" >/dev/null 2>&1 &&
                 return 0
         fi
         sleep 0.05
