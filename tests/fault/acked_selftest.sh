@@ -46,10 +46,13 @@ out=$($ACKED check --url "$URL1" --run-id "$RID" --acked "$A" 2>&1) || fail "che
 assert_contains "$out" "$n acknowledged, $n present, 0 missing" "check after restart"
 pass "every acknowledged write is there after kill -9 and restart"
 
-out=$($ACKED maxgap --acked "$A" --clock wall --after "$t_kill" --max 10) || fail "maxgap: $out"
+# an answer received just before the kill can be recorded just after it:
+# measure from 50 ms after the kill
+t_after=$(awk -v t="$t_kill" 'BEGIN { printf "%.6f", t + 0.05 }')
+out=$($ACKED maxgap --acked "$A" --clock wall --after "$t_after" --max 10) || fail "maxgap: $out"
 resumed=$(jq .resumed_after_s <<<"$out")
-awk -v r="$resumed" 'BEGIN { exit !(r >= 0.4 && r < 10) }' || fail "resumed $resumed s after the kill: $out"
-if $ACKED maxgap --acked "$A" --clock wall --after "$t_kill" --max 0.1 >/dev/null 2>&1; then
+awk -v r="$resumed" 'BEGIN { exit !(r >= 0.3 && r < 10) }' || fail "resumed $resumed s after the kill: $out"
+if $ACKED maxgap --acked "$A" --clock wall --after "$t_after" --max 0.1 >/dev/null 2>&1; then
     fail "maxgap --max 0.1 passed across a 0.5 s outage"
 fi
 pass "maxgap: writes resumed ${resumed} s after the kill; --max fails when exceeded"
