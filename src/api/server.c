@@ -272,30 +272,42 @@ static void handle_unauthenticated(struct vg_server *srv, struct evhttp_request 
     vg_api_reply_text(srv, req, 200, "text/plain", "ok\n", 3);
 }
 
-/* In a cluster: every answer says which role served it (and a mirror how
- * far behind it is); writes go only to the acting primary. 0 if answered. */
-static int cluster_gate(struct vg_call *call)
+/* In a cluster every answer says who served it, in which role, and how far
+ * behind a mirror is. */
+static void add_cluster_headers(struct vg_server *srv, struct evhttp_request *req)
 {
-    vg_cluster_t *cl = call->srv->cluster;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+    vg_cluster_t *cl = srv->cluster;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     char lag[32];
     evhttp_add_header(out, "Vigil-Role", vg_cluster_role_name(cl));
     evhttp_add_header(out, "Vigil-Member", vg_cluster_member_name(cl));
     snprintf(lag, sizeof lag, "%llu", (unsigned long long)vg_cluster_lag(cl));
     evhttp_add_header(out, "Vigil-Lag", lag);
+}
+
+/* A write refused before anything was done: "primary" (a member name, or
+ * null when unknown) tells a client it may send it to another member. */
+static void reply_refused(struct vg_server *srv, struct evhttp_request *req, const char *why,
+                          const char *primary)
+{
+    int named = primary && primary[0];
+    if (named)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Vigil-Primary", primary);
+    json_t *body = json_pack("{s:s, s:o}", "error", why, "primary",
+                             named ? json_string(primary) : json_null());
+    vg_api_reply_json(srv, req, 503, body);
+    json_decref(body);
+}
+
+/* In a cluster, writes go only to the acting primary. 0 if answered. */
+static int cluster_gate(struct vg_call *call)
+{
     if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0)
         return 1;
     char why[512], primary[64];
-    if (vg_cluster_can_write(cl, why, sizeof why, primary, sizeof primary))
+    if (vg_cluster_can_write(call->srv->cluster, why, sizeof why, primary, sizeof primary))
         return 1;
-    if (primary[0])
-        evhttp_add_header(out, "Vigil-Primary", primary);
-    json_t *body =
-        json_pack("{s:s, s:s?}", "error", why, "primary", primary[0] ? primary : NULL);
-    if (!primary[0])
-        json_object_set_new(body, "primary", json_null());
-    vg_api_reply_json(call->srv, call->req, 503, body);
-    json_decref(body);
+    reply_refused(call->srv, call->req, why, primary);
     return 0;
 }
 
@@ -321,15 +333,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         vg_api_reply_error(srv, req, 401, NULL, "missing or invalid bearer token");
         return;
     }
+    if (srv->cluster)
+        add_cluster_headers(srv, req);
     if (srv->draining && call.method != EVHTTP_REQ_GET) {
-        /* refused before anything was done: "primary" tells a client it may
-         * send the write to another member */
-        json_t *body = json_pack("{s:s, s:n}", "error", "vigild is shutting down", "primary");
-        if (srv->cluster)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Vigil-Role",
-                              vg_cluster_role_name(srv->cluster));
-        vg_api_reply_json(srv, req, 503, body);
-        json_decref(body);
+        reply_refused(srv, req, "vigild is shutting down", NULL);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {

@@ -35,23 +35,32 @@ static int require_client_certs(SSL_CTX *ctx, const char *ca, char *err, size_t 
     return 0;
 }
 
-SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
-                           size_t errlen)
+/* A TLS 1.3-only context presenting cert/key. */
+static SSL_CTX *new_ctx(const SSL_METHOD *method, const char *cert, const char *key, char *err,
+                        size_t errlen)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(method);
     if (!ctx) {
         vg_err(err, errlen, -ENOMEM, "cannot create TLS context");
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    if (load_identity(ctx, cert, key, err, errlen))
-        goto fail;
-    if (ca && require_client_certs(ctx, ca, err, errlen))
-        goto fail;
+    if (load_identity(ctx, cert, key, err, errlen)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
-fail:
-    SSL_CTX_free(ctx);
-    return NULL;
+}
+
+SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
+                           size_t errlen)
+{
+    SSL_CTX *ctx = new_ctx(TLS_server_method(), cert, key, err, errlen);
+    if (ctx && ca && require_client_certs(ctx, ca, err, errlen)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 static int load_identity(SSL_CTX *ctx, const char *cert, const char *key, char *err,
@@ -75,25 +84,18 @@ static int load_identity(SSL_CTX *ctx, const char *cert, const char *key, char *
 SSL_CTX *vg_tls_client_ctx(const char *cert, const char *key, const char *ca, char *err,
                            size_t errlen)
 {
-    char why[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) {
-        vg_err(err, errlen, -ENOMEM, "cannot create TLS context");
+    SSL_CTX *ctx = new_ctx(TLS_client_method(), cert, key, err, errlen);
+    if (!ctx)
         return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    if (load_identity(ctx, cert, key, err, errlen))
-        goto fail;
     if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        char why[256];
         vg_tls_error_text(why, sizeof why);
         vg_err(err, errlen, -EINVAL, "cannot load TLS CA '%s': %s", ca, why);
-        goto fail;
+        SSL_CTX_free(ctx);
+        return NULL;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     return ctx;
-fail:
-    SSL_CTX_free(ctx);
-    return NULL;
 }
 
 SSL *vg_tls_client_ssl(SSL_CTX *ctx, const char *peer_name)

@@ -390,7 +390,6 @@ static void become_primary(vg_cluster_t *c, uint64_t sent_us)
     }
     c->role = ROLE_PRIMARY;
     c->acting = 1;
-    c->acting_since_us = now_us();
     c->witness_ok_us = sent_us;
     c->await_since_us = 0;
     vg_member_set_epoch(c->m, c->cfg.epoch);
@@ -581,10 +580,10 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
     }
     if (c->switching == 2 && c->role == ROLE_MIRROR) {
         c->switching = 0;
-        c->switch_took_ms = (now_us() - c->switch_start_us) / 1000;
+        uint64_t took_ms = (now_us() - c->switch_start_us) / 1000;
         finish_wait(&switch_wait, 200,
                     json_pack("{s:I, s:s, s:I}", "epoch", (json_int_t)c->cfg.epoch, "primary",
-                              c->cfg.primary, "took_ms", (json_int_t)c->switch_took_ms));
+                              c->cfg.primary, "took_ms", (json_int_t)took_ms));
     }
     if (force_wait.done && !strcmp(op, "force")) {
         if (status == 200)
@@ -769,7 +768,6 @@ static void mirror_tick(vg_cluster_t *c, uint64_t now)
         return;
     if (!c->witness_reachable)
         return;
-    c->last_failover_detect_us = c->primary_lost_us;
     request_change(c, "promote", me(c), 0, "primary unreachable");
     /* if refused, try again when the witness's own timer should have run out */
     uint64_t heard = c->witness_heard_primary_ms;

@@ -64,8 +64,7 @@ struct vg_cluster {
 
     struct cfg cfg; /* newest configuration learned */
     enum vg_role_kind role;
-    int acting; /* primary that serves writes now */
-    uint64_t acting_since_us;
+    int acting;              /* primary that serves writes now */
     uint64_t recorded_epoch; /* highest epoch whose change this member logged */
 
     /* liveness, monotonic us */
@@ -87,12 +86,8 @@ struct vg_cluster {
     uint64_t await_since_us; /* first time the ack fell behind durable, 0 if not */
     uint64_t promote_retry_us;
     int switching; /* a planned switchover holds writes */
-    struct evhttp_request *switch_req;
     uint64_t switch_start_us, switch_deadline_us;
     char switch_reason[257], switch_actor[64];
-    uint64_t switch_took_ms;
-    uint64_t last_failover_detect_us;
-    char pending_op_actor[64];
 
     /* mirror side */
     uint64_t primary_commit; /* primary's commit index, as last heard */

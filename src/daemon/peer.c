@@ -87,11 +87,6 @@ static int loose_add(struct link *l)
     return -1;
 }
 
-static struct link *L(const vg_cluster_t *c)
-{
-    return c->link;
-}
-
 static void link_free(struct link *l)
 {
     if (!l)
@@ -845,6 +840,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         loose_del(l);
         c->link = l;
         l->ready = 1;
+        bufferevent_set_timeouts(bev, NULL, NULL); /* it only guarded the handshake */
         l->rx_us = vg_mono_us();
         send_hello(l);
         return;
@@ -933,10 +929,6 @@ void vg_peer_tick(vg_cluster_t *c)
         vg_peer_close(c, "peer silent");
         l = NULL;
     }
-    if (l && l->ready) {
-        /* the read timeout only guarded the handshake */
-        bufferevent_set_timeouts(l->bev, NULL, NULL);
-    }
     if (c->role == ROLE_PRIMARY && !l &&
         now - last_dial_us >= (uint64_t)t->heartbeat_ms * 1000 && now >= diverged_until_us) {
         last_dial_us = now;
@@ -984,7 +976,7 @@ int vg_peer_listen(vg_cluster_t *c, char *err, size_t errlen)
 
 json_t *vg_peer_status(const vg_cluster_t *c)
 {
-    struct link *l = L(c);
+    struct link *l = c->link;
     uint64_t now = vg_mono_us();
     vg_log_t *log = vg_member_log(c->m);
     json_t *st = json_pack("{s:s, s:s, s:b}", "name", c->node.peer_name, "address",
