@@ -5,9 +5,11 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libevent-dev libssl-dev libsodium-dev libjansson-dev libyaml-dev
-    libcurl4-openssl-dev libcmocka-dev)
-test_pkgs=(curl jq openssl procps iproute2 python3 coreutils spin nftables)
-bench_pkgs=(etcd-server etcd-client)
+    libcurl4-openssl-dev libcmocka-dev libsnmp-dev libmodbus-dev libmosquitto-dev
+    libupsclient-dev)
+test_pkgs=(curl jq openssl procps iproute2 python3 coreutils spin nftables
+    snmpd snmp mosquitto mosquitto-clients nut-server nut-client)
+bench_pkgs=(etcd-server etcd-client influxdb)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--bench" ]]; then

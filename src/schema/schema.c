@@ -40,10 +40,16 @@
 /* Every kind is one file defining one row; adding a kind adds a line here. */
 extern const struct vg_kind vg_kind_site;
 extern const struct vg_kind vg_kind_zone;
+extern const struct vg_kind vg_kind_device;
+extern const struct vg_kind vg_kind_sensor;
+extern const struct vg_kind vg_kind_rule;
 
 static const struct vg_kind *const kinds[] = {
     &vg_kind_site,
     &vg_kind_zone,
+    &vg_kind_device,
+    &vg_kind_sensor,
+    &vg_kind_rule,
     NULL,
 };
 
