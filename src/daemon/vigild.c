@@ -13,6 +13,7 @@ static const struct subcommand commands[] = {
     {"init", vg_cmd_init, "create a data directory, keyring and first admin token"},
     {"run", vg_cmd_run, "serve a member (standalone)"},
     {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
+    {"probe", vg_cmd_probe, "read devices from a manifest file once and print the values"},
 };
 
 static void usage(FILE *out)

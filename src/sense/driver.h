@@ -7,8 +7,8 @@
  * collector (collect.c) builds a vg_device from those objects and runs it
  * on a thread of its own:
  *
- *     init(dev)            once; may fail (bad options): the device is
- *                          reported as misconfigured and never polled
+ *     init(dev)            once; a failed init leaves nothing to close and
+ *                          is retried at the interval like a failed poll
  *     poll(dev) ...        every dev->interval_ms for polled drivers, with
  *                          dev->timeout_ms per attempt and dev->retries
  *                          retries (exponential backoff) on failure
