@@ -8,8 +8,11 @@
 
 #include "core/netaddr.h"
 
+extern const struct vg_driver vg_drv_modbus;
+
 /* One row per driver file (drv_<name>.c). */
 static const struct vg_driver *const drivers[] = {
+    &vg_drv_modbus,
     NULL,
 };
 
