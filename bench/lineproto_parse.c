@@ -22,9 +22,9 @@ static void build_body(vg_buf_t *body, size_t n_lines, int multi)
 {
     for (size_t i = 0; i < n_lines; i++) {
         if (multi)
-            vg_buf_printf(body, "crac-%zu,site=dc1 supply=%zu.%zu,return=2%zu.5,running=t %llu\n",
-                          i % 40, 10 + i % 7, i % 10, i % 10,
-                          1764770000000ULL + (unsigned long long)i);
+            vg_buf_printf(
+                body, "crac-%zu,site=dc1 supply=%zu.%zu,return=2%zu.5,running=t %llu\n", i % 40,
+                10 + i % 7, i % 10, i % 10, 1764770000000ULL + (unsigned long long)i);
         else
             vg_buf_printf(body, "dc1-hall-a-t%zu value=%zu.%zu %llu\n", i % 500, 15 + i % 15,
                           i % 10, 1764770000000ULL + (unsigned long long)i);
@@ -44,7 +44,8 @@ static void run(const char *what, const vg_buf_t *body, size_t n_lines, size_t p
             int rc;
             if (batch_mode) {
                 vg_lp_batch_reset(&b);
-                rc = vg_lp_parse_batch((const char *)body->data, body->len, VG_LP_MS, 0, &b, &e);
+                rc =
+                    vg_lp_parse_batch((const char *)body->data, body->len, VG_LP_MS, 0, &b, &e);
                 sink += b.n_readings;
             } else {
                 rc = vg_lp_parse((const char *)body->data, body->len, VG_LP_MS, 0, noop, &sink,

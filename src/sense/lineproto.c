@@ -24,15 +24,23 @@ enum { C_STOP = 1, C_DIGIT = 2, C_SPACE = 4, C_END = 8 };
 
 /* C_STOP ends a name (measurement, tag key/value, field key). */
 static const uint8_t cls[256] = {
-    [' '] = C_STOP | C_SPACE | C_END, ['\t'] = C_STOP | C_SPACE | C_END,
-    [','] = C_STOP | C_END,           ['='] = C_STOP,
-    ['\\'] = C_STOP,                  ['\n'] = C_STOP | C_END,
-    ['\r'] = C_STOP | C_END,          ['0'] = C_DIGIT,
+    [' '] = C_STOP | C_SPACE | C_END,
+    ['\t'] = C_STOP | C_SPACE | C_END,
+    [','] = C_STOP | C_END,
+    ['='] = C_STOP,
+    ['\\'] = C_STOP,
+    ['\n'] = C_STOP | C_END,
+    ['\r'] = C_STOP | C_END,
+    ['0'] = C_DIGIT,
     ['1'] = C_DIGIT,
-    ['2'] = C_DIGIT,                  ['3'] = C_DIGIT,
-    ['4'] = C_DIGIT,                  ['5'] = C_DIGIT,
-    ['6'] = C_DIGIT,                  ['7'] = C_DIGIT,
-    ['8'] = C_DIGIT,                  ['9'] = C_DIGIT,
+    ['2'] = C_DIGIT,
+    ['3'] = C_DIGIT,
+    ['4'] = C_DIGIT,
+    ['5'] = C_DIGIT,
+    ['6'] = C_DIGIT,
+    ['7'] = C_DIGIT,
+    ['8'] = C_DIGIT,
+    ['9'] = C_DIGIT,
 };
 
 #define IS(c, k) (cls[(unsigned char)(c)] & (k))
@@ -146,21 +154,24 @@ static const char *scan_uint(const char *p, const char *end, uint64_t max, uint6
 
 void vg_lp_show(char *out, size_t outlen, const char *s, size_t len, size_t max)
 {
-    size_t o = 0;
-    if (!outlen)
+    size_t o = 0, i = 0;
+    if (outlen < 4) {
+        if (outlen)
+            out[0] = '\0';
         return;
-    for (size_t i = 0; i < len && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int w = c >= 0x20 && c < 0x7f && c != '\'' && c != '"' && c != '\\'
-                    ? snprintf(out + o, outlen - o, "%c", c)
-                    : snprintf(out + o, outlen - o, "\\x%02x", c);
-        if (w < 0 || (size_t)w >= outlen - o) {
-            out[o] = '\0';
-            return;
-        }
-        o += (size_t)w;
     }
-    if (len > max && outlen - o > 3)
+    for (; i < len && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char one[5];
+        int printable = c >= 0x20 && c < 0x7f && c != '\'' && c != '"' && c != '\\';
+        size_t w =
+            printable ? (one[0] = (char)c, 1) : (snprintf(one, sizeof one, "\\x%02x", c), 4);
+        if (o + w + 4 > outlen) /* room for "..." and the NUL */
+            break;
+        memcpy(out + o, one, w);
+        o += w;
+    }
+    if (i < len)
         memcpy(out + o, "...", 4);
     else
         out[o] = '\0';
@@ -361,8 +372,8 @@ static size_t scan_bool(const char *p, const char *end, double *out)
         size_t n;
         double v;
     } words[] = {
-        {"true", 4, 1},  {"True", 4, 1},  {"TRUE", 4, 1},  {"t", 1, 1},  {"T", 1, 1},
-        {"false", 5, 0}, {"False", 5, 0}, {"FALSE", 5, 0}, {"f", 1, 0},  {"F", 1, 0},
+        {"true", 4, 1},  {"True", 4, 1},  {"TRUE", 4, 1},  {"t", 1, 1}, {"T", 1, 1},
+        {"false", 5, 0}, {"False", 5, 0}, {"FALSE", 5, 0}, {"f", 1, 0}, {"F", 1, 0},
     };
     for (size_t i = 0; i < VG_ARRAY_LEN(words); i++)
         if (is_word(p, end, words[i].w, words[i].n)) {
@@ -558,8 +569,8 @@ static int emit(struct lp_state *s, const struct lp_name *base, int64_t time_ms)
         int plain = is_value_field(&f->key);
         char scratch[2 * VG_LP_NAME_MAX + 2];
         if (!plain || base->esc) {
-            char *out = s->batch ? arena_alloc(s->batch, plain ? len : len + 1 + f->key.len)
-                                 : scratch;
+            char *out =
+                s->batch ? arena_alloc(s->batch, plain ? len : len + 1 + f->key.len) : scratch;
             char *q = unescape(out, base);
             if (!plain) {
                 *q++ = '.';
@@ -692,10 +703,8 @@ int vg_lp_parse(const char *buf, size_t len, enum vg_lp_precision precision,
 int vg_lp_parse_batch(const char *buf, size_t len, enum vg_lp_precision precision,
                       int64_t default_time_ms, struct vg_lp_batch *b, struct vg_lp_error *error)
 {
-    struct lp_state s = {.precision = precision,
-                         .default_time_ms = default_time_ms,
-                         .batch = b,
-                         .error = error};
+    struct lp_state s = {
+        .precision = precision, .default_time_ms = default_time_ms, .batch = b, .error = error};
     return parse_all(&s, buf, len);
 }
 

@@ -39,7 +39,7 @@
 
 #include "core/vg.h"
 
-#define VG_LP_NAME_MAX 63
+#define VG_LP_NAME_MAX    63
 #define VG_LP_MAX_TIME_MS INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
 
 enum vg_lp_precision { VG_LP_NS, VG_LP_US, VG_LP_MS, VG_LP_S };
@@ -104,7 +104,8 @@ void vg_lp_batch_add(struct vg_lp_batch *b, const char *sensor, size_t sensor_le
 /* vg_lp_parse into a batch (appending). On -EINVAL the readings appended so
  * far are still there: the caller resets the batch and stores nothing. */
 int vg_lp_parse_batch(const char *buf, size_t len, enum vg_lp_precision precision,
-                      int64_t default_time_ms, struct vg_lp_batch *b, struct vg_lp_error *error);
+                      int64_t default_time_ms, struct vg_lp_batch *b,
+                      struct vg_lp_error *error);
 
 /* The fast decimal parser, shared by the JSON and MQTT payload parsers:
  * [+-]digits[.digits][(e|E)[+-]digits] (either digit run may be empty, not
