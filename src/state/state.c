@@ -25,6 +25,8 @@ vg_state_t *vg_state_new(void)
     st->kinds = json_object();
     st->tokens = json_object();
     st->events = json_array();
+    st->alerts = json_object();
+    st->alert_log = json_array();
     st->cluster = json_object();
     st->history = vg_calloc(HISTORY_CAP, sizeof *st->history);
     return st;
@@ -47,6 +49,8 @@ void vg_state_free(vg_state_t *st)
     json_decref(st->kinds);
     json_decref(st->tokens);
     json_decref(st->events);
+    json_decref(st->alerts);
+    json_decref(st->alert_log);
     json_decref(st->cluster);
     free(st);
 }
@@ -68,6 +72,10 @@ static void history_push(vg_state_t *st, uint64_t revision, const char *type, js
     if (st->observer) {
         vg_change_t ch = {revision, type, object};
         st->observer(st->observer_ctx, &ch);
+    }
+    if (st->extra_observer) {
+        vg_change_t ch = {revision, type, object};
+        st->extra_observer(st->extra_observer_ctx, &ch);
     }
 }
 
@@ -269,6 +277,25 @@ static int apply_event(vg_state_t *st, uint64_t index, json_t *payload)
     return 0;
 }
 
+/* A rule state change, made by the primary's rule engine. Like events, a
+ * malformed payload is kept out rather than trusted. */
+static int apply_alert(vg_state_t *st, uint64_t index, json_t *payload)
+{
+    const char *id = json_string_value(json_object_get(payload, "id"));
+    const char *to = json_string_value(json_object_get(payload, "to"));
+    if (!json_is_object(payload) || !id || !to)
+        return 0;
+    json_object_set_new(payload, "index", json_integer((json_int_t)index));
+    if (!strcmp(to, "ok"))
+        json_object_del(st->alerts, id);
+    else
+        json_object_set(st->alerts, id, payload);
+    json_array_append(st->alert_log, payload);
+    if (json_array_size(st->alert_log) > VG_STATE_ALERT_LOG_CAP)
+        json_array_remove(st->alert_log, 0);
+    return 0;
+}
+
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
                    json_t *payload, vg_apply_result_t *res)
 {
@@ -292,6 +319,8 @@ int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type
     case VG_REC_CONFIG:
     case VG_REC_EVENT:
         return apply_event(st, index, payload);
+    case VG_REC_ALERT:
+        return apply_alert(st, index, payload);
     default:
         return 0; /* NOOP: only advances the index */
     }
@@ -310,6 +339,16 @@ uint64_t vg_state_epoch(const vg_state_t *st)
 json_t *vg_state_events(const vg_state_t *st)
 {
     return st->events;
+}
+
+json_t *vg_state_alerts(const vg_state_t *st)
+{
+    return st->alerts;
+}
+
+json_t *vg_state_alert_log(const vg_state_t *st)
+{
+    return st->alert_log;
 }
 
 json_t *vg_state_cluster(const vg_state_t *st)

@@ -61,6 +61,13 @@ json_t *vg_state_events(const vg_state_t *st);
 /* {"last_change": event, "failovers", "switchovers", "degrades"}; borrowed. */
 json_t *vg_state_cluster(const vg_state_t *st);
 
+/* Rule states (VG_REC_ALERT records, DESIGN.md section 4): every rule
+ * instance whose state is not "ok", {id: change}, and the newest changes,
+ * oldest first, each with its "index". Both borrowed. */
+#define VG_STATE_ALERT_LOG_CAP 2000
+json_t *vg_state_alerts(const vg_state_t *st);
+json_t *vg_state_alert_log(const vg_state_t *st);
+
 /* Borrowed reference or NULL. */
 json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
 
@@ -85,6 +92,8 @@ int vg_state_history_covers(const vg_state_t *st, uint64_t from);
 
 /* Called after each applied change (watch fan-out). */
 void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
+/* A second, independent observer slot (the facility monitor uses it). */
+void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 
 /* Snapshot support: the whole state as JSON (new ref) and back. */
 json_t *vg_state_dump(const vg_state_t *st);

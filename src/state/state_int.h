@@ -23,6 +23,8 @@ struct vg_state {
     size_t n_objects;
     json_t *events;  /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
     json_t *cluster; /* {"last_change":..,"failovers":N,"switchovers":N,"degrades":N} */
+    json_t *alerts;    /* {instance id: latest change} for every instance not "ok" */
+    json_t *alert_log; /* rule state changes, oldest first, at most VG_STATE_ALERT_LOG_CAP */
 
     struct history_entry *history; /* ring of HISTORY_CAP */
     size_t hist_head, hist_len;
@@ -30,6 +32,8 @@ struct vg_state {
 
     vg_change_fn observer;
     void *observer_ctx;
+    vg_change_fn extra_observer; /* a second one: the facility monitor */
+    void *extra_observer_ctx;
 };
 
 void vg_state_history_clear(vg_state_t *st);

@@ -110,23 +110,31 @@ void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx)
     st->observer_ctx = ctx;
 }
 
+void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx)
+{
+    st->extra_observer = fn;
+    st->extra_observer_ctx = ctx;
+}
+
 json_t *vg_state_dump(const vg_state_t *st)
 {
-    return json_pack("{s:i, s:I, s:I, s:O, s:O, s:O, s:O}", "version", 1, "applied_index",
-                     (json_int_t)st->applied_index, "epoch", (json_int_t)st->epoch, "objects",
-                     st->kinds, "tokens", st->tokens, "events", st->events, "cluster",
-                     st->cluster);
+    return json_pack("{s:i, s:I, s:I, s:O, s:O, s:O, s:O, s:O, s:O}", "version", 1,
+                     "applied_index", (json_int_t)st->applied_index, "epoch",
+                     (json_int_t)st->epoch, "objects", st->kinds, "tokens", st->tokens,
+                     "events", st->events, "cluster", st->cluster, "alerts", st->alerts,
+                     "alert_log", st->alert_log);
 }
 
 int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
 {
     json_int_t version = 0, applied = 0, epoch = 0;
-    json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL;
+    json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL, *alerts = NULL,
+           *alert_log = NULL;
     json_error_t jerr;
-    if (json_unpack_ex((json_t *)dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o}",
+    if (json_unpack_ex((json_t *)dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}",
                        "version", &version, "applied_index", &applied, "epoch", &epoch,
                        "objects", &kinds, "tokens", &tokens, "events", &events, "cluster",
-                       &cluster))
+                       &cluster, "alerts", &alerts, "alert_log", &alert_log))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: %s", jerr.text);
     if (version != 1)
         return vg_err(err, errlen, -EINVAL, "snapshot state version %lld is not supported",
@@ -141,6 +149,10 @@ int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
     json_decref(st->cluster);
     st->events = json_is_array(events) ? vg_json_copy(events) : json_array();
     st->cluster = json_is_object(cluster) ? vg_json_copy(cluster) : json_object();
+    json_decref(st->alerts);
+    json_decref(st->alert_log);
+    st->alerts = json_is_object(alerts) ? vg_json_copy(alerts) : json_object();
+    st->alert_log = json_is_array(alert_log) ? vg_json_copy(alert_log) : json_array();
     st->applied_index = (uint64_t)applied;
     st->epoch = (uint64_t)epoch;
     st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */

@@ -33,6 +33,8 @@ enum vg_record_type {
     VG_REC_CONFIG = 5,       /* cluster configuration change: an event with "config" */
     VG_REC_NOOP = 6,         /* written by a new primary to open its epoch */
     VG_REC_EVENT = 7,        /* {"time","severity","kind","member","epoch","message"} */
+    VG_REC_ALERT = 8,        /* a rule state change: {"id","rule","sensor","from","to",
+                                "value","message","time","predicted_s"?} (rules.h) */
 };
 
 typedef struct vg_record {
