@@ -10,6 +10,8 @@
  *   TRUNCATE   u64 after_index
  *   SNAPSHOT   u64 index, u64 offset, u64 total, data...
  *   REJECT     u16 code, u8 reason_len, reason
+ *   READINGS   u64 seq, data... (a batch of sense/fwd.h)
+ *   READINGS_ACK u64 seq
  */
 #include "repl/wire.h"
 
@@ -18,7 +20,8 @@
 const char *vg_wire_type_name(uint8_t type)
 {
     static const char *names[] = {"?",         "HELLO",    "APPEND",   "ACK",
-                                  "HEARTBEAT", "TRUNCATE", "SNAPSHOT", "REJECT"};
+                                  "HEARTBEAT", "TRUNCATE", "SNAPSHOT", "REJECT",
+                                  "READINGS",  "READINGS_ACK"};
     return type < VG_ARRAY_LEN(names) ? names[type] : "?";
 }
 
@@ -80,6 +83,13 @@ static void encode_body(const vg_wire_msg_t *m, vg_buf_t *b)
     case VG_WIRE_REJECT:
         put16(b, m->u.reject.code);
         put_text(b, m->u.reject.reason, 255);
+        break;
+    case VG_WIRE_READINGS:
+        put64(b, m->u.readings.seq);
+        vg_buf_add(b, m->u.readings.data, m->u.readings.data_len);
+        break;
+    case VG_WIRE_READINGS_ACK:
+        put64(b, m->u.readings_ack.seq);
         break;
     default:
         VG_BUG("encoding unknown wire message type %u", m->type);
@@ -216,6 +226,15 @@ static int decode_body(struct cursor *c, vg_wire_msg_t *m, char *err, size_t err
     case VG_WIRE_REJECT:
         m->u.reject.code = get16(c);
         get_text(c, m->u.reject.reason, sizeof m->u.reject.reason);
+        break;
+    case VG_WIRE_READINGS:
+        m->u.readings.seq = get64(c);
+        m->u.readings.data = c->p;
+        m->u.readings.data_len = c->left;
+        c->left = 0;
+        break;
+    case VG_WIRE_READINGS_ACK:
+        m->u.readings_ack.seq = get64(c);
         break;
     default:
         return vg_err(err, errlen, -EINVAL, "unknown message type %u", m->type);

@@ -31,6 +31,8 @@ enum vg_wire_type {
     VG_WIRE_TRUNCATE = 5,  /* primary -> mirror: drop records after index (divergent tail) */
     VG_WIRE_SNAPSHOT = 6,  /* primary -> mirror: a chunk of a sealed snapshot file */
     VG_WIRE_REJECT = 7,    /* either way: refused, with a code and reason (e.g. fencing) */
+    VG_WIRE_READINGS = 8,  /* mirror -> primary: readings its site collected (sense/fwd.h) */
+    VG_WIRE_READINGS_ACK = 9, /* primary -> mirror: readings batch seq is durable */
 };
 
 typedef struct vg_wire_msg {
@@ -65,6 +67,14 @@ typedef struct vg_wire_msg {
             uint16_t code;
             char reason[256];
         } reject;
+        struct {
+            uint64_t seq; /* the mirror's spool sequence, increasing */
+            const uint8_t *data; /* points into the decoded buffer */
+            size_t data_len;
+        } readings;
+        struct {
+            uint64_t seq;
+        } readings_ack;
     } u;
 } vg_wire_msg_t;
 
