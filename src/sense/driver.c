@@ -9,10 +9,12 @@
 #include "core/netaddr.h"
 
 extern const struct vg_driver vg_drv_modbus;
+extern const struct vg_driver vg_drv_sim;
 
 /* One row per driver file (drv_<name>.c). */
 static const struct vg_driver *const drivers[] = {
     &vg_drv_modbus,
+    &vg_drv_sim,
     NULL,
 };
 
