@@ -27,6 +27,7 @@ struct vg_server {
     struct evhttp *http;
     vg_member_t *member;
     vg_cluster_t *cluster; /* NULL when standalone */
+    struct vg_monitor *monitor;
     SSL_CTX *ssl;
     int draining;
     size_t n_inflight; /* writes waiting for commit */
@@ -95,6 +96,7 @@ void vg_api_status(struct vg_call *call);
 void vg_api_metrics(struct vg_call *call);
 void vg_api_cluster(struct vg_call *call);
 void vg_api_events(struct vg_call *call);
+void vg_api_sense(struct vg_call *call); /* write, readings, series, sensors, facility, ... */
 
 /* Watch fan-out, set up by the server. */
 void vg_watch_init(struct vg_server *srv);

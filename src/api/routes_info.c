@@ -4,6 +4,8 @@
  */
 #include "api/api_int.h"
 
+#include "daemon/monitor.h"
+
 #include "core/buf.h"
 #include "schema/schema.h"
 #include "state/state.h"
@@ -110,6 +112,8 @@ void vg_api_metrics(struct vg_call *call)
                                      : 0);
     if (srv->cluster)
         vg_cluster_metrics(srv->cluster, &b);
+    if (srv->monitor)
+        vg_monitor_metrics(srv->monitor, &b);
     commit_histogram(&b, srv->member);
     vg_buf_adds(&b, "# HELP vigil_http_responses_total HTTP responses by status code.\n"
                     "# TYPE vigil_http_responses_total counter\n");

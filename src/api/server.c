@@ -254,6 +254,10 @@ static void dispatch(struct vg_call *call)
         vg_api_cluster(call);
     else if (strcmp(top, "events") == 0 && call->n_parts == 1)
         vg_api_events(call);
+    else if (!strcmp(top, "write") || !strcmp(top, "readings") || !strcmp(top, "series") ||
+             !strcmp(top, "sensors") || !strcmp(top, "facility") || !strcmp(top, "rules") ||
+             !strcmp(top, "alerts") || !strcmp(top, "sim"))
+        vg_api_sense(call);
     else
         vg_api_reply_error(call->srv, call->req, 404, NULL, "no such endpoint");
 }
@@ -302,7 +306,9 @@ static void reply_refused(struct vg_server *srv, struct evhttp_request *req, con
 /* In a cluster, writes go only to the acting primary. 0 if answered. */
 static int cluster_gate(struct vg_call *call)
 {
-    if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0)
+    /* a scenario changes the site's simulator, not the log: any member */
+    if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0 ||
+        strcmp(call->parts[0], "sim") == 0)
         return 1;
     char why[512], primary[64];
     if (vg_cluster_can_write(call->srv->cluster, why, sizeof why, primary, sizeof primary))
@@ -412,6 +418,7 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     srv->base = base;
     srv->member = member;
     srv->cluster = opts->cluster;
+    srv->monitor = opts->monitor;
     srv->start_ms = vg_mono_ms();
     srv->http = evhttp_new(base);
     evhttp_set_max_body_size(srv->http, VG_API_MAX_BODY);

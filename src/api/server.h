@@ -19,6 +19,7 @@ struct vg_server_opts {
     int insecure;          /* allow plain HTTP off loopback */
     int timeout_s;         /* idle/read/write timeout per connection; 0 = 30 */
     vg_cluster_t *cluster; /* NULL: standalone */
+    struct vg_monitor *monitor; /* facility monitor (NULL: its endpoints answer 503) */
 };
 
 typedef struct vg_server vg_server_t;

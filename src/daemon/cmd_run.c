@@ -6,6 +6,7 @@
 #include "daemon/daemon.h"
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
 
@@ -14,6 +15,7 @@
 #include "core/say.h"
 #include "daemon/cluster.h"
 #include "daemon/member.h"
+#include "daemon/monitor.h"
 #include "repl/node.h"
 
 #define DRAIN_DEADLINE_MS 10000
@@ -22,6 +24,8 @@ struct run_ctx {
     struct event_base *base;
     vg_server_t *server;
     vg_cluster_t *cluster;
+    vg_monitor_t *monitor;
+    struct vg_monitor_opts monitor_opts;
     const char *node_file;
     int bootstrap;
     struct vg_node node;
@@ -50,6 +54,9 @@ static void usage(FILE *out)
         "  --snapshot-every N    records between state snapshots (default 10000)\n"
         "  --segment-bytes N     log segment size before rollover (default 64 MiB)\n"
         "  --http-timeout S      close connections idle or stalled for S seconds (default 30)\n"
+        "  --site NAME           collect only the devices of this site (standalone;\n"
+        "                        a node file's site otherwise)\n"
+        "  --no-collect          run no device: store pushed readings only\n"
         "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
         "Plain HTTP is only served on loopback unless --insecure is given.\n"
         "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
@@ -90,6 +97,8 @@ static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, stru
         return 2;
     }
     mo->data_dir = ctx->node.data;
+    if (!ctx->monitor_opts.site && ctx->node.site[0])
+        ctx->monitor_opts.site = ctx->node.site;
     if (ctx->node.keyring[0] && !mo->key_file)
         mo->key_file = ctx->node.keyring;
     so->listen = ctx->node.listen;
@@ -118,6 +127,8 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"log-level", required_argument, 0, 'L'},
                                          {"node", required_argument, 0, 'N'},
                                          {"bootstrap", no_argument, 0, 'b'},
+                                         {"site", required_argument, 0, 's'},
+                                         {"no-collect", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -166,6 +177,12 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
         case 'b':
             ctx->bootstrap = 1;
             break;
+        case 's':
+            ctx->monitor_opts.site = optarg;
+            break;
+        case 'C':
+            ctx->monitor_opts.no_collect = 1;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -191,6 +208,7 @@ int vg_cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads(); /* device threads wake the loop */
     ctx.base = event_base_new();
     event_base_priority_init(ctx.base, VG_MEMBER_PRIORITIES);
     vg_member_t *member = NULL;
@@ -220,6 +238,12 @@ int vg_cmd_run(int argc, char **argv)
         }
         so.cluster = ctx.cluster;
     }
+    if (vg_monitor_start(ctx.base, member, ctx.cluster, &ctx.monitor_opts, &ctx.monitor, err,
+                         sizeof err)) {
+        vg_error("cannot start the facility monitor: %s", err);
+        goto out;
+    }
+    so.monitor = ctx.monitor;
     if (vg_server_start(ctx.base, member, &so, &ctx.server, err, sizeof err)) {
         vg_error("cannot serve: %s", err);
         goto out;
@@ -237,6 +261,7 @@ out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);
     vg_server_free(ctx.server);
+    vg_monitor_free(ctx.monitor);
     vg_cluster_free(ctx.cluster);
     vg_member_close(member);
     event_base_free(ctx.base);

@@ -1,0 +1,338 @@
+/*
+ * routes_sense.c - facility monitoring endpoints:
+ *   POST /api/v1/write?precision=ns|us|ms|s   Influx line protocol readings
+ *   POST /api/v1/readings                     {"readings":[{sensor,time?,value}]}
+ *   GET  /api/v1/series?sensor=&from=&to=&step=
+ *   GET  /api/v1/sensors[?site=&zone=]        live value and state of each sensor
+ *   GET  /api/v1/facility                     sites (PUE), devices, active alerts
+ *   GET  /api/v1/rules                        rule instances and their states
+ *   GET  /api/v1/alerts                       active alerts and the newest changes
+ *   POST /api/v1/sim/DEVICE                   {"scenario": NAME} (simulator)
+ *
+ * Pushed batches are all-or-nothing at the syntax level: a malformed line
+ * or element rejects the whole body (400, naming the line or index) and
+ * stores nothing. Readings of undeclared sensors, or older than their
+ * sensor's last reading, are refused one by one and counted; the answer
+ * comes only once the accepted ones are durable.
+ */
+#include "api/api_int.h"
+
+#include <event2/buffer.h>
+#include <math.h>
+
+#include "core/say.h"
+#include "daemon/monitor.h"
+#include "sense/lineproto.h"
+#include "sense/pushjson.h"
+#include "sense/sim.h"
+#include "state/state.h"
+
+#define MAX_ERRORS_SHOWN 10
+#define MAX_SERIES_ROWS 200000
+
+struct pending_push {
+    struct vg_server *srv;
+    struct evhttp_request *req;
+    json_t *body;
+};
+
+static void on_push_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+    struct pending_push *pp = arg;
+    vg_api_release_request(pp->req);
+    pp->req = NULL;
+}
+
+static void on_push_durable(void *ctx, int code)
+{
+    struct pending_push *pp = ctx;
+    pp->srv->n_inflight--;
+    if (pp->req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(pp->req);
+        if (evcon)
+            evhttp_connection_set_closecb(evcon, NULL, NULL);
+        if (code)
+            vg_api_reply_error(pp->srv, pp->req, 503, NULL, "readings not stored: %s",
+                               strerror(-code));
+        else
+            vg_api_reply_json(pp->srv, pp->req, 200, pp->body);
+    }
+    json_decref(pp->body);
+    free(pp);
+}
+
+/* Stores a parsed batch and answers once it is durable. */
+static void store_batch(struct vg_call *call, const struct vg_lp_batch *b)
+{
+    vg_monitor_t *mon = call->srv->monitor;
+    json_t *errors = json_array();
+    size_t accepted = 0, rejected = 0;
+    char err[256];
+    for (size_t i = 0; i < b->n_readings; i++) {
+        const struct vg_lp_reading *r = &b->readings[i];
+        if (vg_monitor_ingest(mon, r->sensor, r->sensor_len, r->time_ms, r->value, err,
+                              sizeof err) == 0) {
+            accepted++;
+            continue;
+        }
+        if (rejected++ < MAX_ERRORS_SHOWN)
+            json_array_append_new(errors, json_string(err));
+    }
+    struct pending_push *pp = vg_calloc(1, sizeof *pp);
+    pp->srv = call->srv;
+    pp->req = call->req;
+    pp->body = json_pack("{s:I,s:I,s:o}", "accepted", (json_int_t)accepted, "rejected",
+                         (json_int_t)rejected, "errors", errors);
+    call->srv->n_inflight++;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, on_push_client_gone, pp);
+    if (vg_monitor_sync(mon, on_push_durable, pp))
+        on_push_durable(pp, -EIO);
+}
+
+static const char *body_text(struct vg_call *call, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(call->req);
+    *len = evbuffer_get_length(in);
+    if (*len == 0) {
+        vg_api_reply_error(call->srv, call->req, 400, NULL, "request body is empty");
+        return NULL;
+    }
+    return (const char *)evbuffer_pullup(in, -1);
+}
+
+static void handle_write(struct vg_call *call)
+{
+    enum vg_lp_precision precision;
+    const char *p = evhttp_find_header(&call->query, "precision");
+    if (vg_lp_precision_parse(p, &precision)) {
+        vg_api_reply_error(call->srv, call->req, 400, "precision",
+                           "precision: '%s' is not one of ns, us, ms, s", p);
+        return;
+    }
+    size_t len;
+    const char *text = body_text(call, &len);
+    if (!text)
+        return;
+    struct vg_lp_batch batch;
+    vg_lp_batch_init(&batch);
+    struct vg_lp_error lperr = {0};
+    if (vg_lp_parse_batch(text, len, precision, (int64_t)vg_wall_ms(), &batch, &lperr))
+        vg_api_reply_error(call->srv, call->req, 400, NULL, "%s; nothing was stored",
+                           lperr.reason);
+    else
+        store_batch(call, &batch);
+    vg_lp_batch_release(&batch);
+}
+
+static void handle_readings(struct vg_call *call)
+{
+    size_t len;
+    const char *text = body_text(call, &len);
+    if (!text)
+        return;
+    struct vg_lp_batch batch;
+    vg_lp_batch_init(&batch);
+    char err[256];
+    if (vg_pj_parse_batch(text, len, (int64_t)vg_wall_ms(), &batch, err, sizeof err))
+        vg_api_reply_error(call->srv, call->req, 400, NULL, "%s; nothing was stored", err);
+    else
+        store_batch(call, &batch);
+    vg_lp_batch_release(&batch);
+}
+
+/* ---- series ---- */
+
+/* "1700000000000" (ms), "now", "-1h", "-30m", "-90s", "-7d". */
+static int parse_time(const char *s, int64_t now, int64_t *out)
+{
+    if (!strcmp(s, "now")) {
+        *out = now;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s)
+        return -EINVAL;
+    if (*end == '\0' && s[0] != '-') {
+        *out = v;
+        return 0;
+    }
+    int64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
+                 : !strcmp(end, "h") ? 3600000 : !strcmp(end, "d") ? 86400000 : 0;
+    if (!unit || v > 0)
+        return -EINVAL;
+    *out = now + v * unit;
+    return 0;
+}
+
+/* "0"/"raw", "10s", "1m", "1h", or milliseconds. */
+static int parse_step(const char *s, int64_t *out)
+{
+    if (!strcmp(s, "raw")) {
+        *out = 0;
+        return 0;
+    }
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v < 0)
+        return -EINVAL;
+    int64_t unit = !*end ? 1 : !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
+                 : !strcmp(end, "h") ? 3600000 : !strcmp(end, "d") ? 86400000 : 0;
+    if (!unit)
+        return -EINVAL;
+    *out = v * unit;
+    return 0;
+}
+
+struct series_out {
+    json_t *points;
+    size_t n;
+    int raw;
+};
+
+static void add_point(void *ctx, int64_t t, double mn, double mx, double avg, uint64_t count)
+{
+    struct series_out *so = ctx;
+    if (so->n++ >= MAX_SERIES_ROWS)
+        return;
+    json_t *row = so->raw ? json_pack("[I,f]", (json_int_t)t, avg)
+                          : json_pack("[I,f,f,f,I]", (json_int_t)t, mn, mx, avg,
+                                      (json_int_t)count);
+    json_array_append_new(so->points, row);
+}
+
+static void handle_series(struct vg_call *call)
+{
+    const char *sensor = evhttp_find_header(&call->query, "sensor");
+    const char *from_s = evhttp_find_header(&call->query, "from");
+    const char *to_s = evhttp_find_header(&call->query, "to");
+    const char *step_s = evhttp_find_header(&call->query, "step");
+    int64_t now = (int64_t)vg_wall_ms(), from, to, step = -1;
+    if (!sensor) {
+        vg_api_reply_error(call->srv, call->req, 400, "sensor", "sensor: required");
+        return;
+    }
+    if (parse_time(from_s ? from_s : "-1h", now, &from)) {
+        vg_api_reply_error(call->srv, call->req, 400, "from",
+                           "from: '%s' is not a time (ms since the epoch, now, -30m, -1h, -7d)",
+                           from_s);
+        return;
+    }
+    if (parse_time(to_s ? to_s : "now", now, &to) || to <= from) {
+        vg_api_reply_error(call->srv, call->req, 400, "to",
+                           "to: '%s' is not a time after from", to_s ? to_s : "now");
+        return;
+    }
+    if (step_s && parse_step(step_s, &step)) {
+        vg_api_reply_error(call->srv, call->req, 400, "step",
+                           "step: '%s' is not a duration (raw, 10s, 1m, 1h or ms)", step_s);
+        return;
+    }
+    if (step < 0) /* raw up to 6 hours, then buckets of about 500 points */
+        step = to - from <= 6 * 3600000 ? 0 : ((to - from) / 500 + 59999) / 60000 * 60000;
+    struct series_out so = {json_array(), 0, step == 0};
+    char err[256];
+    int rc = vg_monitor_series(call->srv->monitor, sensor, from, to + (to == now), step,
+                               add_point, &so, err, sizeof err);
+    if (rc) {
+        vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "sensor", "%s",
+                           err);
+    } else if (so.n > MAX_SERIES_ROWS) {
+        vg_api_reply_error(call->srv, call->req, 400, "step",
+                           "%zu rows: more than %d; ask for a larger step", so.n,
+                           MAX_SERIES_ROWS);
+    } else {
+        json_t *body = json_pack("{s:s,s:I,s:I,s:I,s:s,s:O}", "sensor", sensor, "from",
+                                 (json_int_t)from, "to", (json_int_t)to, "step",
+                                 (json_int_t)step, "columns",
+                                 step ? "time,min,max,avg,count" : "time,value", "points",
+                                 so.points);
+        vg_api_reply_json(call->srv, call->req, 200, body);
+        json_decref(body);
+    }
+    json_decref(so.points);
+}
+
+/* ---- views ---- */
+
+static void reply_new(struct vg_call *call, json_t *body)
+{
+    vg_api_reply_json(call->srv, call->req, 200, body);
+    json_decref(body);
+}
+
+static void handle_alerts(struct vg_call *call)
+{
+    const vg_state_t *st = vg_member_state(call->srv->member);
+    json_t *active = json_array();
+    const char *id;
+    json_t *a;
+    json_object_foreach(vg_state_alerts(st), id, a) json_array_append(active, a);
+    json_t *log = vg_state_alert_log(st);
+    size_t n = json_array_size(log), keep = n > 200 ? 200 : n;
+    json_t *recent = json_array();
+    for (size_t i = n - keep; i < n; i++)
+        json_array_append(recent, json_array_get(log, i));
+    reply_new(call, json_pack("{s:o,s:o}", "active", active, "recent", recent));
+}
+
+static void handle_sim(struct vg_call *call)
+{
+    if (call->n_parts != 2) {
+        vg_api_reply_error(call->srv, call->req, 404, NULL, "use POST /api/v1/sim/DEVICE");
+        return;
+    }
+    json_t *body = vg_api_body_json(call);
+    if (!body)
+        return;
+    const char *scenario = json_string_value(json_object_get(body, "scenario"));
+    char err[512];
+    int rc;
+    if (!scenario)
+        vg_api_reply_error(call->srv, call->req, 400, "scenario", "scenario: required");
+    else if ((rc = vg_sim_trigger(call->parts[1], scenario, err, sizeof err)))
+        vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "scenario", "%s",
+                           err);
+    else {
+        vg_info("simulator '%s': scenario '%s' (by %s)", call->parts[1], scenario, call->actor);
+        reply_new(call, json_pack("{s:s,s:s}", "device", call->parts[1], "scenario", scenario));
+    }
+    json_decref(body);
+}
+
+void vg_api_sense(struct vg_call *call)
+{
+    const char *top = call->parts[0];
+    int get = call->method == EVHTTP_REQ_GET, post = call->method == EVHTTP_REQ_POST;
+    if (!call->srv->monitor) {
+        vg_api_reply_error(call->srv, call->req, 503, NULL, "facility monitor not running");
+        return;
+    }
+    if ((post && (!strcmp(top, "write") || !strcmp(top, "readings") || !strcmp(top, "sim")) &&
+         !vg_api_require(call, VG_PERM_WRITE)) ||
+        (get && !vg_api_require(call, VG_PERM_READ)))
+        return;
+    if (post && !strcmp(top, "write") && call->n_parts == 1)
+        handle_write(call);
+    else if (post && !strcmp(top, "readings") && call->n_parts == 1)
+        handle_readings(call);
+    else if (post && !strcmp(top, "sim"))
+        handle_sim(call);
+    else if (get && !strcmp(top, "series") && call->n_parts == 1)
+        handle_series(call);
+    else if (get && !strcmp(top, "sensors") && call->n_parts == 1)
+        reply_new(call, vg_monitor_sensors(call->srv->monitor,
+                                           evhttp_find_header(&call->query, "site"),
+                                           evhttp_find_header(&call->query, "zone")));
+    else if (get && !strcmp(top, "facility") && call->n_parts == 1)
+        reply_new(call, vg_monitor_facility(call->srv->monitor));
+    else if (get && !strcmp(top, "rules") && call->n_parts == 1)
+        reply_new(call, vg_monitor_rules(call->srv->monitor));
+    else if (get && !strcmp(top, "alerts") && call->n_parts == 1)
+        handle_alerts(call);
+    else
+        vg_api_reply_error(call->srv, call->req, 405, NULL, "method not allowed here");
+}

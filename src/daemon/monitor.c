@@ -1,0 +1,300 @@
+/*
+ * monitor.c - the facility monitor's lifecycle: opening the time-series
+ * store, following object changes, running the site's devices, ticking the
+ * rule engine, and turning rule state changes into VG_REC_ALERT records.
+ *
+ * Object changes (Sensor, Device, Rule, Zone, Site) only mark the monitor
+ * dirty; the next tick (every TICK_MS) reloads once, so applying a
+ * thousand sensors rebuilds the tables once, not a thousand times.
+ * Only the acting primary evaluates rules; a member that becomes primary
+ * first seeds the engine with the committed alert states, so a failover
+ * neither forgets an alert nor raises it twice.
+ */
+#include "daemon/monitor_int.h"
+
+#include <math.h>
+#include <sys/stat.h>
+
+#include "core/say.h"
+#include "sense/stype.h"
+#include "state/state.h"
+#include "store/record.h"
+
+#define TICK_MS 250
+#define MAINTAIN_EVERY_MS 5000
+#define DRAIN_BATCH 1024
+
+static const char *const watched_kinds[] = {"Sensor", "Device", "Rule", "Zone", "Site", NULL};
+
+static json_t *list_kind(vg_monitor_t *mon, const char *kind)
+{
+    json_t *items = NULL;
+    char err[256];
+    if (vg_state_list(vg_member_state(mon->member), kind, NULL, &items, err, sizeof err))
+        return json_array();
+    return items;
+}
+
+/* ---- rule changes become records ---- */
+
+void vg_mon_on_change(void *ctx, const struct vg_rule_change *c)
+{
+    struct vg_monitor *mon = ctx;
+    json_t *payload = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s?,s:I}", "id", c->id, "rule", c->rule,
+                                "sensor", c->sensor, "from", c->from, "to", c->to, "message",
+                                c->message, "time", (json_int_t)c->time_ms);
+    if (isfinite(c->value))
+        json_object_set_new(payload, "value", json_real(c->value));
+    if (isfinite(c->predicted_s))
+        json_object_set_new(payload, "predicted_s", json_real(c->predicted_s));
+    mon->n_alerts++;
+    vg_info("rule %s: %s -> %s%s%s", c->id, c->from, c->to, c->message ? ": " : "",
+            c->message ? c->message : "");
+    int rc = vg_member_submit(mon->member, VG_REC_ALERT, payload, NULL, NULL, NULL);
+    if (rc)
+        vg_error("cannot record rule state change of '%s': %s", c->id, strerror(-rc));
+    json_decref(payload);
+}
+
+/* ---- devices ---- */
+
+static int32_t device_by_name(const struct vg_monitor *mon, const char *name)
+{
+    for (size_t i = 0; i < mon->n_devices; i++)
+        if (!strcmp(mon->devices[i].name, name))
+            return (int32_t)i;
+    return -1;
+}
+
+static void on_polled(struct vg_monitor *mon, struct mdevice *d, const struct vg_collected *it)
+{
+    d->polls++;
+    int up = it->code == 0;
+    if (!up) {
+        d->failures++;
+        snprintf(d->error, sizeof d->error, "%s", it->text);
+    }
+    if (up == d->up)
+        return;
+    if (!up)
+        vg_warn("device '%s' unreachable: %s", d->name, it->text);
+    else if (d->up == 0)
+        vg_info("device '%s' answers again", d->name);
+    d->up = up;
+    d->since = it->time_ms;
+    if (mon->primary)
+        vg_rules_device(mon->rules, d->name, up, it->time_ms, vg_mon_on_change, mon);
+}
+
+static void handle_item(struct vg_monitor *mon, const struct vg_collected *it)
+{
+    const struct vg_device *dev = vg_collector_device(mon->collector, it->device);
+    int32_t di = device_by_name(mon, dev->name);
+    struct mdevice *d = di >= 0 ? &mon->devices[di] : NULL;
+    const char *sensor = it->point < dev->n_points ? dev->points[it->point].sensor : NULL;
+    int32_t si = sensor ? vg_mon_lookup(mon, sensor, strlen(sensor)) : -1;
+    switch (it->kind) {
+    case VG_COL_VALUE:
+        if (si >= 0 && !isfinite(it->value))
+            mon->n_rejected++;
+        else if (si >= 0)
+            vg_mon_ingest_idx(mon, si, it->time_ms, it->value);
+        break;
+    case VG_COL_REJECT:
+        mon->n_rejected++;
+        if (si >= 0)
+            mon->sensors[si].n_rejects++;
+        if (d) {
+            d->rejects++;
+            snprintf(d->last_reject, sizeof d->last_reject, "%s", it->text);
+        }
+        vg_debug("device '%s': rejected: %s", dev->name, it->text);
+        break;
+    case VG_COL_POLLED:
+        if (d)
+            on_polled(mon, d, it);
+        break;
+    }
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct vg_monitor *mon = arg;
+    static struct vg_collected items[DRAIN_BATCH];
+    size_t n;
+    while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0)
+        for (size_t i = 0; i < n; i++)
+            handle_item(mon, &items[i]);
+    vg_tsdb_sync(mon->tsdb, NULL, NULL);
+}
+
+/* Called from device threads. */
+static void wake(void *ctx)
+{
+    struct vg_monitor *mon = ctx;
+    event_active(mon->drain_ev, EV_READ, 0);
+}
+
+static void restart_devices(struct vg_monitor *mon, const json_t *devices,
+                            const json_t *sensors)
+{
+    if (mon->collector) {
+        on_drain(-1, 0, mon); /* keep what the old one read */
+        vg_collector_free(mon->collector);
+        mon->collector = NULL;
+    }
+    if (mon->opts.no_collect)
+        return;
+    vg_collector_new(devices, sensors, mon->opts.site, &mon->collector);
+    size_t i;
+    json_t *p;
+    json_array_foreach(vg_collector_problems(mon->collector), i, p)
+        json_array_append(mon->problems, p);
+    char err[256];
+    if (vg_collector_start(mon->collector, wake, mon, err, sizeof err))
+        vg_error("%s", err);
+}
+
+/* ---- reload ---- */
+
+static void reload(struct vg_monitor *mon)
+{
+    json_t *zones = list_kind(mon, "Zone");
+    json_t *sensors = list_kind(mon, "Sensor");
+    json_t *devices = list_kind(mon, "Device");
+    json_t *rules = list_kind(mon, "Rule");
+    json_decref(mon->problems);
+    mon->problems = json_array();
+    char err[512];
+    if (vg_rules_load(mon->rules, zones, sensors, devices, rules, err, sizeof err))
+        json_array_append_new(mon->problems, json_string(err));
+    vg_mon_table_build(mon, sensors, devices);
+    if (mon->devices_dirty)
+        restart_devices(mon, devices, sensors);
+    mon->dirty = mon->devices_dirty = 0;
+    json_decref(zones);
+    json_decref(sensors);
+    json_decref(devices);
+    json_decref(rules);
+}
+
+static void on_object_change(void *ctx, const vg_change_t *change)
+{
+    struct vg_monitor *mon = ctx;
+    const char *kind = json_string_value(json_object_get(change->object, "kind"));
+    for (size_t i = 0; kind && watched_kinds[i]; i++)
+        if (!strcmp(kind, watched_kinds[i])) {
+            mon->dirty = 1;
+            if (!strcmp(kind, "Sensor") || !strcmp(kind, "Device"))
+                mon->devices_dirty = 1;
+        }
+}
+
+/* ---- role and tick ---- */
+
+static int is_primary(const struct vg_monitor *mon)
+{
+    char why[256], primary[64];
+    return !mon->cluster ||
+           vg_cluster_can_write(mon->cluster, why, sizeof why, primary, sizeof primary);
+}
+
+static void seed_from_state(struct vg_monitor *mon)
+{
+    const char *id;
+    json_t *alert;
+    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, alert)
+        vg_rules_seed(mon->rules, id, json_string_value(json_object_get(alert, "to")));
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct vg_monitor *mon = arg;
+    if (mon->dirty)
+        reload(mon);
+    int primary = is_primary(mon);
+    if (primary && !mon->primary) {
+        seed_from_state(mon);
+        vg_info("facility monitor: evaluating rules (acting primary)");
+    }
+    mon->primary = primary;
+    int64_t now = (int64_t)vg_wall_ms();
+    if (primary)
+        vg_rules_tick(mon->rules, now, vg_mon_on_change, mon);
+    if (now - mon->last_maintain >= MAINTAIN_EVERY_MS) {
+        char err[512];
+        if (vg_tsdb_maintain(mon->tsdb, now, err, sizeof err))
+            vg_error("time-series maintenance: %s", err);
+        mon->last_maintain = now;
+    }
+}
+
+/* ---- lifecycle ---- */
+
+int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *cluster,
+                     const struct vg_monitor_opts *opts, vg_monitor_t **out, char *err,
+                     size_t errlen)
+{
+    struct vg_monitor *mon = vg_calloc(1, sizeof *mon);
+    mon->base = base;
+    mon->member = m;
+    mon->cluster = cluster;
+    mon->opts = *opts;
+    mon->problems = json_array();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tsdb", vg_member_data_dir(m));
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        int rc = vg_err(err, errlen, -errno, "cannot create '%s': %s", dir, strerror(errno));
+        free(mon);
+        return rc;
+    }
+    int rc = vg_tsdb_open(dir, vg_member_keys(m), NULL, base, &mon->tsdb, err, errlen);
+    if (rc) {
+        json_decref(mon->problems);
+        free(mon);
+        return rc;
+    }
+    mon->rules = vg_rules_new();
+    mon->drain_ev = event_new(base, -1, 0, on_drain, mon);
+    mon->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, mon);
+    struct timeval every = {0, TICK_MS * 1000};
+    event_add(mon->tick_ev, &every);
+    vg_state_set_extra_observer(vg_member_state(m), on_object_change, mon);
+    mon->dirty = mon->devices_dirty = 1;
+    reload(mon);
+    *out = mon;
+    return 0;
+}
+
+void vg_monitor_free(vg_monitor_t *mon)
+{
+    if (!mon)
+        return;
+    vg_state_set_extra_observer(vg_member_state(mon->member), NULL, NULL);
+    vg_collector_free(mon->collector);
+    if (mon->drain_ev)
+        event_free(mon->drain_ev);
+    if (mon->tick_ev)
+        event_free(mon->tick_ev);
+    vg_tsdb_close(mon->tsdb);
+    vg_rules_free(mon->rules);
+    vg_mon_table_free(mon);
+    json_decref(mon->problems);
+    free(mon);
+}
+
+int vg_monitor_sync(vg_monitor_t *mon, void (*done)(void *ctx, int code), void *ctx)
+{
+    return vg_tsdb_sync(mon->tsdb, done, ctx);
+}
+
+int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, int64_t to_ms,
+                      int64_t step_ms,
+                      void (*fn)(void *ctx, int64_t t, double mn, double mx, double avg,
+                                 uint64_t count),
+                      void *ctx, char *err, size_t errlen)
+{
+    if (vg_mon_lookup(mon, sensor, strlen(sensor)) < 0)
+        return vg_err(err, errlen, -ENOENT, "sensor '%s' is not declared", sensor);
+    return vg_tsdb_query(mon->tsdb, sensor, from_ms, to_ms, step_ms, fn, ctx, err, errlen);
+}

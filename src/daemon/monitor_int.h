@@ -1,0 +1,76 @@
+/*
+ * monitor_int.h - internals shared by monitor.c (lifecycle, devices, rules)
+ * and monitor_ingest.c (the sensor table and the reading hot path).
+ */
+#ifndef VG_MONITOR_INT_H
+#define VG_MONITOR_INT_H
+
+#include "daemon/monitor.h"
+#include "rules/rules.h"
+#include "sense/collect.h"
+#include "tsdb/tsdb.h"
+
+#define NO_SENSOR INT32_MAX
+
+/* One declared sensor; ~100 bytes, so 100,000 sensors stay cheap. */
+struct msensor {
+    char *name;
+    uint32_t series;  /* tsdb id */
+    int32_t rule_idx; /* rules.h index, -1 if the engine does not know it */
+    int32_t feeds[2]; /* derived sensors (dew point) this one is an input of */
+    int32_t derive_t, derive_h; /* inputs of a derived sensor, else NO_SENSOR */
+    int32_t device;   /* index in the monitor's device list, -1 none */
+    int64_t last_time;
+    double last_value;
+    uint64_t n_values, n_rejects;
+    uint8_t type;     /* enum vg_stype */
+    uint8_t scope;    /* power-kw: 1 facility, 2 it */
+    uint16_t site;    /* index in the monitor's site list */
+};
+
+struct mdevice {
+    char *name;
+    char *site;
+    char *driver;
+    int up;            /* -1 not polled yet, 0 unreachable, 1 answering */
+    char error[240];
+    char last_reject[240];
+    uint64_t polls, failures, rejects;
+    int64_t since;     /* when up last changed */
+};
+
+struct vg_monitor {
+    struct event_base *base;
+    vg_member_t *member;
+    vg_cluster_t *cluster;
+    struct vg_monitor_opts opts;
+    vg_tsdb_t *tsdb;
+    vg_rules_t *rules;
+    vg_collector_t *collector;
+    struct event *drain_ev, *tick_ev;
+
+    struct msensor *sensors;
+    size_t n_sensors;
+    uint32_t *slots; /* open addressing: sensor index + 1, 0 empty */
+    size_t n_slots;  /* power of two */
+    char **sites;
+    size_t n_sites;
+    struct mdevice *devices;
+    size_t n_devices;
+    json_t *problems;
+
+    int dirty;        /* objects changed: reload at the next tick */
+    int devices_dirty;
+    int primary;      /* evaluating rules and writing alert records */
+    int64_t last_maintain;
+    uint64_t n_ingested, n_rejected, n_unknown, n_out_of_order, n_alerts;
+};
+
+/* monitor_ingest.c */
+void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const json_t *devices);
+void vg_mon_table_free(struct vg_monitor *mon);
+int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len);
+int vg_mon_ingest_idx(struct vg_monitor *mon, int32_t idx, int64_t time_ms, double value);
+void vg_mon_on_change(void *ctx, const struct vg_rule_change *c);
+
+#endif
