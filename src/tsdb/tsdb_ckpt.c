@@ -74,7 +74,7 @@ static void save_series(const struct series *s, vg_buf_t *out)
 
 int vg_tsdb_ckpt_write(vg_tsdb_t *db, uint64_t wal_seq, char *err, size_t errlen)
 {
-    char tmp[4096], path[4096];
+    char path[4096];
     uint8_t head[CKPT_HEADER] = CKPT_MAGIC, ad[TSDB_AD_BYTES], fixed[20];
     vg_buf_t body = VG_BUF_INIT, file = VG_BUF_INIT;
     for (int tier = 0; tier < VG_TSDB_N_TIERS; tier++)
@@ -90,15 +90,10 @@ int vg_tsdb_ckpt_write(vg_tsdb_t *db, uint64_t wal_seq, char *err, size_t errlen
     vg_buf_add(&file, head, sizeof head);
     vg_tsdb_ad(ad, "vgtsckpt", CKPT_VERSION, 0, 0);
     int rc = vg_tsdb_seal_frame(db->kr, ad, body.data, body.len, &file);
-    if (rc == 0 && (vg_tsdb_path(db, tmp, sizeof tmp, CKPT_NAME ".tmp") < 0 ||
-                    vg_tsdb_path(db, path, sizeof path, CKPT_NAME) < 0))
+    if (rc == 0 && vg_tsdb_path(db, path, sizeof path, CKPT_NAME) < 0)
         rc = -ENAMETOOLONG;
     if (rc == 0)
-        rc = vg_write_file_sync(tmp, file.data, file.len);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc == 0 && fsync(db->dir_fd) < 0)
-        rc = -errno;
+        rc = vg_tsdb_replace_file(db, path, &file);
     if (rc == 0) {
         db->checkpoint_bytes = file.len;
         db->ckpt_file_seq = db->next_file_seq - 1;
@@ -123,7 +118,8 @@ static int load_series(vg_tsdb_t *db, const uint8_t *p, size_t len, size_t *off)
     *off += name_len;
     if (strlen(name) != name_len || vg_tsdb_find(db, name) != VG_TSDB_NO_SERIES)
         return -1;
-    struct series *s = &db->series[vg_tsdb_series_add(db, name)];
+    uint32_t id = vg_tsdb_series_add(db, name); /* may move db->series */
+    struct series *s = &db->series[id];
     const uint8_t *q = p + *off;
     s->last_t = (int64_t)vg_get_u64(q);
     s->last_v = get_f64(q + 8);

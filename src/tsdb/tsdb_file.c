@@ -105,6 +105,21 @@ int vg_tsdb_path(const vg_tsdb_t *db, char *out, size_t outlen, const char *fmt,
     return m < 0 || (size_t)m >= outlen - (size_t)n ? -ENAMETOOLONG : 0;
 }
 
+int vg_tsdb_replace_file(vg_tsdb_t *db, const char *path, const vg_buf_t *content)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    int rc = vg_write_file_sync(tmp, content->data, content->len);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc == 0 && fsync(db->dir_fd) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
 static int chunk_path(const vg_tsdb_t *db, int tier, uint64_t seq, const char *suffix,
                       char *out, size_t outlen)
 {
@@ -191,7 +206,7 @@ static void push_file(vg_tsdb_t *db, const struct cfile *f)
 int vg_tsdb_flush_tier(vg_tsdb_t *db, int tier, char *err, size_t errlen)
 {
     struct pending_list *l = &db->pending[tier];
-    char tmp[4096], path[4096];
+    char path[4096];
     if (l->n == 0)
         return 0;
     qsort(l->items, l->n, sizeof *l->items, by_series_then_time);
@@ -199,18 +214,12 @@ int vg_tsdb_flush_tier(vg_tsdb_t *db, int tier, char *err, size_t errlen)
                       .max_t = INT64_MIN};
     vg_buf_t file = VG_BUF_INIT;
     int rc = build_file(db, tier, &f, &file);
-    if (rc == 0 && (chunk_path(db, tier, f.seq, ".tmp", tmp, sizeof tmp) < 0 ||
-                    chunk_path(db, tier, f.seq, "", path, sizeof path) < 0))
+    if (rc == 0 && chunk_path(db, tier, f.seq, "", path, sizeof path) < 0)
         rc = -ENAMETOOLONG;
     if (rc == 0)
-        rc = vg_write_file_sync(tmp, file.data, file.len);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc == 0 && fsync(db->dir_fd) < 0)
-        rc = -errno;
+        rc = vg_tsdb_replace_file(db, path, &file);
     vg_buf_release(&file);
     if (rc < 0) {
-        unlink(tmp);
         return vg_err(err, errlen, rc, "cannot write tsdb chunk file '%s': %s", path,
                       strerror(-rc));
     }

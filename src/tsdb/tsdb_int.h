@@ -153,6 +153,9 @@ int vg_tsdb_open_frame(const vg_keyring_t *kr, const uint8_t *ad, const uint8_t 
 int vg_tsdb_path(const vg_tsdb_t *db, char *out, size_t outlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *vg_tsdb_tier_name(int tier);
+/* Replaces path atomically with content: "<path>.tmp", fsync, rename,
+ * fsync of the directory. 0 or -errno. */
+int vg_tsdb_replace_file(vg_tsdb_t *db, const char *path, const vg_buf_t *content);
 /* Writes the tier's pending chunks into a new chunk file (none: no file). */
 int vg_tsdb_flush_tier(vg_tsdb_t *db, int tier, char *err, size_t errlen);
 /* At open: lists chunk files, reads their indexes, drops those newer than

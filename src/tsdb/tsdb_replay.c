@@ -114,12 +114,10 @@ static int replay_entries(vg_tsdb_t *db, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
+/* Only zeros in p[0..n)? (a file extended but never written) */
+static int zeros_only(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 static int cut_tail(const char *path, uint64_t off, uint64_t size)
@@ -154,7 +152,7 @@ static int replay_frames(vg_tsdb_t *db, uint64_t seq, const char *path, const ui
         if (rc == -ENOKEY)
             break;
         uint64_t claimed = TSDB_FRAME_HEAD + (uint64_t)vg_get_u32(p + off);
-        if (newest && (rc == -EAGAIN || off + claimed == size || all_zero(p + off, size - off)))
+        if (newest && (rc == -EAGAIN || off + claimed == size || zeros_only(p + off, size - off)))
             rc = cut_tail(path, off, size);
         else
             rc = -EBADMSG;
