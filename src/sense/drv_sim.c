@@ -8,7 +8,11 @@
  * sensor at the poll's wall-clock time. A Sensor says what it reads with
  * source {quantity: NAME}; a missing or unknown quantity, or one that does
  * not match the sensor's type, is rejected on every poll for that sensor
- * alone. The model never fails, so poll always returns 0.
+ * alone. The model never fails, so poll always returns 0. Several inlet
+ * sensors of one device differ by a fixed placement offset derived from the
+ * sensor's name (sim.h); the Sensor's own scale and offset apply on top.
+ * The model starts at time 0 in normal operation on every init (a restart
+ * of vigild restarts the plant).
  *
  * Running devices are kept in a registry so that vg_sim_trigger (called by
  * the API from any thread) can start a scenario on one. Lock order: the

@@ -135,7 +135,7 @@ static const struct option {
     double max;
     double def;
 } options[] = {
-    {"speed", NOT_MODEL, 0, 1, 1e6, 1},
+    {"speed", NOT_MODEL, 0, 1, 1e4, 1},
     {"area_m2", P(area_m2), 0, 1, 1e5, 200},
     {"thermal_mass_kj_per_k", P(thermal_mass_kj_per_k), 0, 1, 1e9, DERIVED},
     {"it_load_kw", P(it_load_kw), 0, 1, 1e5, 150},

@@ -70,8 +70,16 @@
  * name), so several inlet sensors of one hall differ a little and always in
  * the same way.
  *
- * Scenarios accumulate ("fire" during "mains-loss" keeps the mains lost);
- * "normal" ends them all and lets the plant recover through its own delays.
+ * Scenarios: cooling-failure (every cooling unit stops), mains-loss,
+ * generator-fails-to-start (a mains loss whose generator never runs: the
+ * UPS discharges to LB and then drops the load), fire (VESDA rises, smoke
+ * alarm, gas discharge gas_delay_s later), leak, door-forced (the door is
+ * forced and stays open), camera-down, gas-fault (suppression disarmed: a
+ * fire then never discharges), refuel (fills the tank; "normal" does not,
+ * a tanker must come) and normal. They accumulate ("fire" during
+ * "mains-loss" keeps the mains lost); "normal" ends them all and the plant
+ * recovers through its own delays (ATS retransfer after 30 s, generator
+ * cooldown 60 s, compressors 30 s); smoke and gas are reset at once.
  */
 #ifndef VG_SIM_H
 #define VG_SIM_H
