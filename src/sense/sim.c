@@ -222,14 +222,11 @@ int vg_sim_quantity_stype(enum vg_sim_quantity q)
     return qinfos[q].stype;
 }
 
-static const char *join_names(char *buf, size_t size, const char *(*name_of)(size_t), size_t n)
+static void join_names(char *buf, size_t size, const char *(*name_of)(size_t), size_t n)
 {
-    if (buf[0])
-        return buf;
     size_t used = 0;
     for (size_t i = 0; i < n && used < size; i++)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", name_of(i));
-    return buf;
 }
 
 static const char *qname_at(size_t i)
@@ -242,18 +239,23 @@ static const char *scenario_at(size_t i)
     return scenarios[i].name;
 }
 
-/* Built on first use; the result is the same on every call, so a race
- * between two first callers writes the same bytes. */
+static char quantity_list[640], scenario_list[256];
+
+/* Built before main, so threads only ever read them. */
+__attribute__((constructor)) static void fill_lists(void)
+{
+    join_names(quantity_list, sizeof quantity_list, qname_at, VG_SIMQ__COUNT);
+    join_names(scenario_list, sizeof scenario_list, scenario_at, VG_ARRAY_LEN(scenarios));
+}
+
 const char *vg_sim_quantity_list(void)
 {
-    static char buf[640];
-    return join_names(buf, sizeof buf, qname_at, VG_SIMQ__COUNT);
+    return quantity_list;
 }
 
 const char *vg_sim_scenario_list(void)
 {
-    static char buf[256];
-    return join_names(buf, sizeof buf, scenario_at, VG_ARRAY_LEN(scenarios));
+    return scenario_list;
 }
 
 static int scenario_lookup(const char *name)
