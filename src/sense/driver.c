@@ -9,14 +9,18 @@
 #include "core/netaddr.h"
 
 extern const struct vg_driver vg_drv_modbus;
+extern const struct vg_driver vg_drv_mqtt;
 extern const struct vg_driver vg_drv_nut;
+extern const struct vg_driver vg_drv_push;
 extern const struct vg_driver vg_drv_sim;
 extern const struct vg_driver vg_drv_snmp;
 
 /* One row per driver file (drv_<name>.c). */
 static const struct vg_driver *const drivers[] = {
     &vg_drv_modbus,
+    &vg_drv_mqtt,
     &vg_drv_nut,
+    &vg_drv_push,
     &vg_drv_sim,
     &vg_drv_snmp,
     NULL,
