@@ -63,4 +63,14 @@ void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
 void vg_cluster_force(vg_cluster_t *c, const char *reason, const char *actor,
                       vg_cluster_done_fn done, void *ctx);
 
+/* Facility readings over the member link (DESIGN.md section 4): a mirror
+ * forwards what its site's devices read; the primary acknowledges each
+ * batch once it is durable. mon may be NULL (before free). */
+struct vg_monitor;
+void vg_cluster_set_monitor(vg_cluster_t *c, struct vg_monitor *mon);
+/* Mirror: new batches are in the spool. */
+void vg_cluster_readings_ready(vg_cluster_t *c);
+/* Primary: batch seq from the mirror is durable here. */
+void vg_cluster_readings_durable(vg_cluster_t *c, uint64_t seq);
+
 #endif

@@ -94,6 +94,7 @@ struct vg_cluster {
     uint64_t matched;        /* our log equals the current primary's through here */
 
     struct link *link;
+    struct vg_monitor *monitor; /* readings the mirror forwards (may be NULL) */
     struct wclient *wc;
     struct evconnlistener *listener;
     struct event *tick_ev;
@@ -120,6 +121,7 @@ void vg_peer_send_heartbeat(vg_cluster_t *c);
 int vg_peer_connected(const vg_cluster_t *c);
 json_t *vg_peer_status(const vg_cluster_t *c); /* new ref */
 void vg_peer_free(vg_cluster_t *c);
+void vg_peer_send_readings(vg_cluster_t *c); /* mirror: send what the spool holds */
 
 /* witness_client.c */
 typedef void (*vg_wc_done_fn)(vg_cluster_t *c, int status, json_t *body, uint64_t sent_us,

@@ -23,6 +23,8 @@
 #define TICK_MS 250
 #define MAINTAIN_EVERY_MS 5000
 #define DRAIN_BATCH 1024
+#define SPOOL_MAX_BYTES (64u << 20)
+#define FWD_FLUSH_BYTES (64u << 10)
 
 static const char *const watched_kinds[] = {"Sensor", "Device", "Rule", "Zone", "Site", NULL};
 
@@ -66,6 +68,27 @@ static int32_t device_by_name(const struct vg_monitor *mon, const char *name)
     return -1;
 }
 
+/* A cluster member that is not the acting primary forwards what its own
+ * devices read. */
+static int forwarding(const struct vg_monitor *mon)
+{
+    return mon->spool && !mon->primary;
+}
+
+static void fwd_flush(struct vg_monitor *mon)
+{
+    if (!mon->fwd.len)
+        return;
+    uint64_t seq;
+    char err[512];
+    if (vg_spool_push(mon->spool, mon->fwd.data, mon->fwd.len, &seq, err, sizeof err))
+        vg_error("readings for the primary not spooled: %s", err);
+    else
+        mon->n_forwarded++;
+    vg_buf_reset(&mon->fwd);
+    vg_cluster_readings_ready(mon->cluster);
+}
+
 static void on_polled(struct vg_monitor *mon, struct mdevice *d, const struct vg_collected *it)
 {
     d->polls++;
@@ -82,6 +105,8 @@ static void on_polled(struct vg_monitor *mon, struct mdevice *d, const struct vg
         vg_info("device '%s' answers again", d->name);
     d->up = up;
     d->since = it->time_ms;
+    if (forwarding(mon))
+        vg_fwd_add_device(&mon->fwd, d->name, it->time_ms, up, up ? "" : it->text);
     if (mon->primary)
         vg_rules_device(mon->rules, d->name, up, it->time_ms, vg_mon_on_change, mon);
 }
@@ -97,8 +122,9 @@ static void handle_item(struct vg_monitor *mon, const struct vg_collected *it)
     case VG_COL_VALUE:
         if (si >= 0 && !isfinite(it->value))
             mon->n_rejected++;
-        else if (si >= 0)
-            vg_mon_ingest_idx(mon, si, it->time_ms, it->value);
+        else if (si >= 0 && vg_mon_ingest_idx(mon, si, it->time_ms, it->value) == 0 &&
+                 forwarding(mon))
+            vg_fwd_add_reading(&mon->fwd, sensor, it->time_ms, it->value);
         break;
     case VG_COL_REJECT:
         mon->n_rejected++;
@@ -126,6 +152,8 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
         for (size_t i = 0; i < n; i++)
             handle_item(mon, &items[i]);
     vg_tsdb_sync(mon->tsdb, NULL, NULL);
+    if (mon->fwd.len >= FWD_FLUSH_BYTES)
+        fwd_flush(mon);
 }
 
 /* Called from device threads. */
@@ -216,8 +244,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (primary && !mon->primary) {
         seed_from_state(mon);
         vg_info("facility monitor: evaluating rules (acting primary)");
+        if (mon->spool) { /* what we spooled is in our own store already */
+            vg_buf_reset(&mon->fwd);
+            vg_spool_ack(mon->spool, UINT64_MAX);
+        }
     }
     mon->primary = primary;
+    if (forwarding(mon))
+        fwd_flush(mon);
     int64_t now = (int64_t)vg_wall_ms();
     if (primary)
         vg_rules_tick(mon->rules, now, vg_mon_on_change, mon);
@@ -254,6 +288,16 @@ int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *clus
         free(mon);
         return rc;
     }
+    if (cluster) {
+        snprintf(dir, sizeof dir, "%s/spool.vgq", vg_member_data_dir(m));
+        rc = vg_spool_open(dir, vg_member_keys(m), SPOOL_MAX_BYTES, &mon->spool, err, errlen);
+        if (rc) {
+            vg_tsdb_close(mon->tsdb);
+            json_decref(mon->problems);
+            free(mon);
+            return rc;
+        }
+    }
     mon->rules = vg_rules_new();
     mon->drain_ev = event_new(base, -1, 0, on_drain, mon);
     mon->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, mon);
@@ -276,6 +320,10 @@ void vg_monitor_free(vg_monitor_t *mon)
         event_free(mon->drain_ev);
     if (mon->tick_ev)
         event_free(mon->tick_ev);
+    if (mon->spool && forwarding(mon))
+        fwd_flush(mon);
+    vg_spool_close(mon->spool);
+    vg_buf_release(&mon->fwd);
     vg_tsdb_close(mon->tsdb);
     vg_rules_free(mon->rules);
     vg_mon_table_free(mon);
@@ -297,4 +345,68 @@ int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, in
     if (vg_mon_lookup(mon, sensor, strlen(sensor)) < 0)
         return vg_err(err, errlen, -ENOENT, "sensor '%s' is not declared", sensor);
     return vg_tsdb_query(mon->tsdb, sensor, from_ms, to_ms, step_ms, fn, ctx, err, errlen);
+}
+
+/* ---- forwarding (peer.c) ---- */
+
+int vg_monitor_fwd_next(vg_monitor_t *mon, uint64_t after, const uint8_t **data, size_t *len,
+                        uint64_t *seq)
+{
+    if (!mon->spool || mon->primary)
+        return -ENOENT;
+    return vg_spool_next(mon->spool, after, data, len, seq);
+}
+
+void vg_monitor_fwd_acked(vg_monitor_t *mon, uint64_t seq)
+{
+    if (mon->spool)
+        vg_spool_ack(mon->spool, seq);
+}
+
+static void on_fwd_entry(void *ctx, const struct vg_fwd_entry *e)
+{
+    struct vg_monitor *mon = ctx;
+    char err[256];
+    if (e->kind == 1) {
+        if (vg_monitor_ingest(mon, e->name, strlen(e->name), e->time_ms, e->value, err,
+                              sizeof err))
+            vg_debug("forwarded reading refused: %s", err);
+        return;
+    }
+    int32_t di = device_by_name(mon, e->name);
+    if (di < 0)
+        return;
+    struct vg_collected it = {.kind = VG_COL_POLLED, .time_ms = e->time_ms,
+                              .code = e->up ? 0 : -EHOSTUNREACH};
+    snprintf(it.text, sizeof it.text, "%.200s", e->error);
+    on_polled(mon, &mon->devices[di], &it);
+}
+
+struct fwd_ack {
+    vg_monitor_t *mon;
+    uint64_t seq;
+};
+
+static void on_fwd_durable(void *ctx, int code)
+{
+    struct fwd_ack *fa = ctx;
+    if (code == 0)
+        vg_cluster_readings_durable(fa->mon->cluster, fa->seq);
+    free(fa);
+}
+
+void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data, size_t len)
+{
+    char err[256];
+    mon->n_fwd_received++;
+    if (vg_fwd_decode(data, len, on_fwd_entry, mon, err, sizeof err)) {
+        mon->n_fwd_bad++;
+        vg_warn("from the mirror: %s; batch %llu refused", err, (unsigned long long)seq);
+        vg_cluster_readings_durable(mon->cluster, seq);
+        return;
+    }
+    struct fwd_ack *fa = vg_malloc(sizeof *fa);
+    *fa = (struct fwd_ack){mon, seq};
+    if (vg_tsdb_sync(mon->tsdb, on_fwd_durable, fa))
+        free(fa);
 }

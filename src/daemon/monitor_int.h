@@ -8,6 +8,7 @@
 #include "daemon/monitor.h"
 #include "rules/rules.h"
 #include "sense/collect.h"
+#include "sense/fwd.h"
 #include "tsdb/tsdb.h"
 
 #define NO_SENSOR INT32_MAX
@@ -63,6 +64,9 @@ struct vg_monitor {
     int devices_dirty;
     int primary;      /* evaluating rules and writing alert records */
     int64_t last_maintain;
+    vg_spool_t *spool; /* cluster member: batches for the primary */
+    vg_buf_t fwd;      /* the batch being filled */
+    uint64_t n_forwarded, n_fwd_received, n_fwd_bad;
     uint64_t n_ingested, n_rejected, n_unknown, n_out_of_order, n_alerts;
 };
 

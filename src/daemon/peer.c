@@ -33,6 +33,7 @@
 #include "core/netaddr.h"
 #include "core/say.h"
 #include "crypto/tls.h"
+#include "daemon/monitor.h"
 #include "store/snapshot.h"
 
 #define HIGH_WATER       (8u << 20) /* stop streaming while this much is unsent */
@@ -40,6 +41,7 @@
 #define SNAP_CHUNK       (1u << 20)
 #define HANDSHAKE_US     3000000
 #define DIVERGED_WAIT_US 5000000
+#define READINGS_HIGH_WATER (256u << 10) /* readings wait while this much is unsent */
 
 struct link {
     vg_cluster_t *c;
@@ -61,6 +63,7 @@ struct link {
     int recv_fd;
     uint64_t recv_index, recv_off, recv_total;
     uint64_t acked;
+    uint64_t readings_sent; /* spool sequence sent on this link */
 };
 
 static uint64_t last_dial_us, diverged_until_us;
@@ -690,7 +693,52 @@ static void on_hello(struct link *l, const vg_wire_msg_t *msg)
     c->matched = 0; /* until this primary's first APPEND matches */
     l->acked = 0;
     l->established = 1;
+    l->readings_sent = 0; /* a new link: send again what was not acknowledged */
     vg_cluster_update_commit(c);
+    vg_peer_send_readings(c);
+}
+
+/* Mirror: forwards spooled reading batches, oldest first, without letting
+ * them crowd out heartbeats and acks (a bounded amount unsent at a time). */
+void vg_peer_send_readings(vg_cluster_t *c)
+{
+    struct link *l = c->link;
+    if (!l || l->outgoing || !l->established || !c->monitor)
+        return;
+    const uint8_t *data;
+    size_t len;
+    uint64_t seq;
+    while (evbuffer_get_length(bufferevent_get_output(l->bev)) < READINGS_HIGH_WATER &&
+           vg_monitor_fwd_next(c->monitor, l->readings_sent, &data, &len, &seq) == 0) {
+        vg_wire_msg_t msg = {.type = VG_WIRE_READINGS, .epoch = c->hi};
+        msg.u.readings.seq = seq;
+        msg.u.readings.data = data;
+        msg.u.readings.data_len = len;
+        send_msg(l, &msg);
+        l->readings_sent = seq;
+    }
+}
+
+void vg_cluster_readings_ready(vg_cluster_t *c)
+{
+    if (c)
+        vg_peer_send_readings(c);
+}
+
+void vg_cluster_readings_durable(vg_cluster_t *c, uint64_t seq)
+{
+    struct link *l = c ? c->link : NULL;
+    if (!l || !l->outgoing || !l->established)
+        return; /* the mirror sends it again on the next link */
+    vg_wire_msg_t ack = {.type = VG_WIRE_READINGS_ACK, .epoch = c->hi};
+    ack.u.readings_ack.seq = seq;
+    send_msg(l, &ack);
+}
+
+void vg_cluster_set_monitor(vg_cluster_t *c, struct vg_monitor *mon)
+{
+    if (c)
+        c->monitor = mon;
 }
 
 static void on_heartbeat(struct link *l, const vg_wire_msg_t *msg)
@@ -765,6 +813,22 @@ static void dispatch(struct link *l, const vg_wire_msg_t *msg)
     case VG_WIRE_SNAPSHOT:
         if (!l->outgoing) {
             mirror_on_snapshot(l, msg);
+            return;
+        }
+        break;
+    case VG_WIRE_READINGS:
+        if (l->outgoing) {
+            if (c->monitor)
+                vg_monitor_fwd_receive(c->monitor, msg->u.readings.seq, msg->u.readings.data,
+                                       msg->u.readings.data_len);
+            return;
+        }
+        break;
+    case VG_WIRE_READINGS_ACK:
+        if (!l->outgoing) {
+            if (c->monitor)
+                vg_monitor_fwd_acked(c->monitor, msg->u.readings_ack.seq);
+            vg_peer_send_readings(c);
             return;
         }
         break;
@@ -937,6 +1001,7 @@ void vg_peer_tick(vg_cluster_t *c)
     if (l && l->outgoing && l->established && c->role == ROLE_PRIMARY &&
         now - l->hb_us >= (uint64_t)t->heartbeat_ms * 1000)
         vg_peer_send_heartbeat(c);
+    vg_peer_send_readings(c);
 }
 
 void vg_peer_on_durable(vg_cluster_t *c)
