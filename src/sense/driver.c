@@ -14,6 +14,7 @@ extern const struct vg_driver vg_drv_nut;
 extern const struct vg_driver vg_drv_push;
 extern const struct vg_driver vg_drv_sim;
 extern const struct vg_driver vg_drv_snmp;
+extern const struct vg_driver vg_drv_snmp_trap;
 
 /* One row per driver file (drv_<name>.c). */
 static const struct vg_driver *const drivers[] = {
@@ -23,6 +24,7 @@ static const struct vg_driver *const drivers[] = {
     &vg_drv_push,
     &vg_drv_sim,
     &vg_drv_snmp,
+    &vg_drv_snmp_trap,
     NULL,
 };
 
