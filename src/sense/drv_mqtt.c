@@ -400,8 +400,11 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc)
     if (m->connected || !m->down_since_ms)
         m->down_since_ms = vg_mono_ms();
     m->connected = 0;
-    if (rc)
-        set_error(m, "connection lost (%s)", mosquitto_strerror(rc));
+    if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_KEEPALIVE)
+        set_error(m, "%s",
+                  rc == MOSQ_ERR_CONN_LOST ? "connection lost" : "keepalive timed out");
+    else if (rc)
+        set_error(m, "connection lost: %s", mosquitto_strerror(rc));
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
 }
