@@ -28,9 +28,9 @@
 #define DAY_MS (24 * 3600 * 1000LL)
 
 static const int64_t default_retention[VG_TSDB_N_TIERS] = {7 * DAY_MS, 90 * DAY_MS,
-                                                            5 * 365 * DAY_MS};
+                                                           5 * 365 * DAY_MS};
 static const int64_t default_window[VG_TSDB_N_TIERS] = {2 * 3600 * 1000LL, 2 * 3600 * 1000LL,
-                                                         2 * DAY_MS};
+                                                        2 * DAY_MS};
 static const int64_t tier_res[VG_TSDB_N_TIERS] = {1, 60 * 1000, 3600 * 1000};
 
 int64_t vg_tsdb_tier_res(int tier)
@@ -91,8 +91,8 @@ uint32_t vg_tsdb_series_add(vg_tsdb_t *db, const char *name)
         db->series = vg_realloc(db->series, db->cap_series * sizeof *db->series);
     }
     uint32_t id = db->n_series++;
-    db->series[id] = (struct series){.name = vg_strdup(name), .hash = name_hash(name),
-                                     .last_t = TSDB_NO_TIME};
+    db->series[id] = (struct series){
+        .name = vg_strdup(name), .hash = name_hash(name), .last_t = TSDB_NO_TIME};
     if (2 * db->n_series > db->n_slots)
         slots_grow(db); /* inserts id too */
     else

@@ -64,15 +64,15 @@ struct vg_tsdb_opts {
 
 struct vg_tsdb_stats {
     uint64_t n_series;
-    uint64_t points_appended;     /* accepted by vg_tsdb_append since open */
-    uint64_t points_out_of_order; /* rejected: time <= the series' last time */
-    uint64_t points_not_finite;   /* rejected: NaN or infinite value */
-    uint64_t points_on_disk;      /* raw points in chunk files */
-    uint64_t chunks_on_disk;      /* chunks in chunk files, all tiers */
+    uint64_t points_appended;                /* accepted by vg_tsdb_append since open */
+    uint64_t points_out_of_order;            /* rejected: time <= the series' last time */
+    uint64_t points_not_finite;              /* rejected: NaN or infinite value */
+    uint64_t points_on_disk;                 /* raw points in chunk files */
+    uint64_t chunks_on_disk;                 /* chunks in chunk files, all tiers */
     uint64_t bytes_on_disk[VG_TSDB_N_TIERS]; /* chunk file bytes per tier */
     uint64_t wal_bytes;
     uint64_t checkpoint_bytes;
-    uint64_t n_fsyncs; /* of the WAL */
+    uint64_t n_fsyncs;     /* of the WAL */
     uint64_t memory_bytes; /* series table and open chunks, approximately */
 };
 

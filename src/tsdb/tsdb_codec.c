@@ -15,7 +15,6 @@
 
 #include <math.h>
 
-
 /* ---- writing bits ---- */
 
 static void put_bits(vg_tsdb_enc_t *e, uint64_t v, unsigned n)

@@ -98,8 +98,8 @@ static int parse_header(const uint8_t *p, size_t len, struct header *h, char *er
         !(off += used, used = vg_tsdb_get_varint(p + off, len - off, &h->n_bits)))
         return vg_err(err, errlen, -EBADMSG, "tsdb chunk header is truncated");
     off += used;
-    if (n_rows > UINT32_MAX || h->n_bits > UINT32_MAX || h->n_bits > (uint64_t)(len - off) * 8 ||
-        (h->n_bits + 7) / 8 != len - off)
+    if (n_rows > UINT32_MAX || h->n_bits > UINT32_MAX ||
+        h->n_bits > (uint64_t)(len - off) * 8 || (h->n_bits + 7) / 8 != len - off)
         return vg_err(err, errlen, -EBADMSG, "tsdb chunk length does not match its header");
     /* every row holds at least one bit per column, and all but the first a time bit */
     if (n_rows > 0 && n_rows * h->info.n_cols + (n_rows - 1) > h->n_bits)

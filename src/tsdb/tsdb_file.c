@@ -210,8 +210,8 @@ int vg_tsdb_flush_tier(vg_tsdb_t *db, int tier, char *err, size_t errlen)
     if (l->n == 0)
         return 0;
     qsort(l->items, l->n, sizeof *l->items, by_series_then_time);
-    struct cfile f = {.seq = db->next_file_seq, .tier = tier, .min_t = INT64_MAX,
-                      .max_t = INT64_MIN};
+    struct cfile f = {
+        .seq = db->next_file_seq, .tier = tier, .min_t = INT64_MAX, .max_t = INT64_MIN};
     vg_buf_t file = VG_BUF_INIT;
     int rc = build_file(db, tier, &f, &file);
     if (rc == 0 && chunk_path(db, tier, f.seq, "", path, sizeof path) < 0)
@@ -265,8 +265,8 @@ static int open_index(vg_tsdb_t *db, int tier, uint64_t seq, int *fd_out, struct
         vg_get_u32(head + 12) != (uint32_t)tier || vg_get_u64(head + 16) != seq ||
         memcmp(trailer + 8, FILE_END, 8) != 0)
         return corrupt(err, errlen, path, "bad header or trailer");
-    *f = (struct cfile){.seq = seq, .tier = tier, .bytes = size,
-                        .index_off = vg_get_u64(trailer)};
+    *f = (struct cfile){
+        .seq = seq, .tier = tier, .bytes = size, .index_off = vg_get_u64(trailer)};
     if (f->index_off < FILE_HEADER || f->index_off > size - FILE_TRAILER - TSDB_FRAME_HEAD)
         return corrupt(err, errlen, path, "index offset out of range");
     size_t frame_len, n = (size_t)(size - FILE_TRAILER - f->index_off);
@@ -404,7 +404,8 @@ static int scan_entry(vg_tsdb_t *db, const char *name, char *err, size_t errlen)
         return 0;
     if (seq >= db->next_file_seq) {
         vg_warn("dropping tsdb chunk file '%s': written after the last checkpoint, its "
-                "points are replayed from the wal", path);
+                "points are replayed from the wal",
+                path);
         unlink(path);
         return 0;
     }
@@ -429,7 +430,8 @@ int vg_tsdb_scan_files(vg_tsdb_t *db, char *err, size_t errlen)
     for (struct dirent *de; rc == 0 && (de = readdir(d));)
         rc = scan_entry(db, de->d_name, err, errlen);
     closedir(d);
-    qsort(db->files, db->n_files, sizeof *db->files, by_seq);
+    if (db->n_files > 1)
+        qsort(db->files, db->n_files, sizeof *db->files, by_seq);
     return rc;
 }
 

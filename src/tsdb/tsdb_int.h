@@ -23,8 +23,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define TSDB_NO_TIME INT64_MIN
-#define TSDB_AD_BYTES 32
+#define TSDB_NO_TIME    INT64_MIN
+#define TSDB_AD_BYTES   32
 #define TSDB_FRAME_HEAD 8 /* u32 sealed length, u32 key id */
 #define TSDB_MAX_SEALED (1u << 30)
 
@@ -72,7 +72,7 @@ struct wal_waiter {
 
 struct wal {
     /* loop thread */
-    vg_buf_t stage;    /* entries appended since the last submit */
+    vg_buf_t stage;     /* entries appended since the last submit */
     uint64_t submitted; /* batches handed to the queue */
     struct wal_waiter *waiters;
     size_t w_head, w_n, w_cap; /* ring */
@@ -200,9 +200,9 @@ void vg_tsdb_wal_submit(vg_tsdb_t *db);
 int vg_tsdb_wal_roll(vg_tsdb_t *db, uint64_t *new_seq);
 uint64_t vg_tsdb_wal_segment_bytes(vg_tsdb_t *db);
 
-#define WAL_POINT      2
-#define WAL_SERIES     1
-#define WAL_POINT_SIZE 21 /* type, u32 id, i64 t, f64 v */
+#define WAL_POINT        2
+#define WAL_SERIES       1
+#define WAL_POINT_SIZE   21         /* type, u32 id, i64 t, f64 v */
 #define WAL_SUBMIT_BYTES (1u << 20) /* the append path hands over this much */
 
 static inline void vg_tsdb_wal_stage_point(vg_tsdb_t *db, uint32_t id, int64_t t, double v)

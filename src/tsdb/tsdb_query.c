@@ -45,8 +45,8 @@ static void add_row(struct query *q, int64_t t, double min, double max, double s
     if (q->have && bucket != q->bucket)
         emit(q);
     if (!q->have) {
-        *q = (struct query){q->from, q->to, q->step, q->tier, q->fn, q->ctx,
-                            1,       bucket, min,  max,     sum,   count};
+        *q = (struct query){q->from, q->to,  q->step, q->tier, q->fn, q->ctx,
+                            1,       bucket, min,     max,     sum,   count};
         return;
     }
     q->min = min < q->min ? min : q->min;
@@ -96,8 +96,12 @@ int vg_tsdb_query(vg_tsdb_t *db, const char *name, int64_t from_ms, int64_t to_m
         return vg_err(err, errlen, -ENOENT, "unknown series '%s'", name);
     if (step_ms < 0)
         return vg_err(err, errlen, -EINVAL, "negative query step %lld", (long long)step_ms);
-    struct query q = {.from = from_ms, .to = to_ms, .step = step_ms, .tier = pick_tier(step_ms),
-                      .fn = fn, .ctx = ctx};
+    struct query q = {.from = from_ms,
+                      .to = to_ms,
+                      .step = step_ms,
+                      .tier = pick_tier(step_ms),
+                      .fn = fn,
+                      .ctx = ctx};
     int rc = vg_tsdb_read_files(db, q.tier, id, from_ms, to_ms, on_row, &q, err, errlen);
     if (rc < 0)
         return rc;

@@ -65,7 +65,8 @@ static int list_segments(vg_tsdb_t *db, uint64_t **seqs, size_t *n, char *err, s
         (*seqs)[(*n)++] = seq;
     }
     closedir(d);
-    qsort(*seqs, *n, sizeof **seqs, by_value);
+    if (*n > 1)
+        qsort(*seqs, *n, sizeof **seqs, by_value);
     return 0;
 }
 
@@ -152,7 +153,8 @@ static int replay_frames(vg_tsdb_t *db, uint64_t seq, const char *path, const ui
         if (rc == -ENOKEY)
             break;
         uint64_t claimed = TSDB_FRAME_HEAD + (uint64_t)vg_get_u32(p + off);
-        if (newest && (rc == -EAGAIN || off + claimed == size || zeros_only(p + off, size - off)))
+        if (newest &&
+            (rc == -EAGAIN || off + claimed == size || zeros_only(p + off, size - off)))
             rc = cut_tail(path, off, size);
         else
             rc = -EBADMSG;

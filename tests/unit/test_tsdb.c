@@ -161,9 +161,9 @@ static void test_append_rejects_out_of_order_and_counts_it(void **state)
     assert_int_equal(st.points_appended, 1);
     assert_int_equal(st.points_out_of_order, 2);
     assert_int_equal(st.points_not_finite, 1);
-    assert_int_equal(vg_tsdb_query(db, "no.such", 0, T0, 0, collect, &(struct got){0}, err,
-                                   sizeof err),
-                     -ENOENT);
+    assert_int_equal(
+        vg_tsdb_query(db, "no.such", 0, T0, 0, collect, &(struct got){0}, err, sizeof err),
+        -ENOENT);
     assert_non_null(strstr(err, "no.such"));
     vg_tsdb_close(db);
 }
@@ -247,7 +247,8 @@ static void test_retention_drops_old_raw_chunks(void **state)
     vg_tsdb_close(db);
 }
 
-static void test_reopen_replays_wal_after_crash(void **state)
+/* Runs fn(db) in a child process that then dies without closing db. */
+static void crash_after(void (*fn)(vg_tsdb_t *db))
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -255,18 +256,28 @@ static void test_reopen_replays_wal_after_crash(void **state)
         vg_tsdb_t *db = NULL;
         if (vg_tsdb_open(dir, kr, NULL, NULL, &db, err, sizeof err) != 0)
             _exit(1);
-        append_points(db, "chiller.1", 0, 500);
-        vg_tsdb_sync(db, NULL, NULL);
-        vg_tsdb_maintain(db, time_of(500), err, sizeof err); /* a chunk file and a checkpoint */
-        append_points(db, "chiller.2", 0, 300);
-        append_points(db, "chiller.1", 500, 900);
-        vg_tsdb_sync(db, NULL, NULL);
-        append_points(db, "chiller.1", 900, 950); /* never synced: may be lost */
-        _exit(0);                                 /* no close */
+        fn(db);
+        _exit(0); /* no close */
     }
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void sync_some_then_crash(vg_tsdb_t *db)
+{
+    append_points(db, "chiller.1", 0, 500);
+    vg_tsdb_sync(db, NULL, NULL);
+    vg_tsdb_maintain(db, time_of(500), err, sizeof err); /* a chunk file and a checkpoint */
+    append_points(db, "chiller.2", 0, 300);
+    append_points(db, "chiller.1", 500, 900);
+    vg_tsdb_sync(db, NULL, NULL);
+    append_points(db, "chiller.1", 900, 950); /* never synced: may be lost */
+}
+
+static void test_reopen_replays_wal_after_crash(void **state)
+{
+    crash_after(sync_some_then_crash);
     vg_tsdb_t *db = must_open(NULL);
     assert_points(db, "chiller.1", 0, 900);
     assert_points(db, "chiller.2", 0, 300);
@@ -293,24 +304,18 @@ static off_t file_size(const char *path)
 
 /* A process appends and syncs two batches and dies without closing;
  * returns the WAL segment and the offset where the second frame starts. */
+static void sync_two_batches(vg_tsdb_t *db)
+{
+    append_points(db, "ahu.3", 0, 100);
+    vg_tsdb_sync(db, NULL, NULL);
+    append_points(db, "ahu.3", 100, 200);
+    vg_tsdb_sync(db, NULL, NULL);
+}
+
 static off_t two_synced_batches(char *wal, size_t wallen)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        vg_tsdb_t *db = NULL;
-        if (vg_tsdb_open(dir, kr, NULL, NULL, &db, err, sizeof err) != 0)
-            _exit(1);
-        append_points(db, "ahu.3", 0, 100);
-        vg_tsdb_sync(db, NULL, NULL);
-        append_points(db, "ahu.3", 100, 200);
-        vg_tsdb_sync(db, NULL, NULL);
-        _exit(0);
-    }
-    int status;
     uint8_t len[4];
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    crash_after(sync_two_batches);
     newest_wal(wal, wallen);
     int fd = open(wal, O_RDONLY);
     assert_int_equal(pread(fd, len, 4, 32), 4);
@@ -372,9 +377,9 @@ static void test_corrupt_chunk_in_middle_is_an_error(void **state)
     db = must_open(NULL);
     assert_points(db, "room.a", 0, 700); /* other chunks still read */
     struct got g = {0};
-    assert_int_equal(vg_tsdb_query(db, "room.b", T0, time_of(800), 0, collect, &g, err,
-                                   sizeof err),
-                     -VG_ECORRUPT);
+    assert_int_equal(
+        vg_tsdb_query(db, "room.b", T0, time_of(800), 0, collect, &g, err, sizeof err),
+        -VG_ECORRUPT);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "offset"));
     vg_tsdb_close(db);

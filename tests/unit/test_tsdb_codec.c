@@ -83,7 +83,8 @@ static void test_codec_repeated_value_costs_one_bit(void **state)
         in.v[in.n][0] = 100;
     }
     size_t len = roundtrip(&in, 1);
-    assert_true(len <= 24 + (2 * N_ROWS + 7) / 8); /* header and first rows, then 2 bits a row */
+    assert_true(len <=
+                24 + (2 * N_ROWS + 7) / 8); /* header and first rows, then 2 bits a row */
 }
 
 static void test_codec_precision_change_reencodes_exactly(void **state)
@@ -149,8 +150,8 @@ static void test_codec_rejects_truncated_and_damaged_chunks(void **state)
         free(copy);
     }
     chunk.data[1] = 9; /* nine columns */
-    assert_int_equal(vg_tsdb_chunk_decode(chunk.data, chunk.len, NULL, count_rows, &(uint32_t){0},
-                                          err, sizeof err),
+    assert_int_equal(vg_tsdb_chunk_decode(chunk.data, chunk.len, NULL, count_rows,
+                                          &(uint32_t){0}, err, sizeof err),
                      -EBADMSG);
     vg_tsdb_enc_free(e);
     vg_buf_release(&chunk);
@@ -175,7 +176,8 @@ static void test_codec_saved_open_chunk_continues(void **state)
         vg_tsdb_enc_add(loaded, in.t[i], in.v[i]);
     vg_tsdb_enc_serialize(loaded, &chunk);
     static struct rows out;
-    assert_int_equal(vg_tsdb_chunk_decode(chunk.data, chunk.len, NULL, collect, &out, NULL, 0), 0);
+    assert_int_equal(vg_tsdb_chunk_decode(chunk.data, chunk.len, NULL, collect, &out, NULL, 0),
+                     0);
     assert_int_equal(out.n, 300);
     assert_memory_equal(out.t, in.t, 300 * sizeof in.t[0]);
     for (size_t len = 0; len < saved.len; len++) {

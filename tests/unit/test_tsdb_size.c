@@ -90,9 +90,9 @@ static void test_bytes_per_reading_at_most_one(void **state)
         struct check c = {.n = 0};
         snprintf(name, sizeof name, "dc1.sensor%u", i);
         gen_init(&c.g, i, START_MS);
-        assert_int_equal(
-            vg_tsdb_query(db, name, START_MS, START_MS + DAY_MS, 0, check_point, &c, err, sizeof err),
-            0);
+        assert_int_equal(vg_tsdb_query(db, name, START_MS, START_MS + DAY_MS, 0, check_point,
+                                       &c, err, sizeof err),
+                         0);
         assert_int_equal(c.n, DAY_MS / 10000);
         assert_int_equal(c.mismatches, 0);
     }

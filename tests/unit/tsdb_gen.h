@@ -30,13 +30,15 @@ static uint64_t gen_rand(struct gen *g)
 /* Sensor i of a fleet: 60% temperatures, 20% humidity, 10% UPS, 10% doors. */
 static void gen_init(struct gen *g, uint32_t i, int64_t start_ms)
 {
-    static const enum gen_kind mix[10] = {GEN_TEMP, GEN_TEMP, GEN_TEMP,     GEN_TEMP, GEN_TEMP,
-                                          GEN_TEMP, GEN_HUMIDITY, GEN_HUMIDITY, GEN_UPS, GEN_DOOR};
+    static const enum gen_kind mix[10] = {GEN_TEMP, GEN_TEMP, GEN_TEMP,     GEN_TEMP,
+                                          GEN_TEMP, GEN_TEMP, GEN_HUMIDITY, GEN_HUMIDITY,
+                                          GEN_UPS,  GEN_DOOR};
     g->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     g->kind = mix[i % 10];
-    g->level = g->kind == GEN_TEMP ? 180 + (int64_t)(gen_rand(g) % 80)
+    g->level = g->kind == GEN_TEMP       ? 180 + (int64_t)(gen_rand(g) % 80)
                : g->kind == GEN_HUMIDITY ? 35 + (int64_t)(gen_rand(g) % 20)
-               : g->kind == GEN_UPS ? 100 : 0;
+               : g->kind == GEN_UPS      ? 100
+                                         : 0;
     g->interval_ms = 10000;
     g->t = start_ms + (int64_t)(i % 10) * 1000; /* sensors are polled out of phase */
 }
