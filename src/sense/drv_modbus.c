@@ -30,7 +30,7 @@
 #include <modbus/modbus.h>
 
 #define MB_DEFAULT_PORT 502
-#define MB_REFUSED 1 /* read_span: the device answered, but not with the values */
+#define MB_REFUSED      1 /* read_span: the device answered, but not with the values */
 
 static const char *const table_names[] = {"holding", "input", "coil", "discrete"};
 static const char *const format_names[] = {"u16", "s16", "u32", "s32", "f32", "u64"};
@@ -60,7 +60,8 @@ static int known_keys(const json_t *obj, const char *prefix, const char *const *
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (i < n_keys && strcmp(keys[i], key) != 0)
             i++;
@@ -89,10 +90,11 @@ static int opt_enum(const json_t *obj, const char *prefix, const char *key,
             *out = (int)i;
             return 0;
         }
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                 names[i]);
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
     }
-    return vg_err(err, errlen, -EINVAL, "%s.%s: '%.64s' is not one of %s", prefix, key, s, list);
+    return vg_err(err, errlen, -EINVAL, "%s.%s: '%.64s' is not one of %s", prefix, key, s,
+                  list);
 }
 
 static const char *const word_orders[] = {"big", "little"};
@@ -106,12 +108,13 @@ int vg_mb_options_parse(const json_t *options, struct vg_mb_options *out, char *
                         "unit_id, word_order, max_gap", err, errlen);
     long long n;
     int little = 0;
-    if (!rc && !(rc = vg_drv_opt_int(options, "options", "unit_id", 0, 0, 255, &n, err, errlen)))
+    if (!rc &&
+        !(rc = vg_drv_opt_int(options, "options", "unit_id", 0, 0, 255, &n, err, errlen)))
         out->unit = (uint8_t)n;
     if (rc == -ENOENT)
         rc = 0;
-    if (!rc && !(rc = vg_drv_opt_int(options, "options", "max_gap", 0, 0, VG_MB_MAX_REGS - 2, &n,
-                                     err, errlen)))
+    if (!rc && !(rc = vg_drv_opt_int(options, "options", "max_gap", 0, 0, VG_MB_MAX_REGS - 2,
+                                     &n, err, errlen)))
         out->max_gap = (uint16_t)n;
     if (rc == -ENOENT)
         rc = 0;
@@ -150,14 +153,15 @@ static int source_consistent(const json_t *source, struct vg_mb_source *s, char 
 int vg_mb_source_parse(const json_t *source, const struct vg_mb_options *opt,
                        struct vg_mb_source *out, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"register", "table", "format",
-                                       "word_order", "bit", "unit_id"};
+    static const char *const keys[] = {"register",   "table", "format",
+                                       "word_order", "bit",   "unit_id"};
     *out = (struct vg_mb_source){.unit = opt->unit, .little = opt->little, .bit = -1};
     int rc = known_keys(source, "source", keys, VG_ARRAY_LEN(keys),
                         "register, table, format, word_order, bit, unit_id", err, errlen);
     long long n;
     int table = VG_MB_HOLDING, format = VG_MB_U16, little = opt->little;
-    if (!rc && !(rc = vg_drv_opt_int(source, "source", "register", 1, 0, 65535, &n, err, errlen)))
+    if (!rc &&
+        !(rc = vg_drv_opt_int(source, "source", "register", 1, 0, 65535, &n, err, errlen)))
         out->reg = (uint16_t)n;
     if (!rc && !(rc = vg_drv_opt_int(source, "source", "unit_id", 0, 0, 255, &n, err, errlen)))
         out->unit = (uint8_t)n;
@@ -225,8 +229,8 @@ size_t vg_mb_plan(const struct vg_mb_source *src, size_t n, unsigned max_gap, si
                 continue;
             }
         }
-        spans[n_spans++] = (struct vg_mb_span){s->unit, s->table, s->reg,
-                                               (uint16_t)vg_mb_width(s), k, 1};
+        spans[n_spans++] =
+            (struct vg_mb_span){s->unit, s->table, s->reg, (uint16_t)vg_mb_width(s), k, 1};
     }
     return n_spans;
 }
@@ -249,11 +253,21 @@ int vg_mb_decode(const struct vg_mb_source *s, const uint16_t *words, double *ra
     float f;
     uint32_t v32 = (uint32_t)v;
     switch (s->format) {
-    case VG_MB_U16: *raw = (double)(uint16_t)v; break;
-    case VG_MB_S16: *raw = (double)(int16_t)(uint16_t)v; break;
-    case VG_MB_U32: *raw = (double)v32; break;
-    case VG_MB_S32: *raw = (double)(int32_t)v32; break;
-    case VG_MB_U64: *raw = (double)v; break;
+    case VG_MB_U16:
+        *raw = (double)(uint16_t)v;
+        break;
+    case VG_MB_S16:
+        *raw = (double)(int16_t)(uint16_t)v;
+        break;
+    case VG_MB_U32:
+        *raw = (double)v32;
+        break;
+    case VG_MB_S32:
+        *raw = (double)(int32_t)v32;
+        break;
+    case VG_MB_U64:
+        *raw = (double)v;
+        break;
     case VG_MB_F32:
         memcpy(&f, &v32, sizeof f);
         if (!isfinite(f))
@@ -340,7 +354,7 @@ static int mb_errno(int e)
 static int read_span(struct mb_dev *d, uint8_t unit, enum vg_mb_table table, uint16_t start,
                      uint16_t count, uint16_t *words, char *why, size_t whylen)
 {
-    uint8_t req[6] = {unit,          table_fc[table],       (uint8_t)(start >> 8),
+    uint8_t req[6] = {unit,           table_fc[table],       (uint8_t)(start >> 8),
                       (uint8_t)start, (uint8_t)(count >> 8), (uint8_t)count};
     uint8_t rsp[MODBUS_TCP_MAX_ADU_LENGTH];
     int rc, len = -1;
@@ -491,8 +505,8 @@ static int mb_init(struct vg_device *dev, struct vg_sink *sink, char *err, size_
 {
     char host[256], service[8];
     uint16_t port;
-    int rc = vg_drv_host_port(dev->address, MB_DEFAULT_PORT, host, sizeof host, &port, err,
-                              errlen);
+    int rc =
+        vg_drv_host_port(dev->address, MB_DEFAULT_PORT, host, sizeof host, &port, err, errlen);
     if (rc)
         return rc;
     struct mb_dev *d = vg_calloc(1, sizeof *d);
@@ -525,7 +539,8 @@ fail:
 
 const struct vg_driver vg_drv_modbus = {
     .name = "modbus",
-    .help = "Modbus TCP: holding/input registers (u16 s16 u32 s32 f32 u64), coils, discrete inputs",
+    .help =
+        "Modbus TCP: holding/input registers (u16 s16 u32 s32 f32 u64), coils, discrete inputs",
     .passive = 0,
     .check = mb_check,
     .init = mb_init,

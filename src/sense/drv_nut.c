@@ -37,7 +37,7 @@
 #include "sense/stype.h"
 
 #define NUT_DEFAULT_PORT 3493
-#define NUT_LINE_MAX 512 /* upsd's own limit on a line */
+#define NUT_LINE_MAX     512 /* upsd's own limit on a line */
 
 struct nut_dev {
     int fd; /* -1 when not connected */
@@ -59,7 +59,8 @@ static int check_word(const json_t *obj, const char *prefix, const char *key, in
     int rc = vg_drv_opt_string(obj, prefix, key, required, out, err, errlen);
     if (rc)
         return rc;
-    size_t n = strspn(*out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    size_t n =
+        strspn(*out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
     if ((*out)[n] || n > 64)
         return vg_err(err, errlen, -EINVAL,
                       "%s.%s: '%.64s' has characters other than letters, digits, '.', '_', '-' "
@@ -91,14 +92,14 @@ static int only_keys(const json_t *obj, const char *prefix, const char *const *k
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (i < n_keys && strcmp(keys[i], key) != 0)
             i++;
         if (i == n_keys)
             return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the nut driver (%s)",
-                          prefix, key,
-                          n_keys == 1 ? "variable" : "ups, username, password");
+                          prefix, key, n_keys == 1 ? "variable" : "ups, username, password");
     }
     return 0;
 }
@@ -107,8 +108,7 @@ struct nut_options {
     const char *ups, *username, *password;
 };
 
-static int parse_options(const json_t *options, struct nut_options *o, char *err,
-                         size_t errlen)
+static int parse_options(const json_t *options, struct nut_options *o, char *err, size_t errlen)
 {
     static const char *const keys[] = {"ups", "username", "password"};
     *o = (struct nut_options){0};
@@ -121,7 +121,8 @@ static int parse_options(const json_t *options, struct nut_options *o, char *err
         rc = check_secret(options, "password", &o->password, err, errlen);
     if (!rc && !o->username != !o->password)
         rc = vg_err(err, errlen, -EINVAL, "options.%s: required with options.%s",
-                    o->username ? "password" : "username", o->username ? "username" : "password");
+                    o->username ? "password" : "username",
+                    o->username ? "username" : "password");
     return rc;
 }
 
@@ -167,8 +168,8 @@ static int wait_fd(struct nut_dev *d, short events)
 
 static int connect_one(struct nut_dev *d, const struct addrinfo *ai)
 {
-    d->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                   ai->ai_protocol);
+    d->fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (d->fd < 0)
         return -errno;
     int rc = 0, soerr = 0;
@@ -195,7 +196,8 @@ static int nut_connect(struct nut_dev *d, char *err, size_t errlen)
         rc = connect_one(d, ai);
     freeaddrinfo(res);
     if (rc)
-        return vg_err(err, errlen, rc, "cannot connect to upsd %s: %s", d->where, strerror(-rc));
+        return vg_err(err, errlen, rc, "cannot connect to upsd %s: %s", d->where,
+                      strerror(-rc));
     return 0;
 }
 
@@ -248,8 +250,8 @@ static int read_line(struct nut_dev *d, char *out, size_t outlen)
 }
 
 /* Sends a command and reads the one-line answer. */
-static int exchange(struct nut_dev *d, const char *cmd, size_t len, char *reply, size_t replylen,
-                    char *err, size_t errlen)
+static int exchange(struct nut_dev *d, const char *cmd, size_t len, char *reply,
+                    size_t replylen, char *err, size_t errlen)
 {
     int rc = send_line(d, cmd, len);
     if (!rc)
@@ -347,8 +349,10 @@ static int answer_error(struct vg_device *dev, struct vg_sink *sink, size_t pi, 
     if (!strcmp(code, "VAR-NOT-SUPPORTED"))
         snprintf(reason, sizeof reason, "variable %s: not supported by ups '%s'", var, d->ups);
     else if (!strcmp(code, "DATA-STALE"))
-        snprintf(reason, sizeof reason, "variable %s: data stale (upsd has nothing fresh from "
-                 "the ups driver)", var);
+        snprintf(reason, sizeof reason,
+                 "variable %s: data stale (upsd has nothing fresh from "
+                 "the ups driver)",
+                 var);
     else
         snprintf(reason, sizeof reason, "variable %s: upsd answered ERR %.64s", var, code);
     sink->reject(sink, pi, reason);

@@ -110,8 +110,9 @@ static void set_wide(struct server *s, const char *kind, const char *arg)
     const char *value;
     parse_target(arg, &table, &reg, &value);
     if (!strcmp(kind, "f32")) {
-        float f = strcmp(value, "nan") == 0 ? NAN : strcmp(value, "inf") == 0 ? INFINITY
-                                                                              : strtof(value, NULL);
+        float f = strcmp(value, "nan") == 0   ? NAN
+                  : strcmp(value, "inf") == 0 ? INFINITY
+                                              : strtof(value, NULL);
         uint32_t bits;
         memcpy(&bits, &f, sizeof bits);
         set_words(s, table, reg, 2, bits);
@@ -240,7 +241,8 @@ static int serve(modbus_t *ctx, struct server *s, const uint8_t *q, int n)
     if (flags & MARK_EXCEPTION)
         return modbus_reply_exception(ctx, q, exc) < 0 ? -1 : 0;
     if (flags & 0x80)
-        return modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS) < 0 ? -1 : 0;
+        return modbus_reply_exception(ctx, q, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS) < 0 ? -1
+                                                                                         : 0;
     if (flags & MARK_TRUNCATE) {
         send_reply(ctx, s, q, table, start, n_bytes, 9 + n_bytes / 2);
         return -1;

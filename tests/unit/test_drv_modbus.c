@@ -36,7 +36,8 @@ static int parse(const char *json, struct vg_mb_source *out)
 
 static int check(const char *options, const char *source)
 {
-    json_t *opt = json_loads(options, 0, NULL), *src = source ? json_loads(source, 0, NULL) : NULL;
+    json_t *opt = json_loads(options, 0, NULL),
+           *src = source ? json_loads(source, 0, NULL) : NULL;
     err[0] = '\0';
     int rc = vg_driver_lookup("modbus")->check(opt, src, err, sizeof err);
     json_decref(opt);
@@ -109,14 +110,15 @@ static void test_bit_must_fit_the_format_and_not_be_a_float_or_coil(void **state
 static void test_coils_take_no_format(void **state)
 {
     struct vg_mb_source s;
-    assert_int_equal(parse("{\"register\": 1, \"table\": \"discrete\", \"format\": \"u16\"}", &s),
-                     -EINVAL);
+    assert_int_equal(
+        parse("{\"register\": 1, \"table\": \"discrete\", \"format\": \"u16\"}", &s), -EINVAL);
     assert_err("source.format: not used with table discrete (its points are single bits)");
 }
 
 static void test_options_set_unit_and_word_order_sources_may_override(void **state)
 {
-    json_t *opt = json_pack("{s:i,s:s,s:i}", "unit_id", 7, "word_order", "little", "max_gap", 4);
+    json_t *opt =
+        json_pack("{s:i,s:s,s:i}", "unit_id", 7, "word_order", "little", "max_gap", 4);
     struct vg_mb_options o;
     assert_int_equal(vg_mb_options_parse(opt, &o, err, sizeof err), 0);
     assert_int_equal(o.unit, 7);
@@ -141,7 +143,8 @@ static void test_check_names_the_option_field(void **state)
     assert_int_equal(check("{\"unit_id\": 256}", NULL), -EINVAL);
     assert_err("options.unit_id: 256 is out of range 0..255");
     assert_int_equal(check("{\"community\": \"public\"}", NULL), -EINVAL);
-    assert_err("options.community: not used by the modbus driver (unit_id, word_order, max_gap)");
+    assert_err(
+        "options.community: not used by the modbus driver (unit_id, word_order, max_gap)");
     assert_int_equal(check("{}", "{\"register\": 1, \"format\": \"f64\"}"), -EINVAL);
     assert_err("source.format: 'f64' is not one of u16, s16, u32, s32, f32, u64");
     assert_int_equal(check("{\"unit_id\": 0}", "{\"register\": 0}"), 0);
@@ -273,8 +276,8 @@ static void test_plan_never_asks_more_than_125_registers(void **state)
     assert_int_equal(spans[1].start, 124);
     assert_int_equal(spans[1].count, 76);
     for (size_t i = 0; i < 200; i++)
-        src[i] = (struct vg_mb_source){.table = VG_MB_COIL, .reg = (uint16_t)(i * 15), .unit = 1,
-                                       .bit = -1};
+        src[i] = (struct vg_mb_source){
+            .table = VG_MB_COIL, .reg = (uint16_t)(i * 15), .unit = 1, .bit = -1};
     /* coils: 2000 bits a read */
     size_t n = vg_mb_plan(src, 200, 20, order, spans);
     assert_int_equal(n, 2);
