@@ -508,7 +508,8 @@ static void add_int(int **arr, int *n, int v)
 
 static void index_instances(vg_rules_t *r)
 {
-    qsort(r->insts, (size_t)r->n_insts, sizeof *r->insts, inst_order);
+    if (r->n_insts)
+        qsort(r->insts, (size_t)r->n_insts, sizeof *r->insts, inst_order);
     for (int i = r->n_insts - 1; i >= 0; i--) {
         struct rinst *in = &r->insts[i];
         add_int(&r->defs[in->def].insts, &r->defs[in->def].n_insts, i);
