@@ -194,7 +194,7 @@ static size_t unescape(const char *raw, size_t len, char *out, size_t cap)
 
 static int at_delimiter(struct pj_state *s, const char *p)
 {
-    return p >= s->end || strchr(" \t\r\n,}]", *p);
+    return p >= s->end || (*p && strchr(" \t\r\n,}]", *p));
 }
 
 static int scan_value(struct pj_state *s, struct pj_reading *r)
@@ -250,10 +250,11 @@ static int scan_time(struct pj_state *s, struct pj_reading *r, int64_t default_t
     if (q < s->end && *q >= '0' && *q <= '9')
         return pj_fail(s, "time", "out of range (ms since 1970, up to year 9999)");
     if (q == p || !at_delimiter(s, q))
-        return *p == '-' ? pj_fail(s, "time", "out of range (ms since 1970, up to year 9999)")
-                         : pj_fail(s, "time",
-                                   "expected integer ms since 1970 or an RFC 3339 "
-                                   "string");
+        return p < s->end && *p == '-'
+                   ? pj_fail(s, "time", "out of range (ms since 1970, up to year 9999)")
+                   : pj_fail(s, "time",
+                             "expected integer ms since 1970 or an RFC 3339 "
+                             "string");
     if (t > VG_LP_MAX_TIME_MS)
         return pj_fail(s, "time", "out of range (ms since 1970, up to year 9999)");
     r->time_ms = t;
