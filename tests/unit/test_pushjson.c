@@ -137,6 +137,22 @@ static void test_broken_json_is_refused_with_position(void **state)
                  "the end");
 }
 
+static void test_truncated_bodies_and_nul_bytes_are_refused_without_overread(void **state)
+{
+    const char *body = "{\"readings\":[{\"sensor\":\"a\",\"value\":1,\"time\":";
+    size_t len = strlen(body);
+    char *exact = malloc(len);
+    memcpy(exact, body, len); /* not NUL-terminated: ASan sees an overread */
+    assert_int_equal(vg_pj_parse_batch(exact, len, 0, &batch, err, sizeof err), -EINVAL);
+    assert_string_equal(
+        err, "readings[0].time: expected integer ms since 1970 or an RFC 3339 string");
+    free(exact);
+    const char nul[] = "{\"readings\":[{\"sensor\":\"a\",\"value\":1\0}]}";
+    assert_int_equal(vg_pj_parse_batch(nul, sizeof nul - 1, 0, &batch, err, sizeof err),
+                     -EINVAL);
+    assert_string_equal(err, "readings[0].value: expected a number");
+}
+
 static void test_wrong_shapes_are_refused_naming_the_field(void **state)
 {
     assert_fails("{}", "readings: required");
@@ -241,6 +257,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_broken_json_is_refused_with_position, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_truncated_bodies_and_nul_bytes_are_refused_without_overread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_shapes_are_refused_naming_the_field, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_values_that_are_not_finite_numbers_are_refused,
