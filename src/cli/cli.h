@@ -82,6 +82,8 @@ struct vg_cmd {
 extern const struct vg_cmd vg_cmd_apply, vg_cmd_get, vg_cmd_delete, vg_cmd_watch, vg_cmd_token,
     vg_cmd_status, vg_cmd_pki, vg_cmd_cluster, vg_cmd_switchover, vg_cmd_failover,
     vg_cmd_events;
+extern const struct vg_cmd vg_cmd_series, vg_cmd_sensors, vg_cmd_facility, vg_cmd_alerts,
+    vg_cmd_push, vg_cmd_sim;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

@@ -1,0 +1,428 @@
+/*
+ * cmd_push.c - `vigil push`: sends readings in InfluxDB line protocol from a
+ * file or standard input to POST /api/v1/write, in batches.
+ *
+ * Input of any size is streamed: at most PUSH_BATCH_LINES lines (and
+ * PUSH_BATCH_BYTES, under the server's 1 MiB body limit) are held at once,
+ * split at line boundaries, sent, and forgotten. The server takes a batch
+ * whole or not at all (a malformed line rejects the batch, "nothing was
+ * stored"), so on such an error the batches before it are stored and the
+ * lines from that batch on are not: the message says which, and names the
+ * bad line by its number in the input, not in the batch.
+ *
+ * The body is line protocol, not JSON, which the shared client (client.c)
+ * cannot send yet; until it can, send_text below is the one request that
+ * sends text. It keeps client.c's rules: no redirects, the token only in the
+ * Authorization header and wiped, and a write moves on to the next server
+ * only when the previous one never saw it or refused it as a mirror.
+ */
+#include "cli/cli.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cluster_view.h"
+
+enum { OPT_PRECISION = 256 };
+
+#define PUSH_BATCH_LINES 5000
+#define PUSH_BATCH_BYTES (1000u * 1000u)
+#define PROGRESS_WIDTH   30
+#define MAX_ANSWER       (1u << 20)
+#define CONNECT_TIMEOUT  5000L /* ms */
+
+struct push_args {
+    const char *file; /* NULL or "-": standard input */
+    const char *precision;
+};
+
+/* The state of one run: where the input is, what was sent, the totals. */
+struct push {
+    struct vg_cli *cli;
+    const char *input_name; /* for messages: the file, or "stdin" */
+    const char *path;       /* /api/v1/write[?precision=...] */
+    vg_buf_t batch;
+    size_t batch_lines;
+    unsigned long long batch_first_line; /* number of the batch's first line in the input */
+    unsigned long long next_line;        /* number of the next line read */
+    unsigned long long sent_bytes, total_bytes; /* total 0: not known (a pipe) */
+    unsigned long long accepted, rejected;
+    size_t n_batches;
+    json_t *errors; /* the servers' per-reading errors, lines renumbered */
+    int progress;   /* a progress bar is shown on stderr */
+    size_t server;  /* the server that answered the last batch */
+};
+
+static const struct vg_opt push_opts[] = {
+    {'f', "file", "FILE", "read line protocol from FILE, or '-' for standard input (default)"},
+    {OPT_PRECISION, "precision", "UNIT", "unit of the timestamps: ns (default), us, ms or s"},
+    {0, NULL, NULL, NULL},
+};
+
+static int on_push_opt(void *ctx, int id, const char *arg)
+{
+    static const char *const units[] = {"ns", "us", "ms", "s"};
+    struct push_args *a = ctx;
+    if (id == 'f') {
+        a->file = arg;
+        return VG_EXIT_OK;
+    }
+    for (size_t i = 0; i < VG_ARRAY_LEN(units); i++)
+        if (strcmp(arg, units[i]) == 0) {
+            a->precision = arg;
+            return VG_EXIT_OK;
+        }
+    return vg_cli_usage(NULL, "unknown precision '%s' (ns, us, ms or s)", arg);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+/*
+ * Appends text (from the server: control characters as '?'), with a leading
+ * "line N: " renumbered from the batch to the input, whose first line in the
+ * batch is number first.
+ */
+static void add_renumbered(vg_buf_t *out, const char *text, unsigned long long first)
+{
+    unsigned long long line;
+    int used = 0;
+    if (sscanf(text, "line %llu: %n", &line, &used) == 1 && used > 0 && line > 0) {
+        vg_buf_printf(out, "line %llu: ", line + first - 1);
+        text += used;
+    }
+    for (const char *p = text; *p; p++)
+        vg_buf_add(out, (unsigned char)*p < 0x20 || *p == 0x7f ? "?" : p, 1);
+}
+
+static void clear_progress(struct push *p)
+{
+    if (p->progress)
+        fputs("\r\033[K", stderr);
+}
+
+static void show_progress(struct push *p)
+{
+    if (!p->progress)
+        return;
+    vg_buf_t bar = VG_BUF_INIT;
+    if (p->total_bytes)
+        vg_cluster_view_progress(&bar, (long long)p->sent_bytes, (long long)p->total_bytes,
+                                 VG_PROGRESS_BYTES, PROGRESS_WIDTH);
+    vg_buf_printf(&bar, "%s%llu lines sent", bar.len ? "  " : "", p->next_line - 1);
+    fprintf(stderr, "\r\033[K%s", (const char *)bar.data);
+    fflush(stderr);
+    vg_buf_release(&bar);
+}
+
+/* What is stored after a batch failed: the lines before it. */
+static void tell_stored(const struct push *p)
+{
+    if (p->batch_first_line > 1)
+        fprintf(stderr,
+                "vigil: lines 1-%llu of %s were sent (accepted %llu, rejected %llu); nothing "
+                "from line %llu on was stored\n",
+                p->batch_first_line - 1, p->input_name, p->accepted, p->rejected,
+                p->batch_first_line);
+    else
+        fprintf(stderr, "vigil: nothing was stored\n");
+}
+
+/* A batch refused as a whole: the server's reason, naming the input's line. */
+static int batch_refused(struct push *p, const struct vg_resp *resp)
+{
+    const char *error = vg_cli_str(resp->json, "error", NULL);
+    clear_progress(p);
+    if (!error || (resp->status != 400 && resp->status != 413)) {
+        vg_buf_t what = VG_BUF_INIT;
+        vg_buf_printf(&what, "cannot push lines %llu-%llu of %s", p->batch_first_line,
+                      p->next_line - 1, p->input_name);
+        int rc = vg_cli_fail_resp(p->cli, (const char *)what.data, resp);
+        vg_buf_release(&what);
+        tell_stored(p);
+        return rc;
+    }
+    vg_buf_t msg = VG_BUF_INIT;
+    add_renumbered(&msg, error, p->batch_first_line);
+    fprintf(stderr, "vigil: %s: %s\n", p->input_name, (const char *)msg.data);
+    vg_buf_release(&msg);
+    tell_stored(p);
+    return vg_cli_exit_for_status(resp->status);
+}
+
+/* Adds up a 200 answer and keeps its errors, renumbered. */
+static int batch_taken(struct push *p, const struct vg_resp *resp)
+{
+    const json_t *accepted = json_object_get(resp->json, "accepted");
+    const json_t *rejected = json_object_get(resp->json, "rejected");
+    size_t i;
+    json_t *error;
+
+    if (!json_is_integer(accepted) || !json_is_integer(rejected)) {
+        clear_progress(p);
+        tell_stored(p);
+        return vg_cli_fail(VG_EXIT_ERROR, "the server's answer to lines %llu-%llu is malformed",
+                           p->batch_first_line, p->next_line - 1);
+    }
+    p->accepted += (unsigned long long)json_integer_value(accepted);
+    p->rejected += (unsigned long long)json_integer_value(rejected);
+    json_array_foreach(json_object_get(resp->json, "errors"), i, error)
+    {
+        vg_buf_t msg = VG_BUF_INIT;
+        add_renumbered(&msg, json_is_string(error) ? json_string_value(error) : "?",
+                       p->batch_first_line);
+        json_array_append_new(p->errors, json_string((const char *)msg.data));
+        vg_buf_release(&msg);
+    }
+    return VG_EXIT_OK;
+}
+
+/* ---- sending text (until client.c can) --------------------------------- */
+
+static size_t on_answer(char *data, size_t size, size_t nmemb, void *arg)
+{
+    vg_buf_t *body = arg;
+    if (body->len + size * nmemb > MAX_ANSWER)
+        return 0; /* makes curl fail: an answer this large is not ours */
+    vg_buf_add(body, data, size * nmemb);
+    return size * nmemb;
+}
+
+/* Wipes the Authorization line before freeing the list. */
+static void free_headers(struct curl_slist *h)
+{
+    for (struct curl_slist *l = h; l; l = l->next)
+        if (strncmp(l->data, "Authorization:", 14) == 0)
+            sodium_memzero(l->data, strlen(l->data));
+    curl_slist_free_all(h);
+}
+
+static struct curl_slist *text_headers(const struct vg_cli *cli)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    h = curl_slist_append(h, "Content-Type: text/plain; charset=utf-8");
+    h = curl_slist_append(h, "Expect:");
+    if (cli->token && cli->token[0]) {
+        vg_buf_t auth = VG_BUF_INIT;
+        vg_buf_printf(&auth, "Authorization: Bearer %s", cli->token);
+        h = curl_slist_append(h, (const char *)auth.data);
+        sodium_memzero(auth.data, auth.len);
+        vg_buf_release(&auth);
+    }
+    if (!h)
+        VG_BUG("curl_slist_append failed");
+    return h;
+}
+
+/* One POST to base; the curl result, with resp filled when it is CURLE_OK. */
+static CURLcode post_text(CURL *h, const struct vg_cli *cli, const char *base, const char *path,
+                          const char *text, size_t len, struct vg_resp *resp, char *curl_err)
+{
+    vg_buf_t url = VG_BUF_INIT;
+    struct curl_slist *headers = text_headers(cli);
+    vg_buf_printf(&url, "%s%s", base, path);
+    curl_easy_setopt(h, CURLOPT_URL, (const char *)url.data);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil/" VG_VERSION);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, cli->timeout_s * 1000L);
+    if (cli->cacert)
+        curl_easy_setopt(h, CURLOPT_CAINFO, cli->cacert);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    CURLcode res = curl_easy_perform(h);
+    if (res == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        resp->json = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    free_headers(headers);
+    vg_buf_release(&url);
+    return res;
+}
+
+/*
+ * POSTs text to path, starting with the server that answered last (*server)
+ * and moving on only when a server was never reached or refused the write as
+ * a mirror (503 naming the primary). 0 when a server answered (resp filled,
+ * *server set to it), else the exit code (printed).
+ */
+static int send_text(struct vg_cli *cli, size_t *server, const char *path, const char *text,
+                     size_t len, struct vg_resp *resp)
+{
+    vg_client_t *client;
+    char curl_err[CURL_ERROR_SIZE];
+    int rc = vg_cli_client(cli, &client); /* reads and checks the token, warns on http */
+    if (rc)
+        return rc;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return vg_cli_fail(VG_EXIT_ERROR, "cannot initialise libcurl");
+    size_t n = vg_client_n_servers(client);
+    rc = VG_EXIT_UNREACHABLE;
+    for (size_t tried = 0; tried < n; tried++) {
+        size_t i = (*server + tried) % n;
+        curl_err[0] = 0;
+        vg_resp_release(resp);
+        CURLcode res =
+            post_text(h, cli, vg_client_server_at(client, i), path, text, len, resp, curl_err);
+        int moved =
+            res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST ||
+            (res == CURLE_OK && resp->status == 503 && json_object_get(resp->json, "primary"));
+        if (res == CURLE_OK && (!moved || tried + 1 == n)) {
+            *server = i;
+            rc = VG_EXIT_OK;
+            break;
+        }
+        if (!moved || tried + 1 == n) {
+            rc = vg_cli_fail(VG_EXIT_UNREACHABLE, "cannot send to %s: %s",
+                             vg_client_server_at(client, i),
+                             curl_err[0] ? curl_err : curl_easy_strerror(res));
+            break;
+        }
+    }
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static int send_batch(struct push *p)
+{
+    if (p->batch.len == 0)
+        return VG_EXIT_OK;
+    struct vg_resp resp = VG_RESP_INIT;
+    int rc = send_text(p->cli, &p->server, p->path, (const char *)p->batch.data, p->batch.len,
+                       &resp);
+    if (rc == 0 && (resp.status < 200 || resp.status >= 300))
+        rc = batch_refused(p, &resp);
+    else if (rc == 0)
+        rc = batch_taken(p, &resp);
+    else
+        tell_stored(p);
+    vg_resp_release(&resp);
+    if (rc)
+        return rc;
+    p->n_batches++;
+    p->sent_bytes += p->batch.len;
+    vg_buf_reset(&p->batch);
+    p->batch_lines = 0;
+    p->batch_first_line = p->next_line;
+    show_progress(p);
+    return VG_EXIT_OK;
+}
+
+/* Reads in, sending each batch when full; 0 or an exit code (printed). */
+static int push_stream(struct push *p, FILE *in)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = VG_EXIT_OK;
+
+    while (rc == 0 && (len = getline(&line, &cap, in)) > 0) {
+        if (p->batch_lines == PUSH_BATCH_LINES ||
+            (p->batch_lines && p->batch.len + (size_t)len > PUSH_BATCH_BYTES)) {
+            p->progress = p->progress || isatty(STDERR_FILENO);
+            rc = send_batch(p);
+        }
+        vg_buf_add(&p->batch, line, (size_t)len);
+        p->batch_lines++;
+        p->next_line++;
+    }
+    if (rc == 0 && ferror(in))
+        rc = vg_cli_fail(VG_EXIT_ERROR, "cannot read '%s': %s", p->input_name, strerror(errno));
+    if (rc == 0)
+        rc = send_batch(p);
+    clear_progress(p);
+    free(line);
+    return rc;
+}
+
+static int print_totals(const struct push *p)
+{
+    size_t i;
+    json_t *error;
+
+    json_array_foreach(p->errors, i, error)
+    {
+        fprintf(stderr, "vigil: %s: %s\n", p->input_name, json_string_value(error));
+    }
+    if (p->cli->output == VG_OUT_JSON || p->cli->output == VG_OUT_YAML) {
+        json_t *answer =
+            json_pack("{s:I,s:I,s:O,s:I,s:I}", "accepted", (json_int_t)p->accepted, "rejected",
+                      (json_int_t)p->rejected, "errors", p->errors, "lines",
+                      (json_int_t)(p->next_line - 1), "batches", (json_int_t)p->n_batches);
+        int rc = vg_cli_print_value(p->cli, answer);
+        json_decref(answer);
+        return rc;
+    }
+    printf("accepted %llu, rejected %llu (%llu lines in %zu batch%s)\n", p->accepted,
+           p->rejected, p->next_line - 1, p->n_batches, p->n_batches == 1 ? "" : "es");
+    return VG_EXIT_OK;
+}
+
+static int run_push(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char **argv)
+{
+    struct push_args args = {0};
+    int first;
+    int rc = vg_cli_parse(cli, cmd, argc, argv, on_push_opt, &args, &first);
+    if (rc != VG_CLI_PROCEED)
+        return rc;
+    if (first < argc)
+        return vg_cli_usage(cmd, "give the input with -f FILE (or no -f for standard input)");
+
+    int use_stdin = !args.file || strcmp(args.file, "-") == 0;
+    FILE *in = use_stdin ? stdin : fopen(args.file, "r");
+    if (!in)
+        return vg_cli_fail(VG_EXIT_ERROR, "cannot open '%s': %s", args.file, strerror(errno));
+    vg_buf_t path = VG_BUF_INIT;
+    vg_buf_adds(&path, "/api/v1/write");
+    if (args.precision)
+        vg_buf_printf(&path, "?precision=%s", args.precision);
+    struct push p = {.cli = cli,
+                     .input_name = use_stdin ? "stdin" : args.file,
+                     .path = (const char *)path.data,
+                     .batch_first_line = 1,
+                     .next_line = 1,
+                     .errors = json_array()};
+    struct stat st;
+    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+        p.total_bytes = (unsigned long long)st.st_size;
+
+    rc = push_stream(&p, in);
+    if (rc == 0)
+        rc = print_totals(&p);
+    if (!use_stdin)
+        fclose(in);
+    json_decref(p.errors);
+    vg_buf_release(&p.batch);
+    vg_buf_release(&path);
+    return rc;
+}
+
+const struct vg_cmd vg_cmd_push = {
+    .name = "push",
+    .run = run_push,
+    .usage = "[-f FILE|-] [--precision ns|us|ms|s] [options]",
+    .summary = "send readings in InfluxDB line protocol",
+    .help = "Sends readings in InfluxDB line protocol (one reading per numeric field; see "
+            "vigil(1)) from FILE or standard input to the server, in batches of at most 5000 "
+            "lines split at line boundaries, and prints the totals: 'accepted N, rejected M "
+            "(L lines in B batches)'. Readings the server refused (an undeclared sensor, a "
+            "value out of range) are counted as rejected, with the server's reasons on stderr. "
+            "--precision gives the unit of the timestamps (default ns); lines without one "
+            "take the server's time. A malformed line makes the server refuse its whole "
+            "batch: vigil stops, names the line by its number in FILE, says which lines "
+            "were stored before it, and exits 7. At a terminal, a progress bar on stderr "
+            "shows input larger than one batch. -o json prints {\"accepted\", \"rejected\", "
+            "\"errors\", \"lines\", \"batches\"}, the servers' answers added up.",
+    .opts = push_opts,
+};
