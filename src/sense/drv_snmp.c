@@ -14,8 +14,9 @@
  *       string, or an integer in decimal) is looked up instead of parsed.
  * Values: INTEGER, Counter32/64, Gauge32, TimeTicks, net-snmp's Opaque
  * float/double and an OCTET STRING holding a decimal number become a
- * reading, then vg_point_value(). Anything else (noSuchObject, a word, an
- * OID) is rejected naming the oid; the other points are still read.
+ * reading, then vg_point_value(). A counter is taken as it is (its current
+ * count, not a rate). Anything else (noSuchObject, a word, an OID) is
+ * rejected naming the oid; the other points are still read.
  *
  * Options (spec.options): version "2c" (default) or "3"; community
  * (required for 2c); for 3: user, security_level noAuthNoPriv | authNoPriv
@@ -38,6 +39,9 @@
  * same user on the same agent must use the same passphrases (net-snmp keys
  * its users by engine ID and name).
  *
+ * net-snmp waits with select(): one process can poll about a thousand
+ * SNMP devices at most (FD_SETSIZE), enough for one site's collector.
+ *
  * The session is opened in the first poll, not in init (the agent may be
  * down: that is a poll failure, not a misconfiguration), and closed after
  * any failed request so the next attempt rediscovers the engine (SNMPv3
@@ -52,8 +56,8 @@
 #include "sense/driver.h"
 #include "sense/snmp_common.h"
 
-#define MAX_GET_VARBINDS 32
-#define MAX_WALK_REQUESTS 1000 /* a GETBULK walk of one subtree, per poll */
+#define MAX_GET_VARBINDS        32
+#define MAX_WALK_REQUESTS       1000 /* a GETBULK walk of one subtree, per poll */
 #define DEFAULT_MAX_REPETITIONS 10
 
 struct proto {
@@ -126,9 +130,9 @@ static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static void lib_init(void)
 {
     static const int off_disk[] = {
-        NETSNMP_DS_LIB_DONT_PERSIST_STATE,     NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD,
+        NETSNMP_DS_LIB_DONT_PERSIST_STATE,      NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD,
         NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, NETSNMP_DS_LIB_DONT_READ_CONFIGS,
-        NETSNMP_DS_LIB_DONT_LOAD_HOST_FILES,   NETSNMP_DS_LIB_NO_TOKEN_WARNINGS,
+        NETSNMP_DS_LIB_DONT_LOAD_HOST_FILES,    NETSNMP_DS_LIB_NO_TOKEN_WARNINGS,
     };
     for (size_t i = 0; i < VG_ARRAY_LEN(off_disk); i++)
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, off_disk[i], 1);
@@ -198,8 +202,8 @@ static void usm_ref_drop(const netsnmp_session *s)
 
 /* ---- options ---- */
 
-static int pick(const char *prefix, const char *key, const char *value, const char *const *names,
-                size_t stride, size_t *idx, char *err, size_t errlen)
+static int pick(const char *prefix, const char *key, const char *value,
+                const char *const *names, size_t stride, size_t *idx, char *err, size_t errlen)
 {
     char list[128] = "";
     size_t used = 0;
@@ -270,9 +274,9 @@ static int opt_version(const json_t *options, long *version, char *err, size_t e
 /* Only the fields of the chosen version may be present. */
 static int opt_for_version(const json_t *options, long version, char *err, size_t errlen)
 {
-    static const char *const v3_only[] = {"user",           "security_level", "auth_protocol",
-                                          "auth_passphrase", "priv_protocol",  "priv_passphrase",
-                                          "context",         NULL};
+    static const char *const v3_only[] = {
+        "user",          "security_level",  "auth_protocol", "auth_passphrase",
+        "priv_protocol", "priv_passphrase", "context",       NULL};
     if (version == SNMP_VERSION_3)
         return json_object_get(options, "community")
                    ? vg_err(err, errlen, -EINVAL, "options.community: only for version 2c")
@@ -291,8 +295,8 @@ static int opt_level(const json_t *options, struct opts *o, char *err, size_t er
     int rc = vg_drv_opt_string(options, "options", "security_level", 0, &name, err, errlen);
     if (rc && rc != -ENOENT)
         return rc;
-    if (!rc && (rc = pick("options", "security_level", name, levels, sizeof levels[0], &idx, err,
-                          errlen)))
+    if (!rc && (rc = pick("options", "security_level", name, levels, sizeof levels[0], &idx,
+                          err, errlen)))
         return rc;
     o->level = level_codes[idx];
     if (idx >= 1 && !o->auth_pass)
@@ -327,10 +331,17 @@ static int parse_v3(const json_t *options, struct opts *o, char *err, size_t err
 
 static int parse_options(const json_t *options, struct opts *o, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"version",         "community",      "user",
-                                       "security_level",  "auth_protocol",  "auth_passphrase",
-                                       "priv_protocol",   "priv_passphrase", "context",
-                                       "max_repetitions", NULL};
+    static const char *const keys[] = {"version",
+                                       "community",
+                                       "user",
+                                       "security_level",
+                                       "auth_protocol",
+                                       "auth_passphrase",
+                                       "priv_protocol",
+                                       "priv_passphrase",
+                                       "context",
+                                       "max_repetitions",
+                                       NULL};
     memset(o, 0, sizeof *o);
     int rc;
     if ((rc = vg_snmp_check_keys(options, "options", "snmp", keys, err, errlen)) ||
@@ -727,8 +738,8 @@ static void walk_answer(struct snmp_state *st, struct vg_device *dev, struct vg_
 }
 
 /* Walks table t with GETBULK and delivers its points. */
-static int walk_table(struct snmp_state *st, struct vg_device *dev, struct vg_sink *sink, size_t t,
-                      char *err, size_t errlen)
+static int walk_table(struct snmp_state *st, struct vg_device *dev, struct vg_sink *sink,
+                      size_t t, char *err, size_t errlen)
 {
     const struct snmp_table *tab = &st->tables[t];
     oid cur[MAX_OID_LEN];

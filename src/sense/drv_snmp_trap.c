@@ -161,8 +161,8 @@ static void *receive_main(void *arg)
             continue;
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;
-        ssize_t n = recvfrom(st->fd, st->buf, MAX_DATAGRAM, MSG_DONTWAIT, (struct sockaddr *)&from,
-                             &fromlen);
+        ssize_t n = recvfrom(st->fd, st->buf, MAX_DATAGRAM, MSG_DONTWAIT,
+                             (struct sockaddr *)&from, &fromlen);
         if (n < 0)
             continue; /* EAGAIN, or an ICMP error queued on the socket */
         char sender[80];
@@ -176,7 +176,8 @@ static void *receive_main(void *arg)
 
 static int open_socket(struct trap_state *st, char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM};
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_DGRAM};
     struct addrinfo *ai = NULL;
     char port[8];
     snprintf(port, sizeof port, "%u", (unsigned)st->port);

@@ -179,7 +179,8 @@ int vg_snmp_check_keys(const json_t *obj, const char *prefix, const char *driver
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (allowed[i] && strcmp(allowed[i], key) != 0)
             i++;
@@ -188,7 +189,8 @@ int vg_snmp_check_keys(const json_t *obj, const char *prefix, const char *driver
         char list[256] = "";
         size_t used = 0;
         for (i = 0; allowed[i] && used < sizeof list; i++) {
-            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed[i]);
+            int n =
+                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed[i]);
             used += n > 0 ? (size_t)n : 0;
         }
         return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the %s driver (%s)", prefix,
@@ -204,7 +206,8 @@ static int check_map(const json_t *map, char *err, size_t errlen)
                       "source.map: expected an object of value-string: number");
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)map, key, v) {
+    json_object_foreach((json_t *)map, key, v)
+    {
         if (!json_is_number(v) || !isfinite(json_number_value(v)))
             return vg_err(err, errlen, -EINVAL, "source.map.%.64s: expected a number", key);
     }
@@ -229,8 +232,8 @@ int vg_snmp_check_source(const json_t *source, const char *driver, int allow_tab
 {
     static const char *const with_table[] = {"oid", "table", "map", NULL};
     static const char *const without_table[] = {"oid", "map", NULL};
-    int rc = vg_snmp_check_keys(source, "source", driver, allow_table ? with_table : without_table,
-                                err, errlen);
+    int rc = vg_snmp_check_keys(source, "source", driver,
+                                allow_table ? with_table : without_table, err, errlen);
     if (rc)
         return rc;
     struct vg_snmp_oid oid, table;
@@ -347,7 +350,8 @@ static void ber_opaque(const struct ber *c, struct vg_snmp_value *v)
 {
     const uint8_t *p = c->p;
     if (c->left == 7 && p[0] == 0x9f && p[1] == 0x78 && p[2] == 4) {
-        uint32_t bits = (uint32_t)p[3] << 24 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 8 | p[6];
+        uint32_t bits =
+            (uint32_t)p[3] << 24 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 8 | p[6];
         float f;
         memcpy(&f, &bits, sizeof f);
         v->tag = VG_SNMP_FLOAT;

@@ -49,7 +49,7 @@ struct vg_snmp_value {
     uint64_t u; /* Counter32/64, Gauge32, TimeTicks */
     double d;   /* FLOAT, DOUBLE */
     const uint8_t *str;
-    size_t len; /* OCTETS */
+    size_t len;              /* OCTETS */
     struct vg_snmp_oid *oid; /* OBJID, when the decoder was given room for it */
 };
 
@@ -90,7 +90,7 @@ struct vg_snmp_varbind {
 };
 
 struct vg_snmp_trap {
-    int version; /* 0 SNMPv1, 1 SNMPv2c */
+    int version;              /* 0 SNMPv1, 1 SNMPv2c */
     const uint8_t *community; /* into the message */
     size_t community_len;
     struct vg_snmp_oid trap_oid; /* snmpTrapOID.0, or RFC 3584's form of a v1 trap */

@@ -82,9 +82,9 @@ static void test_snmp_refuses_fields_of_the_other_version(void **state)
 {
     assert_int_equal(check_snmp("{\"community\": \"c\", \"user\": \"u\"}", NULL), -EINVAL);
     assert_err_is("options.user: only for version 3");
-    assert_int_equal(check_snmp("{\"version\": \"3\", \"user\": \"u\", \"community\": \"c\"}",
-                                NULL),
-                     -EINVAL);
+    assert_int_equal(
+        check_snmp("{\"version\": \"3\", \"user\": \"u\", \"community\": \"c\"}", NULL),
+        -EINVAL);
     assert_err_is("options.community: only for version 2c");
 }
 
@@ -95,12 +95,13 @@ static void test_snmp_v3_levels_follow_the_passphrases(void **state)
                                 "\"sha-256\", \"auth_passphrase\": \"12345678\"}",
                                 NULL),
                      0);
-    assert_int_equal(check_snmp("{\"version\": \"3\", \"user\": \"u\", \"security_level\": "
-                                "\"authPriv\", \"auth_protocol\": \"MD5\", \"auth_passphrase\": "
-                                "\"12345678\", \"priv_protocol\": \"DES\", \"priv_passphrase\": "
-                                "\"87654321\", \"context\": \"c1\"}",
-                                NULL),
-                     0);
+    assert_int_equal(
+        check_snmp("{\"version\": \"3\", \"user\": \"u\", \"security_level\": "
+                   "\"authPriv\", \"auth_protocol\": \"MD5\", \"auth_passphrase\": "
+                   "\"12345678\", \"priv_protocol\": \"DES\", \"priv_passphrase\": "
+                   "\"87654321\", \"context\": \"c1\"}",
+                   NULL),
+        0);
 }
 
 static void test_snmp_v3_requires_user(void **state)
@@ -166,7 +167,8 @@ static void test_snmp_refuses_unknown_protocols_and_levels(void **state)
 
 static void test_snmp_max_repetitions_range(void **state)
 {
-    assert_int_equal(check_snmp("{\"community\": \"c\", \"max_repetitions\": 0}", NULL), -EINVAL);
+    assert_int_equal(check_snmp("{\"community\": \"c\", \"max_repetitions\": 0}", NULL),
+                     -EINVAL);
     assert_err_is("options.max_repetitions: 0 is out of range 1..100");
 }
 
@@ -199,19 +201,20 @@ static void test_snmp_source_table_must_hold_the_oid(void **state)
     assert_int_equal(check_snmp(opts, "{\"oid\": \"1.3.6.1.4.1.9.2.1.2.3\", \"table\": "
                                       "\"1.3.6.1.4.1.9.2.1.3\"}"),
                      -EINVAL);
-    assert_err_starts("source.table: '1.3.6.1.4.1.9.2.1.3' is not a subtree holding source.oid");
+    assert_err_starts(
+        "source.table: '1.3.6.1.4.1.9.2.1.3' is not a subtree holding source.oid");
     assert_int_equal(check_snmp(opts, "{\"oid\": \"1.3.6.1.4\", \"table\": \"1.3.6.1.4\"}"),
                      -EINVAL);
 }
 
 static void test_source_refuses_other_drivers_keys(void **state)
 {
-    assert_int_equal(check_snmp("{\"community\": \"c\"}", "{\"oid\": \"1.3.6\", \"register\": 4}"),
-                     -EINVAL);
+    assert_int_equal(
+        check_snmp("{\"community\": \"c\"}", "{\"oid\": \"1.3.6\", \"register\": 4}"), -EINVAL);
     assert_err_is("source.register: not used by the snmp driver (oid, table, map)");
-    assert_int_equal(check_trap("{\"community\": \"c\"}",
-                                "{\"oid\": \"1.3.6\", \"table\": \"1.3\"}"),
-                     -EINVAL);
+    assert_int_equal(
+        check_trap("{\"community\": \"c\"}", "{\"oid\": \"1.3.6\", \"table\": \"1.3\"}"),
+        -EINVAL);
     assert_err_is("source.table: not used by the snmp-trap driver (oid, map)");
 }
 
@@ -220,7 +223,8 @@ static void test_source_map_values_are_numbers(void **state)
     const char *opts = "{\"community\": \"c\"}";
     assert_int_equal(check_trap(opts, "{\"oid\": \"1.3.6\", \"map\": {\"on\": 1, \"off\": 0}}"),
                      0);
-    assert_int_equal(check_trap(opts, "{\"oid\": \"1.3.6\", \"map\": {\"on\": \"1\"}}"), -EINVAL);
+    assert_int_equal(check_trap(opts, "{\"oid\": \"1.3.6\", \"map\": {\"on\": \"1\"}}"),
+                     -EINVAL);
     assert_err_is("source.map.on: expected a number");
     assert_int_equal(check_trap(opts, "{\"oid\": \"1.3.6\", \"map\": {}}"), -EINVAL);
     assert_err_starts("source.map: expected an object");
@@ -246,25 +250,23 @@ static int reading(struct vg_snmp_value v, const char *map_json, double *out, ch
 
 static struct vg_snmp_value string_value(const char *s)
 {
-    return (struct vg_snmp_value){.tag = VG_SNMP_OCTETS, .str = (const uint8_t *)s,
-                                  .len = strlen(s)};
+    return (struct vg_snmp_value){
+        .tag = VG_SNMP_OCTETS, .str = (const uint8_t *)s, .len = strlen(s)};
 }
 
 static void test_values_of_every_numeric_type_are_readings(void **state)
 {
     double d;
     char why[128];
-    assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_INTEGER, .i = -40}, NULL, &d,
-                             why),
-                     0);
+    assert_int_equal(
+        reading((struct vg_snmp_value){.tag = VG_SNMP_INTEGER, .i = -40}, NULL, &d, why), 0);
     assert_true(d == -40);
     assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_COUNTER64, .u = 5000000000},
                              NULL, &d, why),
                      0);
     assert_true(d == 5e9);
-    assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_FLOAT, .d = 21.25}, NULL, &d,
-                             why),
-                     0);
+    assert_int_equal(
+        reading((struct vg_snmp_value){.tag = VG_SNMP_FLOAT, .d = 21.25}, NULL, &d, why), 0);
     assert_true(d == 21.25);
     assert_int_equal(reading(string_value(" 23.5 "), NULL, &d, why), 0);
     assert_true(d == 23.5);
@@ -280,11 +282,12 @@ static void test_garbage_values_are_refused_with_the_reason(void **state)
     assert_int_equal(reading(string_value("0x1f"), NULL, &d, why), -EINVAL);
     assert_int_equal(reading(string_value("1e999"), NULL, &d, why), -EINVAL);
     assert_int_equal(reading(string_value(""), NULL, &d, why), -EINVAL);
-    struct vg_snmp_value bin = {.tag = VG_SNMP_OCTETS, .str = (const uint8_t *)"1\0002", .len = 3};
+    struct vg_snmp_value bin = {
+        .tag = VG_SNMP_OCTETS, .str = (const uint8_t *)"1\0002", .len = 3};
     assert_int_equal(reading(bin, NULL, &d, why), -EINVAL);
     assert_string_equal(why, "a binary string of 3 bytes is not a number");
-    assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_NO_SUCH_OBJECT}, NULL, &d, why),
-                     -EINVAL);
+    assert_int_equal(
+        reading((struct vg_snmp_value){.tag = VG_SNMP_NO_SUCH_OBJECT}, NULL, &d, why), -EINVAL);
     assert_string_equal(why, "no such object");
     assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_END_OF_MIB}, NULL, &d, why),
                      -EINVAL);
@@ -301,8 +304,8 @@ static void test_map_turns_words_and_codes_into_readings(void **state)
     const char *map = "{\"onBattery\": 1, \"online\": 0, \"3\": 2.5}";
     assert_int_equal(reading(string_value("onBattery"), map, &d, why), 0);
     assert_true(d == 1);
-    assert_int_equal(reading((struct vg_snmp_value){.tag = VG_SNMP_INTEGER, .i = 3}, map, &d, why),
-                     0);
+    assert_int_equal(
+        reading((struct vg_snmp_value){.tag = VG_SNMP_INTEGER, .i = 3}, map, &d, why), 0);
     assert_true(d == 2.5);
     assert_int_equal(reading(string_value("bypass"), map, &d, why), -EINVAL);
     assert_string_equal(why, "'bypass' is not in source.map");
@@ -411,7 +414,8 @@ static void test_refuses_snmpv3_and_non_snmp(void **state)
     assert_int_equal(vg_snmp_trap_parse(v3, sizeof v3, &trap, why, sizeof why), -EPROTO);
     assert_string_equal(why, "SNMPv3 messages are not accepted");
     const uint8_t text[] = "GET / HTTP/1.0\r\n";
-    assert_int_equal(vg_snmp_trap_parse(text, sizeof text - 1, &trap, why, sizeof why), -EPROTO);
+    assert_int_equal(vg_snmp_trap_parse(text, sizeof text - 1, &trap, why, sizeof why),
+                     -EPROTO);
     const uint8_t huge_len[] = {0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x02};
     assert_int_equal(vg_snmp_trap_parse(huge_len, sizeof huge_len, &trap, why, sizeof why),
                      -EPROTO);
