@@ -43,7 +43,7 @@ static int run_average(const double *values, const int *present, size_t begin, s
         }
     if (n_shown == 0)
         return 0;
-    *avg = sum * (double)(end - begin) / (double)n_shown;
+    *avg = sum * ((double)(end - begin) / (double)n_shown);
     if (!isfinite(*avg)) /* only for values near DBL_MAX: average the slow way */
         for (size_t i = begin, k = 0; i < end; i++)
             if (is_shown(values, present, i))
