@@ -2,8 +2,11 @@
 # The README's demo: builds vigil and runs a two-site cluster on this
 # machine — member dc1 (API 127.0.0.1:7700), member dc2 (API :7710) and the
 # witness (:7702), all linked by mutual TLS with a fresh cluster CA — then
-# applies the example sites and zones and shows the cluster. Ctrl-C stops
-# everything cleanly and removes the temporary directory.
+# applies the two simulated sites (examples/demo-dc1.yaml, demo-dc2.yaml:
+# zones, a simulator device per site and its sensors) and shows the
+# cluster and the live sensors. Each member collects its own site's
+# devices; dc2's readings reach the primary over the member link. Ctrl-C
+# stops everything cleanly and removes the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,11 +57,14 @@ for _ in $(seq 100); do # until dc2 is mirrored
         grep -q '"sync":\["dc1","dc2"\]' && break
     sleep 0.1
 done
-"$vigil" apply -f examples/sites.yaml
-echo
+"$vigil" apply -f examples/demo-dc1.yaml >/dev/null
+"$vigil" apply -f examples/demo-dc2.yaml >/dev/null
+sleep 6 # a few polls of both simulators
 "$vigil" get sites
 echo
 "$vigil" cluster status
+echo
+"$vigil" facility
 cat <<EOT
 
 A two-site vigil cluster is running (logs and data in $dir):
@@ -66,6 +72,10 @@ A two-site vigil cluster is running (logs and data in $dir):
 In another shell:
   export VIGIL_SERVER=$VIGIL_SERVER VIGIL_TOKEN=$token
   $vigil cluster status          # who is primary, lag, witness
+  $vigil sensors --site dc2       # live values and states (dc2's reach dc1 over the link)
+  $vigil series dc1-hall-a-inlet-1 --from -10m
+  $vigil sim dc1-sim cooling-failure   # watch the inlet rise and the prediction fire
+  $vigil alerts                  # rule states, recorded on both sites
   $vigil switchover              # planned switchover drill
   pkill -9 -f 'vigild run --node $dir/dc1.yaml'   # lose a site: dc2 takes over in ~1 s
   $vigil events                  # what happened
