@@ -20,7 +20,7 @@
 #define ASHRAE_REC_HIGH      27.0
 #define ASHRAE_HYSTERESIS    0.5 /* degC */
 #define FORECAST_WITHIN_S    1800 /* "reaches the allowable max in < 30 min" */
-#define FORECAST_WINDOW_MS   600000
+#define FORECAST_WINDOW_MS   180000 /* 3 min: a cooling failure shows in the fit within a minute */
 #define HUMIDITY_WARN        70.0
 #define HUMIDITY_CRIT        80.0
 #define HUMIDITY_HYSTERESIS  2.0
