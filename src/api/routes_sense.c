@@ -104,6 +104,7 @@ static const char *body_text(struct vg_call *call, size_t *len)
 
 static void handle_write(struct vg_call *call)
 {
+    vg_monitor_batch_begin(call->srv->monitor);
     enum vg_lp_precision precision;
     const char *p = evhttp_find_header(&call->query, "precision");
     if (vg_lp_precision_parse(p, &precision)) {
@@ -128,6 +129,7 @@ static void handle_write(struct vg_call *call)
 
 static void handle_readings(struct vg_call *call)
 {
+    vg_monitor_batch_begin(call->srv->monitor);
     size_t len;
     const char *text = body_text(call, &len);
     if (!text)

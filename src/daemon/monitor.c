@@ -50,6 +50,9 @@ void vg_mon_on_change(void *ctx, const struct vg_rule_change *c)
     if (isfinite(c->predicted_s))
         json_object_set_new(payload, "predicted_s", json_real(c->predicted_s));
     mon->n_alerts++;
+    uint64_t lat = vg_mono_us() - mon->batch_us;
+    mon->lat_us[mon->n_lat++ % VG_ARRAY_LEN(mon->lat_us)] = lat > UINT32_MAX ? UINT32_MAX
+                                                                              : (uint32_t)lat;
     vg_info("rule %s: %s -> %s%s%s", c->id, c->from, c->to, c->message ? ": " : "",
             c->message ? c->message : "");
     int rc = vg_member_submit(mon->member, VG_REC_ALERT, payload, NULL, NULL, NULL);
@@ -148,6 +151,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
     struct vg_monitor *mon = arg;
     static struct vg_collected items[DRAIN_BATCH];
     size_t n;
+    vg_monitor_batch_begin(mon);
     while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0)
         for (size_t i = 0; i < n; i++)
             handle_item(mon, &items[i]);
@@ -409,4 +413,9 @@ void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data
     *fa = (struct fwd_ack){mon, seq};
     if (vg_tsdb_sync(mon->tsdb, on_fwd_durable, fa))
         free(fa);
+}
+
+void vg_monitor_batch_begin(vg_monitor_t *mon)
+{
+    mon->batch_us = vg_mono_us();
 }

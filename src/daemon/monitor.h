@@ -45,6 +45,10 @@ void vg_monitor_free(vg_monitor_t *mon);
 int vg_monitor_ingest(vg_monitor_t *mon, const char *sensor, size_t len, int64_t time_ms,
                       double value, char *err, size_t errlen);
 
+/* Marks the arrival of a batch of readings (for the reading -> rule state
+ * change latency reported by vg_monitor_facility and /metrics). */
+void vg_monitor_batch_begin(vg_monitor_t *mon);
+
 /* 1 if the sensor is declared. */
 int vg_monitor_has_sensor(vg_monitor_t *mon, const char *sensor, size_t len);
 

@@ -67,6 +67,12 @@ struct vg_monitor {
     vg_spool_t *spool; /* cluster member: batches for the primary */
     vg_buf_t fwd;      /* the batch being filled */
     uint64_t n_forwarded, n_fwd_received, n_fwd_bad;
+    /* reading -> rule state change: from the arrival of the batch that
+     * carried the reading (HTTP body read, or a drain of the collector) to
+     * the engine's decision, the newest LAT_RING of them */
+    uint64_t batch_us;
+    uint32_t lat_us[4096];
+    uint64_t n_lat;
     uint64_t n_ingested, n_rejected, n_unknown, n_out_of_order, n_alerts;
 };
 

@@ -104,8 +104,33 @@ static json_t *sites_json(const struct vg_monitor *mon)
     return sites;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* p50 / p99 / max of the newest rule decision latencies, in microseconds. */
+static void latency_quantiles(const struct vg_monitor *mon, uint32_t q[3], size_t *n_out)
+{
+    size_t n = mon->n_lat < VG_ARRAY_LEN(mon->lat_us) ? mon->n_lat : VG_ARRAY_LEN(mon->lat_us);
+    static uint32_t sorted[VG_ARRAY_LEN(((struct vg_monitor *)0)->lat_us)];
+    memcpy(sorted, mon->lat_us, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u32);
+    q[0] = n ? sorted[n / 2] : 0;
+    q[1] = n ? sorted[n * 99 / 100] : 0;
+    q[2] = n ? sorted[n - 1] : 0;
+    *n_out = n;
+}
+
 json_t *vg_monitor_facility(vg_monitor_t *mon)
 {
+    uint32_t q[3];
+    size_t n_lat;
+    latency_quantiles(mon, q, &n_lat);
+    json_t *latency = json_pack("{s:I,s:I,s:I,s:I}", "samples", (json_int_t)n_lat, "p50_us",
+                                (json_int_t)q[0], "p99_us", (json_int_t)q[1], "max_us",
+                                (json_int_t)q[2]);
     json_t *devices = json_array();
     for (size_t i = 0; i < mon->n_devices; i++)
         json_array_append_new(devices, device_json(&mon->devices[i]));
@@ -114,9 +139,9 @@ json_t *vg_monitor_facility(vg_monitor_t *mon)
     json_t *a;
     json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, a)
         json_array_append(alerts, a);
-    return json_pack("{s:o,s:o,s:o,s:O,s:b}", "sites", sites_json(mon), "devices", devices,
-                     "alerts", alerts, "problems", mon->problems, "evaluating",
-                     mon->primary);
+    return json_pack("{s:o,s:o,s:o,s:O,s:b,s:o}", "sites", sites_json(mon), "devices", devices,
+                     "alerts", alerts, "problems", mon->problems, "evaluating", mon->primary,
+                     "rule_latency", latency);
 }
 
 json_t *vg_monitor_rules(vg_monitor_t *mon)
@@ -151,6 +176,24 @@ void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
                   (unsigned long long)mon->n_alerts, mon->n_sensors,
                   (unsigned long long)ts.n_series, (unsigned long long)ts.points_on_disk,
                   (unsigned long long)ts.wal_bytes);
+    static const char *const tiers[VG_TSDB_N_TIERS] = {"raw", "1m", "1h"};
+    vg_buf_printf(out, "# HELP vigil_tsdb_bytes_on_disk Bytes of chunk files, by tier.\n"
+                       "# TYPE vigil_tsdb_bytes_on_disk gauge\n");
+    for (int t = 0; t < VG_TSDB_N_TIERS; t++)
+        vg_buf_printf(out, "vigil_tsdb_bytes_on_disk{tier=\"%s\"} %llu\n", tiers[t],
+                      (unsigned long long)ts.bytes_on_disk[t]);
+    vg_buf_printf(out, "# HELP vigil_tsdb_checkpoint_bytes Bytes of the open-chunk checkpoint.\n"
+                       "# TYPE vigil_tsdb_checkpoint_bytes gauge\nvigil_tsdb_checkpoint_bytes %llu\n",
+                  (unsigned long long)ts.checkpoint_bytes);
+    uint32_t q[3];
+    size_t n_lat;
+    latency_quantiles(mon, q, &n_lat);
+    vg_buf_printf(out,
+                  "# HELP vigil_rule_latency_seconds Reading arrival to rule state change, "
+                  "newest %zu changes.\n# TYPE vigil_rule_latency_seconds summary\n"
+                  "vigil_rule_latency_seconds{quantile=\"0.5\"} %.6f\n"
+                  "vigil_rule_latency_seconds{quantile=\"0.99\"} %.6f\n",
+                  n_lat, q[0] / 1e6, q[1] / 1e6);
     vg_buf_printf(out, "# HELP vigil_device_up 1 if the device answered its last poll.\n"
                        "# TYPE vigil_device_up gauge\n");
     for (size_t i = 0; i < mon->n_devices; i++)
