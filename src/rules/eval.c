@@ -299,7 +299,9 @@ void vg_rules_reading(vg_rules_t *r, int sensor_idx, int64_t time_ms, double val
     s->value = value;
     s->last_ms = time_ms;
     s->has_data = 1;
-    s->stale = 0;
+    /* a backfill or a spool delivered late is evaluated, but old data does
+     * not make a sensor fresh (or its instances flap fresh/stale per tick) */
+    s->stale = r->now_ms && r->now_ms - time_ms >= s->stale_after_ms;
     if (s->trend)
         vg_trend_push(s->trend, time_ms, value);
     struct sink out = {fn, ctx, time_ms};
@@ -307,7 +309,7 @@ void vg_rules_reading(vg_rules_t *r, int sensor_idx, int64_t time_ms, double val
         struct rinst *in = &r->insts[i];
         const struct rdef *d = &r->defs[in->def];
         uint8_t level = hold(d, in, sensor_level(r, d, in, s), time_ms);
-        if (level != in->level || was_stale)
+        if (level != in->level || was_stale != s->stale)
             settle(r, i, level, &out);
     }
 }
@@ -324,6 +326,8 @@ static void go_stale(vg_rules_t *r, struct rsensor *s, const struct sink *out)
 void vg_rules_tick(vg_rules_t *r, int64_t now_ms, vg_rule_change_fn fn, void *ctx)
 {
     struct sink out = {fn, ctx, now_ms};
+    if (now_ms > r->now_ms)
+        r->now_ms = now_ms;
     for (int i = 0; i < r->n_sensors; i++) {
         struct rsensor *s = &r->sensors[i];
         if (s->stale)

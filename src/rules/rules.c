@@ -101,6 +101,7 @@ int vg_rules_load(vg_rules_t *r, const json_t *zones, const json_t *sensors,
         return rc;
     }
     carry_state(&fresh, r);
+    fresh.now_ms = r->now_ms;
     vg_rules_clear(r);
     *r = fresh;
     return 0;

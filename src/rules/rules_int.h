@@ -135,6 +135,8 @@ struct vg_rules {
     int *fire_all;  /* [def]: all firing instances */
     int *fire_free; /* [def]: firing instances with no site (count everywhere) */
     json_t *problems;
+    int64_t now_ms;  /* the newest tick's time: a reading older than its sensor's
+                        stale_after by then is history and leaves the sensor stale */
     int device_def;  /* the device-unreachable definition */
     int pack_def[48]; /* packs.c's definitions by its enum */
     /* buffers for one change at a time */

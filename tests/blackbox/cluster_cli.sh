@@ -16,9 +16,7 @@ if ! "$VIGILD" run --help 2>&1 | grep -q -- '--node'; then
 fi
 source "$(dirname "$0")/lib.sh"
 
-DEAD=1600 # dead_after in ms: twice the default, so a busy test host never trips it
-P=$VG_TMP/pki
-declare -A API PEER PID URL
+source "$(dirname "$0")/cluster_lib.sh"
 
 # vg_cli RC args...: runs the CLI, expects exit status RC; leaves stdout in
 # $out and stderr in $err, and checks the admin token is in neither.
@@ -32,35 +30,6 @@ vg_cli() {
     [[ "$out$err" != *"$TOKEN"* ]] || fail "vigil $*: printed the admin token"
 }
 
-# wait_until WHAT CMD...: up to 20 s for CMD to succeed.
-wait_until() {
-    local what=$1 i
-    shift
-    for ((i = 0; i < 200; i++)); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    fail "$what: not so after 20 s"
-}
-
-# A free port that none of the ports taken so far is.
-taken=" "
-new_port() {
-    local port
-    port=$(vg_free_port)
-    while [[ $taken == *" $port "* ]]; do port=$(vg_free_port); done
-    taken+="$port "
-    echo "$port"
-}
-
-# view NAME: that member's GET /api/v1/cluster, as the CLI prints it.
-view() { "$VIGIL" -s "${URL[$1]}" cluster status -o json 2>/dev/null; }
-role_of() { view "$1" | jq -r '"\(.role) \(.acting)"'; }
-is_primary() { [[ $(role_of "$1") == "primary true" ]]; }
-is_mirror_in_sync() { # MIRROR PRIMARY
-    [[ $(role_of "$1") == "mirror"* ]] &&
-        [[ $(view "$2" | jq -r '.sync | sort | join(",")') == "dc1,dc2" ]]
-}
 views_agree() {
     local a b
     a=$(view dc1 | jq -c '[.epoch, .primary]') || return 1
@@ -69,57 +38,8 @@ views_agree() {
 }
 epoch_of() { view "$1" | jq -r .epoch; }
 
-# m_start NAME [args...]: runs a member from its node file, waits for /readyz.
-m_start() {
-    local name=$1
-    shift
-    "$VIGILD" run --node "$VG_TMP/$name.yaml" "$@" >>"$VG_TMP/$name.log" 2>&1 &
-    PID[$name]=$!
-    VG_PIDS+=("${PID[$name]}")
-    VG_PID=${PID[$name]} vg_wait_ready "${API[$name]}" || fail "member $name did not become ready"
-}
-
 # --- certificates, witness, data dirs, node files ----------------------------
-"$VIGIL" pki init --dir "$P" >/dev/null || fail "pki init"
-for name in dc1 dc2 witness; do
-    "$VIGIL" pki issue "$name" --dir "$P" --ip 127.0.0.1 >/dev/null || fail "pki issue $name"
-done
-
-W_PORT=$(new_port)
-"$VIGILD" witness --data "$VG_TMP/witness" --listen "127.0.0.1:$W_PORT" \
-    --tls-cert "$P/witness.crt" --tls-key "$P/witness.key" --tls-ca "$P/ca.crt" \
-    --dead-after-ms "$DEAD" >>"$VG_TMP/witness.log" 2>&1 &
-VG_PIDS+=("$!")
-witness_up() {
-    curl -fsS -o /dev/null --cacert "$P/ca.crt" --cert "$P/dc1.crt" --key "$P/dc1.key" \
-        "https://127.0.0.1:$W_PORT/witness/v1/config" 2>/dev/null
-}
-wait_until "the witness answers" witness_up
-
-TOKEN=$("$VIGILD" init --data "$VG_TMP/dc1" -o json | jq -r .admin_token)
-[[ $TOKEN == vgt_* ]] || fail "vigild init -o json gave no admin token"
-"$VIGILD" init --data "$VG_TMP/dc2" --key-file "$VG_TMP/dc1/keyring" --mirror >/dev/null ||
-    fail "vigild init --mirror"
-
-for name in dc1 dc2; do
-    API[$name]=$(new_port)
-    PEER[$name]=$(new_port)
-    URL[$name]=http://127.0.0.1:${API[$name]}
-done
-for name in dc1 dc2; do
-    other=$([[ $name == dc1 ]] && echo dc2 || echo dc1)
-    cat >"$VG_TMP/$name.yaml" <<EOF
-name: $name
-site: $name
-data: $VG_TMP/$name
-listen: 127.0.0.1:${API[$name]}
-peer_listen: 127.0.0.1:${PEER[$name]}
-peer: {name: $other, address: 127.0.0.1:${PEER[$other]}}
-witness: {name: witness, address: 127.0.0.1:$W_PORT}
-tls: {cert: $P/$name.crt, key: $P/$name.key, ca: $P/ca.crt}
-timing: {heartbeat_ms: 100, ack_timeout_ms: 1000, lease_ms: 800, dead_after_ms: $DEAD}
-EOF
-done
+cluster_setup
 export VIGIL_TOKEN=$TOKEN
 unset VIGIL_SERVER VIGIL_CACERT
 M1=${URL[dc1]}

@@ -259,6 +259,28 @@ static void test_stale_never_resolves_a_firing_rule(void **unused)
     vg_rules_free(r);
 }
 
+/* A backfill (or a spool delivered after an outage) of readings already
+ * older than stale_after is evaluated, but leaves the sensor stale: it
+ * must not flap fresh/stale with every reading and every tick. */
+static void test_old_readings_are_evaluated_but_leave_sensor_stale(void **unused)
+{
+    vg_rules_t *r = engine_with("[{\"kind\":\"Rule\",\"name\":\"hot\",\"spec\":{\"sensor\":"
+                                "\"raw\",\"above\":30}}]");
+    struct recorder rec = {.n = 0};
+    vg_rules_tick(r, 1000 * SEC, record, &rec); /* now: 1000 s */
+    int before = rec.n;
+    for (int i = 0; i < 50; i++) /* readings from 500 s ago, stale_after_s is 20 */
+        feed(r, &rec, "raw", (500 + i) * SEC, 22);
+    vg_rules_tick(r, 1001 * SEC, record, &rec);
+    feed(r, &rec, "raw", 551 * SEC, 22);
+    assert_string_equal(vg_rules_sensor_state(r, sensor(r, "raw")), "stale");
+    assert_true(rec.n - before <= 1); /* at most the one change to stale, no flapping */
+    assert_int_equal(count_to(&rec, "hot/raw", "ok"), 0);
+    feed(r, &rec, "raw", 1001 * SEC, 22); /* a fresh reading makes it fresh again */
+    assert_string_equal(vg_rules_sensor_state(r, sensor(r, "raw")), "ok");
+    vg_rules_free(r);
+}
+
 static void test_stale_sensor_goes_stale_after_stale_after(void **unused)
 {
     vg_rules_t *r = engine_with("[{\"kind\":\"Rule\",\"name\":\"hot\",\"spec\":{\"sensor\":"
@@ -739,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_door_held_open_raises_after_120_s_without_new_readings),
         cmocka_unit_test(test_stale_never_resolves_a_firing_rule),
         cmocka_unit_test(test_stale_sensor_goes_stale_after_stale_after),
+        cmocka_unit_test(test_old_readings_are_evaluated_but_leave_sensor_stale),
         cmocka_unit_test(test_sensor_without_data_is_unknown_then_stale),
         cmocka_unit_test(test_device_unreachable_makes_sensors_stale),
         cmocka_unit_test(test_child_suppressed_while_parent_fires),
