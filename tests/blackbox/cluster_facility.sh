@@ -62,9 +62,12 @@ spool=$VG_TMP/dc2/spool.vgq
 grep -qa "dc2-inlet" "$spool" && fail "the spool holds sensor names in plaintext"
 pass "primary and witness down: dc2 stays mirror, spools $n_outage readings sealed"
 
+# the witness first (a restarted member learns its role from it), then dc1
+# at once: the witness counts every member as heard when it starts, so dc2
+# cannot be promoted before dc1 is back
+w_start
 m_start dc1
 wait_until "dc1 primary again" is_primary dc1
-w_start
 delivered() {
     points_on dc1 dc2-inlet "$t_kill" "$t_back" >"$VG_TMP/outage.dc1"
     cmp -s "$VG_TMP/outage.dc1" "$VG_TMP/outage.dc2"
