@@ -311,21 +311,28 @@ static void check_schema(struct manifests *m, const struct manifest *mf, const j
         doc_error(m, mf, "%s: %s", ref, err);
 }
 
-/* Every object at most once: two documents for one object are a mistake. */
+/* Every object at most once: two documents for one object are a mistake.
+ * A set keyed "kind/name" keeps this linear for manifests of 100,000 objects. */
 static void check_duplicates(struct manifests *m)
 {
-    for (size_t i = 1; i < m->n; i++) {
+    json_t *seen = json_object();
+    char key[256];
+    for (size_t i = 0; i < m->n; i++) {
         const char *kind = vg_cli_str(m->items[i].doc, "kind", NULL);
         const char *name = vg_cli_str(m->items[i].doc, "name", NULL);
-        for (size_t j = 0; kind && name && j < i; j++) {
-            if (strcmp(kind, vg_cli_str(m->items[j].doc, "kind", "")) == 0 &&
-                strcmp(name, vg_cli_str(m->items[j].doc, "name", "")) == 0) {
-                doc_error(m, &m->items[i], "%s '%s' is already declared in %s, document %zu",
-                          kind, name, m->items[j].source, m->items[j].doc_no);
-                break;
-            }
+        if (!kind || !name)
+            continue;
+        snprintf(key, sizeof key, "%.100s/%.100s", kind, name);
+        json_t *first = json_object_get(seen, key);
+        if (!first) {
+            json_object_set_new(seen, key, json_integer((json_int_t)i));
+            continue;
         }
+        const struct manifest *prev = &m->items[json_integer_value(first)];
+        doc_error(m, &m->items[i], "%s '%s' is already declared in %s, document %zu", kind,
+                  name, prev->source, prev->doc_no);
     }
+    json_decref(seen);
 }
 
 static int check_all(struct vg_cli *cli, struct manifests *m)
