@@ -8,6 +8,7 @@
 #   bash bench/ingest.sh                    # ~2-4 minutes
 #   BENCH_SENSORS=10000 BENCH_POINTS=1000 BENCH_CLIENTS=4 bash bench/ingest.sh
 #   BENCH_MEM_SENSORS="10000 100000"        # memory phases (empty: skip)
+#   BENCH_ONLY_MEMORY=1                     # only the memory phases
 #   BENCH_KEEP=1                            # keep the work dir and logs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,8 @@ out = ["kind: Site\nname: bench\nspec: {location: bench hall}",
        "kind: Device\nname: bench-bms\nspec: {site: bench, driver: push}"]
 for i in range(n):
     out.append(f"kind: Sensor\nname: {prefix}{i:06d}\nspec: {{zone: bench-hall, device: bench-bms, type: temperature}}")
+for i in range(100 if prefix == "s" else 0):
+    out.append(f"kind: Sensor\nname: alarm{i:03d}\nspec: {{zone: bench-hall, device: bench-bms, type: temperature}}")
 print("\n---\n".join(out))
 PY
 }
@@ -113,14 +116,20 @@ metric() { # NAME -> value from vigild's /metrics
         awk -v m="$1" '$1 == m { print $2 }'
 }
 
+if [[ "${BENCH_ONLY_MEMORY:-0}" == 1 ]]; then
+    vjson='{"readings":1,"readings_per_s":1,"seconds":1,"batch_p50_ms":0,"batch_p99_ms":0}'
+    ijson=$vjson c0=0 c1=0 i0=0 i1=0 vbytes=0 ibytes=0 lat="0 0 0 0" raw_bytes=0 raw_points=0
+else
 # ---- vigil ingest ----
 say "vigil: $SENSORS sensors, $POINTS readings each, $CLIENTS clients"
 start_vigild vigil
 apply_sensors "$SENSORS" s
 c0=$(cpu_s "$VPID")
-vjson=$(VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$SENSORS" --points "$POINTS" --clients "$CLIENTS")
+vjson=$(VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$SENSORS" --points "$POINTS" --clients "$CLIENTS" --alarms 100)
 c1=$(cpu_s "$VPID")
 lat=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$VPORT/api/v1/facility" | python3 -c 'import json,sys; l=json.load(sys.stdin)["rule_latency"]; print(l["samples"], l["p50_us"], l["p99_us"], l["max_us"])')
+raw_bytes=$(metric 'vigil_tsdb_bytes_on_disk{tier="raw"}')
+raw_points=$(metric vigil_tsdb_points_on_disk)
 kill -TERM "$VPID"; wait "$VPID" || true
 vbytes=$(du -sb "$WORK/vigil/tsdb" | cut -f1)
 
@@ -158,6 +167,8 @@ sleep 5 # cold cache written out as TSM files
 kill -TERM "$IPID"; wait "$IPID" || true
 ibytes=$(du -sb "$WORK/influx/data" "$WORK/influx/wal" | awk '{ s += $1 } END { print s }')
 
+fi
+
 # ---- memory per sensor ----
 mem_rows=""
 for n in $MEM_SENSORS; do
@@ -165,27 +176,34 @@ for n in $MEM_SENSORS; do
     start_vigild "mem$n"
     base=$(rss_kib "$VPID")
     apply_sensors "$n" m
-    VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$n" --points 3 --clients 2 --prefix m --flap-pct 0 >/dev/null
-    sleep 1
+    # three fresh readings each (1 s apart, ending now), as sensors that report
+    VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$n" --points 3 --interval-ms 1000 \
+        --clients 2 --prefix m --flap-pct 0 >/dev/null
+    sleep 6 # one maintenance pass
     after=$(rss_kib "$VPID")
     mem_rows+="$n $base $after"$'\n'
     kill -TERM "$VPID"; wait "$VPID" || true
 done
 
-python3 - "$vjson" "$ijson" "$c0" "$c1" "$i0" "$i1" "$vbytes" "$ibytes" "$lat" "$mem_rows" <<'PY'
+python3 - "$vjson" "$ijson" "$c0" "$c1" "$i0" "$i1" "$vbytes" "$ibytes" "$lat" "$mem_rows" "$raw_bytes" "$raw_points" <<'PY'
 import json, sys
 v, i = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-vcpu, icpu = float(sys.argv[4]) - float(sys.argv[3]), float(sys.argv[6]) - float(sys.argv[5])
-vb, ib = int(sys.argv[7]), int(sys.argv[8])
-n_lat, p50, p99, mx = (int(x) for x in sys.argv[9].split())
-print(f"{'':28}{'vigil':>14}{'influxdb 1.6':>16}{'ratio':>9}")
-print(f"{'readings/s (wall)':28}{v['readings_per_s']:>14,.0f}{i['readings_per_s']:>16,.0f}{v['readings_per_s'] / i['readings_per_s']:>8.2f}x")
-vr, ir = v['readings'] / max(vcpu, 1e-9), i['readings'] / max(icpu, 1e-9)
-print(f"{'readings per CPU second':28}{vr:>14,.0f}{ir:>16,.0f}{vr / ir:>8.2f}x")
-print(f"{'server CPU seconds':28}{vcpu:>14.2f}{icpu:>16.2f}")
-print(f"{'batch p50 / p99 ms':28}{v['batch_p50_ms']:>8.2f}/{v['batch_p99_ms']:<5.2f}{i['batch_p50_ms']:>10.2f}/{i['batch_p99_ms']:<5.2f}")
-print(f"{'bytes per reading on disk':28}{vb / v['readings']:>14.3f}{ib / i['readings']:>16.3f}{(ib / i['readings']) / (vb / v['readings']):>8.2f}x smaller")
-print(f"reading -> rule state change: p50 {p50} us, p99 {p99} us, max {mx} us ({n_lat} changes)")
+if v['readings'] > 1:
+    vcpu, icpu = float(sys.argv[4]) - float(sys.argv[3]), float(sys.argv[6]) - float(sys.argv[5])
+    vb, ib = int(sys.argv[7]), int(sys.argv[8])
+    n_lat, p50, p99, mx = (int(x) for x in sys.argv[9].split())
+    print(f"{'':28}{'vigil':>14}{'influxdb 1.6':>16}{'ratio':>9}")
+    print(f"{'readings/s (wall)':28}{v['readings_per_s']:>14,.0f}{i['readings_per_s']:>16,.0f}{v['readings_per_s'] / i['readings_per_s']:>8.2f}x")
+    vr, ir = v['readings'] / max(vcpu, 1e-9), i['readings'] / max(icpu, 1e-9)
+    print(f"{'readings per CPU second':28}{vr:>14,.0f}{ir:>16,.0f}{vr / ir:>8.2f}x")
+    print(f"{'server CPU seconds':28}{vcpu:>14.2f}{icpu:>16.2f}")
+    print(f"{'batch p50 / p99 ms':28}{v['batch_p50_ms']:>8.2f}/{v['batch_p99_ms']:<5.2f}{i['batch_p50_ms']:>10.2f}/{i['batch_p99_ms']:<5.2f}")
+    rb, rp = int(float(sys.argv[11] or 0)), int(float(sys.argv[12] or 0))
+    if rp:
+        print(f"{'raw tier bytes per reading':28}{rb / rp:>14.3f}{'':>16}  ({rp:,} readings in closed raw chunks)")
+    print(f"{'whole store bytes/reading':28}{vb / v['readings']:>14.3f}{ib / i['readings']:>16.3f}{(ib / i['readings']) / (vb / v['readings']):>8.2f}x smaller")
+    print(f"{'':28}(vigil: raw + 1m + 1h rollups + checkpoint; influx: TSM + WAL)")
+    print(f"reading -> rule state change: p50 {p50} us, p99 {p99} us, max {mx} us ({n_lat} changes)")
 for row in sys.argv[10].strip().splitlines():
     n, base, after = (int(x) for x in row.split())
     print(f"memory: {n:,} sensors: {(after - base) * 1024 / n:,.0f} bytes per sensor (RSS {base} -> {after} KiB)")

@@ -11,6 +11,11 @@
  * in time order, so no reading ever arrives before an older one of its own
  * sensor (vigil refuses those).
  *
+ * --alarms N adds one more client that, while the bulk load runs, pushes
+ * single fresh readings (time = now) to the sensors alarm000.., alternating
+ * 30 and 20 degC, so each push crosses the ASHRAE threshold: the daemon
+ * reports how long reading -> rule state change took for those.
+ *
  * All bodies are generated before the clock starts; the loader talks only
  * to 127.0.0.1 and stops once everything is sent. A batch answered with
  * anything but 2xx (or, for vigil, with rejected readings) is an error and
@@ -34,6 +39,7 @@ struct opts {
     const char *prefix;
     long sensors, points, clients, batch, flap_pct;
     long interval_ms;
+    long alarms;
 };
 
 struct client {
@@ -205,6 +211,49 @@ static void *client_main(void *arg)
     return NULL;
 }
 
+/* The alarm client: single-reading pushes until the bulk clients are done. */
+static volatile int bulk_done;
+
+static void *alarm_main(void *arg)
+{
+    struct client *c = arg;
+    const struct opts *o = c->o;
+    if (conn_open(c)) {
+        c->errors++;
+        return NULL;
+    }
+    int64_t *last = vg_calloc((size_t)o->alarms, sizeof *last);
+    vg_buf_t req = VG_BUF_INIT, body = VG_BUF_INIT, answer = VG_BUF_INIT;
+    for (long i = 0; !bulk_done || i < 2 * o->alarms; i++) {
+        long s = i % o->alarms;
+        int64_t t = (int64_t)vg_wall_ms();
+        if (t <= last[s])
+            t = last[s] + 1;
+        last[s] = t;
+        vg_buf_reset(&body);
+        vg_buf_printf(&body, "alarm%03ld value=%s %lld\n", s, (i / o->alarms) % 2 ? "20.0" : "30.0",
+                      (long long)t);
+        vg_buf_reset(&req);
+        vg_buf_printf(&req, "POST /api/v1/write?precision=ms HTTP/1.1\r\n"
+                            "Authorization: Bearer %s\r\nHost: 127.0.0.1\r\n"
+                            "Content-Length: %zu\r\n\r\n%s", o->token, body.len, (char *)body.data);
+        int status = 0;
+        if (send_all(c->fd, req.data, req.len) || read_answer(c, &status, &answer) ||
+            status != 200) {
+            c->errors++;
+            snprintf(c->err, sizeof c->err, "alarm push %ld: HTTP %d", i, status);
+            break;
+        }
+        c->sent_readings++;
+    }
+    close(c->fd);
+    free(last);
+    vg_buf_release(&req);
+    vg_buf_release(&body);
+    vg_buf_release(&answer);
+    return NULL;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -232,7 +281,8 @@ int main(int argc, char **argv)
         {"sensors", required_argument, 0, 's'},   {"points", required_argument, 0, 'n'},
         {"clients", required_argument, 0, 'c'},   {"batch", required_argument, 0, 'b'},
         {"flap-pct", required_argument, 0, 'f'},  {"prefix", required_argument, 0, 'P'},
-        {"interval-ms", required_argument, 0, 'i'}, {0, 0, 0, 0}};
+        {"interval-ms", required_argument, 0, 'i'}, {"alarms", required_argument, 0, 'A'},
+        {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
@@ -245,6 +295,7 @@ int main(int argc, char **argv)
         case 'f': o.flap_pct = num_opt(optarg, "--flap-pct", 0); break;
         case 'P': o.prefix = optarg; break;
         case 'i': o.interval_ms = num_opt(optarg, "--interval-ms", 1); break;
+        case 'A': o.alarms = num_opt(optarg, "--alarms", 1); break;
         default:
             fprintf(stderr, "usage: ingest_load --port N [--influx] [--sensors N] [--points N] "
                             "[--clients N] [--batch N] [--flap-pct P] [--prefix S]\n");
@@ -265,12 +316,22 @@ int main(int argc, char **argv)
             bytes += cs[i].bodies[k].len;
     }
     pthread_t *th = vg_calloc((size_t)o.clients, sizeof *th);
+    struct client alarm = {.o = &o, .idx = -1};
+    pthread_t alarm_th;
     uint64_t t0 = vg_mono_us();
+    if (o.alarms && !o.influx)
+        pthread_create(&alarm_th, NULL, alarm_main, &alarm);
     for (long i = 0; i < o.clients; i++)
         pthread_create(&th[i], NULL, client_main, &cs[i]);
     for (long i = 0; i < o.clients; i++)
         pthread_join(th[i], NULL);
     double secs = (double)(vg_mono_us() - t0) / 1e6;
+    bulk_done = 1;
+    if (o.alarms && !o.influx) {
+        pthread_join(alarm_th, NULL);
+        if (alarm.errors)
+            fprintf(stderr, "ingest_load: alarm client: %s\n", alarm.err);
+    }
     uint64_t readings = 0, errors = 0, n_lat = 0;
     for (long i = 0; i < o.clients; i++) {
         readings += cs[i].sent_readings;
@@ -291,5 +352,5 @@ int main(int argc, char **argv)
            o.influx ? "influxdb" : "vigil", (unsigned long long)readings, secs, readings / secs,
            (unsigned long long)k, k ? lat[k / 2] / 1000.0 : 0, k ? lat[k * 99 / 100] / 1000.0 : 0,
            (unsigned long long)bytes, (unsigned long long)errors);
-    return errors ? 1 : 0;
+    return errors || alarm.errors ? 1 : 0;
 }

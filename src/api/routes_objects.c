@@ -44,13 +44,22 @@ static int conflicts(struct vg_call *call, const json_t *existing, int present, 
     return 1;
 }
 
+/* An absent field and an empty one are the same: the state does not keep
+ * empty labels. */
+static int same_field(const json_t *a, const json_t *b)
+{
+    int a_empty = !a || (json_is_object(a) && json_object_size(a) == 0);
+    int b_empty = !b || (json_is_object(b) && json_object_size(b) == 0);
+    return (a_empty && b_empty) || (a && b && json_equal(a, b));
+}
+
 static int manifest_unchanged(const json_t *existing, const json_t *manifest)
 {
     static const char *fields[] = {"labels", "description", "spec"};
     if (!existing)
         return 0;
     for (size_t i = 0; i < VG_ARRAY_LEN(fields); i++)
-        if (!json_equal(json_object_get(existing, fields[i]),
+        if (!same_field(json_object_get(existing, fields[i]),
                         json_object_get(manifest, fields[i])))
             return 0;
     return 1;

@@ -78,6 +78,7 @@ static void store_batch(struct vg_call *call, const struct vg_lp_batch *b)
         if (rejected++ < MAX_ERRORS_SHOWN)
             json_array_append_new(errors, json_string(err));
     }
+    vg_monitor_batch_end(mon);
     struct pending_push *pp = vg_calloc(1, sizeof *pp);
     pp->srv = call->srv;
     pp->req = call->req;
@@ -272,7 +273,11 @@ static void handle_alerts(struct vg_call *call)
     json_t *active = json_array();
     const char *id;
     json_t *a;
-    json_object_foreach(vg_state_alerts(st), id, a) json_array_append(active, a);
+    json_object_foreach(vg_state_alerts(st), id, a) {
+        /* "info" instances are parts of composites, never alerts */
+        if (strcmp(json_string_value(json_object_get(a, "to")), "info") != 0)
+            json_array_append(active, a);
+    }
     json_t *log = vg_state_alert_log(st);
     size_t n = json_array_size(log), keep = n > 200 ? 200 : n;
     json_t *recent = json_array();

@@ -4,14 +4,18 @@
  * rule engine, and turning rule state changes into VG_REC_ALERT records.
  *
  * Object changes (Sensor, Device, Rule, Zone, Site) only mark the monitor
- * dirty; the next tick (every TICK_MS) reloads once, so applying a
- * thousand sensors rebuilds the tables once, not a thousand times.
+ * dirty; it reloads once changes have been quiet for QUIET_MS (or every
+ * BUSY_RELOAD_MS during a long stream of them), so applying a hundred
+ * thousand sensors rebuilds the tables a few times, not once per object.
+ * Freed memory goes back to the system after a reload (malloc_trim): the
+ * tables of 100,000 sensors are rebuilt whole.
  * Only the acting primary evaluates rules; a member that becomes primary
  * first seeds the engine with the committed alert states, so a failover
  * neither forgets an alert nor raises it twice.
  */
 #include "daemon/monitor_int.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <sys/stat.h>
 
@@ -21,6 +25,8 @@
 #include "store/record.h"
 
 #define TICK_MS 250
+#define QUIET_MS 500
+#define BUSY_RELOAD_MS 5000
 #define MAINTAIN_EVERY_MS 5000
 #define DRAIN_BATCH 1024
 #define SPOOL_MAX_BYTES (64u << 20)
@@ -39,26 +45,92 @@ static json_t *list_kind(vg_monitor_t *mon, const char *kind)
 
 /* ---- rule changes become records ---- */
 
+/* A change is copied here and recorded after the batch that caused it
+ * (vg_mon_flush_changes), so a batch where thousands of sensors change at
+ * once decides each of them without waiting for the records of the
+ * others. Strings: id, rule, sensor, from, to, message, NUL-separated. */
+struct change_copy {
+    char *text;
+    unsigned has_rule : 1, has_sensor : 1, has_message : 1;
+    double value, predicted_s;
+    int64_t time_ms;
+};
+
+static char *append_text(char *at, const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 1;
+    memcpy(at, s ? s : "", n);
+    return at + n;
+}
+
 void vg_mon_on_change(void *ctx, const struct vg_rule_change *c)
 {
     struct vg_monitor *mon = ctx;
-    json_t *payload = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s?,s:I}", "id", c->id, "rule", c->rule,
-                                "sensor", c->sensor, "from", c->from, "to", c->to, "message",
-                                c->message, "time", (json_int_t)c->time_ms);
-    if (isfinite(c->value))
-        json_object_set_new(payload, "value", json_real(c->value));
-    if (isfinite(c->predicted_s))
-        json_object_set_new(payload, "predicted_s", json_real(c->predicted_s));
+    if (mon->in_reading) {
+        uint64_t lat = vg_mono_us() - mon->batch_us;
+        mon->lat_us[mon->n_lat++ % VG_ARRAY_LEN(mon->lat_us)] =
+            lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+    }
+    const char *parts[6] = {c->id, c->rule, c->sensor, c->from, c->to, c->message};
+    size_t len = 0;
+    for (size_t i = 0; i < 6; i++)
+        len += (parts[i] ? strlen(parts[i]) : 0) + 1;
+    if (mon->n_changes == mon->cap_changes) {
+        mon->cap_changes = mon->cap_changes ? 2 * mon->cap_changes : 64;
+        mon->changes = vg_realloc(mon->changes, mon->cap_changes * sizeof *mon->changes);
+    }
+    struct change_copy *cc = &mon->changes[mon->n_changes++];
+    cc->text = vg_malloc(len);
+    char *at = cc->text;
+    for (size_t i = 0; i < 6; i++)
+        at = append_text(at, parts[i]);
+    cc->has_rule = c->rule != NULL;
+    cc->has_sensor = c->sensor != NULL;
+    cc->has_message = c->message != NULL;
+    cc->value = c->value;
+    cc->predicted_s = c->predicted_s;
+    cc->time_ms = c->time_ms;
+}
+
+static void record_change(struct vg_monitor *mon, const struct change_copy *cc)
+{
+    const char *p[6], *at = cc->text;
+    for (size_t i = 0; i < 6; i++, at += strlen(at) + 1)
+        p[i] = at;
+    json_t *payload = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s?,s:I}", "id", p[0], "rule",
+                                cc->has_rule ? p[1] : NULL, "sensor",
+                                cc->has_sensor ? p[2] : NULL, "from", p[3], "to", p[4],
+                                "message", cc->has_message ? p[5] : NULL, "time",
+                                (json_int_t)cc->time_ms);
+    if (isfinite(cc->value))
+        json_object_set_new(payload, "value", json_real(cc->value));
+    if (isfinite(cc->predicted_s))
+        json_object_set_new(payload, "predicted_s", json_real(cc->predicted_s));
     mon->n_alerts++;
-    uint64_t lat = vg_mono_us() - mon->batch_us;
-    mon->lat_us[mon->n_lat++ % VG_ARRAY_LEN(mon->lat_us)] = lat > UINT32_MAX ? UINT32_MAX
-                                                                              : (uint32_t)lat;
-    vg_info("rule %s: %s -> %s%s%s", c->id, c->from, c->to, c->message ? ": " : "",
-            c->message ? c->message : "");
+    /* what pages people is worth a line; the rest (ok, stale, info) is debug */
+    int loud = !strcmp(p[4], "warning") || !strcmp(p[4], "critical");
+    if (loud)
+        vg_info("rule %s: %s -> %s: %s", p[0], p[3], p[4], cc->has_message ? p[5] : "");
+    else
+        vg_debug("rule %s: %s -> %s", p[0], p[3], p[4]);
     int rc = vg_member_submit(mon->member, VG_REC_ALERT, payload, NULL, NULL, NULL);
     if (rc)
-        vg_error("cannot record rule state change of '%s': %s", c->id, strerror(-rc));
+        vg_error("cannot record rule state change of '%s': %s", p[0], strerror(-rc));
     json_decref(payload);
+}
+
+void vg_mon_flush_changes(struct vg_monitor *mon)
+{
+    for (size_t i = 0; i < mon->n_changes; i++) {
+        record_change(mon, &mon->changes[i]);
+        free(mon->changes[i].text);
+    }
+    mon->n_changes = 0;
+}
+
+void vg_monitor_batch_end(vg_monitor_t *mon)
+{
+    vg_mon_flush_changes(mon);
 }
 
 /* ---- devices ---- */
@@ -155,6 +227,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
     while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0)
         for (size_t i = 0; i < n; i++)
             handle_item(mon, &items[i]);
+    vg_mon_flush_changes(mon);
     vg_tsdb_sync(mon->tsdb, NULL, NULL);
     if (mon->fwd.len >= FWD_FLUSH_BYTES)
         fwd_flush(mon);
@@ -208,6 +281,7 @@ static void reload(struct vg_monitor *mon)
     json_decref(sensors);
     json_decref(devices);
     json_decref(rules);
+    malloc_trim(0);
 }
 
 static void on_object_change(void *ctx, const vg_change_t *change)
@@ -216,6 +290,10 @@ static void on_object_change(void *ctx, const vg_change_t *change)
     const char *kind = json_string_value(json_object_get(change->object, "kind"));
     for (size_t i = 0; kind && watched_kinds[i]; i++)
         if (!strcmp(kind, watched_kinds[i])) {
+            uint64_t now = vg_mono_ms();
+            if (!mon->dirty)
+                mon->dirty_since_ms = now;
+            mon->last_change_ms = now;
             mon->dirty = 1;
             if (!strcmp(kind, "Sensor") || !strcmp(kind, "Device"))
                 mon->devices_dirty = 1;
@@ -242,7 +320,9 @@ static void seed_from_state(struct vg_monitor *mon)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct vg_monitor *mon = arg;
-    if (mon->dirty)
+    uint64_t mono = vg_mono_ms();
+    if (mon->dirty && (mono - mon->last_change_ms >= QUIET_MS ||
+                       mono - mon->dirty_since_ms >= BUSY_RELOAD_MS))
         reload(mon);
     int primary = is_primary(mon);
     if (primary && !mon->primary) {
@@ -259,11 +339,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int64_t now = (int64_t)vg_wall_ms();
     if (primary)
         vg_rules_tick(mon->rules, now, vg_mon_on_change, mon);
+    vg_mon_flush_changes(mon);
     if (now - mon->last_maintain >= MAINTAIN_EVERY_MS) {
         char err[512];
         if (vg_tsdb_maintain(mon->tsdb, now, err, sizeof err))
             vg_error("time-series maintenance: %s", err);
         mon->last_maintain = now;
+        malloc_trim(0); /* bursts (a flood of alert records) leave free heap behind */
     }
 }
 
@@ -324,6 +406,8 @@ void vg_monitor_free(vg_monitor_t *mon)
         event_free(mon->drain_ev);
     if (mon->tick_ev)
         event_free(mon->tick_ev);
+    vg_mon_flush_changes(mon);
+    free(mon->changes);
     if (mon->spool && forwarding(mon))
         fwd_flush(mon);
     vg_spool_close(mon->spool);
@@ -403,7 +487,10 @@ void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data
 {
     char err[256];
     mon->n_fwd_received++;
-    if (vg_fwd_decode(data, len, on_fwd_entry, mon, err, sizeof err)) {
+    vg_monitor_batch_begin(mon);
+    int bad = vg_fwd_decode(data, len, on_fwd_entry, mon, err, sizeof err);
+    vg_mon_flush_changes(mon);
+    if (bad) {
         mon->n_fwd_bad++;
         vg_warn("from the mirror: %s; batch %llu refused", err, (unsigned long long)seq);
         vg_cluster_readings_durable(mon->cluster, seq);

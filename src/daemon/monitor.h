@@ -49,6 +49,9 @@ int vg_monitor_ingest(vg_monitor_t *mon, const char *sensor, size_t len, int64_t
  * change latency reported by vg_monitor_facility and /metrics). */
 void vg_monitor_batch_begin(vg_monitor_t *mon);
 
+/* Ends it: records the rule state changes its readings caused. */
+void vg_monitor_batch_end(vg_monitor_t *mon);
+
 /* 1 if the sensor is declared. */
 int vg_monitor_has_sensor(vg_monitor_t *mon, const char *sensor, size_t len);
 

@@ -246,8 +246,11 @@ int vg_mon_ingest_idx(struct vg_monitor *mon, int32_t idx, int64_t time_ms, doub
     s->last_value = value;
     s->n_values++;
     mon->n_ingested++;
-    if (mon->primary && s->rule_idx >= 0)
+    if (mon->primary && s->rule_idx >= 0) {
+        mon->in_reading = 1;
         vg_rules_reading(mon->rules, s->rule_idx, time_ms, value, vg_mon_on_change, mon);
+        mon->in_reading = 0;
+    }
     for (int k = 0; k < 2; k++)
         if (s->feeds[k] != NO_SENSOR)
             update_derived(mon, s->feeds[k], time_ms);

@@ -60,7 +60,8 @@ struct vg_monitor {
     size_t n_devices;
     json_t *problems;
 
-    int dirty;        /* objects changed: reload at the next tick */
+    int dirty;        /* objects changed: reload once they are quiet */
+    uint64_t dirty_since_ms, last_change_ms; /* monotonic */
     int devices_dirty;
     int primary;      /* evaluating rules and writing alert records */
     int64_t last_maintain;
@@ -71,6 +72,9 @@ struct vg_monitor {
      * carried the reading (HTTP body read, or a drain of the collector) to
      * the engine's decision, the newest LAT_RING of them */
     uint64_t batch_us;
+    int in_reading; /* a change now is decided by a reading (not a tick) */
+    struct change_copy *changes; /* decided, recorded at the end of the batch */
+    size_t n_changes, cap_changes;
     uint32_t lat_us[4096];
     uint64_t n_lat;
     uint64_t n_ingested, n_rejected, n_unknown, n_out_of_order, n_alerts;
@@ -82,5 +86,7 @@ void vg_mon_table_free(struct vg_monitor *mon);
 int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len);
 int vg_mon_ingest_idx(struct vg_monitor *mon, int32_t idx, int64_t time_ms, double value);
 void vg_mon_on_change(void *ctx, const struct vg_rule_change *c);
+void vg_mon_flush_changes(struct vg_monitor *mon);
+struct change_copy;
 
 #endif

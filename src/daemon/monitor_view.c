@@ -137,8 +137,10 @@ json_t *vg_monitor_facility(vg_monitor_t *mon)
     json_t *alerts = json_array();
     const char *id;
     json_t *a;
-    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, a)
-        json_array_append(alerts, a);
+    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, a) {
+        if (strcmp(json_string_value(json_object_get(a, "to")), "info") != 0)
+            json_array_append(alerts, a);
+    }
     return json_pack("{s:o,s:o,s:o,s:O,s:b,s:o}", "sites", sites_json(mon), "devices", devices,
                      "alerts", alerts, "problems", mon->problems, "evaluating", mon->primary,
                      "rule_latency", latency);

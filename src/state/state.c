@@ -23,6 +23,7 @@ vg_state_t *vg_state_new(void)
 {
     vg_state_t *st = vg_calloc(1, sizeof *st);
     st->kinds = json_object();
+    st->interned = json_object();
     st->tokens = json_object();
     st->events = json_array();
     st->alerts = json_object();
@@ -49,6 +50,7 @@ void vg_state_free(vg_state_t *st)
     json_decref(st->kinds);
     json_decref(st->tokens);
     json_decref(st->events);
+    json_decref(st->interned);
     json_decref(st->alerts);
     json_decref(st->alert_log);
     json_decref(st->cluster);
@@ -148,6 +150,38 @@ static int check_if_match(const json_t *payload, const json_t *existing, vg_appl
     return rc;
 }
 
+/* Memory per object matters (100,000 sensors): the value of obj[key], if a
+ * string, is replaced by one shared copy. Strings in the state are never
+ * changed in place, so sharing them is safe. */
+static void intern(vg_state_t *st, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v) || json_string_length(v) > 64)
+        return;
+    json_t *shared = json_object_get(st->interned, json_string_value(v));
+    if (!shared) {
+        json_object_set(st->interned, json_string_value(v), v);
+        return;
+    }
+    if (shared != v)
+        json_object_set(obj, key, shared);
+}
+
+/* Empty labels and status are not kept (an empty object costs ~300 bytes);
+ * readers treat a missing one as empty. Kinds and the names objects refer
+ * to (zone, site, device, ...) are shared. */
+void vg_state_compact(vg_state_t *st, json_t *obj)
+{
+    static const char *const refs[] = {"site", "zone", "device", "type", "driver", "scope"};
+    const json_t *labels = json_object_get(obj, "labels");
+    if (labels && json_object_size(labels) == 0)
+        json_object_del(obj, "labels");
+    intern(st, obj, "kind");
+    json_t *spec = json_object_get(obj, "spec");
+    for (size_t i = 0; json_is_object(spec) && i < VG_ARRAY_LEN(refs); i++)
+        intern(st, spec, refs[i]);
+}
+
 static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_result_t *res)
 {
     json_t *manifest = json_object_get(payload, "object");
@@ -164,7 +198,10 @@ static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_r
     json_int_t time_ms = json_integer_value(json_object_get(payload, "time"));
     json_t *obj = json_incref(manifest); /* the record is consumed: no copy */
     json_t *status = existing ? json_object_get(existing, "status") : NULL;
-    json_object_set_new(obj, "status", status ? vg_json_copy(status) : json_object());
+    json_object_del(obj, "status");
+    if (status && json_object_size(status))
+        json_object_set_new(obj, "status", vg_json_copy(status));
+    vg_state_compact(st, obj);
     json_object_set_new(obj, "revision", json_integer((json_int_t)index));
     json_t *created = existing ? json_object_get(existing, "created") : NULL;
     json_t *now = time_string(time_ms);

@@ -6,7 +6,10 @@
  * reach the same state from the same records (DESIGN.md section 2).
  *
  * Objects as returned: {kind,name,labels,description,spec,status,revision,
- * created,updated}; revision is the log index of the last change.
+ * created,updated}; revision is the log index of the last change. Empty
+ * labels and status are not kept (absent means empty), and string values
+ * of kinds and references may be shared between objects: never change a
+ * returned object in place.
  */
 #ifndef VG_STATE_H
 #define VG_STATE_H

@@ -19,6 +19,7 @@ struct vg_state {
     uint64_t applied_index;
     uint64_t epoch;
     json_t *kinds;  /* {kind: {name: object}} */
+    json_t *interned; /* {text: string}: one shared value for kinds and references */
     json_t *tokens; /* {id: {id,name,role,hash,created,revoked}} */
     size_t n_objects;
     json_t *events;  /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
@@ -37,5 +38,8 @@ struct vg_state {
 };
 
 void vg_state_history_clear(vg_state_t *st);
+
+/* Drops empty labels and shares kind and reference strings (state.c). */
+void vg_state_compact(vg_state_t *st, json_t *obj);
 
 #endif

@@ -157,8 +157,11 @@ int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
     st->epoch = (uint64_t)epoch;
     st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */
     st->n_objects = 0;
-    const char *k;
-    json_t *by_name;
-    json_object_foreach(st->kinds, k, by_name) st->n_objects += json_object_size(by_name);
+    const char *k, *name;
+    json_t *by_name, *obj;
+    json_object_foreach(st->kinds, k, by_name) {
+        st->n_objects += json_object_size(by_name);
+        json_object_foreach(by_name, name, obj) vg_state_compact(st, obj);
+    }
     return 0;
 }
