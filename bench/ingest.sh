@@ -118,7 +118,7 @@ metric() { # NAME -> value from vigild's /metrics
 
 if [[ "${BENCH_ONLY_MEMORY:-0}" == 1 ]]; then
     vjson='{"readings":1,"readings_per_s":1,"seconds":1,"batch_p50_ms":0,"batch_p99_ms":0}'
-    ijson=$vjson c0=0 c1=0 i0=0 i1=0 vbytes=0 ibytes=0 lat="0 0 0 0" raw_bytes=0 raw_points=0
+    ijson=$vjson c0=0 c1=0 i0=0 i1=0 vbytes=0 ibytes=0 lat="0 0 0 0 0 0 0 0" raw_bytes=0 raw_points=0
 else
 # ---- vigil ingest ----
 say "vigil: $SENSORS sensors, $POINTS readings each, $CLIENTS clients"
@@ -127,7 +127,10 @@ apply_sensors "$SENSORS" s
 c0=$(cpu_s "$VPID")
 vjson=$(VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$SENSORS" --points "$POINTS" --clients "$CLIENTS" --alarms 100)
 c1=$(cpu_s "$VPID")
-lat=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$VPORT/api/v1/facility" | python3 -c 'import json,sys; l=json.load(sys.stdin)["rule_latency"]; print(l["samples"], l["p50_us"], l["p99_us"], l["max_us"])')
+lat=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$VPORT/api/v1/facility" | python3 -c '
+import json, sys
+l = json.load(sys.stdin)["rule_latency"]
+print(*(l[k][f] for k in ("single", "bulk") for f in ("samples", "p50_us", "p99_us", "max_us")))')
 raw_bytes=$(metric 'vigil_tsdb_bytes_on_disk{tier="raw"}')
 raw_points=$(metric vigil_tsdb_points_on_disk)
 kill -TERM "$VPID"; wait "$VPID" || true
@@ -191,7 +194,7 @@ v, i = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 if v['readings'] > 1:
     vcpu, icpu = float(sys.argv[4]) - float(sys.argv[3]), float(sys.argv[6]) - float(sys.argv[5])
     vb, ib = int(sys.argv[7]), int(sys.argv[8])
-    n_lat, p50, p99, mx = (int(x) for x in sys.argv[9].split())
+    lat = [int(x) for x in sys.argv[9].split()]
     print(f"{'':28}{'vigil':>14}{'influxdb 1.6':>16}{'ratio':>9}")
     print(f"{'readings/s (wall)':28}{v['readings_per_s']:>14,.0f}{i['readings_per_s']:>16,.0f}{v['readings_per_s'] / i['readings_per_s']:>8.2f}x")
     vr, ir = v['readings'] / max(vcpu, 1e-9), i['readings'] / max(icpu, 1e-9)
@@ -203,7 +206,8 @@ if v['readings'] > 1:
         print(f"{'raw tier bytes per reading':28}{rb / rp:>14.3f}{'':>16}  ({rp:,} readings in closed raw chunks)")
     print(f"{'whole store bytes/reading':28}{vb / v['readings']:>14.3f}{ib / i['readings']:>16.3f}{(ib / i['readings']) / (vb / v['readings']):>8.2f}x smaller")
     print(f"{'':28}(vigil: raw + 1m + 1h rollups + checkpoint; influx: TSM + WAL)")
-    print(f"reading -> rule state change: p50 {p50} us, p99 {p99} us, max {mx} us ({n_lat} changes)")
+    print(f"reading -> rule state change, single pushes under the load: p50 {lat[1]} us, p99 {lat[2]} us, max {lat[3]} us ({lat[0]} changes)")
+    print(f"reading -> rule state change, inside 5,000-reading batches: p50 {lat[5]} us, p99 {lat[6]} us, max {lat[7]} us ({lat[4]} changes)")
 for row in sys.argv[10].strip().splitlines():
     n, base, after = (int(x) for x in row.split())
     print(f"memory: {n:,} sensors: {(after - base) * 1024 / n:,.0f} bytes per sensor (RSS {base} -> {after} KiB)")

@@ -67,6 +67,7 @@ static void store_batch(struct vg_call *call, const struct vg_lp_batch *b)
     vg_monitor_t *mon = call->srv->monitor;
     json_t *errors = json_array();
     size_t accepted = 0, rejected = 0;
+    vg_monitor_batch_size(mon, b->n_readings);
     char err[256];
     for (size_t i = 0; i < b->n_readings; i++) {
         const struct vg_lp_reading *r = &b->readings[i];

@@ -68,8 +68,9 @@ void vg_mon_on_change(void *ctx, const struct vg_rule_change *c)
     struct vg_monitor *mon = ctx;
     if (mon->in_reading) {
         uint64_t lat = vg_mono_us() - mon->batch_us;
-        mon->lat_us[mon->n_lat++ % VG_ARRAY_LEN(mon->lat_us)] =
-            lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+        struct lat_ring *ring = mon->batch_n <= SMALL_BATCH ? &mon->lat_small : &mon->lat_bulk;
+        ring->us[ring->n++ % VG_ARRAY_LEN(ring->us)] = lat > UINT32_MAX ? UINT32_MAX
+                                                                        : (uint32_t)lat;
     }
     const char *parts[6] = {c->id, c->rule, c->sensor, c->from, c->to, c->message};
     size_t len = 0;
@@ -224,9 +225,11 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
     static struct vg_collected items[DRAIN_BATCH];
     size_t n;
     vg_monitor_batch_begin(mon);
-    while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0)
+    while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0) {
+        vg_monitor_batch_size(mon, n);
         for (size_t i = 0; i < n; i++)
             handle_item(mon, &items[i]);
+    }
     vg_mon_flush_changes(mon);
     vg_tsdb_sync(mon->tsdb, NULL, NULL);
     if (mon->fwd.len >= FWD_FLUSH_BYTES)
@@ -505,4 +508,10 @@ void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data
 void vg_monitor_batch_begin(vg_monitor_t *mon)
 {
     mon->batch_us = vg_mono_us();
+    mon->batch_n = 1;
+}
+
+void vg_monitor_batch_size(vg_monitor_t *mon, size_t n)
+{
+    mon->batch_n = n;
 }

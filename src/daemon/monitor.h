@@ -49,6 +49,10 @@ int vg_monitor_ingest(vg_monitor_t *mon, const char *sensor, size_t len, int64_t
  * change latency reported by vg_monitor_facility and /metrics). */
 void vg_monitor_batch_begin(vg_monitor_t *mon);
 
+/* How many readings the batch holds (latency is reported apart for
+ * readings that came alone or in a few, and in bulk). */
+void vg_monitor_batch_size(vg_monitor_t *mon, size_t n);
+
 /* Ends it: records the rule state changes its readings caused. */
 void vg_monitor_batch_end(vg_monitor_t *mon);
 

@@ -12,6 +12,7 @@
 #include "tsdb/tsdb.h"
 
 #define NO_SENSOR INT32_MAX
+#define SMALL_BATCH 16
 
 /* One declared sensor; ~100 bytes, so 100,000 sensors stay cheap. */
 struct msensor {
@@ -72,11 +73,14 @@ struct vg_monitor {
      * carried the reading (HTTP body read, or a drain of the collector) to
      * the engine's decision, the newest LAT_RING of them */
     uint64_t batch_us;
+    size_t batch_n; /* readings in it: up to SMALL_BATCH is a device's or a detector's */
     int in_reading; /* a change now is decided by a reading (not a tick) */
     struct change_copy *changes; /* decided, recorded at the end of the batch */
     size_t n_changes, cap_changes;
-    uint32_t lat_us[4096];
-    uint64_t n_lat;
+    struct lat_ring {
+        uint32_t us[4096];
+        uint64_t n;
+    } lat_small, lat_bulk; /* readings that came alone or in a few, and in bulk */
     uint64_t n_ingested, n_rejected, n_unknown, n_out_of_order, n_alerts;
 };
 

@@ -5,6 +5,7 @@
  */
 #include "daemon/monitor_int.h"
 
+#include <malloc.h>
 #include <math.h>
 
 #include "sense/stype.h"
@@ -111,26 +112,30 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* p50 / p99 / max of the newest rule decision latencies, in microseconds. */
-static void latency_quantiles(const struct vg_monitor *mon, uint32_t q[3], size_t *n_out)
+static size_t latency_quantiles(const struct lat_ring *ring, uint32_t q[3])
 {
-    size_t n = mon->n_lat < VG_ARRAY_LEN(mon->lat_us) ? mon->n_lat : VG_ARRAY_LEN(mon->lat_us);
-    static uint32_t sorted[VG_ARRAY_LEN(((struct vg_monitor *)0)->lat_us)];
-    memcpy(sorted, mon->lat_us, n * sizeof *sorted);
+    size_t n = ring->n < VG_ARRAY_LEN(ring->us) ? ring->n : VG_ARRAY_LEN(ring->us);
+    static uint32_t sorted[VG_ARRAY_LEN(((struct lat_ring *)0)->us)];
+    memcpy(sorted, ring->us, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_u32);
     q[0] = n ? sorted[n / 2] : 0;
     q[1] = n ? sorted[n * 99 / 100] : 0;
     q[2] = n ? sorted[n - 1] : 0;
-    *n_out = n;
+    return n;
+}
+
+static json_t *latency_json(const struct lat_ring *ring)
+{
+    uint32_t q[3];
+    size_t n = latency_quantiles(ring, q);
+    return json_pack("{s:I,s:I,s:I,s:I}", "samples", (json_int_t)n, "p50_us", (json_int_t)q[0],
+                     "p99_us", (json_int_t)q[1], "max_us", (json_int_t)q[2]);
 }
 
 json_t *vg_monitor_facility(vg_monitor_t *mon)
 {
-    uint32_t q[3];
-    size_t n_lat;
-    latency_quantiles(mon, q, &n_lat);
-    json_t *latency = json_pack("{s:I,s:I,s:I,s:I}", "samples", (json_int_t)n_lat, "p50_us",
-                                (json_int_t)q[0], "p99_us", (json_int_t)q[1], "max_us",
-                                (json_int_t)q[2]);
+    json_t *latency = json_pack("{s:o,s:o}", "single", latency_json(&mon->lat_small), "bulk",
+                                latency_json(&mon->lat_bulk));
     json_t *devices = json_array();
     for (size_t i = 0; i < mon->n_devices; i++)
         json_array_append_new(devices, device_json(&mon->devices[i]));
@@ -187,15 +192,24 @@ void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
     vg_buf_printf(out, "# HELP vigil_tsdb_checkpoint_bytes Bytes of the open-chunk checkpoint.\n"
                        "# TYPE vigil_tsdb_checkpoint_bytes gauge\nvigil_tsdb_checkpoint_bytes %llu\n",
                   (unsigned long long)ts.checkpoint_bytes);
-    uint32_t q[3];
-    size_t n_lat;
-    latency_quantiles(mon, q, &n_lat);
+    vg_buf_printf(out, "# HELP vigil_rule_latency_seconds Reading arrival to rule state change "
+                       "(newest changes), readings that came alone or in bulk.\n"
+                       "# TYPE vigil_rule_latency_seconds summary\n");
+    const struct lat_ring *rings[2] = {&mon->lat_small, &mon->lat_bulk};
+    for (int k = 0; k < 2; k++) {
+        uint32_t q[3];
+        latency_quantiles(rings[k], q);
+        const char *batch = k ? "bulk" : "single";
+        vg_buf_printf(out,
+                      "vigil_rule_latency_seconds{batch=\"%s\",quantile=\"0.5\"} %.6f\n"
+                      "vigil_rule_latency_seconds{batch=\"%s\",quantile=\"0.99\"} %.6f\n",
+                      batch, q[0] / 1e6, batch, q[1] / 1e6);
+    }
+    struct mallinfo2 mi = mallinfo2();
     vg_buf_printf(out,
-                  "# HELP vigil_rule_latency_seconds Reading arrival to rule state change, "
-                  "newest %zu changes.\n# TYPE vigil_rule_latency_seconds summary\n"
-                  "vigil_rule_latency_seconds{quantile=\"0.5\"} %.6f\n"
-                  "vigil_rule_latency_seconds{quantile=\"0.99\"} %.6f\n",
-                  n_lat, q[0] / 1e6, q[1] / 1e6);
+                  "# HELP vigil_heap_bytes Heap in use by vigild (allocated, not free).\n"
+                  "# TYPE vigil_heap_bytes gauge\nvigil_heap_bytes %zu\n",
+                  mi.uordblks + mi.hblkhd);
     vg_buf_printf(out, "# HELP vigil_device_up 1 if the device answered its last poll.\n"
                        "# TYPE vigil_device_up gauge\n");
     for (size_t i = 0; i < mon->n_devices; i++)
