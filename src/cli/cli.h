@@ -146,6 +146,11 @@ int vg_cli_call_at(struct vg_cli *cli, size_t server, const char *what, const ch
 int vg_cli_send(struct vg_cli *cli, const char *method, const char *path, const json_t *body,
                 const char *if_match, struct vg_resp *resp);
 
+/* Like vg_cli_send with a text body (len > 0 bytes of content_type). */
+int vg_cli_send_text(struct vg_cli *cli, const char *method, const char *path,
+                     const char *content_type, const char *text, size_t len,
+                     struct vg_resp *resp);
+
 /* Appends what a non-2xx answer says: the server's message (and field), or
  * the start of a non-JSON body, or the status; control characters as '?'. */
 void vg_cli_describe_answer(const struct vg_resp *resp, vg_buf_t *msg);

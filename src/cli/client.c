@@ -38,7 +38,9 @@ struct vg_client {
 struct request {
     const char *method;
     const char *path;
-    const char *body; /* JSON text or NULL */
+    const char *body; /* JSON text (or content_type's) or NULL */
+    size_t body_len;  /* 0: strlen(body) */
+    const char *content_type; /* NULL: JSON */
     const char *if_match;
     vg_client_sink_fn sink; /* streams only */
     void *sink_ctx;
@@ -301,8 +303,12 @@ static struct curl_slist *build_headers(vg_client_t *c, const struct request *rq
     h = curl_slist_append(h,
                           rq->sink ? "Accept: text/event-stream" : "Accept: application/json");
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
-    if (rq->body)
+    if (rq->body && rq->content_type) {
+        snprintf(line, sizeof line, "Content-Type: %s", rq->content_type);
+        h = curl_slist_append(h, line);
+    } else if (rq->body) {
         h = curl_slist_append(h, "Content-Type: application/json");
+    }
     if (rq->if_match) {
         snprintf(line, sizeof line, "If-Match: %s", rq->if_match);
         h = curl_slist_append(h, line);
@@ -356,7 +362,8 @@ static void set_options(vg_client_t *c, const char *url, const struct request *r
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
         if (rq->body) {
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(rq->body));
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)(rq->body_len ? rq->body_len : strlen(rq->body)));
         }
     }
 }
@@ -497,6 +504,18 @@ int vg_client_request_at(vg_client_t *c, size_t server, const char *method, cons
     if (server >= c->n_servers)
         VG_BUG("server %zu of %zu", server, c->n_servers);
     return run_with_body(c, &rq, body, resp, err, errlen);
+}
+
+int vg_client_request_text(vg_client_t *c, const char *method, const char *path,
+                           const char *content_type, const char *text, size_t len,
+                           struct vg_resp *resp, char *err, size_t errlen)
+{
+    struct request rq = {.method = method,
+                         .path = path,
+                         .body = text,
+                         .body_len = len,
+                         .content_type = content_type};
+    return run_request(c, &rq, resp, err, errlen);
 }
 
 int vg_client_stream(vg_client_t *c, const char *path, long idle_s, vg_client_sink_fn sink,

@@ -105,6 +105,12 @@ int vg_client_request_at(vg_client_t *c, size_t server, const char *method, cons
                          const json_t *body, const char *if_match, struct vg_resp *resp,
                          char *err, size_t errlen);
 
+/* Like vg_client_request with a body that is not JSON: len bytes of text
+ * (len > 0) sent as content_type ("text/plain; charset=utf-8"). */
+int vg_client_request_text(vg_client_t *c, const char *method, const char *path,
+                           const char *content_type, const char *text, size_t len,
+                           struct vg_resp *resp, char *err, size_t errlen);
+
 /* Receives the bytes of a streamed 200 answer; returns 0 to go on, or a
  * negative value to end the stream (vg_client_stream then returns 0). */
 typedef int (*vg_client_sink_fn)(void *ctx, const char *data, size_t len);

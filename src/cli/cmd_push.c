@@ -10,16 +10,13 @@
  * lines from that batch on are not: the message says which, and names the
  * bad line by its number in the input, not in the batch.
  *
- * The body is line protocol, not JSON, which the shared client (client.c)
- * cannot send yet; until it can, send_text below is the one request that
- * sends text. It keeps client.c's rules: no redirects, the token only in the
- * Authorization header and wiped, and a write moves on to the next server
- * only when the previous one never saw it or refused it as a mirror.
+ * Batches go through the shared client as text (vg_cli_send_text), so they
+ * follow its rules: no redirects, the token only in the Authorization
+ * header and wiped, and a write moves on to the next server only when the
+ * previous one never saw it or refused it as a mirror.
  */
 #include "cli/cli.h"
 
-#include <curl/curl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,8 +27,6 @@ enum { OPT_PRECISION = 256 };
 #define PUSH_BATCH_LINES 5000
 #define PUSH_BATCH_BYTES (1000u * 1000u)
 #define PROGRESS_WIDTH   30
-#define MAX_ANSWER       (1u << 20)
-#define CONNECT_TIMEOUT  5000L /* ms */
 
 struct push_args {
     const char *file; /* NULL or "-": standard input */
@@ -52,7 +47,6 @@ struct push {
     size_t n_batches;
     json_t *errors; /* the servers' per-reading errors, lines renumbered */
     int progress;   /* a progress bar is shown on stderr */
-    size_t server;  /* the server that answered the last batch */
 };
 
 static const struct vg_opt push_opts[] = {
@@ -178,120 +172,6 @@ static int batch_taken(struct push *p, const struct vg_resp *resp)
     return VG_EXIT_OK;
 }
 
-/* ---- sending text (until client.c can) --------------------------------- */
-
-static size_t on_answer(char *data, size_t size, size_t nmemb, void *arg)
-{
-    vg_buf_t *body = arg;
-    if (body->len + size * nmemb > MAX_ANSWER)
-        return 0; /* makes curl fail: an answer this large is not ours */
-    vg_buf_add(body, data, size * nmemb);
-    return size * nmemb;
-}
-
-/* Wipes the Authorization line before freeing the list. */
-static void free_headers(struct curl_slist *h)
-{
-    for (struct curl_slist *l = h; l; l = l->next)
-        if (strncmp(l->data, "Authorization:", 14) == 0)
-            sodium_memzero(l->data, strlen(l->data));
-    curl_slist_free_all(h);
-}
-
-static struct curl_slist *text_headers(const struct vg_cli *cli)
-{
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-    h = curl_slist_append(h, "Content-Type: text/plain; charset=utf-8");
-    h = curl_slist_append(h, "Expect:");
-    if (cli->token && cli->token[0]) {
-        vg_buf_t auth = VG_BUF_INIT;
-        vg_buf_printf(&auth, "Authorization: Bearer %s", cli->token);
-        h = curl_slist_append(h, (const char *)auth.data);
-        sodium_memzero(auth.data, auth.len);
-        vg_buf_release(&auth);
-    }
-    if (!h)
-        VG_BUG("curl_slist_append failed");
-    return h;
-}
-
-/* One POST to base; the curl result, with resp filled when it is CURLE_OK. */
-static CURLcode post_text(CURL *h, const struct vg_cli *cli, const char *base, const char *path,
-                          const char *text, size_t len, struct vg_resp *resp, char *curl_err)
-{
-    vg_buf_t url = VG_BUF_INIT;
-    struct curl_slist *headers = text_headers(cli);
-    vg_buf_printf(&url, "%s%s", base, path);
-    curl_easy_setopt(h, CURLOPT_URL, (const char *)url.data);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil/" VG_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, cli->timeout_s * 1000L);
-    if (cli->cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, cli->cacert);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    CURLcode res = curl_easy_perform(h);
-    if (res == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-        resp->json = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    free_headers(headers);
-    vg_buf_release(&url);
-    return res;
-}
-
-/*
- * POSTs text to path, starting with the server that answered last (*server)
- * and moving on only when a server was never reached or refused the write as
- * a mirror (503 naming the primary). 0 when a server answered (resp filled,
- * *server set to it), else the exit code (printed).
- */
-static int send_text(struct vg_cli *cli, size_t *server, const char *path, const char *text,
-                     size_t len, struct vg_resp *resp)
-{
-    vg_client_t *client;
-    char curl_err[CURL_ERROR_SIZE];
-    int rc = vg_cli_client(cli, &client); /* reads and checks the token, warns on http */
-    if (rc)
-        return rc;
-    CURL *h = curl_easy_init();
-    if (!h)
-        return vg_cli_fail(VG_EXIT_ERROR, "cannot initialise libcurl");
-    size_t n = vg_client_n_servers(client);
-    rc = VG_EXIT_UNREACHABLE;
-    for (size_t tried = 0; tried < n; tried++) {
-        size_t i = (*server + tried) % n;
-        curl_err[0] = 0;
-        vg_resp_release(resp);
-        CURLcode res =
-            post_text(h, cli, vg_client_server_at(client, i), path, text, len, resp, curl_err);
-        int moved =
-            res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST ||
-            (res == CURLE_OK && resp->status == 503 && json_object_get(resp->json, "primary"));
-        if (res == CURLE_OK && (!moved || tried + 1 == n)) {
-            *server = i;
-            rc = VG_EXIT_OK;
-            break;
-        }
-        if (!moved || tried + 1 == n) {
-            rc = vg_cli_fail(VG_EXIT_UNREACHABLE, "cannot send to %s: %s",
-                             vg_client_server_at(client, i),
-                             curl_err[0] ? curl_err : curl_easy_strerror(res));
-            break;
-        }
-    }
-    curl_easy_cleanup(h);
-    return rc;
-}
-
 /* ---- batches ----------------------------------------------------------- */
 
 static int send_batch(struct push *p)
@@ -299,8 +179,8 @@ static int send_batch(struct push *p)
     if (p->batch.len == 0)
         return VG_EXIT_OK;
     struct vg_resp resp = VG_RESP_INIT;
-    int rc = send_text(p->cli, &p->server, p->path, (const char *)p->batch.data, p->batch.len,
-                       &resp);
+    int rc = vg_cli_send_text(p->cli, "POST", p->path, "text/plain; charset=utf-8",
+                              (const char *)p->batch.data, p->batch.len, &resp);
     if (rc == 0 && (resp.status < 200 || resp.status >= 300))
         rc = batch_refused(p, &resp);
     else if (rc == 0)

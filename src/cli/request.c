@@ -190,6 +190,22 @@ static int send_to(struct vg_cli *cli, long server, const char *method, const ch
     return VG_EXIT_OK;
 }
 
+int vg_cli_send_text(struct vg_cli *cli, const char *method, const char *path,
+                     const char *content_type, const char *text, size_t len,
+                     struct vg_resp *resp)
+{
+    vg_client_t *client;
+    char err[2048];
+    int rc = vg_cli_client(cli, &client);
+    if (rc)
+        return rc;
+    rc = vg_client_request_text(client, method, path, content_type, text, len, resp, err,
+                                sizeof err);
+    if (rc < 0)
+        return vg_cli_fail(VG_EXIT_UNREACHABLE, "%s", err);
+    return VG_EXIT_OK;
+}
+
 int vg_cli_send(struct vg_cli *cli, const char *method, const char *path, const json_t *body,
                 const char *if_match, struct vg_resp *resp)
 {
