@@ -135,7 +135,8 @@ static void print_overview(FILE *out)
     print_wrapped(out,
                   "vigil manages a vigild server through its REST API: objects declared in "
                   "YAML manifests, their changes as they happen, API tokens, the "
-                  "server's status, and the two-member cluster it belongs to.",
+                  "server's status, the two-member cluster it belongs to, and the "
+                  "facility it watches: sensors and their readings, devices, alerts.",
                   0, 0);
     fprintf(out, "\ncommands:\n");
     print_cmd_list(out, commands);
