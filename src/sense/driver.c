@@ -97,3 +97,28 @@ int vg_drv_host_port(const char *address, uint16_t default_port, char *host, siz
     }
     return vg_err(err, errlen, -EINVAL, "address: '%s' is not host or host:port", address);
 }
+
+int vg_drv_check_keys(const json_t *obj, const char *prefix, const char *driver,
+                       const char *const *allowed, char *err, size_t errlen)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], key) != 0)
+            i++;
+        if (allowed[i])
+            continue;
+        char list[256] = "";
+        size_t used = 0;
+        for (i = 0; allowed[i] && used < sizeof list; i++) {
+            int n =
+                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the %s driver (%s)", prefix,
+                      key, driver, list);
+    }
+    return 0;
+}

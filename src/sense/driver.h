@@ -108,6 +108,12 @@ int vg_drv_opt_string(const json_t *obj, const char *prefix, const char *key, in
 int vg_drv_opt_int(const json_t *obj, const char *prefix, const char *key, int required,
                    long long min, long long max, long long *out, char *err, size_t errlen);
 
+/* Refuses any key of obj not in allowed (NULL-terminated): -EINVAL with
+ * "PREFIX.KEY: not used by the DRIVER driver (allowed, ...)", so a typo in a
+ * manifest is never silently ignored. */
+int vg_drv_check_keys(const json_t *obj, const char *prefix, const char *driver,
+                      const char *const *allowed, char *err, size_t errlen);
+
 /* Splits "host:port" (or "[v6]:port", or "host" with default_port). */
 int vg_drv_host_port(const char *address, uint16_t default_port, char *host, size_t hostlen,
                      uint16_t *port, char *err, size_t errlen);

@@ -54,24 +54,6 @@ unsigned vg_mb_width(const struct vg_mb_source *s)
 
 /* ---- checking spec.options and spec.source ---- */
 
-/* Refuses keys not in keys[] (a typo must not be silently ignored). */
-static int known_keys(const json_t *obj, const char *prefix, const char *const *keys,
-                      size_t n_keys, const char *list, char *err, size_t errlen)
-{
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i = 0;
-        while (i < n_keys && strcmp(keys[i], key) != 0)
-            i++;
-        if (i == n_keys)
-            return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the modbus driver (%s)",
-                          prefix, key, list);
-    }
-    return 0;
-}
-
 /* A string field that must be one of names[]; *out keeps dflt when absent. */
 static int opt_enum(const json_t *obj, const char *prefix, const char *key,
                     const char *const *names, size_t n_names, int *out, char *err,
@@ -102,10 +84,9 @@ static const char *const word_orders[] = {"big", "little"};
 int vg_mb_options_parse(const json_t *options, struct vg_mb_options *out, char *err,
                         size_t errlen)
 {
-    static const char *const keys[] = {"unit_id", "word_order", "max_gap"};
+    static const char *const keys[] = {"unit_id", "word_order", "max_gap", NULL};
     *out = (struct vg_mb_options){.unit = 1};
-    int rc = known_keys(options, "options", keys, VG_ARRAY_LEN(keys),
-                        "unit_id, word_order, max_gap", err, errlen);
+    int rc = vg_drv_check_keys(options, "options", "modbus", keys, err, errlen);
     long long n;
     int little = 0;
     if (!rc &&
@@ -154,10 +135,9 @@ int vg_mb_source_parse(const json_t *source, const struct vg_mb_options *opt,
                        struct vg_mb_source *out, char *err, size_t errlen)
 {
     static const char *const keys[] = {"register",   "table", "format",
-                                       "word_order", "bit",   "unit_id"};
+                                       "word_order", "bit",   "unit_id", NULL};
     *out = (struct vg_mb_source){.unit = opt->unit, .little = opt->little, .bit = -1};
-    int rc = known_keys(source, "source", keys, VG_ARRAY_LEN(keys),
-                        "register, table, format, word_order, bit, unit_id", err, errlen);
+    int rc = vg_drv_check_keys(source, "source", "modbus", keys, err, errlen);
     long long n;
     int table = VG_MB_HOLDING, format = VG_MB_U16, little = opt->little;
     if (!rc &&

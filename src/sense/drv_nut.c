@@ -87,32 +87,15 @@ static int check_secret(const json_t *obj, const char *key, const char **out, ch
     return 0;
 }
 
-static int only_keys(const json_t *obj, const char *prefix, const char *const *keys,
-                     size_t n_keys, char *err, size_t errlen)
-{
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i = 0;
-        while (i < n_keys && strcmp(keys[i], key) != 0)
-            i++;
-        if (i == n_keys)
-            return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the nut driver (%s)",
-                          prefix, key, n_keys == 1 ? "variable" : "ups, username, password");
-    }
-    return 0;
-}
-
 struct nut_options {
     const char *ups, *username, *password;
 };
 
 static int parse_options(const json_t *options, struct nut_options *o, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"ups", "username", "password"};
+    static const char *const keys[] = {"ups", "username", "password", NULL};
     *o = (struct nut_options){0};
-    int rc = only_keys(options, "options", keys, VG_ARRAY_LEN(keys), err, errlen);
+    int rc = vg_drv_check_keys(options, "options", "nut", keys, err, errlen);
     if (!rc)
         rc = check_word(options, "options", "ups", 1, &o->ups, err, errlen);
     if (!rc)
@@ -128,12 +111,12 @@ static int parse_options(const json_t *options, struct nut_options *o, char *err
 
 static int nut_check(const json_t *options, const json_t *source, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"variable"};
+    static const char *const keys[] = {"variable", NULL};
     struct nut_options o;
     const char *var;
     int rc = parse_options(options, &o, err, errlen);
     if (!rc && source)
-        rc = only_keys(source, "source", keys, 1, err, errlen);
+        rc = vg_drv_check_keys(source, "source", "nut", keys, err, errlen);
     if (!rc && source)
         rc = check_word(source, "source", "variable", 1, &var, err, errlen);
     return rc;

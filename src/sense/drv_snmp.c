@@ -344,7 +344,7 @@ static int parse_options(const json_t *options, struct opts *o, char *err, size_
                                        NULL};
     memset(o, 0, sizeof *o);
     int rc;
-    if ((rc = vg_snmp_check_keys(options, "options", "snmp", keys, err, errlen)) ||
+    if ((rc = vg_drv_check_keys(options, "options", "snmp", keys, err, errlen)) ||
         (rc = opt_version(options, &o->version, err, errlen)) ||
         (rc = opt_for_version(options, o->version, err, errlen)))
         return rc;

@@ -63,7 +63,7 @@ static int trap_check(const json_t *options, const json_t *source, char *err, si
 {
     static const char *const keys[] = {"community", NULL};
     const char *community;
-    int rc = vg_snmp_check_keys(options, "options", "snmp-trap", keys, err, errlen);
+    int rc = vg_drv_check_keys(options, "options", "snmp-trap", keys, err, errlen);
     if (!rc)
         rc = vg_drv_opt_string(options, "options", "community", 1, &community, err, errlen);
     if (!rc && source)

@@ -174,30 +174,6 @@ int vg_snmp_value_reading(const struct vg_snmp_value *v, const json_t *map, doub
 
 /* ---- checks ---- */
 
-int vg_snmp_check_keys(const json_t *obj, const char *prefix, const char *driver,
-                       const char *const *allowed, char *err, size_t errlen)
-{
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (allowed[i])
-            continue;
-        char list[256] = "";
-        size_t used = 0;
-        for (i = 0; allowed[i] && used < sizeof list; i++) {
-            int n =
-                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed[i]);
-            used += n > 0 ? (size_t)n : 0;
-        }
-        return vg_err(err, errlen, -EINVAL, "%s.%.64s: not used by the %s driver (%s)", prefix,
-                      key, driver, list);
-    }
-    return 0;
-}
 
 static int check_map(const json_t *map, char *err, size_t errlen)
 {
@@ -232,7 +208,7 @@ int vg_snmp_check_source(const json_t *source, const char *driver, int allow_tab
 {
     static const char *const with_table[] = {"oid", "table", "map", NULL};
     static const char *const without_table[] = {"oid", "map", NULL};
-    int rc = vg_snmp_check_keys(source, "source", driver,
+    int rc = vg_drv_check_keys(source, "source", driver,
                                 allow_table ? with_table : without_table, err, errlen);
     if (rc)
         return rc;

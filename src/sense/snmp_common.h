@@ -77,10 +77,6 @@ int vg_snmp_value_reading(const struct vg_snmp_value *v, const json_t *map, doub
 int vg_snmp_check_source(const json_t *source, const char *driver, int allow_table, char *err,
                          size_t errlen);
 
-/* Refuses keys of obj (spec.options) not in the NULL-terminated allowed. */
-int vg_snmp_check_keys(const json_t *obj, const char *prefix, const char *driver,
-                       const char *const *allowed, char *err, size_t errlen);
-
 #define VG_SNMP_TRAP_MAX_VARBINDS 64
 
 struct vg_snmp_varbind {
