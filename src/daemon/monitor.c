@@ -208,7 +208,11 @@ static void handle_item(struct vg_monitor *mon, const struct vg_collected *it)
             mon->sensors[si].n_rejects++;
         if (d) {
             d->rejects++;
-            snprintf(d->last_reject, sizeof d->last_reject, "%s", it->text);
+            if (sensor)
+                snprintf(d->last_reject, sizeof d->last_reject, "sensor '%.63s': %.160s",
+                         sensor, it->text);
+            else
+                snprintf(d->last_reject, sizeof d->last_reject, "%s", it->text);
         }
         vg_debug("device '%s': rejected: %s", dev->name, it->text);
         break;

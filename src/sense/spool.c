@@ -76,6 +76,8 @@ static void hold(vg_spool_t *sp, uint64_t seq, const uint8_t *data, size_t len)
 
 static void drop_front(vg_spool_t *sp, size_t k)
 {
+    if (!k)
+        return; /* also: no array yet */
     for (size_t i = 0; i < k; i++) {
         sp->bytes -= sp->b[i].len;
         free(sp->b[i].data);

@@ -113,9 +113,47 @@ assert_contains "$(jget /api/v1/facility '.devices[] | select(.name=="t1-dead-me
 assert_eq up "$(jget /api/v1/facility '.devices[] | select(.name=="t1-sim") | .state')" "sim up"
 pass "unreachable device reported, others unaffected"
 
+# --- bad device data: refused with a reason, counted, never stored
+rejects() { jget /api/v1/sensors '.[] | select(.name=="t1-wrong") | .rejects'; }
+wait_for 10 "t1-wrong's values refused" '[[ $(rejects) -ge 2 ]]'
+assert_eq "" "$(jget /api/v1/sensors '.[] | select(.name=="t1-wrong") | .value // empty')" \
+    "a refused value is never stored"
+assert_contains "$(jget /api/v1/facility '.devices[] | select(.name=="t1-sim") | .last_reject')" \
+    "t1-wrong" "the device's last refusal names the sensor"
+assert_eq up "$(jget /api/v1/facility '.devices[] | select(.name=="t1-sim") | .state')" \
+    "a refused point does not make the device unreachable"
+pass "bad device data refused, counted and named"
+
+# --- the CLI an operator uses, against the real daemon
+out=$("$VIGIL" sensors --site t1 2>&1) || fail "vigil sensors: $out"
+assert_contains "$out" "t1-inlet" "vigil sensors lists the inlet"
+assert_contains "$out" "stale" "vigil sensors shows the stale sensor"
+out=$("$VIGIL" sensors --state stale -o json) || fail "vigil sensors --state stale"
+assert_eq "t1-rack-7" "$(echo "$out" | jq -r '[.[].name] | map(select(. == "t1-rack-7")) | .[0]')" \
+    "--state stale keeps rack-7"
+out=$("$VIGIL" facility 2>&1) || fail "vigil facility: $out"
+assert_contains "$out" "t1-dead-meter" "vigil facility lists the dead meter"
+assert_contains "$out" "unreachable" "vigil facility shows it unreachable"
+out=$("$VIGIL" series t1-rack-8 --from "$t0" --to "$((t0 + 5000))" -o json) ||
+    fail "vigil series -o json"
+assert_eq 4 "$(echo "$out" | jq '.points | length')" "vigil series -o json points (three, and 21.8 of the partly refused batch)"
+out=$(COLUMNS=40 "$VIGIL" series t1-inlet --from -1m 2>&1) || fail "vigil series: $out"
+assert_contains "$out" "t1-inlet" "vigil series header"
+[[ $out =~ [▁▂▃▄▅▆▇█] ]] || fail "vigil series draws no sparkline: $out"
+rc=0
+"$VIGIL" series no-such-sensor >/dev/null 2>&1 || rc=$?
+assert_eq 3 "$rc" "vigil series of an undeclared sensor exits 3"
+printf 't1-rack-8 value=18.5 %s\nt1-rack-8 value=zz %s\n' "$((t0 + 9000))" "$((t0 + 9500))" \
+    >"$VG_TMP/bad.lp"
+rc=0
+out=$("$VIGIL" push -f "$VG_TMP/bad.lp" --precision ms 2>&1) || rc=$?
+assert_eq 7 "$rc" "vigil push of a malformed file exits 7"
+assert_contains "$out" "line 2" "vigil push names the bad line"
+pass "vigil sensors, facility, series and push against the daemon"
+
 # --- a cooling failure: the forecast fires before the room is too hot
-out=$(vg_api POST /api/v1/sim/t1-sim '{"scenario":"cooling-failure"}')
-assert_eq 200 "${out%% *}" "trigger cooling failure"
+out=$("$VIGIL" sim t1-sim cooling-failure 2>&1) || fail "vigil sim: $out"
+assert_contains "$out" "cooling-failure" "vigil sim starts the scenario"
 out=$(vg_api POST /api/v1/sim/t1-sim '{"scenario":"meteor"}')
 assert_eq 400 "${out%% *}" "unknown scenario"
 fired() { jget /api/v1/alerts '[.recent[] | select(.rule=="t1-hall-too-hot" and .to=="critical")][0] // empty'; }
@@ -134,6 +172,8 @@ actual=$(( $(crossed) - t_at ))
 awk -v p="$pred" -v a="$actual" 'BEGIN { d = p * 1000 - a; if (d < 0) d = -d;
     exit !(p > 0 && (d <= 0.25 * a || d <= 2000)) }' ||
     fail "at $v_at degC the forecast said 32 degC in ${pred}s; it took $((actual / 1000))s"
+out=$("$VIGIL" alerts 2>&1) || fail "vigil alerts: $out"
+assert_contains "$out" "t1-hall-too-hot" "vigil alerts lists the forecast"
 pass "cooling failure: at $v_at degC forecast 32 degC in ${pred}s; it took $((actual / 1000)).$((actual % 1000 / 100))s"
 
 # --- kill -9 right after an acknowledged push: the readings are there after
