@@ -397,13 +397,17 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc)
 {
     struct mqtt_dev *m = ctx;
     pthread_mutex_lock(&m->lock);
+    int was_connected = m->connected;
     if (m->connected || !m->down_since_ms)
         m->down_since_ms = vg_mono_ms();
     m->connected = 0;
-    if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_KEEPALIVE)
+    /* a refused CONNACK is followed by this disconnect: keep its reason
+     * ("not authorised"), which says more than "connection refused" */
+    int keep = !was_connected && m->last_error[0];
+    if (!keep && (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_KEEPALIVE))
         set_error(m, "%s",
                   rc == MOSQ_ERR_CONN_LOST ? "connection lost" : "keepalive timed out");
-    else if (rc)
+    else if (!keep && rc)
         set_error(m, "connection lost: %s", mosquitto_strerror(rc));
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
