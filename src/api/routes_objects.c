@@ -45,11 +45,13 @@ static int conflicts(struct vg_call *call, const json_t *existing, int present, 
 }
 
 /* An absent field and an empty one are the same: the state does not keep
- * empty labels. */
+ * empty labels or descriptions. */
 static int same_field(const json_t *a, const json_t *b)
 {
-    int a_empty = !a || (json_is_object(a) && json_object_size(a) == 0);
-    int b_empty = !b || (json_is_object(b) && json_object_size(b) == 0);
+    int a_empty = !a || (json_is_object(a) && json_object_size(a) == 0) ||
+                  (json_is_string(a) && json_string_length(a) == 0);
+    int b_empty = !b || (json_is_object(b) && json_object_size(b) == 0) ||
+                  (json_is_string(b) && json_string_length(b) == 0);
     return (a_empty && b_empty) || (a && b && json_equal(a, b));
 }
 

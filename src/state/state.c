@@ -167,7 +167,8 @@ static void intern(vg_state_t *st, json_t *obj, const char *key)
         json_object_set(obj, key, shared);
 }
 
-/* Empty labels and status are not kept (an empty object costs ~300 bytes);
+/* Empty labels, description and status are not kept (an empty object
+ * costs ~300 bytes);
  * readers treat a missing one as empty. Kinds and the names objects refer
  * to (zone, site, device, ...) are shared. */
 void vg_state_compact(vg_state_t *st, json_t *obj)
@@ -176,6 +177,9 @@ void vg_state_compact(vg_state_t *st, json_t *obj)
     const json_t *labels = json_object_get(obj, "labels");
     if (labels && json_object_size(labels) == 0)
         json_object_del(obj, "labels");
+    const json_t *description = json_object_get(obj, "description");
+    if (json_is_string(description) && json_string_length(description) == 0)
+        json_object_del(obj, "description");
     intern(st, obj, "kind");
     json_t *spec = json_object_get(obj, "spec");
     for (size_t i = 0; json_is_object(spec) && i < VG_ARRAY_LEN(refs); i++)

@@ -7,7 +7,7 @@
  *
  * Objects as returned: {kind,name,labels,description,spec,status,revision,
  * created,updated}; revision is the log index of the last change. Empty
- * labels and status are not kept (absent means empty), and string values
+ * labels, description and status are not kept (absent means empty), and string values
  * of kinds and references may be shared between objects: never change a
  * returned object in place.
  */
