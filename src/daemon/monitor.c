@@ -269,6 +269,46 @@ static void restart_devices(struct vg_monitor *mon, const json_t *devices,
 
 /* ---- reload ---- */
 
+/* Alerts of rule instances that no longer exist (their Rule, Sensor or
+ * Device was deleted, or a reference broke) are resolved by a record, so
+ * they do not stay active forever. Only the primary writes them. */
+static void resolve_removed(struct vg_monitor *mon)
+{
+    json_t *active = vg_state_alerts(vg_member_state(mon->member));
+    if (!mon->primary || json_object_size(active) == 0)
+        return;
+    json_t *status = vg_rules_status(mon->rules);
+    json_t *live = json_object();
+    size_t i;
+    json_t *inst;
+    json_array_foreach(status, i, inst) {
+        const char *id = json_string_value(json_object_get(inst, "id"));
+        if (id)
+            json_object_set_new(live, id, json_true());
+    }
+    const char *id;
+    json_t *alert;
+    json_object_foreach(active, id, alert) {
+        if (json_object_get(live, id))
+            continue;
+        struct vg_rule_change c = {
+            .id = id,
+            .rule = json_string_value(json_object_get(alert, "rule")),
+            .sensor = json_string_value(json_object_get(alert, "sensor")),
+            .from = json_string_value(json_object_get(alert, "to")),
+            .to = "ok",
+            .message = "resolved: the rule, sensor or device it was about is gone",
+            .value = NAN,
+            .time_ms = (int64_t)vg_wall_ms(),
+            .predicted_s = NAN,
+        };
+        vg_mon_on_change(mon, &c);
+    }
+    json_decref(live);
+    json_decref(status);
+    vg_mon_flush_changes(mon);
+}
+
 static void reload(struct vg_monitor *mon)
 {
     json_t *zones = list_kind(mon, "Zone");
@@ -280,6 +320,8 @@ static void reload(struct vg_monitor *mon)
     char err[512];
     if (vg_rules_load(mon->rules, zones, sensors, devices, rules, err, sizeof err))
         json_array_append_new(mon->problems, json_string(err));
+    else
+        resolve_removed(mon);
     vg_mon_table_build(mon, sensors, devices);
     if (mon->devices_dirty)
         restart_devices(mon, devices, sensors);
@@ -334,6 +376,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int primary = is_primary(mon);
     if (primary && !mon->primary) {
         seed_from_state(mon);
+        mon->primary = 1;
+        resolve_removed(mon);
         vg_info("facility monitor: evaluating rules (acting primary)");
         if (mon->spool) { /* what we spooled is in our own store already */
             vg_buf_reset(&mon->fwd);

@@ -146,7 +146,7 @@ static void build_devices(struct vg_monitor *mon, const json_t *devices)
         struct mdevice *d = &mon->devices[i];
         const char *name = json_string_value(json_object_get(obj, "name"));
         for (size_t k = 0; k < n_old; k++)
-            if (!strcmp(old[k].name, name)) {
+            if (old[k].name && !strcmp(old[k].name, name)) { /* NULL: already taken over */
                 *d = old[k];
                 old[k].name = old[k].site = old[k].driver = NULL;
                 free(d->site);

@@ -190,6 +190,14 @@ assert_eq "19.25 19.5" "$(jget "/api/v1/series?sensor=t1-rack-8&from=$mark&to=$(
     fail "the forecast alert is gone after the restart"
 pass "acknowledged readings and alerts survive kill -9"
 
+# --- a deleted sensor takes its alerts with it (resolved by a record)
+"$VIGIL" delete sensor t1-rack-7 >/dev/null || fail "delete t1-rack-7"
+gone() { [[ -z $(jget /api/v1/alerts ".active[] | select(.sensor==\"t1-rack-7\") | .id") ]]; }
+wait_for 5 "rack-7's alerts resolved once it is deleted" gone
+assert_contains "$(jget /api/v1/alerts "[.recent[] | select(.id==\"$id7\")][-1].message")" \
+    "is gone" "the resolution says why"
+pass "deleting a sensor resolves its alerts"
+
 # --- nothing in plaintext: sensor names and values are sealed
 if grep -rqa -e "t1-rack-8" -e "19.25" "$D/tsdb" "$D/log"; then
     fail "plaintext sensor data under $D"
