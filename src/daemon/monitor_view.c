@@ -205,6 +205,20 @@ void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
                       "vigil_rule_latency_seconds{batch=\"%s\",quantile=\"0.99\"} %.6f\n",
                       batch, q[0] / 1e6, batch, q[1] / 1e6);
     }
+    if (mon->spool) {
+        struct vg_spool_stats sp;
+        vg_spool_stats(mon->spool, &sp);
+        vg_buf_printf(out,
+                      "# HELP vigil_spool_batches Reading batches waiting for the primary.\n"
+                      "# TYPE vigil_spool_batches gauge\nvigil_spool_batches %llu\n"
+                      "# HELP vigil_spool_bytes Bytes of readings waiting for the primary.\n"
+                      "# TYPE vigil_spool_bytes gauge\nvigil_spool_bytes %llu\n"
+                      "# HELP vigil_spool_dropped_total Batches dropped because the spool was "
+                      "full.\n# TYPE vigil_spool_dropped_total counter\n"
+                      "vigil_spool_dropped_total %llu\n",
+                      (unsigned long long)sp.batches, (unsigned long long)sp.bytes,
+                      (unsigned long long)sp.dropped_batches);
+    }
     struct mallinfo2 mi = mallinfo2();
     vg_buf_printf(out,
                   "# HELP vigil_heap_bytes Heap in use by vigild (allocated, not free).\n"

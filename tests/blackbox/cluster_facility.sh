@@ -60,6 +60,9 @@ n_outage=$(wc -l <"$VG_TMP/outage.dc2")
 spool=$VG_TMP/dc2/spool.vgq
 [[ -s $spool ]] || fail "dc2 spooled nothing while the primary was away"
 grep -qa "dc2-inlet" "$spool" && fail "the spool holds sensor names in plaintext"
+spooled() { curl -s -m 5 -H "Authorization: Bearer $TOKEN" "${URL[dc2]}/metrics" |
+    awk '$1 == "vigil_spool_batches" { print $2 }'; }
+[[ $(spooled) -gt 0 ]] || fail "dc2's /metrics shows no spooled batches"
 pass "primary and witness down: dc2 stays mirror, spools $n_outage readings sealed"
 
 # the witness first (a restarted member learns its role from it), then dc1
@@ -75,6 +78,7 @@ delivered() {
 wait_until "every spooled reading on dc1" delivered
 drained() { [[ ! -s $spool ]]; }
 wait_until "the spool empties once the primary has it all" drained
+assert_eq 0 "$(spooled)" "spool gauge after delivery"
 pass "all $n_outage readings of the outage delivered to dc1, in order"
 
 vg_stop "${PID[dc2]}"
