@@ -483,7 +483,9 @@ static int fence(struct link *l, uint64_t epoch)
  * to a client by this cluster, or were committed alone before a forced
  * failover whose commit note did not reach the disk: either way they are
  * kept, sealed as on disk, in DATA/diverged-<ms>/tail.vgl for an operator. */
-static void keep_dropped(vg_cluster_t *c, uint64_t from)
+/* Copies records from..durable end into DATA/diverged-<ms>/tail.vgl (sealed
+ * frames as they are) before they are dropped; what says why, for the log. */
+static void keep_records(vg_cluster_t *c, uint64_t from, const char *what)
 {
     vg_log_t *log = vg_member_log(c->m);
     char dir[VG_NODE_PATH_MAX + 64], path[VG_NODE_PATH_MAX + 80], err[256];
@@ -498,9 +500,8 @@ static void keep_dropped(vg_cluster_t *c, uint64_t from)
     if (frames.len && (mkdir(dir, 0700) == 0 || errno == EEXIST) &&
         vg_write_file_sync(path, frames.data, frames.len) == 0 &&
         vg_fsync_dir(c->node.data) == 0)
-        vg_warn(
-            "records %llu..%llu differ from the primary's: kept in '%s' before dropping them",
-            (unsigned long long)from, (unsigned long long)(at - 1), path);
+        vg_warn("records %llu..%llu %s: kept in '%s' before dropping them",
+                (unsigned long long)from, (unsigned long long)(at - 1), what, path);
     else if (frames.len)
         vg_error("cannot keep the divergent records in '%s'; dropping them anyway", path);
     vg_buf_release(&frames);
@@ -558,7 +559,7 @@ static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
                 }
                 vg_warn("dropping our records after %llu: the primary of epoch %llu has others",
                         (unsigned long long)(idx - 1), (unsigned long long)msg->epoch);
-                keep_dropped(c, idx);
+                keep_records(c, idx, "differ from the primary's");
                 rc = vg_log_truncate_after(log, idx - 1, err, sizeof err);
                 if (rc) {
                     vg_error("cannot drop the divergent tail: %s", err);
@@ -646,6 +647,14 @@ static void mirror_on_snapshot(struct link *l, const vg_wire_msg_t *msg)
         rc = vg_err(err, sizeof err, -EINVAL, "snapshot claims index %llu",
                     (unsigned long long)index);
     vg_log_t *log = vg_member_log(c->m);
+    /* the snapshot replaces the whole log: what we hold beyond the point
+     * known to match the primary may be records a forced failover left
+     * out, so it is kept aside like a divergent tail, never discarded */
+    uint64_t keep_from = c->matched + 1;
+    if (keep_from < vg_log_first_index(log))
+        keep_from = vg_log_first_index(log);
+    if (!rc && keep_from <= vg_log_durable_index(log))
+        keep_records(c, keep_from, "are replaced by the primary's snapshot");
     if (!rc && (rc = vg_log_reset_to(log, index)))
         snprintf(err, sizeof err, "cannot reset the log to %llu: %s", (unsigned long long)index,
                  strerror(-rc));
