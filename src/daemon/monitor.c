@@ -63,9 +63,43 @@ static char *append_text(char *at, const char *s)
     return at + n;
 }
 
+/* A sensor going stale (or fresh again) while none of its rules fires is
+ * no alert: it shows in the sensor's state. Recording it would write one
+ * record per rule instance of every silent sensor — 200,000 for a
+ * gateway's 100,000 sensors going quiet. A firing instance going stale is
+ * recorded: stale never resolves an alert. */
+static int worth_recording(const struct vg_monitor *mon, const struct vg_rule_change *c)
+{
+    if (c->firing || json_object_get(mon->recorded, c->id))
+        return 1; /* firing, or closing what a record opened */
+    int quiet_from = !strcmp(c->from, "ok") || !strcmp(c->from, "stale");
+    int quiet_to = !strcmp(c->to, "ok") || !strcmp(c->to, "stale");
+    return !(quiet_from && quiet_to);
+}
+
+static void copy_change(struct vg_monitor *mon, const struct vg_rule_change *c);
+
 void vg_mon_on_change(void *ctx, const struct vg_rule_change *c)
 {
     struct vg_monitor *mon = ctx;
+    if (!worth_recording(mon, c))
+        return;
+    copy_change(mon, c);
+}
+
+/* Instances whose latest record left them not "ok": what the state's
+ * active alerts will hold once those records commit. */
+static void track_recorded(struct vg_monitor *mon, const char *id, const char *to)
+{
+    if (!strcmp(to, "ok"))
+        json_object_del(mon->recorded, id);
+    else
+        json_object_set_new(mon->recorded, id, json_true());
+}
+
+static void copy_change(struct vg_monitor *mon, const struct vg_rule_change *c)
+{
+    track_recorded(mon, c->id, c->to);
     if (mon->in_reading) {
         uint64_t lat = vg_mono_us() - mon->batch_us;
         struct lat_ring *ring = mon->batch_n <= SMALL_BATCH ? &mon->lat_small : &mon->lat_bulk;
@@ -302,7 +336,7 @@ static void resolve_removed(struct vg_monitor *mon)
             .time_ms = (int64_t)vg_wall_ms(),
             .predicted_s = NAN,
         };
-        vg_mon_on_change(mon, &c);
+        copy_change(mon, &c); /* always recorded: it closes an active alert */
     }
     json_decref(live);
     json_decref(status);
@@ -362,8 +396,12 @@ static void seed_from_state(struct vg_monitor *mon)
 {
     const char *id;
     json_t *alert;
-    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, alert)
-        vg_rules_seed(mon->rules, id, json_string_value(json_object_get(alert, "to")));
+    json_object_clear(mon->recorded);
+    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, alert) {
+        const char *to = json_string_value(json_object_get(alert, "to"));
+        vg_rules_seed(mon->rules, id, to);
+        track_recorded(mon, id, to);
+    }
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -412,16 +450,20 @@ int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *clus
     mon->cluster = cluster;
     mon->opts = *opts;
     mon->problems = json_array();
+    mon->recorded = json_object();
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/tsdb", vg_member_data_dir(m));
     if (mkdir(dir, 0700) && errno != EEXIST) {
         int rc = vg_err(err, errlen, -errno, "cannot create '%s': %s", dir, strerror(errno));
+        json_decref(mon->problems);
+        json_decref(mon->recorded);
         free(mon);
         return rc;
     }
     int rc = vg_tsdb_open(dir, vg_member_keys(m), NULL, base, &mon->tsdb, err, errlen);
     if (rc) {
         json_decref(mon->problems);
+        json_decref(mon->recorded);
         free(mon);
         return rc;
     }
@@ -431,6 +473,7 @@ int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *clus
         if (rc) {
             vg_tsdb_close(mon->tsdb);
             json_decref(mon->problems);
+            json_decref(mon->recorded);
             free(mon);
             return rc;
         }
@@ -467,6 +510,7 @@ void vg_monitor_free(vg_monitor_t *mon)
     vg_rules_free(mon->rules);
     vg_mon_table_free(mon);
     json_decref(mon->problems);
+    json_decref(mon->recorded);
     free(mon);
 }
 

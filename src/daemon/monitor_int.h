@@ -60,6 +60,7 @@ struct vg_monitor {
     struct mdevice *devices;
     size_t n_devices;
     json_t *problems;
+    json_t *recorded; /* {instance id: true} for instances last recorded not "ok" */
 
     int dirty;        /* objects changed: reload once they are quiet */
     uint64_t dirty_since_ms, last_change_ms; /* monotonic */
