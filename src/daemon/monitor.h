@@ -62,7 +62,7 @@ int vg_monitor_has_sensor(vg_monitor_t *mon, const char *sensor, size_t len);
 /* Calls done(ctx, 0) once everything ingested so far is durable. */
 int vg_monitor_sync(vg_monitor_t *mon, void (*done)(void *ctx, int code), void *ctx);
 
-/* Series query (tsdb.h): fn gets (time, min, max, avg, count). */
+/* Series query (tsdb.h): fn is called with (time, min, max, avg, count). */
 int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, int64_t to_ms,
                       int64_t step_ms,
                       void (*fn)(void *ctx, int64_t t, double mn, double mx, double avg,
