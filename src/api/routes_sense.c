@@ -104,12 +104,13 @@ static const char *body_text(struct vg_call *call, size_t *len)
     return (const char *)evbuffer_pullup(in, -1);
 }
 
-static void handle_write(struct vg_call *call)
+/* POST write (line protocol) or readings (JSON): parse all, then store. */
+static void handle_push(struct vg_call *call, int json)
 {
     vg_monitor_batch_begin(call->srv->monitor);
-    enum vg_lp_precision precision;
+    enum vg_lp_precision precision = VG_LP_NS;
     const char *p = evhttp_find_header(&call->query, "precision");
-    if (vg_lp_precision_parse(p, &precision)) {
+    if (!json && vg_lp_precision_parse(p, &precision)) {
         vg_api_reply_error(call->srv, call->req, 400, "precision",
                            "precision: '%s' is not one of ns, us, ms, s", p);
         return;
@@ -121,26 +122,12 @@ static void handle_write(struct vg_call *call)
     struct vg_lp_batch batch;
     vg_lp_batch_init(&batch);
     struct vg_lp_error lperr = {0};
-    if (vg_lp_parse_batch(text, len, precision, (int64_t)vg_wall_ms(), &batch, &lperr))
+    int64_t now = (int64_t)vg_wall_ms();
+    int rc = json ? vg_pj_parse_batch(text, len, now, &batch, lperr.reason, sizeof lperr.reason)
+                  : vg_lp_parse_batch(text, len, precision, now, &batch, &lperr);
+    if (rc)
         vg_api_reply_error(call->srv, call->req, 400, NULL, "%s; nothing was stored",
                            lperr.reason);
-    else
-        store_batch(call, &batch);
-    vg_lp_batch_release(&batch);
-}
-
-static void handle_readings(struct vg_call *call)
-{
-    vg_monitor_batch_begin(call->srv->monitor);
-    size_t len;
-    const char *text = body_text(call, &len);
-    if (!text)
-        return;
-    struct vg_lp_batch batch;
-    vg_lp_batch_init(&batch);
-    char err[256];
-    if (vg_pj_parse_batch(text, len, (int64_t)vg_wall_ms(), &batch, err, sizeof err))
-        vg_api_reply_error(call->srv, call->req, 400, NULL, "%s; nothing was stored", err);
     else
         store_batch(call, &batch);
     vg_lp_batch_release(&batch);
@@ -324,9 +311,9 @@ void vg_api_sense(struct vg_call *call)
         (get && !vg_api_require(call, VG_PERM_READ)))
         return;
     if (post && !strcmp(top, "write") && call->n_parts == 1)
-        handle_write(call);
+        handle_push(call, 0);
     else if (post && !strcmp(top, "readings") && call->n_parts == 1)
-        handle_readings(call);
+        handle_push(call, 1);
     else if (post && !strcmp(top, "sim"))
         handle_sim(call);
     else if (get && !strcmp(top, "series") && call->n_parts == 1)

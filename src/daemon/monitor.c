@@ -170,14 +170,6 @@ void vg_monitor_batch_end(vg_monitor_t *mon)
 
 /* ---- devices ---- */
 
-static int32_t device_by_name(const struct vg_monitor *mon, const char *name)
-{
-    for (size_t i = 0; i < mon->n_devices; i++)
-        if (!strcmp(mon->devices[i].name, name))
-            return (int32_t)i;
-    return -1;
-}
-
 /* A cluster member that is not the acting primary forwards what its own
  * devices read. */
 static int forwarding(const struct vg_monitor *mon)
@@ -224,7 +216,8 @@ static void on_polled(struct vg_monitor *mon, struct mdevice *d, const struct vg
 static void handle_item(struct vg_monitor *mon, const struct vg_collected *it)
 {
     const struct vg_device *dev = vg_collector_device(mon->collector, it->device);
-    int32_t di = device_by_name(mon, dev->name);
+    /* values are the hot path: the device is looked up only for the rest */
+    int32_t di = it->kind == VG_COL_VALUE ? -1 : vg_mon_device(mon, dev->name);
     struct mdevice *d = di >= 0 ? &mon->devices[di] : NULL;
     const char *sensor = it->point < dev->n_points ? dev->points[it->point].sensor : NULL;
     int32_t si = sensor ? vg_mon_lookup(mon, sensor, strlen(sensor)) : -1;
@@ -556,7 +549,7 @@ static void on_fwd_entry(void *ctx, const struct vg_fwd_entry *e)
             vg_debug("forwarded reading refused: %s", err);
         return;
     }
-    int32_t di = device_by_name(mon, e->name);
+    int32_t di = vg_mon_device(mon, e->name);
     if (di < 0)
         return;
     struct vg_collected it = {.kind = VG_COL_POLLED, .time_ms = e->time_ms,

@@ -21,19 +21,26 @@ static uint64_t hash_name(const char *s, size_t len)
     return h ^ (h >> 29);
 }
 
-int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len)
+/* Index of name in a sensor table and its slots (n_slots a power of two). */
+static int32_t lookup_in(const struct msensor *sensors, const uint32_t *slots, size_t n_slots,
+                         const char *name, size_t len)
 {
-    if (!mon->n_slots)
+    if (!n_slots)
         return -1;
-    size_t mask = mon->n_slots - 1;
+    size_t mask = n_slots - 1;
     for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
-        uint32_t slot = mon->slots[i];
+        uint32_t slot = slots[i];
         if (!slot)
             return -1;
-        const char *have = mon->sensors[slot - 1].name;
+        const char *have = sensors[slot - 1].name;
         if (strncmp(have, name, len) == 0 && have[len] == '\0')
             return (int32_t)(slot - 1);
     }
+}
+
+int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len)
+{
+    return lookup_in(mon->sensors, mon->slots, mon->n_slots, name, len);
 }
 
 static void slot_insert(struct vg_monitor *mon, uint32_t idx)
@@ -56,7 +63,7 @@ static uint16_t site_index(struct vg_monitor *mon, const char *site)
     return (uint16_t)mon->n_sites++;
 }
 
-static int32_t device_index(const struct vg_monitor *mon, const char *name)
+int32_t vg_mon_device(const struct vg_monitor *mon, const char *name)
 {
     for (size_t i = 0; name && i < mon->n_devices; i++)
         if (!strcmp(mon->devices[i].name, name))
@@ -86,7 +93,7 @@ static void fill_sensor(struct vg_monitor *mon, struct msensor *s, const json_t 
     s->rule_idx = mon->rules ? vg_rules_sensor(mon->rules, name) : -1;
     s->feeds[0] = s->feeds[1] = NO_SENSOR;
     s->derive_t = s->derive_h = NO_SENSOR;
-    s->device = device_index(mon, spec_str(obj, "device"));
+    s->device = vg_mon_device(mon, spec_str(obj, "device"));
     int type = vg_stype_lookup(spec_str(obj, "type") ? spec_str(obj, "type") : "");
     s->type = (uint8_t)(type < 0 ? 0 : type);
     const char *scope = spec_str(obj, "scope");
@@ -186,8 +193,7 @@ void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const jso
     const json_t *obj;
     json_array_foreach(sensors, i, obj) {
         const char *name = json_string_value(json_object_get(obj, "name"));
-        struct vg_monitor prev = {.sensors = old, .slots = old_slots, .n_slots = old_n_slots};
-        int32_t was = n_old ? vg_mon_lookup(&prev, name, strlen(name)) : -1;
+        int32_t was = lookup_in(old, old_slots, old_n_slots, name, strlen(name));
         fill_sensor(mon, &mon->sensors[i], obj, was >= 0 ? &old[was] : NULL);
         slot_insert(mon, (uint32_t)i);
         mon->n_sensors++;

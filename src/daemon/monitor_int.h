@@ -89,6 +89,7 @@ struct vg_monitor {
 void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const json_t *devices);
 void vg_mon_table_free(struct vg_monitor *mon);
 int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len);
+int32_t vg_mon_device(const struct vg_monitor *mon, const char *name); /* -1 if unknown */
 int vg_mon_ingest_idx(struct vg_monitor *mon, int32_t idx, int64_t time_ms, double value);
 void vg_mon_on_change(void *ctx, const struct vg_rule_change *c);
 void vg_mon_flush_changes(struct vg_monitor *mon);

@@ -15,7 +15,7 @@ static const char *sensor_state(const struct vg_monitor *mon, const struct msens
 {
     if (mon->primary && s->rule_idx >= 0)
         return vg_rules_sensor_state(mon->rules, s->rule_idx);
-    return s->n_values ? "unknown" : "unknown";
+    return "unknown"; /* only the primary evaluates */
 }
 
 static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s)

@@ -52,7 +52,13 @@ assert_eq "21.5 21.7 21.6" "$(jget "/api/v1/series?sensor=t1-rack-8&from=$t0&to=
 row=$(jget "/api/v1/series?sensor=t1-rack-8&from=$((t0 - t0 % 60000))&to=$((t0 + 120000))&step=1m" \
     '.points | map(select(.[4] > 0)) | .[0] | "\(.[1]) \(.[2]) \(.[4])"')
 assert_eq "21.5 21.7 3" "$row" "1-minute rollup min max count"
-pass "pushed readings stored and queried (raw and 1m rollup)"
+out=$(vg_api POST /api/v1/readings "{\"readings\":[{\"sensor\":\"t1-rack-8\",\"time\":$((t0 + 2500)),\"value\":21.65}]}")
+assert_eq 200 "${out%% *}" "JSON push"
+assert_eq 1 "$(echo "${out#* }" | jq .accepted)" "JSON push accepted"
+out=$(vg_api POST /api/v1/readings '{"readings":[{"sensor":"t1-rack-8","value":"hot"}]}')
+assert_eq 400 "${out%% *}" "malformed JSON push"
+assert_contains "$out" "readings[0].value" "malformed JSON push names the element"
+pass "pushed readings stored and queried (raw and 1m rollup, line protocol and JSON)"
 
 # --- bad pushes: a malformed batch stores nothing; unknown sensors and old
 # times are refused one by one, with reasons
@@ -136,7 +142,7 @@ assert_contains "$out" "t1-dead-meter" "vigil facility lists the dead meter"
 assert_contains "$out" "unreachable" "vigil facility shows it unreachable"
 out=$("$VIGIL" series t1-rack-8 --from "$t0" --to "$((t0 + 5000))" -o json) ||
     fail "vigil series -o json"
-assert_eq 4 "$(echo "$out" | jq '.points | length')" "vigil series -o json points (three, and 21.8 of the partly refused batch)"
+assert_eq 5 "$(echo "$out" | jq '.points | length')" "vigil series -o json points (three, the JSON one, and 21.8 of the partly refused batch)"
 out=$(COLUMNS=40 "$VIGIL" series t1-inlet --from -1m 2>&1) || fail "vigil series: $out"
 assert_contains "$out" "t1-inlet" "vigil series header"
 [[ $out =~ [▁▂▃▄▅▆▇█] ]] || fail "vigil series draws no sparkline: $out"
