@@ -33,6 +33,7 @@ struct devrun {
 
 struct vg_collector {
     json_t *devices, *sensors, *problems;
+    json_t *by_device; /* {device name: [its sensors]}: building stays linear */
     struct devrun *runs;
     size_t n_runs;
     pthread_mutex_t lock; /* queue, stop */
@@ -233,11 +234,8 @@ static void add_points(struct vg_collector *c, struct devrun *run, const json_t 
 {
     size_t i;
     const json_t *sensor;
-    json_array_foreach(c->sensors, i, sensor) {
+    json_array_foreach(json_object_get(c->by_device, run->dev.name), i, sensor) {
         const json_t *spec = json_object_get(sensor, "spec");
-        const char *dev_name = json_string_value(json_object_get(spec, "device"));
-        if (!dev_name || strcmp(dev_name, run->dev.name) != 0)
-            continue;
         const json_t *source = spec_obj(spec, "source", empty);
         char why[512];
         if (run->drv->check(run->dev.options, source, why, sizeof why)) {
@@ -279,29 +277,49 @@ static int build_device(struct vg_collector *c, const json_t *device, const json
     d->interval_ms = spec_u32(spec, "interval_ms", DEFAULT_INTERVAL_MS);
     d->timeout_ms = spec_u32(spec, "timeout_ms", DEFAULT_TIMEOUT_MS);
     d->retries = spec_u32(spec, "retries", DEFAULT_RETRIES);
-    d->points = vg_calloc(json_array_size(c->sensors) + 1, sizeof *d->points);
+    d->points = vg_calloc(json_array_size(json_object_get(c->by_device, d->name)) + 1,
+                          sizeof *d->points);
     add_points(c, run, empty);
     c->n_runs++;
     return 0;
 }
 
-/* Sensors that name a device the collector does not have. */
-static void orphan_sensors(struct vg_collector *c, const char *site)
+/* Groups the sensors by the device they name. */
+static void group_sensors(struct vg_collector *c)
 {
     size_t i;
-    const json_t *sensor;
+    json_t *sensor;
     json_array_foreach(c->sensors, i, sensor) {
-        const char *dev = json_string_value(json_object_get(json_object_get(sensor, "spec"),
-                                                            "device"));
+        const char *dev =
+            json_string_value(json_object_get(json_object_get(sensor, "spec"), "device"));
         if (!dev)
             continue;
-        int found = 0;
-        size_t j;
-        const json_t *device;
-        json_array_foreach(c->devices, j, device) found |= strcmp(obj_name(device), dev) == 0;
-        if (!found && !site)
+        json_t *list = json_object_get(c->by_device, dev);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(c->by_device, dev, list);
+        }
+        json_array_append(list, sensor);
+    }
+}
+
+/* Sensors that name a device that does not exist. */
+static void orphan_sensors(struct vg_collector *c)
+{
+    json_t *known = json_object();
+    size_t i;
+    const json_t *device;
+    json_array_foreach(c->devices, i, device)
+        json_object_set_new(known, obj_name(device), json_true());
+    const char *dev;
+    json_t *list, *sensor;
+    json_object_foreach(c->by_device, dev, list) {
+        if (json_object_get(known, dev))
+            continue;
+        json_array_foreach(list, i, sensor)
             problem(c, "sensor '%s': device '%s' does not exist", obj_name(sensor), dev);
     }
+    json_decref(known);
 }
 
 int vg_collector_new(const json_t *devices, const json_t *sensors, const char *site,
@@ -311,6 +329,8 @@ int vg_collector_new(const json_t *devices, const json_t *sensors, const char *s
     c->devices = json_incref((json_t *)devices);
     c->sensors = json_incref((json_t *)sensors);
     c->problems = json_array();
+    c->by_device = json_object();
+    group_sensors(c);
     pthread_mutex_init(&c->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -332,7 +352,8 @@ int vg_collector_new(const json_t *devices, const json_t *sensors, const char *s
             continue;
         build_device(c, device, empty);
     }
-    orphan_sensors(c, site);
+    if (!site) /* a site's collector: the other sites' devices are not ours */
+        orphan_sensors(c);
     *out = c;
     return 0;
 }
@@ -372,6 +393,7 @@ void vg_collector_free(vg_collector_t *c)
     json_decref(c->devices);
     json_decref(c->sensors);
     json_decref(c->problems);
+    json_decref(c->by_device);
     free(c);
 }
 
