@@ -60,6 +60,7 @@ cpu_s() { # PID -> user+system CPU seconds
     awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
 }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+peak_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 # sensors.yaml N PREFIX: a site, a zone (A1 server room), a push device and
 # N temperature sensors named PREFIX000000...
@@ -184,7 +185,8 @@ for n in $MEM_SENSORS; do
         --clients 2 --prefix m --flap-pct 0 >/dev/null
     sleep 6 # one maintenance pass
     after=$(rss_kib "$VPID")
-    mem_rows+="$n $base $after"$'\n'
+    peak=$(peak_kib "$VPID")
+    mem_rows+="$n $base $after $peak"$'\n'
     kill -TERM "$VPID"; wait "$VPID" || true
 done
 
@@ -209,7 +211,7 @@ if v['readings'] > 1:
     print(f"reading -> rule state change, single pushes under the load: p50 {lat[1]} us, p99 {lat[2]} us, max {lat[3]} us ({lat[0]} changes)")
     print(f"reading -> rule state change, inside 5,000-reading batches: p50 {lat[5]} us, p99 {lat[6]} us, max {lat[7]} us ({lat[4]} changes)")
 for row in sys.argv[10].strip().splitlines():
-    n, base, after = (int(x) for x in row.split())
-    print(f"memory: {n:,} sensors: {(after - base) * 1024 / n:,.0f} bytes per sensor (RSS {base} -> {after} KiB)")
+    n, base, after, peak = (int(x) for x in row.split())
+    print(f"memory: {n:,} sensors: {(after - base) * 1024 / n:,.0f} bytes per sensor (RSS {base} -> {after} KiB, peak {peak} KiB)")
 print("targets: >= 1,000,000 readings/s per core, >= 2x InfluxDB, <= 1.0 byte/reading, rule p99 <= 1 ms, <= 2 KiB/sensor")
 PY

@@ -93,13 +93,13 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
     json_t *body = vg_api_body_json(call);
     if (!body)
         return;
-    json_t *manifest = NULL, *payload = NULL;
+    json_t *manifest = NULL, *payload = NULL, *existing = NULL;
     char err[512], field[128] = "";
     if (vg_schema_validate(body, kind, name, &manifest, err, sizeof err, field, sizeof field)) {
         vg_api_reply_error(call->srv, call->req, 400, field, "%s", err);
         goto out;
     }
-    json_t *existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
+    existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
     if (conflicts(call, existing, present, if_match))
         goto out;
     if (manifest_unchanged(existing, manifest)) { /* nothing to write: idempotent apply */
@@ -112,6 +112,7 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
     json_object_set(payload, "object", manifest);
     vg_api_submit(call, VG_REC_OBJ_PUT, payload, put_committed, NULL);
 out:
+    json_decref(existing);
     json_decref(payload);
     json_decref(manifest);
     json_decref(body);
@@ -136,7 +137,9 @@ static void delete_object(struct vg_call *call, const char *kind, const char *na
         vg_api_reply_error(call->srv, call->req, 404, NULL, "%s '%s' not found", kind, name);
         return;
     }
-    if (conflicts(call, existing, present, if_match))
+    int conflict = conflicts(call, existing, present, if_match);
+    json_decref(existing);
+    if (conflict)
         return;
     json_t *payload = write_payload(call, present, if_match);
     json_object_set_new(payload, "kind", json_string(kind));
@@ -154,6 +157,7 @@ static void get_object(struct vg_call *call, const char *kind, const char *name)
         vg_api_reply_error(call->srv, call->req, 404, NULL, "%s '%s' not found", kind, name);
     else
         vg_api_reply_json(call->srv, call->req, 200, obj);
+    json_decref(obj);
 }
 
 static void list_objects(struct vg_call *call, const char *kind)

@@ -5,7 +5,7 @@
 
 #define MAX_DEPTH 2048
 
-static void dump_string(const char *s, size_t len, vg_buf_t *out)
+void vg_json_dump_string(const char *s, size_t len, vg_buf_t *out)
 {
     static const char hex[] = "0123456789abcdef";
     vg_buf_grow(out, len + 2);
@@ -94,7 +94,7 @@ static void dump(const json_t *v, vg_buf_t *out, int depth)
             if (!first)
                 vg_buf_add(out, ",", 1);
             first = 0;
-            dump_string(key, strlen(key), out);
+            vg_json_dump_string(key, strlen(key), out);
             vg_buf_add(out, ":", 1);
             dump(item, out, depth + 1);
         }
@@ -111,7 +111,7 @@ static void dump(const json_t *v, vg_buf_t *out, int depth)
         vg_buf_add(out, "]", 1);
         break;
     case JSON_STRING:
-        dump_string(json_string_value(v), json_string_length(v), out);
+        vg_json_dump_string(json_string_value(v), json_string_length(v), out);
         break;
     case JSON_INTEGER:
         dump_integer(json_integer_value(v), out);

@@ -25,4 +25,7 @@ json_t *vg_json_copy(const json_t *value);
  * (VG_BUG past a depth of 2048). */
 void vg_json_dump(const json_t *value, vg_buf_t *out);
 
+/* Appends s (len bytes, UTF-8) as a quoted, escaped JSON string. */
+void vg_json_dump_string(const char *s, size_t len, vg_buf_t *out);
+
 #endif

@@ -113,9 +113,8 @@ static _Noreturn void snapshot_child(vg_member_t *m, uint64_t index)
     /* background work: yield the CPU to the loop that answers writes */
     if (setpriority(PRIO_PROCESS, 0, 10) < 0)
         vg_debug("cannot lower snapshot priority: %s", strerror(errno));
-    json_t *dump = vg_state_dump(m->state);
     vg_buf_t text = VG_BUF_INIT;
-    vg_json_dump(dump, &text);
+    vg_state_dump(m->state, &text);
     char err[512];
     int rc = vg_snapshot_write(m->log_dir, m->keys, index, vg_state_epoch(m->state), text.data,
                                text.len, err, sizeof err);

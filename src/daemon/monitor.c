@@ -349,7 +349,7 @@ static void reload(struct vg_monitor *mon)
         json_array_append_new(mon->problems, json_string(err));
     else
         resolve_removed(mon);
-    vg_mon_table_build(mon, sensors, devices);
+    vg_mon_table_build(mon, zones, sensors, devices);
     if (mon->devices_dirty)
         restart_devices(mon, devices, sensors);
     mon->dirty = mon->devices_dirty = 0;

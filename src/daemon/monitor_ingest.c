@@ -53,14 +53,16 @@ static void slot_insert(struct vg_monitor *mon, uint32_t idx)
     mon->slots[i] = idx + 1;
 }
 
-static uint16_t site_index(struct vg_monitor *mon, const char *site)
+/* Index of name in a list of names kept for the monitor's life (sites,
+ * zones: a few hundred at most), added if new. */
+static uint16_t name_index(char ***names, size_t *n, const char *name)
 {
-    for (size_t i = 0; i < mon->n_sites; i++)
-        if (!strcmp(mon->sites[i], site))
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*names)[i], name))
             return (uint16_t)i;
-    mon->sites = vg_realloc(mon->sites, (mon->n_sites + 1) * sizeof *mon->sites);
-    mon->sites[mon->n_sites] = vg_strdup(site);
-    return (uint16_t)mon->n_sites++;
+    *names = vg_realloc(*names, (*n + 1) * sizeof **names);
+    (*names)[*n] = vg_strdup(name);
+    return (uint16_t)(*n)++;
 }
 
 int32_t vg_mon_device(const struct vg_monitor *mon, const char *name)
@@ -76,16 +78,23 @@ static const char *spec_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(json_object_get(obj, "spec"), key));
 }
 
-/* Zone name -> site name, from the state's zones. */
-static const char *zone_site(const struct vg_monitor *mon, const char *zone)
+/* {zone name: site name} from the state's zones. */
+static json_t *zone_sites(const json_t *zones)
 {
-    json_t *z = zone ? vg_state_get(vg_member_state(mon->member), "Zone", zone) : NULL;
-    const char *site = z ? spec_str(z, "site") : NULL;
-    return site ? site : "";
+    json_t *out = json_object();
+    size_t i;
+    const json_t *z;
+    json_array_foreach(zones, i, z) {
+        const char *name = json_string_value(json_object_get(z, "name"));
+        const char *site = spec_str(z, "site");
+        if (name && site)
+            json_object_set_new(out, name, json_string(site));
+    }
+    return out;
 }
 
 static void fill_sensor(struct vg_monitor *mon, struct msensor *s, const json_t *obj,
-                        const struct msensor *old)
+                        const json_t *sites_by_zone, const struct msensor *old)
 {
     const char *name = json_string_value(json_object_get(obj, "name"));
     s->name = vg_strdup(name);
@@ -98,7 +107,10 @@ static void fill_sensor(struct vg_monitor *mon, struct msensor *s, const json_t 
     s->type = (uint8_t)(type < 0 ? 0 : type);
     const char *scope = spec_str(obj, "scope");
     s->scope = scope ? (!strcmp(scope, "facility") ? 1 : 2) : 0;
-    s->site = site_index(mon, zone_site(mon, spec_str(obj, "zone")));
+    const char *zone = spec_str(obj, "zone") ? spec_str(obj, "zone") : "";
+    const char *site = json_string_value(json_object_get(sites_by_zone, zone));
+    s->site = name_index(&mon->sites, &mon->n_sites, site ? site : "");
+    s->zone = name_index(&mon->zones, &mon->n_zones, zone);
     if (old) {
         s->last_time = old->last_time;
         s->last_value = old->last_value;
@@ -175,8 +187,10 @@ static void build_devices(struct vg_monitor *mon, const json_t *devices)
     free(old);
 }
 
-void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const json_t *devices)
+void vg_mon_table_build(struct vg_monitor *mon, const json_t *zones, const json_t *sensors,
+                        const json_t *devices)
 {
+    json_t *sites_by_zone = zone_sites(zones);
     struct msensor *old = mon->sensors;
     size_t n_old = mon->n_sensors;
     uint32_t *old_slots = mon->slots;
@@ -194,11 +208,12 @@ void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const jso
     json_array_foreach(sensors, i, obj) {
         const char *name = json_string_value(json_object_get(obj, "name"));
         int32_t was = lookup_in(old, old_slots, old_n_slots, name, strlen(name));
-        fill_sensor(mon, &mon->sensors[i], obj, was >= 0 ? &old[was] : NULL);
+        fill_sensor(mon, &mon->sensors[i], obj, sites_by_zone, was >= 0 ? &old[was] : NULL);
         slot_insert(mon, (uint32_t)i);
         mon->n_sensors++;
     }
     link_derived(mon, sensors);
+    json_decref(sites_by_zone);
     for (size_t k = 0; k < n_old; k++)
         free(old[k].name);
     free(old);
@@ -214,6 +229,9 @@ void vg_mon_table_free(struct vg_monitor *mon)
     for (size_t i = 0; i < mon->n_sites; i++)
         free(mon->sites[i]);
     free(mon->sites);
+    for (size_t i = 0; i < mon->n_zones; i++)
+        free(mon->zones[i]);
+    free(mon->zones);
     for (size_t i = 0; i < mon->n_devices; i++) {
         free(mon->devices[i].name);
         free(mon->devices[i].site);
@@ -223,8 +241,9 @@ void vg_mon_table_free(struct vg_monitor *mon)
     mon->sensors = NULL;
     mon->slots = NULL;
     mon->sites = NULL;
+    mon->zones = NULL;
     mon->devices = NULL;
-    mon->n_sensors = mon->n_slots = mon->n_sites = mon->n_devices = 0;
+    mon->n_sensors = mon->n_slots = mon->n_sites = mon->n_zones = mon->n_devices = 0;
 }
 
 /* A dew point from its inputs' latest values, if both have one. */

@@ -28,6 +28,7 @@ struct msensor {
     uint8_t type;     /* enum vg_stype */
     uint8_t scope;    /* power-kw: 1 facility, 2 it */
     uint16_t site;    /* index in the monitor's site list */
+    uint16_t zone;    /* index in the monitor's zone list ("" for none) */
 };
 
 struct mdevice {
@@ -55,8 +56,8 @@ struct vg_monitor {
     size_t n_sensors;
     uint32_t *slots; /* open addressing: sensor index + 1, 0 empty */
     size_t n_slots;  /* power of two */
-    char **sites;
-    size_t n_sites;
+    char **sites, **zones; /* names, kept for the monitor's life */
+    size_t n_sites, n_zones;
     struct mdevice *devices;
     size_t n_devices;
     json_t *problems;
@@ -86,7 +87,8 @@ struct vg_monitor {
 };
 
 /* monitor_ingest.c */
-void vg_mon_table_build(struct vg_monitor *mon, const json_t *sensors, const json_t *devices);
+void vg_mon_table_build(struct vg_monitor *mon, const json_t *zones, const json_t *sensors,
+                        const json_t *devices);
 void vg_mon_table_free(struct vg_monitor *mon);
 int32_t vg_mon_lookup(const struct vg_monitor *mon, const char *name, size_t len);
 int32_t vg_mon_device(const struct vg_monitor *mon, const char *name); /* -1 if unknown */

@@ -37,17 +37,15 @@ static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s
 json_t *vg_monitor_sensors(vg_monitor_t *mon, const char *site, const char *zone)
 {
     json_t *out = json_array();
-    const vg_state_t *st = vg_member_state(mon->member);
     for (size_t i = 0; i < mon->n_sensors; i++) {
         const struct msensor *s = &mon->sensors[i];
         if (site && strcmp(site, mon->sites[s->site]) != 0)
             continue;
-        json_t *obj = vg_state_get(st, "Sensor", s->name);
-        const char *z = json_string_value(json_object_get(json_object_get(obj, "spec"), "zone"));
-        if (zone && (!z || strcmp(zone, z) != 0))
+        const char *z = mon->zones[s->zone];
+        if (zone && strcmp(zone, z) != 0)
             continue;
         json_t *o = sensor_json(mon, s);
-        if (z)
+        if (*z)
             json_object_set_new(o, "zone", json_string(z));
         json_array_append_new(out, o);
     }

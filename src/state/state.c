@@ -23,7 +23,6 @@ vg_state_t *vg_state_new(void)
 {
     vg_state_t *st = vg_calloc(1, sizeof *st);
     st->kinds = json_object();
-    st->interned = json_object();
     st->tokens = json_object();
     st->events = json_array();
     st->alerts = json_object();
@@ -36,7 +35,7 @@ vg_state_t *vg_state_new(void)
 void vg_state_history_clear(vg_state_t *st)
 {
     for (size_t i = 0; i < st->hist_len; i++)
-        json_decref(st->history[(st->hist_head + i) % HISTORY_CAP].object);
+        json_decref(st->history[(st->hist_head + i) % HISTORY_CAP].packed);
     st->hist_len = 0;
     st->hist_head = 0;
 }
@@ -50,26 +49,47 @@ void vg_state_free(vg_state_t *st)
     json_decref(st->kinds);
     json_decref(st->tokens);
     json_decref(st->events);
-    json_decref(st->interned);
     json_decref(st->alerts);
     json_decref(st->alert_log);
     json_decref(st->cluster);
+    vg_buf_release(&st->scratch);
     free(st);
 }
 
-static void history_push(vg_state_t *st, uint64_t revision, const char *type, json_t *object)
+json_t *vg_state_pack(vg_state_t *st, const json_t *obj)
+{
+    vg_buf_reset(&st->scratch);
+    vg_json_dump(obj, &st->scratch);
+    return json_stringn_nocheck((const char *)st->scratch.data, st->scratch.len);
+}
+
+json_t *vg_state_unpack(const json_t *packed)
+{
+    json_error_t jerr;
+    /* NUL inside a string is legal JSON and may have come in a manifest */
+    json_t *obj = json_loadb(json_string_value(packed), json_string_length(packed),
+                             JSON_ALLOW_NUL, &jerr);
+    if (!obj)
+        VG_BUG("packed object does not parse back: %s", jerr.text);
+    return obj;
+}
+
+/* object is the change as observers see it, packed its packed form (the
+ * history keeps a reference to packed only). */
+static void history_push(vg_state_t *st, uint64_t revision, const char *type, json_t *object,
+                         json_t *packed)
 {
     if (st->hist_len == HISTORY_CAP) {
         struct history_entry *old = &st->history[st->hist_head];
         st->dropped_revision = old->revision;
-        json_decref(old->object);
+        json_decref(old->packed);
         st->hist_head = (st->hist_head + 1) % HISTORY_CAP;
         st->hist_len--;
     }
     struct history_entry *e = &st->history[(st->hist_head + st->hist_len) % HISTORY_CAP];
     e->revision = revision;
     e->type = type;
-    e->object = json_incref(object);
+    e->packed = json_incref(packed);
     st->hist_len++;
     if (st->observer) {
         vg_change_t ch = {revision, type, object};
@@ -150,40 +170,27 @@ static int check_if_match(const json_t *payload, const json_t *existing, vg_appl
     return rc;
 }
 
-/* Memory per object matters (100,000 sensors): the value of obj[key], if a
- * string, is replaced by one shared copy. Strings in the state are never
- * changed in place, so sharing them is safe. */
-static void intern(vg_state_t *st, json_t *obj, const char *key)
+/* Empty labels and description are not kept (absent means empty), so the
+ * same object always packs to the same text. */
+void vg_state_compact(json_t *obj)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v) || json_string_length(v) > 64)
-        return;
-    json_t *shared = json_object_get(st->interned, json_string_value(v));
-    if (!shared) {
-        json_object_set(st->interned, json_string_value(v), v);
-        return;
-    }
-    if (shared != v)
-        json_object_set(obj, key, shared);
-}
-
-/* Empty labels, description and status are not kept (an empty object
- * costs ~300 bytes);
- * readers treat a missing one as empty. Kinds and the names objects refer
- * to (zone, site, device, ...) are shared. */
-void vg_state_compact(vg_state_t *st, json_t *obj)
-{
-    static const char *const refs[] = {"site", "zone", "device", "type", "driver", "scope"};
     const json_t *labels = json_object_get(obj, "labels");
     if (labels && json_object_size(labels) == 0)
         json_object_del(obj, "labels");
     const json_t *description = json_object_get(obj, "description");
     if (json_is_string(description) && json_string_length(description) == 0)
         json_object_del(obj, "description");
-    intern(st, obj, "kind");
-    json_t *spec = json_object_get(obj, "spec");
-    for (size_t i = 0; json_is_object(spec) && i < VG_ARRAY_LEN(refs); i++)
-        intern(st, spec, refs[i]);
+}
+
+/* Stores obj (a finished object) packed under kind/name and tells the
+ * history and the observers. Takes no reference from obj. */
+static void store(vg_state_t *st, json_t *by_name, const char *name, uint64_t index,
+                  json_t *obj)
+{
+    json_t *packed = vg_state_pack(st, obj);
+    json_object_set(by_name, name, packed);
+    history_push(st, index, "put", obj, packed);
+    json_decref(packed);
 }
 
 static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_result_t *res)
@@ -194,18 +201,19 @@ static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_r
     if (!kind || !name)
         return fail(res, -EINVAL, "put record without kind/name");
     json_t *by_name = json_object_get(st->kinds, kind);
-    json_t *existing = by_name ? json_object_get(by_name, name) : NULL;
+    json_t *packed = by_name ? json_object_get(by_name, name) : NULL;
+    json_t *existing = packed ? vg_state_unpack(packed) : NULL;
     int rc = check_if_match(payload, existing, res);
     if (rc)
-        return rc;
+        goto out;
 
     json_int_t time_ms = json_integer_value(json_object_get(payload, "time"));
     json_t *obj = json_incref(manifest); /* the record is consumed: no copy */
     json_t *status = existing ? json_object_get(existing, "status") : NULL;
     json_object_del(obj, "status");
     if (status && json_object_size(status))
-        json_object_set_new(obj, "status", vg_json_copy(status));
-    vg_state_compact(st, obj);
+        json_object_set(obj, "status", status);
+    vg_state_compact(obj);
     json_object_set_new(obj, "revision", json_integer((json_int_t)index));
     json_t *created = existing ? json_object_get(existing, "created") : NULL;
     json_t *now = time_string(time_ms);
@@ -218,15 +226,16 @@ static int apply_put(vg_state_t *st, uint64_t index, json_t *payload, vg_apply_r
     }
     if (!existing)
         st->n_objects++;
-    json_object_set(by_name, name, obj);
-    history_push(st, index, "put", obj);
+    store(st, by_name, name, index, obj);
     if (res) {
         res->created = existing == NULL;
         res->object = obj; /* hand our reference to the caller */
     } else {
         json_decref(obj);
     }
-    return 0;
+out:
+    json_decref(existing);
+    return rc;
 }
 
 static int apply_delete(vg_state_t *st, uint64_t index, const json_t *payload,
@@ -237,17 +246,21 @@ static int apply_delete(vg_state_t *st, uint64_t index, const json_t *payload,
     if (!kind || !name)
         return fail(res, -EINVAL, "delete record without kind/name");
     json_t *by_name = json_object_get(st->kinds, kind);
-    json_t *existing = by_name ? json_object_get(by_name, name) : NULL;
-    if (!existing)
+    json_t *packed = by_name ? json_object_get(by_name, name) : NULL;
+    if (!packed)
         return fail(res, -ENOENT, "%s '%s' not found", kind, name);
-    int rc = check_if_match(payload, existing, res);
-    if (rc)
+    json_t *gone = vg_state_unpack(packed);
+    int rc = check_if_match(payload, gone, res);
+    if (rc) {
+        json_decref(gone);
         return rc;
-    json_t *gone = vg_json_copy(existing);
+    }
     json_object_set_new(gone, "revision", json_integer((json_int_t)index));
     json_object_del(by_name, name);
     st->n_objects--;
-    history_push(st, index, "delete", gone);
+    json_t *packed_gone = vg_state_pack(st, gone);
+    history_push(st, index, "delete", gone, packed_gone);
+    json_decref(packed_gone);
     if (res)
         res->object = gone;
     else
@@ -405,5 +418,6 @@ size_t vg_state_n_objects(const vg_state_t *st)
 json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name)
 {
     json_t *by_name = json_object_get(st->kinds, kind);
-    return by_name ? json_object_get(by_name, name) : NULL;
+    json_t *packed = by_name ? json_object_get(by_name, name) : NULL;
+    return packed ? vg_state_unpack(packed) : NULL;
 }

@@ -7,9 +7,9 @@
  *
  * Objects as returned: {kind,name,labels,description,spec,status,revision,
  * created,updated}; revision is the log index of the last change. Empty
- * labels, description and status are not kept (absent means empty), and string values
- * of kinds and references may be shared between objects: never change a
- * returned object in place.
+ * labels, description and status are not kept (absent means empty). The
+ * state keeps objects packed (state_int.h): every object a reader gets is a
+ * fresh copy of its own, which it may change and must decref.
  */
 #ifndef VG_STATE_H
 #define VG_STATE_H
@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "auth/token.h"
+#include "core/buf.h"
 #include "core/vg.h"
 
 typedef struct vg_state vg_state_t;
@@ -71,12 +72,13 @@ json_t *vg_state_cluster(const vg_state_t *st);
 json_t *vg_state_alerts(const vg_state_t *st);
 json_t *vg_state_alert_log(const vg_state_t *st);
 
-/* Borrowed reference or NULL. */
+/* New reference (a fresh copy, about a microsecond per object) or NULL. */
 json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
 
 /* Objects of kind (all kinds if NULL) whose labels match every k=v of
  * selector ("env=prod,tier!=db" style: =, ==, !=); new ref, sorted by name.
- * -EINVAL for a malformed selector. */
+ * -EINVAL for a malformed selector. Each object is a fresh copy: listing a
+ * kind of 100,000 objects holds them all unpacked until items is freed. */
 int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
                   char *err, size_t errlen);
 
@@ -98,8 +100,10 @@ void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 /* A second, independent observer slot (the facility monitor uses it). */
 void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 
-/* Snapshot support: the whole state as JSON (new ref) and back. */
-json_t *vg_state_dump(const vg_state_t *st);
+/* Snapshot support: appends the whole state's JSON text to out (objects are
+ * written as they are packed, never unpacked), and loads it back from the
+ * parsed text. */
+void vg_state_dump(const vg_state_t *st, vg_buf_t *out);
 int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen);
 
 #endif

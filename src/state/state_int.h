@@ -7,23 +7,24 @@
 
 #include "state/state.h"
 
+#include "core/buf.h"
+
 #define HISTORY_CAP 8192
 
 struct history_entry {
     uint64_t revision;
     const char *type;
-    json_t *object;
+    json_t *packed; /* the object as it was after the change, packed */
 };
 
 struct vg_state {
     uint64_t applied_index;
     uint64_t epoch;
-    json_t *kinds;  /* {kind: {name: object}} */
-    json_t *interned; /* {text: string}: one shared value for kinds and references */
+    json_t *kinds;  /* {kind: {name: packed object}}, see vg_state_pack */
     json_t *tokens; /* {id: {id,name,role,hash,created,revoked}} */
     size_t n_objects;
-    json_t *events;  /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
-    json_t *cluster; /* {"last_change":..,"failovers":N,"switchovers":N,"degrades":N} */
+    json_t *events;    /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
+    json_t *cluster;   /* {"last_change":..,"failovers":N,"switchovers":N,"degrades":N} */
     json_t *alerts;    /* {instance id: latest change} for every instance not "ok" */
     json_t *alert_log; /* rule state changes, oldest first, at most VG_STATE_ALERT_LOG_CAP */
 
@@ -35,11 +36,23 @@ struct vg_state {
     void *observer_ctx;
     vg_change_fn extra_observer; /* a second one: the facility monitor */
     void *extra_observer_ctx;
+    vg_buf_t scratch; /* reused by vg_state_pack */
 };
 
 void vg_state_history_clear(vg_state_t *st);
 
-/* Drops empty labels and shares kind and reference strings (state.c). */
-void vg_state_compact(vg_state_t *st, json_t *obj);
+/* Drops empty labels and description (state.c). */
+void vg_state_compact(json_t *obj);
+
+/*
+ * Objects are kept packed: a JSON string value holding the object's compact
+ * JSON text. A sensor held as a jansson tree cost ~1.3 KB; its text is a
+ * few hundred bytes, and reading one back costs a parse of microseconds,
+ * which readers (API calls, monitor reloads) can afford and the memory of
+ * 100,000 sensors cannot. A packed value is shared (refcounted) between the
+ * index and the history, never changed in place.
+ */
+json_t *vg_state_pack(vg_state_t *st, const json_t *obj); /* new ref */
+json_t *vg_state_unpack(const json_t *packed);            /* new ref: a fresh object */
 
 #endif

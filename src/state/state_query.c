@@ -17,14 +17,24 @@ static int cmp_name(const void *a, const void *b)
                   json_string_value(json_object_get(*y, "name")));
 }
 
-static void collect(json_t *by_name, const vg_selector_t *sel, json_t *out)
+/* Appends the objects of by_name whose labels match to v (unpacked). */
+static void collect(json_t *by_name, const vg_selector_t *sel, json_t ***v, size_t *n,
+                    size_t *cap)
 {
     const char *name;
-    json_t *obj;
-    json_object_foreach(by_name, name, obj)
+    json_t *packed;
+    json_object_foreach(by_name, name, packed)
     {
-        if (vg_selector_matches(sel, json_object_get(obj, "labels")))
-            json_array_append(out, obj);
+        json_t *obj = vg_state_unpack(packed);
+        if (!vg_selector_matches(sel, json_object_get(obj, "labels"))) {
+            json_decref(obj);
+            continue;
+        }
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 64;
+            *v = vg_realloc(*v, *cap * sizeof **v);
+        }
+        (*v)[(*n)++] = obj;
     }
 }
 
@@ -35,23 +45,19 @@ int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, 
     int rc = vg_selector_parse(selector, &sel, err, errlen);
     if (rc)
         return rc;
-    json_t *out = json_array();
+    json_t **v = NULL;
+    size_t n = 0, cap = 0;
     if (kind) {
         json_t *by_name = json_object_get(st->kinds, kind);
         if (by_name)
-            collect(by_name, &sel, out);
+            collect(by_name, &sel, &v, &n, &cap);
     } else {
         const char *k;
         json_t *by_name;
-        json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, out);
+        json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, &v, &n, &cap);
     }
-    /* jansson keeps arrays as a plain vector; sort a copy of the pointers */
-    size_t n = json_array_size(out);
-    json_t **v = vg_calloc(n, sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(out, i));
     qsort(v, n, sizeof *v, cmp_name);
-    json_array_clear(out);
+    json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(out, v[i]);
     free(v);
@@ -93,8 +99,10 @@ int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn,
         const struct history_entry *e = &st->history[(st->hist_head + i) % HISTORY_CAP];
         if (e->revision <= from)
             continue;
-        vg_change_t ch = {e->revision, e->type, e->object};
+        json_t *obj = vg_state_unpack(e->packed);
+        vg_change_t ch = {e->revision, e->type, obj};
         fn(ctx, &ch);
+        json_decref(obj);
     }
     return 0;
 }
@@ -116,13 +124,85 @@ void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx)
     st->extra_observer_ctx = ctx;
 }
 
-json_t *vg_state_dump(const vg_state_t *st)
+/* {kind: {name: object}} with each object's packed text written as it is. */
+static void dump_objects(const json_t *kinds, vg_buf_t *out)
 {
-    return json_pack("{s:i, s:I, s:I, s:O, s:O, s:O, s:O, s:O, s:O}", "version", 1,
-                     "applied_index", (json_int_t)st->applied_index, "epoch",
-                     (json_int_t)st->epoch, "objects", st->kinds, "tokens", st->tokens,
-                     "events", st->events, "cluster", st->cluster, "alerts", st->alerts,
-                     "alert_log", st->alert_log);
+    const char *kind, *name;
+    json_t *by_name, *packed;
+    int first_kind = 1;
+    vg_buf_add(out, "{", 1);
+    json_object_foreach((json_t *)kinds, kind, by_name)
+    {
+        if (!first_kind)
+            vg_buf_add(out, ",", 1);
+        first_kind = 0;
+        vg_json_dump_string(kind, strlen(kind), out);
+        vg_buf_add(out, ":{", 2);
+        int first = 1;
+        json_object_foreach(by_name, name, packed)
+        {
+            if (!first)
+                vg_buf_add(out, ",", 1);
+            first = 0;
+            vg_json_dump_string(name, strlen(name), out);
+            vg_buf_add(out, ":", 1);
+            vg_buf_add(out, json_string_value(packed), json_string_length(packed));
+        }
+        vg_buf_add(out, "}", 1);
+    }
+    vg_buf_add(out, "}", 1);
+}
+
+static void dump_member(const char *key, const json_t *value, vg_buf_t *out)
+{
+    vg_buf_printf(out, ",\"%s\":", key);
+    vg_json_dump(value, out);
+}
+
+void vg_state_dump(const vg_state_t *st, vg_buf_t *out)
+{
+    vg_buf_printf(out, "{\"version\":1,\"applied_index\":%llu,\"epoch\":%llu,\"objects\":",
+                  (unsigned long long)st->applied_index, (unsigned long long)st->epoch);
+    dump_objects(st->kinds, out);
+    dump_member("tokens", st->tokens, out);
+    dump_member("events", st->events, out);
+    dump_member("cluster", st->cluster, out);
+    dump_member("alerts", st->alerts, out);
+    dump_member("alert_log", st->alert_log, out);
+    vg_buf_add(out, "}", 1);
+}
+
+/* {kind: {name: object}} from a snapshot, packed; NULL (err set) if any
+ * part is not of that shape. */
+static json_t *pack_objects(vg_state_t *st, const json_t *kinds, size_t *n_objects, char *err,
+                            size_t errlen)
+{
+    json_t *out = json_object();
+    const char *kind, *name;
+    json_t *by_name, *obj;
+    *n_objects = 0;
+    json_object_foreach((json_t *)kinds, kind, by_name)
+    {
+        if (!json_is_object(by_name))
+            goto bad;
+        json_t *packed_by_name = json_object();
+        json_object_set_new(out, kind, packed_by_name);
+        json_object_foreach(by_name, name, obj)
+        {
+            if (!json_is_object(obj))
+                goto bad;
+            json_t *copy = vg_json_copy(obj);
+            vg_state_compact(copy);
+            json_object_set_new(packed_by_name, name, vg_state_pack(st, copy));
+            json_decref(copy);
+            (*n_objects)++;
+        }
+    }
+    return out;
+bad:
+    json_decref(out);
+    vg_err(err, errlen, -EINVAL, "snapshot state is malformed: objects of kind '%s'", kind);
+    return NULL;
 }
 
 int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
@@ -131,18 +211,25 @@ int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
     json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL, *alerts = NULL,
            *alert_log = NULL;
     json_error_t jerr;
-    if (json_unpack_ex((json_t *)dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}",
-                       "version", &version, "applied_index", &applied, "epoch", &epoch,
-                       "objects", &kinds, "tokens", &tokens, "events", &events, "cluster",
-                       &cluster, "alerts", &alerts, "alert_log", &alert_log))
+    if (json_unpack_ex((json_t *)dump, &jerr, 0,
+                       "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}", "version", &version,
+                       "applied_index", &applied, "epoch", &epoch, "objects", &kinds, "tokens",
+                       &tokens, "events", &events, "cluster", &cluster, "alerts", &alerts,
+                       "alert_log", &alert_log))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: %s", jerr.text);
     if (version != 1)
         return vg_err(err, errlen, -EINVAL, "snapshot state version %lld is not supported",
                       (long long)version);
+    if (!json_is_object(kinds) || !json_is_object(tokens))
+        return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: objects or tokens");
+    size_t n_objects;
+    json_t *packed = pack_objects(st, kinds, &n_objects, err, errlen);
+    if (!packed)
+        return -EINVAL;
     vg_state_history_clear(st);
     json_decref(st->kinds);
     json_decref(st->tokens);
-    st->kinds = vg_json_copy(kinds);
+    st->kinds = packed;
     st->tokens = vg_json_copy(tokens);
     /* snapshots from before cluster events have neither */
     json_decref(st->events);
@@ -156,12 +243,6 @@ int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
     st->applied_index = (uint64_t)applied;
     st->epoch = (uint64_t)epoch;
     st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */
-    st->n_objects = 0;
-    const char *k, *name;
-    json_t *by_name, *obj;
-    json_object_foreach(st->kinds, k, by_name) {
-        st->n_objects += json_object_size(by_name);
-        json_object_foreach(by_name, name, obj) vg_state_compact(st, obj);
-    }
+    st->n_objects = n_objects;
     return 0;
 }

@@ -11,7 +11,7 @@ VG_PIDS=()
 
 vg_cleanup() {
     local pid
-    for pid in "${VG_PIDS[@]}"; do
+    for pid in "${VG_PIDS[@]}" $(jobs -p); do # jobs: helpers a failed test left running
         kill -9 "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true

@@ -22,7 +22,13 @@ A=$VG_TMP/acked
 $ACKED writer --url "$URL1" --run-id "$RID" --out "$A" --workers 2 --timeout 1 \
     --interval 0.002 --stop-file "$VG_TMP/stop" >"$VG_TMP/writer.json" 2>"$VG_TMP/writer.log" &
 writer=$!
-sleep 1
+# kill once writes flow (the writer may start slowly while the suite loads both cores)
+for _ in $(seq 200); do
+    [[ -f "$A" && $(wc -l <"$A") -ge 25 ]] && break
+    kill -0 "$writer" 2>/dev/null || fail "writer exited early: $(cat "$VG_TMP/writer.log")"
+    sleep 0.1
+done
+sleep 0.3
 kill -9 "$VG_PID"
 wait "$VG_PID" 2>/dev/null || true
 t_kill=$EPOCHREALTIME
