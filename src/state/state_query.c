@@ -56,7 +56,8 @@ int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, 
         json_t *by_name;
         json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, &v, &n, &cap);
     }
-    qsort(v, n, sizeof *v, cmp_name);
+    if (n) /* v is NULL when nothing matched */
+        qsort(v, n, sizeof *v, cmp_name);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(out, v[i]);
