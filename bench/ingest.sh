@@ -132,6 +132,7 @@ lat=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$VPORT/api/v1/
 import json, sys
 l = json.load(sys.stdin)["rule_latency"]
 print(*(l[k][f] for k in ("single", "bulk") for f in ("samples", "p50_us", "p99_us", "max_us")))')
+sleep 6 # one maintenance pass: every chunk the load closed is written out before it is counted
 raw_bytes=$(metric 'vigil_tsdb_bytes_on_disk{tier="raw"}')
 raw_points=$(metric vigil_tsdb_points_on_disk)
 kill -TERM "$VPID"; wait "$VPID" || true
