@@ -7,6 +7,8 @@
  * the sealed snapshot plus the log tail. That is why there is no SQLite here:
  * an in-memory index over an encrypted log gives the queries we need without
  * a second on-disk format that would have to be encrypted page by page.
+ * Objects are held packed (state_int.h), so a hundred thousand sensors cost
+ * their text rather than a jansson tree each.
  *
  * Must never: read the clock, touch the disk or depend on anything but the
  * record being applied (both members must reach the same state).
