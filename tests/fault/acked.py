@@ -152,11 +152,13 @@ class Writer:
             self.seq += 1
             return f"{self.args.run_id}-{self.seq:07d}", self.seq
 
-    def record_ack(self, name, rev, ep, code, idx):
+    def record_ack(self, name, rev, ep, code, idx, sent):
         t, wall = time.monotonic(), time.time()
         with self.lock:
+            # sent: wall time just before the request went out; a loaded
+            # machine can delay the recording of an answer, never its sending
             line = json.dumps({"name": name, "revision": rev, "t": round(t, 6), "wall": round(wall, 6),
-                               "server": ep.url, "code": code})
+                               "sent": round(sent, 6), "server": ep.url, "code": code})
             self.out.write(line + "\n")
             self.out.flush()
             prev = self.last_ack if self.last_ack is not None else self.t0
@@ -223,9 +225,10 @@ class Writer:
                 idx = self.preferred
                 failures = 0
                 while not self.stop.is_set():
+                    sent = time.time()
                     r = self.attempt(conns, idx, name, body)
                     if r[0] == "ack":
-                        self.record_ack(name, r[1], self.eps[idx], r[2], idx)
+                        self.record_ack(name, r[1], self.eps[idx], r[2], idx, sent)
                         if self.args.interval:
                             self.stop.wait(self.args.interval)
                         break

@@ -291,10 +291,12 @@ vgc_now() { echo "$EPOCHREALTIME"; }
 # times from vgc_now, e.g. vgc_maxgap --after "$t_kill" --max 2.
 vgc_maxgap() { python3 "$VGC_ACKED_PY" maxgap --acked "$VGC_DIR/acked" --clock wall "$@"; }
 
-# vgc_acks_between T1 T2: how many writes were acknowledged between two
-# vgc_now times.
+# vgc_acks_between T1 T2: how many writes were sent after T1 and
+# acknowledged before T2 (vgc_now times). Counting by the send time keeps an
+# answer received before T1 but recorded late (a loaded machine) out.
 vgc_acks_between() {
-    jq --argjson a "$1" --argjson b "$2" 'select(.wall > $a and .wall < $b) | .name' "$VGC_DIR/acked" | wc -l
+    jq --argjson a "$1" --argjson b "$2" 'select((.sent // .wall) > $a and .wall < $b) | .name' \
+        "$VGC_DIR/acked" | wc -l
 }
 
 # vgc_wait_resumed T TIMEOUT_S: wait until a write is acknowledged after time
@@ -302,7 +304,8 @@ vgc_acks_between() {
 vgc_wait_resumed() {
     local t0=$EPOCHREALTIME
     while awk -v a="$t0" -v b="$EPOCHREALTIME" -v t="$2" 'BEGIN { exit !(b - a < t) }'; do
-        (($(vgc_acks_between "$1" 1e12) > 0)) && return 0
+        (($(jq --argjson a "$1" 'select(.wall > $a) | .name' "$VGC_DIR/acked" | wc -l) > 0)) &&
+            return 0
         sleep 0.05
     done
     echo "vgc_wait_resumed: no write acknowledged within $2 s" >&2

@@ -31,14 +31,14 @@ sleep 1
 vgn_cut cli dc1
 t_cut=$(vgc_now)
 sleep 1
-vgn_heal cli dc1
 t_heal=$(vgc_now)
+vgn_heal cli dc1
 sleep 1.5
 vgc_stop dc1
 t_stop=$(vgc_now)
 sleep 1
+t_cont=$(vgc_now) # before the signal: vigild may answer at once
 vgc_cont dc1
-t_cont=$(vgc_now)
 sleep 1.5
 vgc_writer_stop
 
