@@ -79,12 +79,13 @@ print("\n---\n".join(out))
 PY
 }
 
-# start_vigild NAME -> sets VPORT VPID TOKEN
+# start_vigild NAME [ARGS...] -> sets VPORT VPID TOKEN
 start_vigild() {
     local dir=$WORK/$1
+    shift
     TOKEN=$("$VIGILD" init --data "$dir" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["admin_token"])')
     VPORT=$(free_port)
-    "$VIGILD" run --data "$dir" --listen "127.0.0.1:$VPORT" --no-collect --log-level warn \
+    "$VIGILD" run --data "$dir" --listen "127.0.0.1:$VPORT" --log-level warn "$@" \
         >"$dir.log" 2>&1 &
     VPID=$!
     PIDS+=("$VPID")
@@ -123,7 +124,7 @@ if [[ "${BENCH_ONLY_MEMORY:-0}" == 1 ]]; then
 else
 # ---- vigil ingest ----
 say "vigil: $SENSORS sensors, $POINTS readings each, $CLIENTS clients"
-start_vigild vigil
+start_vigild vigil --no-collect
 apply_sensors "$SENSORS" s
 c0=$(cpu_s "$VPID")
 vjson=$(VIGIL_TOKEN=$TOKEN "$LOAD" --port "$VPORT" --sensors "$SENSORS" --points "$POINTS" --clients "$CLIENTS" --alarms 100)
@@ -178,7 +179,7 @@ fi
 mem_rows=""
 for n in $MEM_SENSORS; do
     say "vigil memory: $n sensors"
-    start_vigild "mem$n"
+    start_vigild "mem$n" # collecting, as a member runs: the push device's points count too
     base=$(rss_kib "$VPID")
     apply_sensors "$n" m
     # three fresh readings each (1 s apart, ending now), as sensors that report

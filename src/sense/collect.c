@@ -32,8 +32,11 @@ struct devrun {
 };
 
 struct vg_collector {
-    json_t *devices, *sensors, *problems;
-    json_t *by_device; /* {device name: [its sensors]}: building stays linear */
+    json_t *devices, *problems;
+    /* {device name: [its sensors]} while building (linear), then NULL: the
+     * sensor objects are not kept, only each point's name and source, so a
+     * collector of 100,000 sensors does not hold 100,000 objects */
+    json_t *by_device;
     struct devrun *runs;
     size_t n_runs;
     pthread_mutex_t lock; /* queue, stop */
@@ -243,9 +246,9 @@ static void add_points(struct vg_collector *c, struct devrun *run, const json_t 
             continue;
         }
         struct vg_point *p = &run->dev.points[run->dev.n_points++];
-        p->sensor = obj_name(sensor);
+        p->sensor = vg_strdup(obj_name(sensor));
         p->type = vg_stype_lookup(json_string_value(json_object_get(spec, "type")));
-        p->source = source;
+        p->source = json_incref((json_t *)source); /* outlives the sensor object */
         p->scale = spec_num(spec, "scale", 1);
         p->offset = spec_num(spec, "offset", 0);
     }
@@ -285,11 +288,11 @@ static int build_device(struct vg_collector *c, const json_t *device, const json
 }
 
 /* Groups the sensors by the device they name. */
-static void group_sensors(struct vg_collector *c)
+static void group_sensors(struct vg_collector *c, const json_t *sensors)
 {
     size_t i;
     json_t *sensor;
-    json_array_foreach(c->sensors, i, sensor) {
+    json_array_foreach(sensors, i, sensor) {
         const char *dev =
             json_string_value(json_object_get(json_object_get(sensor, "spec"), "device"));
         if (!dev)
@@ -327,10 +330,9 @@ int vg_collector_new(const json_t *devices, const json_t *sensors, const char *s
 {
     struct vg_collector *c = vg_calloc(1, sizeof *c);
     c->devices = json_incref((json_t *)devices);
-    c->sensors = json_incref((json_t *)sensors);
     c->problems = json_array();
     c->by_device = json_object();
-    group_sensors(c);
+    group_sensors(c, sensors);
     pthread_mutex_init(&c->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -354,6 +356,8 @@ int vg_collector_new(const json_t *devices, const json_t *sensors, const char *s
     }
     if (!site) /* a site's collector: the other sites' devices are not ours */
         orphan_sensors(c);
+    json_decref(c->by_device);
+    c->by_device = NULL;
     *out = c;
     return 0;
 }
@@ -384,6 +388,11 @@ void vg_collector_free(vg_collector_t *c)
     for (size_t i = 0; i < c->n_runs; i++) {
         if (c->runs[i].started)
             pthread_join(c->runs[i].thread, NULL);
+        for (size_t k = 0; k < c->runs[i].dev.n_points; k++) {
+            struct vg_point *p = &c->runs[i].dev.points[k];
+            free((char *)p->sensor);
+            json_decref((json_t *)p->source);
+        }
         free(c->runs[i].dev.points);
     }
     free(c->runs);
@@ -391,9 +400,7 @@ void vg_collector_free(vg_collector_t *c)
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->lock);
     json_decref(c->devices);
-    json_decref(c->sensors);
     json_decref(c->problems);
-    json_decref(c->by_device);
     free(c);
 }
 

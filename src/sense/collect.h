@@ -39,7 +39,8 @@ struct vg_collected {
 
 /* Builds the devices (no thread runs yet). site: only devices of this
  * site, or all when NULL. devices and sensors are arrays of objects; the
- * collector keeps references to them. Never fails on bad objects (see
+ * collector keeps a reference to devices and, of each sensor it polls, a
+ * copy of its name and a reference to its spec.source. Never fails on bad objects (see
  * problems); -ENOMEM style failures only. */
 int vg_collector_new(const json_t *devices, const json_t *sensors, const char *site,
                      vg_collector_t **out);
