@@ -46,8 +46,8 @@ void vg_state_compact(json_t *obj);
 
 /*
  * Objects are kept packed: a JSON string value holding the object's compact
- * JSON text. A sensor held as a jansson tree cost ~1.3 KB; its text is a
- * few hundred bytes, and reading one back costs a parse of microseconds,
+ * JSON text. A sensor held as a jansson tree cost ~1.8 KB of heap; its
+ * text is ~200 bytes, and reading one back costs a parse of microseconds,
  * which readers (API calls, monitor reloads) can afford and the memory of
  * 100,000 sensors cannot. A packed value is shared (refcounted) between the
  * index and the history, never changed in place.
