@@ -102,8 +102,9 @@ void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 
 /* Snapshot support: appends the whole state's JSON text to out (objects are
  * written as they are packed, never unpacked), and loads it back from the
- * parsed text. */
+ * parsed text. Load may change dump (its objects are compacted in place);
+ * the caller still owns and frees it. On failure the state is unchanged. */
 void vg_state_dump(const vg_state_t *st, vg_buf_t *out);
-int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen);
+int vg_state_load(vg_state_t *st, json_t *dump, char *err, size_t errlen);
 
 #endif

@@ -7,8 +7,6 @@
 
 #include "state/state.h"
 
-#include "core/buf.h"
-
 #define HISTORY_CAP 8192
 
 struct history_entry {

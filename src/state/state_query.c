@@ -173,16 +173,16 @@ void vg_state_dump(const vg_state_t *st, vg_buf_t *out)
     vg_buf_add(out, "}", 1);
 }
 
-/* {kind: {name: object}} from a snapshot, packed; NULL (err set) if any
- * part is not of that shape. */
-static json_t *pack_objects(vg_state_t *st, const json_t *kinds, size_t *n_objects, char *err,
+/* {kind: {name: object}} from a snapshot, packed (objects are compacted in
+ * place); NULL (err set) if any part is not of that shape. */
+static json_t *pack_objects(vg_state_t *st, json_t *kinds, size_t *n_objects, char *err,
                             size_t errlen)
 {
     json_t *out = json_object();
     const char *kind, *name;
     json_t *by_name, *obj;
     *n_objects = 0;
-    json_object_foreach((json_t *)kinds, kind, by_name)
+    json_object_foreach(kinds, kind, by_name)
     {
         if (!json_is_object(by_name))
             goto bad;
@@ -192,10 +192,8 @@ static json_t *pack_objects(vg_state_t *st, const json_t *kinds, size_t *n_objec
         {
             if (!json_is_object(obj))
                 goto bad;
-            json_t *copy = vg_json_copy(obj);
-            vg_state_compact(copy);
-            json_object_set_new(packed_by_name, name, vg_state_pack(st, copy));
-            json_decref(copy);
+            vg_state_compact(obj);
+            json_object_set_new(packed_by_name, name, vg_state_pack(st, obj));
             (*n_objects)++;
         }
     }
@@ -206,17 +204,16 @@ bad:
     return NULL;
 }
 
-int vg_state_load(vg_state_t *st, const json_t *dump, char *err, size_t errlen)
+int vg_state_load(vg_state_t *st, json_t *dump, char *err, size_t errlen)
 {
     json_int_t version = 0, applied = 0, epoch = 0;
     json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL, *alerts = NULL,
            *alert_log = NULL;
     json_error_t jerr;
-    if (json_unpack_ex((json_t *)dump, &jerr, 0,
-                       "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}", "version", &version,
-                       "applied_index", &applied, "epoch", &epoch, "objects", &kinds, "tokens",
-                       &tokens, "events", &events, "cluster", &cluster, "alerts", &alerts,
-                       "alert_log", &alert_log))
+    if (json_unpack_ex(dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}",
+                       "version", &version, "applied_index", &applied, "epoch", &epoch,
+                       "objects", &kinds, "tokens", &tokens, "events", &events, "cluster",
+                       &cluster, "alerts", &alerts, "alert_log", &alert_log))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: %s", jerr.text);
     if (version != 1)
         return vg_err(err, errlen, -EINVAL, "snapshot state version %lld is not supported",
