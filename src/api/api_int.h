@@ -19,8 +19,10 @@
 #define VG_API_MAX_HEADERS  (16u << 10)
 #define VG_API_TIMEOUT_S    30
 #define VG_WATCH_MAX_BUFFER (8u << 20)
+#define VG_WATCH_MAX_REPLAY (8u << 20) /* bytes of history one watch may replay */
 
 struct vg_watcher;
+struct vg_conn_guard;
 
 struct vg_server {
     struct event_base *base;
@@ -37,6 +39,18 @@ struct vg_server {
     struct event *keepalive_ev;
     uint64_t http_codes[600]; /* requests answered, by status */
     uint64_t auth_failures;
+
+    /* bounds (struct vg_server_opts); each shows in /metrics */
+    size_t max_pending;  /* writes waiting to commit before 503 + Retry-After */
+    size_t max_watchers; /* open watch streams before 429 */
+    size_t max_conns;    /* open connections before 503 + close */
+    uint64_t request_deadline_ms;
+    uint64_t n_backpressure, n_watch_refused, n_conn_refused, n_conn_deadline;
+
+    /* connection guards (conn.c) */
+    struct vg_conn_guard *conns;
+    size_t n_conns, conns_alloc;
+    struct event *conn_tick;
 };
 
 /* One request being handled, after routing and authentication. */
@@ -44,9 +58,9 @@ struct vg_call {
     struct vg_server *srv;
     struct evhttp_request *req;
     enum evhttp_cmd_type method;
-    const char *parts[8]; /* decoded path segments after /api/v1/ */
-    size_t n_parts;
-    struct evkeyvalq query;
+    const struct vg_route *route;
+    const char *args[4]; /* decoded values of the route's {} segments, in order */
+    struct evkeyvalq query; /* decoded, valid UTF-8, no control bytes */
     enum vg_role role;
     char actor[VG_TOKEN_ID_LEN + 1];
 };
@@ -59,6 +73,15 @@ void vg_api_reply_error(struct vg_server *srv, struct evhttp_request *req, int c
     __attribute__((format(printf, 5, 6)));
 void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int code,
                        const char *content_type, const char *text, size_t len);
+
+/* Connection guards (conn.c): the cap and the whole-request deadline. */
+void vg_api_conn_init(struct vg_server *srv);
+void vg_api_conn_release(struct vg_server *srv);
+/* A request arrived on req's connection; 1 if that connection is past the
+ * cap and must be answered 503. */
+int vg_api_conn_busy(struct vg_server *srv, struct evhttp_request *req);
+void vg_api_conn_idle(struct vg_server *srv, struct evhttp_request *req);
+size_t vg_api_conn_count(const struct vg_server *srv);
 
 /* 1 if the caller's role has perm; otherwise answers 403 and returns 0. */
 int vg_api_require(struct vg_call *call, enum vg_perm perm);
@@ -87,16 +110,58 @@ void vg_api_release_request(struct evhttp_request *req);
 void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req, int code,
                               const vg_apply_result_t *res);
 
+/*
+ * The route table (router.c): one row per method and path. The router
+ * decodes and checks the path and query, answers 401/403/404/405 (with
+ * Allow), refuses writes on a mirror or while draining, applies the
+ * back-pressure bound, and only then calls the handler, which can rely on
+ * the role and on args[] holding the {} segments.
+ */
+enum {
+    VG_ROUTE_PUBLIC = 1,  /* no token needed (/healthz, /readyz) */
+    VG_ROUTE_PRIMARY = 2, /* appends to the log: acting primary only, back-pressure */
+    VG_ROUTE_MONITOR = 4, /* needs the facility monitor (503 without it) */
+};
+struct vg_route {
+    enum evhttp_cmd_type method;
+    const char *pattern; /* "/api/v1/objects/{kind}/{name}" */
+    enum vg_perm perm;   /* ignored for VG_ROUTE_PUBLIC */
+    unsigned flags;
+    void (*handler)(struct vg_call *call);
+};
+/* The table, ended by a row with a NULL pattern. */
+extern const struct vg_route vg_api_routes[];
+
+/* Routes one request (the evhttp callback of the server). */
+void vg_api_route(struct evhttp_request *req, void *srv);
+
 /* Route handlers. */
-void vg_api_objects(struct vg_call *call);
+void vg_api_healthz(struct vg_call *call);
+void vg_api_readyz(struct vg_call *call);
+void vg_api_list_all(struct vg_call *call);
+void vg_api_list_kind(struct vg_call *call);
+void vg_api_get_object(struct vg_call *call);
+void vg_api_put_object(struct vg_call *call);
+void vg_api_delete_object(struct vg_call *call);
 void vg_api_kinds(struct vg_call *call);
-void vg_api_tokens(struct vg_call *call);
+void vg_api_list_tokens(struct vg_call *call);
+void vg_api_create_token(struct vg_call *call);
+void vg_api_revoke_token(struct vg_call *call);
 void vg_api_watch(struct vg_call *call);
 void vg_api_status(struct vg_call *call);
 void vg_api_metrics(struct vg_call *call);
-void vg_api_cluster(struct vg_call *call);
+void vg_api_cluster_status(struct vg_call *call);
+void vg_api_switchover(struct vg_call *call);
+void vg_api_failover(struct vg_call *call);
 void vg_api_events(struct vg_call *call);
-void vg_api_sense(struct vg_call *call); /* write, readings, series, sensors, facility, ... */
+void vg_api_push_lp(struct vg_call *call);
+void vg_api_push_json(struct vg_call *call);
+void vg_api_series(struct vg_call *call);
+void vg_api_sensors(struct vg_call *call);
+void vg_api_facility(struct vg_call *call);
+void vg_api_rules(struct vg_call *call);
+void vg_api_alerts(struct vg_call *call);
+void vg_api_sim(struct vg_call *call);
 
 /* Watch fan-out, set up by the server. */
 void vg_watch_init(struct vg_server *srv);

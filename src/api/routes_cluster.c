@@ -81,9 +81,19 @@ static int only_fields(struct vg_call *call, json_t *body, const char *const *al
     return 0;
 }
 
-static void switchover(struct vg_call *call)
+/* 1 if this member is in a cluster; otherwise answers 404. */
+static int clustered(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_SWITCHOVER))
+    if (call->srv->cluster)
+        return 1;
+    vg_api_reply_error(call->srv, call->req, 404, NULL,
+                       "this member runs standalone: there is no cluster");
+    return 0;
+}
+
+void vg_api_switchover(struct vg_call *call)
+{
+    if (!clustered(call))
         return;
     json_t *body = vg_api_body_json(call);
     if (!body)
@@ -99,9 +109,9 @@ static void switchover(struct vg_call *call)
     json_decref(body);
 }
 
-static void failover(struct vg_call *call)
+void vg_api_failover(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_FORCE))
+    if (!clustered(call))
         return;
     json_t *body = vg_api_body_json(call);
     if (!body)
@@ -126,45 +136,24 @@ static void failover(struct vg_call *call)
     json_decref(body);
 }
 
-void vg_api_cluster(struct vg_call *call)
+void vg_api_cluster_status(struct vg_call *call)
 {
-    struct vg_server *srv = call->srv;
-    if (!srv->cluster) {
-        vg_api_reply_error(srv, call->req, 404, NULL,
-                           "this member runs standalone: there is no cluster");
+    if (!clustered(call))
         return;
-    }
-    const char *sub = call->n_parts == 2 ? call->parts[1] : NULL;
-    if (call->n_parts == 1 && call->method == EVHTTP_REQ_GET) {
-        if (!vg_api_require(call, VG_PERM_READ))
-            return;
-        json_t *body = vg_cluster_status(srv->cluster);
-        vg_api_reply_json(srv, call->req, 200, body);
-        json_decref(body);
-    } else if (sub && !strcmp(sub, "switchover") && call->method == EVHTTP_REQ_POST) {
-        switchover(call);
-    } else if (sub && !strcmp(sub, "failover") && call->method == EVHTTP_REQ_POST) {
-        failover(call);
-    } else {
-        vg_api_reply_error(srv, call->req, call->n_parts <= 2 ? 405 : 404, NULL,
-                           "no such endpoint or method");
-    }
+    json_t *body = vg_cluster_status(call->srv->cluster);
+    vg_api_reply_json(call->srv, call->req, 200, body);
+    json_decref(body);
 }
 
 void vg_api_events(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
-    if (call->method != EVHTTP_REQ_GET) {
-        vg_api_reply_error(call->srv, call->req, 405, NULL, "events are read-only");
-        return;
-    }
     long limit = 100;
     const char *l = evhttp_find_header(&call->query, "limit");
     if (l) {
         char *end;
+        errno = 0;
         limit = strtol(l, &end, 10);
-        if (*end || limit < 1 || limit > VG_STATE_EVENTS_CAP) {
+        if (errno || end == l || *end || limit < 1 || limit > VG_STATE_EVENTS_CAP) {
             vg_api_reply_error(call->srv, call->req, 400, "limit",
                                "limit must be a number from 1 to %d", VG_STATE_EVENTS_CAP);
             return;

@@ -12,8 +12,6 @@
 
 void vg_api_kinds(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
     json_t *items = json_array();
     const struct vg_kind *const *k = vg_schema_kinds();
     for (size_t i = 0; k[i]; i++)
@@ -25,8 +23,6 @@ void vg_api_kinds(struct vg_call *call)
 
 void vg_api_status(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
     struct vg_server *srv = call->srv;
     vg_state_t *st = vg_member_state(srv->member);
     vg_log_t *log = vg_member_log(srv->member);
@@ -73,8 +69,6 @@ static void commit_histogram(vg_buf_t *b, vg_member_t *m)
 
 void vg_api_metrics(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_METRICS))
-        return;
     struct vg_server *srv = call->srv;
     vg_state_t *st = vg_member_state(srv->member);
     vg_log_t *log = vg_member_log(srv->member);
@@ -101,7 +95,30 @@ void vg_api_metrics(struct vg_call *call)
            (double)ls.snapshot_index);
     metric(&b, "vigil_writes_pending", "gauge", "Writes waiting for commit.",
            (double)vg_member_n_pending(srv->member));
+    metric(&b, "vigil_writes_pending_bound", "gauge",
+           "Writes waiting for commit past which new writes get 503 with Retry-After.",
+           (double)srv->max_pending);
+    metric(&b, "vigil_writes_refused_busy_total", "counter",
+           "Writes refused because too many were waiting to commit.",
+           (double)srv->n_backpressure);
     metric(&b, "vigil_watchers", "gauge", "Open watch streams.", (double)srv->n_watchers);
+    metric(&b, "vigil_watchers_bound", "gauge", "Watch streams past which a new one gets 429.",
+           (double)srv->max_watchers);
+    metric(&b, "vigil_watchers_refused_total", "counter", "Watch streams refused with 429.",
+           (double)srv->n_watch_refused);
+    metric(&b, "vigil_http_connections", "gauge", "Open API connections.",
+           (double)vg_api_conn_count(srv));
+    metric(&b, "vigil_http_connections_bound", "gauge",
+           "API connections past which a new one gets 503 and is closed.",
+           (double)srv->max_conns);
+    metric(&b, "vigil_http_connections_refused_total", "counter",
+           "Connections refused past the bound.", (double)srv->n_conn_refused);
+    metric(&b, "vigil_http_request_deadline_seconds", "gauge",
+           "A whole request must arrive within this, or its connection is closed.",
+           (double)srv->request_deadline_ms / 1000.0);
+    metric(&b, "vigil_http_deadline_closed_total", "counter",
+           "Connections closed for not sending a whole request in time.",
+           (double)srv->n_conn_deadline);
     metric(&b, "vigil_auth_failures_total", "counter", "Requests refused for a bad token.",
            (double)srv->auth_failures);
     const char *role = srv->cluster ? vg_cluster_role_name(srv->cluster) : "standalone";

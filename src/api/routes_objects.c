@@ -8,6 +8,7 @@
 #include "api/api_int.h"
 
 #include <event2/keyvalq_struct.h>
+#include <limits.h>
 
 #include "schema/schema.h"
 #include "state/state.h"
@@ -24,10 +25,10 @@ static int parse_if_match(struct vg_call *call, json_int_t *rev, int *present)
         h++;
     char *end;
     errno = 0;
-    long long v = strtoll(h, &end, 10);
-    if (errno || v < 0 || end == h || (*end && strcmp(end, "\"") != 0)) {
+    long long v = h[0] >= '0' && h[0] <= '9' ? strtoll(h, &end, 10) : -1;
+    if (v < 0 || errno || (*end && strcmp(end, "\"") != 0)) {
         vg_api_reply_error(call->srv, call->req, 400, "If-Match",
-                           "If-Match must be a revision number");
+                           "If-Match must be a revision number from 0 to %lld", LLONG_MAX);
         return -EINVAL;
     }
     *rev = v;
@@ -88,7 +89,7 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
 {
     json_int_t if_match = 0;
     int present;
-    if (!vg_api_require(call, VG_PERM_WRITE) || parse_if_match(call, &if_match, &present))
+    if (parse_if_match(call, &if_match, &present))
         return;
     json_t *body = vg_api_body_json(call);
     if (!body)
@@ -130,7 +131,7 @@ static void delete_object(struct vg_call *call, const char *kind, const char *na
 {
     json_int_t if_match = 0;
     int present;
-    if (!vg_api_require(call, VG_PERM_WRITE) || parse_if_match(call, &if_match, &present))
+    if (parse_if_match(call, &if_match, &present))
         return;
     json_t *existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
     if (!existing) {
@@ -150,8 +151,6 @@ static void delete_object(struct vg_call *call, const char *kind, const char *na
 
 static void get_object(struct vg_call *call, const char *kind, const char *name)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
     json_t *obj = vg_state_get(vg_member_state(call->srv->member), kind, name);
     if (!obj)
         vg_api_reply_error(call->srv, call->req, 404, NULL, "%s '%s' not found", kind, name);
@@ -162,8 +161,6 @@ static void get_object(struct vg_call *call, const char *kind, const char *name)
 
 static void list_objects(struct vg_call *call, const char *kind)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
     vg_state_t *st = vg_member_state(call->srv->member);
     const char *selector = evhttp_find_header(&call->query, "selector");
     json_t *items;
@@ -192,42 +189,31 @@ static int check_kind(struct vg_call *call, const char *kind)
     return 0;
 }
 
-void vg_api_objects(struct vg_call *call)
+void vg_api_list_all(struct vg_call *call)
 {
-    if (call->n_parts == 1) { /* all kinds */
-        if (call->method == EVHTTP_REQ_GET)
-            list_objects(call, NULL);
-        else
-            vg_api_reply_error(call->srv, call->req, 405, NULL, "use GET on /api/v1/objects");
-        return;
-    }
-    if (call->n_parts > 3) {
-        vg_api_reply_error(call->srv, call->req, 404, NULL, "no such endpoint");
-        return;
-    }
-    const char *kind = call->parts[1];
-    if (!check_kind(call, kind))
-        return;
-    if (call->n_parts == 2) {
-        if (call->method == EVHTTP_REQ_GET)
-            list_objects(call, kind);
-        else
-            vg_api_reply_error(call->srv, call->req, 405, NULL, "use GET to list %s", kind);
-        return;
-    }
-    const char *name = call->parts[2];
-    switch (call->method) {
-    case EVHTTP_REQ_GET:
-    case EVHTTP_REQ_HEAD:
-        get_object(call, kind, name);
-        break;
-    case EVHTTP_REQ_PUT:
-        put_object(call, kind, name);
-        break;
-    case EVHTTP_REQ_DELETE:
-        delete_object(call, kind, name);
-        break;
-    default:
-        vg_api_reply_error(call->srv, call->req, 405, NULL, "method not allowed on an object");
-    }
+    list_objects(call, NULL);
+}
+
+void vg_api_list_kind(struct vg_call *call)
+{
+    if (check_kind(call, call->args[0]))
+        list_objects(call, call->args[0]);
+}
+
+void vg_api_get_object(struct vg_call *call)
+{
+    if (check_kind(call, call->args[0]))
+        get_object(call, call->args[0], call->args[1]);
+}
+
+void vg_api_put_object(struct vg_call *call)
+{
+    if (check_kind(call, call->args[0]))
+        put_object(call, call->args[0], call->args[1]);
+}
+
+void vg_api_delete_object(struct vg_call *call)
+{
+    if (check_kind(call, call->args[0]))
+        delete_object(call, call->args[0], call->args[1]);
 }

@@ -135,6 +135,31 @@ static void handle_push(struct vg_call *call, int json)
 
 /* ---- series ---- */
 
+/* Times and steps are bounded before any arithmetic, so no request can
+ * overflow: absolute times up to the end of year 9999, relative ones and
+ * steps up to MAX_SPAN_MS. */
+#define MAX_TIME_MS 253402300799999LL
+#define MAX_SPAN_MS (100LL * 366 * 86400000)
+
+static int64_t unit_ms(const char *suffix)
+{
+    return !strcmp(suffix, "s")   ? 1000
+           : !strcmp(suffix, "m") ? 60000
+           : !strcmp(suffix, "h") ? 3600000
+           : !strcmp(suffix, "d") ? 86400000
+                                  : 0;
+}
+
+/* A decimal integer with an optional leading '-', nothing else before it. */
+static int leading_number(const char *s, long long *v, char **end)
+{
+    if (!(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+        return -EINVAL;
+    errno = 0;
+    *v = strtoll(s, end, 10);
+    return errno || *end == s ? -EINVAL : 0;
+}
+
 /* "1700000000000" (ms), "now", "-1h", "-30m", "-90s", "-7d". */
 static int parse_time(const char *s, int64_t now, int64_t *out)
 {
@@ -143,17 +168,17 @@ static int parse_time(const char *s, int64_t now, int64_t *out)
         return 0;
     }
     char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s)
+    long long v;
+    if (leading_number(s, &v, &end))
         return -EINVAL;
     if (*end == '\0' && s[0] != '-') {
+        if (v > MAX_TIME_MS)
+            return -EINVAL;
         *out = v;
         return 0;
     }
-    int64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
-                 : !strcmp(end, "h") ? 3600000 : !strcmp(end, "d") ? 86400000 : 0;
-    if (!unit || v > 0)
+    int64_t unit = unit_ms(end);
+    if (!unit || v > 0 || v < -(MAX_SPAN_MS / unit))
         return -EINVAL;
     *out = now + v * unit;
     return 0;
@@ -167,12 +192,11 @@ static int parse_step(const char *s, int64_t *out)
         return 0;
     }
     char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || v < 0)
+    long long v;
+    if (leading_number(s, &v, &end) || v < 0)
         return -EINVAL;
-    int64_t unit = !*end ? 1 : !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
-                 : !strcmp(end, "h") ? 3600000 : !strcmp(end, "d") ? 86400000 : 0;
-    if (!unit)
+    int64_t unit = !*end ? 1 : unit_ms(end);
+    if (!unit || v > MAX_SPAN_MS / unit)
         return -EINVAL;
     *out = v * unit;
     return 0;
@@ -195,7 +219,7 @@ static void add_point(void *ctx, int64_t t, double mn, double mx, double avg, ui
     json_array_append_new(so->points, row);
 }
 
-static void handle_series(struct vg_call *call)
+void vg_api_series(struct vg_call *call)
 {
     const char *sensor = evhttp_find_header(&call->query, "sensor");
     const char *from_s = evhttp_find_header(&call->query, "from");
@@ -208,7 +232,8 @@ static void handle_series(struct vg_call *call)
     }
     if (parse_time(from_s ? from_s : "-1h", now, &from)) {
         vg_api_reply_error(call->srv, call->req, 400, "from",
-                           "from: '%s' is not a time (ms since the epoch, now, -30m, -1h, -7d)",
+                           "from: '%s' is not a time (ms since the epoch up to year 9999, now, "
+                           "or -30m, -1h, -7d up to 100 years back)",
                            from_s);
         return;
     }
@@ -219,7 +244,8 @@ static void handle_series(struct vg_call *call)
     }
     if (step_s && parse_step(step_s, &step)) {
         vg_api_reply_error(call->srv, call->req, 400, "step",
-                           "step: '%s' is not a duration (raw, 10s, 1m, 1h or ms)", step_s);
+                           "step: '%s' is not a duration up to 100 years (raw, 10s, 1m, 1h or ms)",
+                           step_s);
         return;
     }
     if (step < 0) /* raw up to 6 hours, then buckets of about 500 points */
@@ -255,7 +281,7 @@ static void reply_new(struct vg_call *call, json_t *body)
     json_decref(body);
 }
 
-static void handle_alerts(struct vg_call *call)
+void vg_api_alerts(struct vg_call *call)
 {
     const vg_state_t *st = vg_member_state(call->srv->member);
     json_t *active = json_array();
@@ -274,12 +300,9 @@ static void handle_alerts(struct vg_call *call)
     reply_new(call, json_pack("{s:o,s:o}", "active", active, "recent", recent));
 }
 
-static void handle_sim(struct vg_call *call)
+void vg_api_sim(struct vg_call *call)
 {
-    if (call->n_parts != 2) {
-        vg_api_reply_error(call->srv, call->req, 404, NULL, "use POST /api/v1/sim/DEVICE");
-        return;
-    }
+    const char *device = call->args[0];
     json_t *body = vg_api_body_json(call);
     if (!body)
         return;
@@ -288,46 +311,38 @@ static void handle_sim(struct vg_call *call)
     int rc;
     if (!scenario)
         vg_api_reply_error(call->srv, call->req, 400, "scenario", "scenario: required");
-    else if ((rc = vg_sim_trigger(call->parts[1], scenario, err, sizeof err)))
+    else if ((rc = vg_sim_trigger(device, scenario, err, sizeof err)))
         vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "scenario", "%s",
                            err);
     else {
-        vg_info("simulator '%s': scenario '%s' (by %s)", call->parts[1], scenario, call->actor);
-        reply_new(call, json_pack("{s:s,s:s}", "device", call->parts[1], "scenario", scenario));
+        vg_info("simulator '%s': scenario '%s' (by %s)", device, scenario, call->actor);
+        reply_new(call, json_pack("{s:s,s:s}", "device", device, "scenario", scenario));
     }
     json_decref(body);
 }
 
-void vg_api_sense(struct vg_call *call)
+void vg_api_push_lp(struct vg_call *call)
 {
-    const char *top = call->parts[0];
-    int get = call->method == EVHTTP_REQ_GET, post = call->method == EVHTTP_REQ_POST;
-    if (!call->srv->monitor) {
-        vg_api_reply_error(call->srv, call->req, 503, NULL, "facility monitor not running");
-        return;
-    }
-    if ((post && (!strcmp(top, "write") || !strcmp(top, "readings") || !strcmp(top, "sim")) &&
-         !vg_api_require(call, VG_PERM_WRITE)) ||
-        (get && !vg_api_require(call, VG_PERM_READ)))
-        return;
-    if (post && !strcmp(top, "write") && call->n_parts == 1)
-        handle_push(call, 0);
-    else if (post && !strcmp(top, "readings") && call->n_parts == 1)
-        handle_push(call, 1);
-    else if (post && !strcmp(top, "sim"))
-        handle_sim(call);
-    else if (get && !strcmp(top, "series") && call->n_parts == 1)
-        handle_series(call);
-    else if (get && !strcmp(top, "sensors") && call->n_parts == 1)
-        reply_new(call, vg_monitor_sensors(call->srv->monitor,
-                                           evhttp_find_header(&call->query, "site"),
-                                           evhttp_find_header(&call->query, "zone")));
-    else if (get && !strcmp(top, "facility") && call->n_parts == 1)
-        reply_new(call, vg_monitor_facility(call->srv->monitor));
-    else if (get && !strcmp(top, "rules") && call->n_parts == 1)
-        reply_new(call, vg_monitor_rules(call->srv->monitor));
-    else if (get && !strcmp(top, "alerts") && call->n_parts == 1)
-        handle_alerts(call);
-    else
-        vg_api_reply_error(call->srv, call->req, 405, NULL, "method not allowed here");
+    handle_push(call, 0);
+}
+
+void vg_api_push_json(struct vg_call *call)
+{
+    handle_push(call, 1);
+}
+
+void vg_api_sensors(struct vg_call *call)
+{
+    reply_new(call, vg_monitor_sensors(call->srv->monitor, evhttp_find_header(&call->query, "site"),
+                                       evhttp_find_header(&call->query, "zone")));
+}
+
+void vg_api_facility(struct vg_call *call)
+{
+    reply_new(call, vg_monitor_facility(call->srv->monitor));
+}
+
+void vg_api_rules(struct vg_call *call)
+{
+    reply_new(call, vg_monitor_rules(call->srv->monitor));
 }

@@ -25,7 +25,7 @@ static void created(struct vg_pending_call *pc, int code, const vg_apply_result_
     json_decref(body);
 }
 
-static void create_token(struct vg_call *call)
+void vg_api_create_token(struct vg_call *call)
 {
     json_t *body = vg_api_body_json(call);
     if (!body)
@@ -74,29 +74,18 @@ static void revoked(struct vg_pending_call *pc, int code, const vg_apply_result_
     json_decref(body);
 }
 
-static void revoke_token(struct vg_call *call, const char *id)
+void vg_api_revoke_token(struct vg_call *call)
 {
+    const char *id = call->args[0];
     json_t *payload = json_pack("{s:s, s:s, s:I}", "id", id, "actor", call->actor, "time",
                                 (json_int_t)vg_wall_ms());
     vg_api_submit(call, VG_REC_TOKEN_REVOKE, payload, revoked, NULL);
     json_decref(payload);
 }
 
-void vg_api_tokens(struct vg_call *call)
+void vg_api_list_tokens(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_TOKENS))
-        return;
-    if (call->n_parts == 1 && call->method == EVHTTP_REQ_POST) {
-        create_token(call);
-    } else if (call->n_parts == 1 && call->method == EVHTTP_REQ_GET) {
-        json_t *body =
-            json_pack("{s:o}", "items", vg_state_tokens(vg_member_state(call->srv->member)));
-        vg_api_reply_json(call->srv, call->req, 200, body);
-        json_decref(body);
-    } else if (call->n_parts == 2 && call->method == EVHTTP_REQ_DELETE) {
-        revoke_token(call, call->parts[1]);
-    } else {
-        vg_api_reply_error(call->srv, call->req, 405, NULL,
-                           "use POST or GET on /api/v1/tokens, DELETE on /api/v1/tokens/ID");
-    }
+    json_t *body = json_pack("{s:o}", "items", vg_state_tokens(vg_member_state(call->srv->member)));
+    vg_api_reply_json(call->srv, call->req, 200, body);
+    json_decref(body);
 }

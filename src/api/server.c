@@ -19,6 +19,7 @@
 #include "core/jsonout.h"
 #include "core/netaddr.h"
 #include "core/say.h"
+#include "core/text.h"
 #include "state/state.h"
 
 static void count_code(struct vg_server *srv, int code)
@@ -36,6 +37,7 @@ void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int co
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add(buf, text, len);
     count_code(srv, code);
+    vg_api_conn_idle(srv, req);
     evhttp_send_reply(req, code, NULL, buf);
     evbuffer_free(buf);
 }
@@ -43,6 +45,12 @@ void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int co
 void vg_api_reply_json(struct vg_server *srv, struct evhttp_request *req, int code,
                        const json_t *body)
 {
+    if (!body) { /* a builder refused its input: a bug, but never a crash */
+        static const char text[] = "{\"error\":\"internal error: reply could not be built\"}\n";
+        vg_error("API reply with status %d could not be built", code);
+        vg_api_reply_text(srv, req, 500, "application/json", text, sizeof text - 1);
+        return;
+    }
     vg_buf_t text = VG_BUF_INIT;
     vg_json_dump(body, &text);
     vg_buf_add(&text, "\n", 1);
@@ -53,14 +61,22 @@ void vg_api_reply_json(struct vg_server *srv, struct evhttp_request *req, int co
 void vg_api_reply_error(struct vg_server *srv, struct evhttp_request *req, int code,
                         const char *field, const char *fmt, ...)
 {
-    char msg[1024];
+    /* messages echo client input: made valid UTF-8 and cut on a character
+     * boundary, so the reply can always be built */
+    vg_buf_t raw = VG_BUF_INIT;
+    char msg[1024], field_shown[160];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vg_buf_vprintf(&raw, fmt, ap);
     va_end(ap);
-    json_t *body = json_pack("{s:s}", "error", msg);
-    if (field && *field)
-        json_object_set_new(body, "field", json_string(field));
+    vg_text_clean(msg, sizeof msg, raw.data ? (char *)raw.data : "", raw.len, 0);
+    vg_buf_release(&raw);
+    json_t *body = json_object();
+    json_object_set_new(body, "error", json_string(msg));
+    if (field && *field) {
+        vg_text_clean(field_shown, sizeof field_shown, field, strlen(field), 0);
+        json_object_set_new(body, "field", json_string(field_shown));
+    }
     if (code == 401)
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"vigil\"");
@@ -196,184 +212,24 @@ void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req,
     }
 }
 
-/* --- routing and authentication --------------------------------------- */
+/* --- unauthenticated probes ------------------------------------------ */
 
-static enum vg_role authenticate(struct vg_call *call)
+void vg_api_healthz(struct vg_call *call)
 {
-    const char *h =
-        evhttp_find_header(evhttp_request_get_input_headers(call->req), "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return VG_ROLE_NONE;
-    const char *token = h + 7;
-    const char *hash = NULL;
-    if (vg_token_id(token, call->actor))
-        return VG_ROLE_NONE;
-    enum vg_role role = vg_state_token(vg_member_state(call->srv->member), call->actor, &hash);
-    if (role == VG_ROLE_NONE || !vg_token_matches(token, hash))
-        return VG_ROLE_NONE;
-    return role;
+    vg_api_reply_text(call->srv, call->req, 200, "text/plain", "ok\n", 3);
 }
 
-/* Splits "/api/v1/a/b" into decoded segments; -EINVAL on junk. */
-static int split_path(struct vg_call *call, const char *path, char *scratch, size_t cap)
+void vg_api_readyz(struct vg_call *call)
 {
-    static const char prefix[] = "/api/v1/";
-    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
-        return -ENOENT;
-    char *dec = evhttp_uridecode(path + sizeof prefix - 1, 0, NULL);
-    if (!dec || strlen(dec) >= cap) {
-        free(dec);
-        return -EINVAL;
-    }
-    snprintf(scratch, cap, "%s", dec);
-    free(dec);
-    call->n_parts = 0;
-    char *save = NULL;
-    for (char *p = strtok_r(scratch, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
-        if (call->n_parts == VG_ARRAY_LEN(call->parts))
-            return -EINVAL;
-        call->parts[call->n_parts++] = p;
-    }
-    return call->n_parts ? 0 : -ENOENT;
-}
-
-static void dispatch(struct vg_call *call)
-{
-    const char *top = call->parts[0];
-    if (strcmp(top, "objects") == 0)
-        vg_api_objects(call);
-    else if (strcmp(top, "watch") == 0 && call->n_parts == 1)
-        vg_api_watch(call);
-    else if (strcmp(top, "kinds") == 0 && call->n_parts == 1)
-        vg_api_kinds(call);
-    else if (strcmp(top, "tokens") == 0)
-        vg_api_tokens(call);
-    else if (strcmp(top, "status") == 0 && call->n_parts == 1)
-        vg_api_status(call);
-    else if (strcmp(top, "cluster") == 0)
-        vg_api_cluster(call);
-    else if (strcmp(top, "events") == 0 && call->n_parts == 1)
-        vg_api_events(call);
-    else if (!strcmp(top, "write") || !strcmp(top, "readings") || !strcmp(top, "series") ||
-             !strcmp(top, "sensors") || !strcmp(top, "facility") || !strcmp(top, "rules") ||
-             !strcmp(top, "alerts") || !strcmp(top, "sim"))
-        vg_api_sense(call);
-    else
-        vg_api_reply_error(call->srv, call->req, 404, NULL, "no such endpoint");
-}
-
-static void handle_unauthenticated(struct vg_server *srv, struct evhttp_request *req,
-                                   const char *path)
-{
-    if (strcmp(path, "/readyz") == 0) {
-        int ready = !srv->draining && vg_member_writable(srv->member);
-        if (ready && srv->cluster) /* serving: an acting primary, or a mirror */
-            ready = strcmp(vg_cluster_role_name(srv->cluster), "none") != 0;
-        const char *text = ready ? "ready\n" : "not ready\n";
-        vg_api_reply_text(srv, req, ready ? 200 : 503, "text/plain", text, strlen(text));
-        return;
-    }
-    vg_api_reply_text(srv, req, 200, "text/plain", "ok\n", 3);
-}
-
-/* In a cluster every answer says who served it, in which role, and how far
- * behind a mirror is. */
-static void add_cluster_headers(struct vg_server *srv, struct evhttp_request *req)
-{
-    vg_cluster_t *cl = srv->cluster;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    char lag[32];
-    evhttp_add_header(out, "Vigil-Role", vg_cluster_role_name(cl));
-    evhttp_add_header(out, "Vigil-Member", vg_cluster_member_name(cl));
-    snprintf(lag, sizeof lag, "%llu", (unsigned long long)vg_cluster_lag(cl));
-    evhttp_add_header(out, "Vigil-Lag", lag);
-}
-
-/* A write refused before anything was done: "primary" (a member name, or
- * null when unknown) tells a client it may send it to another member. */
-static void reply_refused(struct vg_server *srv, struct evhttp_request *req, const char *why,
-                          const char *primary)
-{
-    int named = primary && primary[0];
-    if (named)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Vigil-Primary", primary);
-    json_t *body = json_pack("{s:s, s:o}", "error", why, "primary",
-                             named ? json_string(primary) : json_null());
-    vg_api_reply_json(srv, req, 503, body);
-    json_decref(body);
-}
-
-/* In a cluster, writes go only to the acting primary. 0 if answered. */
-static int cluster_gate(struct vg_call *call)
-{
-    /* a scenario changes the site's simulator, not the log: any member */
-    if (call->method == EVHTTP_REQ_GET || strcmp(call->parts[0], "cluster") == 0 ||
-        strcmp(call->parts[0], "sim") == 0)
-        return 1;
-    char why[512], primary[64];
-    if (vg_cluster_can_write(call->srv->cluster, why, sizeof why, primary, sizeof primary))
-        return 1;
-    reply_refused(call->srv, call->req, why, primary);
-    return 0;
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    struct vg_server *srv = arg;
-    struct vg_call call = {.srv = srv, .req = req, .method = evhttp_request_get_command(req)};
-    TAILQ_INIT(&call.query);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    char scratch[1024];
-    if (!path) {
-        vg_api_reply_error(srv, req, 400, NULL, "malformed request URI");
-        return;
-    }
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
-        handle_unauthenticated(srv, req, path);
-        return;
-    }
-    call.role = authenticate(&call);
-    if (call.role == VG_ROLE_NONE) {
-        srv->auth_failures++;
-        vg_api_reply_error(srv, req, 401, NULL, "missing or invalid bearer token");
-        return;
-    }
-    if (srv->cluster)
-        add_cluster_headers(srv, req);
-    if (srv->draining && call.method != EVHTTP_REQ_GET) {
-        reply_refused(srv, req, "vigild is shutting down", NULL);
-        return;
-    }
-    if (strcmp(path, "/metrics") == 0) {
-        vg_api_metrics(&call);
-        return;
-    }
-    const char *query = evhttp_uri_get_query(uri);
-    if (query && evhttp_parse_query_str(query, &call.query) != 0) {
-        vg_api_reply_error(srv, req, 400, NULL, "malformed query string");
-        return;
-    }
-    int rc = split_path(&call, path, scratch, sizeof scratch);
-    if (!rc && srv->cluster && !cluster_gate(&call))
-        rc = 1; /* answered */
-    else if (rc == -EINVAL)
-        vg_api_reply_error(srv, req, 400, NULL, "malformed path");
-    else if (rc < 0)
-        vg_api_reply_error(srv, req, 404, NULL, "no such endpoint '%s'", path);
-    else
-        dispatch(&call);
-    evhttp_clear_headers(&call.query);
+    struct vg_server *srv = call->srv;
+    int ready = !srv->draining && vg_member_writable(srv->member);
+    if (ready && srv->cluster) /* serving: an acting primary, or a mirror */
+        ready = strcmp(vg_cluster_role_name(srv->cluster), "none") != 0;
+    const char *text = ready ? "ready\n" : "not ready\n";
+    vg_api_reply_text(srv, call->req, ready ? 200 : 503, "text/plain", text, strlen(text));
 }
 
 /* --- listener ----------------------------------------------------------- */
-
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
-{
-    SSL_CTX *ctx = arg;
-    return bufferevent_openssl_socket_new(base, -1, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
-}
 
 static int setup_listener(struct vg_server *srv, const struct vg_server_opts *opts, char *err,
                           size_t errlen)
@@ -394,7 +250,6 @@ static int setup_listener(struct vg_server *srv, const struct vg_server_opts *op
         srv->ssl = vg_tls_server_ctx(opts->tls_cert, opts->tls_key, NULL, err, errlen);
         if (!srv->ssl)
             return -EINVAL;
-        evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
     }
     /* retry briefly: a killed predecessor's socket may still be closing */
     struct evhttp_bound_socket *bound;
@@ -420,19 +275,28 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     srv->cluster = opts->cluster;
     srv->monitor = opts->monitor;
     srv->start_ms = vg_mono_ms();
+    srv->max_pending = opts->max_pending ? opts->max_pending : VG_API_DEFAULT_MAX_PENDING;
+    srv->max_watchers = opts->max_watchers ? opts->max_watchers : VG_API_DEFAULT_MAX_WATCHERS;
+    srv->max_conns = opts->max_conns ? opts->max_conns : VG_API_DEFAULT_MAX_CONNS;
+    srv->request_deadline_ms =
+        (opts->request_deadline_s ? opts->request_deadline_s : VG_API_DEFAULT_DEADLINE_S) * 1000u;
     srv->http = evhttp_new(base);
     evhttp_set_max_body_size(srv->http, VG_API_MAX_BODY);
     evhttp_set_max_headers_size(srv->http, VG_API_MAX_HEADERS);
     evhttp_set_timeout(srv->http, opts->timeout_s > 0 ? opts->timeout_s : VG_API_TIMEOUT_S);
+    /* every method reaches the router, which answers 405 with Allow */
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
-                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                              EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
     evhttp_set_default_content_type(srv->http, "application/json");
-    evhttp_set_gencb(srv->http, on_request, srv);
+    evhttp_set_gencb(srv->http, vg_api_route, srv);
     int rc = setup_listener(srv, opts, err, errlen);
     if (rc) {
         vg_server_free(srv);
         return rc;
     }
+    vg_api_conn_init(srv);
     vg_watch_init(srv);
     *out = srv;
     return 0;
@@ -451,6 +315,7 @@ void vg_server_free(vg_server_t *srv)
     vg_watch_release(srv);
     if (srv->http)
         evhttp_free(srv->http);
+    vg_api_conn_release(srv);
     if (srv->ssl)
         SSL_CTX_free(srv->ssl);
     free(srv);

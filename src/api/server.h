@@ -20,7 +20,17 @@ struct vg_server_opts {
     int timeout_s;         /* idle/read/write timeout per connection; 0 = 30 */
     vg_cluster_t *cluster; /* NULL: standalone */
     struct vg_monitor *monitor; /* facility monitor (NULL: its endpoints answer 503) */
+    /* bounds; 0 takes the default */
+    size_t max_pending;         /* writes waiting to commit before 503 + Retry-After */
+    size_t max_watchers;        /* open watch streams before 429 */
+    size_t max_conns;           /* open connections before 503 */
+    unsigned request_deadline_s; /* a whole request must arrive within this */
 };
+
+#define VG_API_DEFAULT_MAX_PENDING 10000
+#define VG_API_DEFAULT_MAX_WATCHERS 256
+#define VG_API_DEFAULT_MAX_CONNS 4096
+#define VG_API_DEFAULT_DEADLINE_S 15
 
 typedef struct vg_server vg_server_t;
 

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <limits.h>
 
 #include "core/jsonout.h"
 #include "state/state.h"
@@ -129,22 +130,35 @@ static void keepalive(evutil_socket_t fd, short what, void *arg)
 
 void vg_api_watch(struct vg_call *call)
 {
-    if (!vg_api_require(call, VG_PERM_READ))
-        return;
     struct vg_server *srv = call->srv;
     const char *from_text = evhttp_find_header(&call->query, "from");
     const char *kind = evhttp_find_header(&call->query, "kind");
-    unsigned long long from = 0;
+    const vg_state_t *st = vg_member_state(srv->member);
+    unsigned long long from = vg_state_applied_index(st);
     if (from_text) {
         char *end;
         errno = 0;
-        from = strtoull(from_text, &end, 10);
-        if (errno || *end || end == from_text || from_text[0] == '-') {
+        unsigned long long want = from_text[0] >= '0' && from_text[0] <= '9'
+                                      ? strtoull(from_text, &end, 10)
+                                      : ULLONG_MAX;
+        if (want == ULLONG_MAX || errno || *end) {
             vg_api_reply_error(srv, call->req, 400, "from", "from must be a revision number");
             return;
         }
-    } else {
-        from = vg_state_applied_index(vg_member_state(srv->member));
+        if (want > from) {
+            vg_api_reply_error(srv, call->req, 400, "from",
+                               "from %llu is beyond the current revision %llu", want, from);
+            return;
+        }
+        from = want;
+    }
+    if (srv->n_watchers >= srv->max_watchers) {
+        srv->n_watch_refused++;
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "5");
+        vg_api_reply_error(srv, call->req, 429, NULL,
+                           "too many watch streams open (%zu, bound %zu): retry later",
+                           srv->n_watchers, srv->max_watchers);
+        return;
     }
     if (kind && strlen(kind) >= sizeof((struct vg_watcher *)0)->kind) {
         vg_api_reply_error(srv, call->req, 400, "kind", "kind is too long");
@@ -154,13 +168,22 @@ void vg_api_watch(struct vg_call *call)
     w->srv = srv;
     w->req = call->req;
     snprintf(w->kind, sizeof w->kind, "%s", kind ? kind : "");
-    const vg_state_t *st = vg_member_state(srv->member);
     struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
     /* check retention before committing to a 200 stream */
     if (!vg_state_history_covers(st, from)) {
         free(w);
         vg_api_reply_error(srv, call->req, 410, "from", "revision %llu is too old, re-list",
                            from);
+        return;
+    }
+    /* the replay goes into this connection's buffer at once: bounded */
+    size_t replay = vg_state_history_bytes_since(st, from);
+    if (replay > VG_WATCH_MAX_REPLAY) {
+        free(w);
+        vg_api_reply_error(srv, call->req, 410, "from",
+                           "changes after revision %llu hold %zu bytes, more than one watch "
+                           "replays (%u): re-list",
+                           from, replay, VG_WATCH_MAX_REPLAY);
         return;
     }
     evhttp_add_header(out, "Content-Type", "text/event-stream");

@@ -48,19 +48,25 @@ void vg_buf_adds(vg_buf_t *b, const char *s)
     vg_buf_add(b, s, strlen(s));
 }
 
+void vg_buf_vprintf(vg_buf_t *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n > 0) {
+        vg_buf_grow(b, (size_t)n);
+        vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+}
+
 void vg_buf_printf(vg_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    vg_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n <= 0)
-        return;
-    vg_buf_grow(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 uint8_t *vg_buf_detach(vg_buf_t *b, size_t *len)

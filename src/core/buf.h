@@ -25,6 +25,7 @@ void vg_buf_grow(vg_buf_t *b, size_t extra);
 void vg_buf_add(vg_buf_t *b, const void *p, size_t n);
 void vg_buf_adds(vg_buf_t *b, const char *s);
 void vg_buf_printf(vg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vg_buf_vprintf(vg_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands the bytes to the caller (who frees them) and leaves b empty. */
 uint8_t *vg_buf_detach(vg_buf_t *b, size_t *len);
 

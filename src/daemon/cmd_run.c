@@ -9,6 +9,7 @@
 #include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "api/server.h"
 #include "core/netaddr.h"
@@ -54,12 +55,42 @@ static void usage(FILE *out)
         "  --snapshot-every N    records between state snapshots (default 10000)\n"
         "  --segment-bytes N     log segment size before rollover (default 64 MiB)\n"
         "  --http-timeout S      close connections idle or stalled for S seconds (default 30)\n"
+        "  --request-deadline S  a whole request must arrive within S seconds of the\n"
+        "                        connection opening or of the previous answer (default 15)\n"
+        "  --max-connections N   open API connections; past it 503 and close (default 4096)\n"
+        "  --max-pending-writes N  writes waiting to commit; past it 503 with Retry-After\n"
+        "                        (default 10000)\n"
+        "  --max-watchers N      open watch streams; past it 429 (default 256)\n"
         "  --site NAME           collect only the devices of this site (standalone;\n"
         "                        a node file's site otherwise)\n"
         "  --no-collect          run no device: store pushed readings only\n"
         "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
         "Plain HTTP is only served on loopback unless --insecure is given.\n"
         "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
+}
+
+/* Connections are bounded by --max-connections, and descriptors must not
+ * run out before that bound does: raise the soft limit to the hard one,
+ * and lower the bound if even that is too small. */
+static void fit_connections_to_fd_limit(struct vg_server_opts *so)
+{
+    size_t want = so->max_conns ? so->max_conns : VG_API_DEFAULT_MAX_CONNS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* the log, the time series, devices and peers need descriptors too */
+    size_t reserve = 256;
+    if (rl.rlim_cur != RLIM_INFINITY && want + reserve > rl.rlim_cur) {
+        size_t fit = rl.rlim_cur > 2 * reserve ? rl.rlim_cur - reserve : rl.rlim_cur / 2;
+        vg_warn("descriptor limit %llu is too small for %zu connections: serving at most %zu",
+                (unsigned long long)rl.rlim_cur, want, fit);
+        so->max_conns = fit;
+    }
 }
 
 static void check_drained(evutil_socket_t fd, short what, void *arg)
@@ -124,6 +155,10 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"snapshot-every", required_argument, 0, 'S'},
                                          {"segment-bytes", required_argument, 0, 'B'},
                                          {"http-timeout", required_argument, 0, 'T'},
+                                         {"request-deadline", required_argument, 0, 'D'},
+                                         {"max-connections", required_argument, 0, 'M'},
+                                         {"max-pending-writes", required_argument, 0, 'P'},
+                                         {"max-watchers", required_argument, 0, 'W'},
                                          {"log-level", required_argument, 0, 'L'},
                                          {"node", required_argument, 0, 'N'},
                                          {"bootstrap", no_argument, 0, 'b'},
@@ -167,6 +202,26 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                 return 2;
             so->timeout_s = (int)v;
             break;
+        case 'D':
+            if (vg_opt_number("--request-deadline", optarg, 1, 3600, &v))
+                return 2;
+            so->request_deadline_s = (unsigned)v;
+            break;
+        case 'M':
+            if (vg_opt_number("--max-connections", optarg, 1, 1000000, &v))
+                return 2;
+            so->max_conns = (size_t)v;
+            break;
+        case 'P':
+            if (vg_opt_number("--max-pending-writes", optarg, 1, 10000000, &v))
+                return 2;
+            so->max_pending = (size_t)v;
+            break;
+        case 'W':
+            if (vg_opt_number("--max-watchers", optarg, 1, 100000, &v))
+                return 2;
+            so->max_watchers = (size_t)v;
+            break;
         case 'L':
             if (vg_opt_log_level(optarg))
                 return 2;
@@ -208,6 +263,7 @@ int vg_cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     signal(SIGPIPE, SIG_IGN);
+    fit_connections_to_fd_limit(&so);
     evthread_use_pthreads(); /* device threads wake the loop */
     ctx.base = event_base_new();
     event_base_priority_init(ctx.base, VG_MEMBER_PRIORITIES);

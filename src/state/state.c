@@ -40,6 +40,7 @@ void vg_state_history_clear(vg_state_t *st)
         json_decref(st->history[(st->hist_head + i) % HISTORY_CAP].packed);
     st->hist_len = 0;
     st->hist_head = 0;
+    st->hist_bytes = 0;
 }
 
 void vg_state_free(vg_state_t *st)
@@ -78,21 +79,29 @@ json_t *vg_state_unpack(const json_t *packed)
 
 /* object is the change as observers see it, packed its packed form (the
  * history keeps a reference to packed only). */
+static void history_drop_oldest(vg_state_t *st)
+{
+    struct history_entry *old = &st->history[st->hist_head];
+    st->dropped_revision = old->revision;
+    st->hist_bytes -= json_string_length(old->packed);
+    json_decref(old->packed);
+    st->hist_head = (st->hist_head + 1) % HISTORY_CAP;
+    st->hist_len--;
+}
+
 static void history_push(vg_state_t *st, uint64_t revision, const char *type, json_t *object,
                          json_t *packed)
 {
-    if (st->hist_len == HISTORY_CAP) {
-        struct history_entry *old = &st->history[st->hist_head];
-        st->dropped_revision = old->revision;
-        json_decref(old->packed);
-        st->hist_head = (st->hist_head + 1) % HISTORY_CAP;
-        st->hist_len--;
-    }
+    size_t size = json_string_length(packed);
+    while (st->hist_len == HISTORY_CAP ||
+           (st->hist_len && st->hist_bytes + size > HISTORY_MAX_BYTES))
+        history_drop_oldest(st);
     struct history_entry *e = &st->history[(st->hist_head + st->hist_len) % HISTORY_CAP];
     e->revision = revision;
     e->type = type;
     e->packed = json_incref(packed);
     st->hist_len++;
+    st->hist_bytes += size;
     if (st->observer) {
         vg_change_t ch = {revision, type, object};
         st->observer(st->observer_ctx, &ch);

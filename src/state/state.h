@@ -92,8 +92,12 @@ json_t *vg_state_tokens(const vg_state_t *st); /* new ref: [{id,name,role,create
  * in-memory history (the watcher must re-list). */
 int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn, void *ctx);
 
-/* 1 if every change after `from` is still in the history. */
+/* 1 if every change after `from` is still in the history. The history
+ * keeps at most 8192 changes and 64 MiB of objects. */
 int vg_state_history_covers(const vg_state_t *st, uint64_t from);
+
+/* Bytes of packed objects in the changes after `from` (what a replay sends). */
+size_t vg_state_history_bytes_since(const vg_state_t *st, uint64_t from);
 
 /* Called after each applied change (watch fan-out). */
 void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);

@@ -8,6 +8,9 @@
 #include "state/state.h"
 
 #define HISTORY_CAP 8192
+/* the history is bounded by bytes too: 8192 objects of up to a megabyte
+ * each would otherwise be gigabytes */
+#define HISTORY_MAX_BYTES (64u << 20)
 
 struct history_entry {
     uint64_t revision;
@@ -28,6 +31,7 @@ struct vg_state {
 
     struct history_entry *history; /* ring of HISTORY_CAP */
     size_t hist_head, hist_len;
+    size_t hist_bytes; /* packed text held by the history */
     uint64_t dropped_revision; /* changes <= this are no longer in history */
 
     vg_change_fn observer;

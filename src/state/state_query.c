@@ -113,6 +113,18 @@ int vg_state_history_covers(const vg_state_t *st, uint64_t from)
     return from >= st->dropped_revision;
 }
 
+size_t vg_state_history_bytes_since(const vg_state_t *st, uint64_t from)
+{
+    size_t bytes = 0;
+    for (size_t i = st->hist_len; i-- > 0;) {
+        const struct history_entry *e = &st->history[(st->hist_head + i) % HISTORY_CAP];
+        if (e->revision <= from)
+            break;
+        bytes += json_string_length(e->packed);
+    }
+    return bytes;
+}
+
 void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx)
 {
     st->observer = fn;
