@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/http_struct.h> /* major/minor of a request that never parsed */
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <sodium.h>
@@ -319,4 +320,38 @@ void vg_server_free(vg_server_t *srv)
     if (srv->ssl)
         SSL_CTX_free(srv->ssl);
     free(srv);
+}
+
+/* --- libevent's own error pages ----------------------------------------- */
+
+/*
+ * evhttp answers requests it cannot parse (a bad request line, a header
+ * past the limit, a body too large) itself, with an HTML page, before any
+ * callback of ours runs; libevent 2.1 has no hook for it. This definition
+ * takes the place of the library's (the dynamic linker binds the library's
+ * own calls to the executable's symbol), so those answers are JSON errors
+ * like every other.
+ */
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+    /* an unknown method is the client's error: 400, never a 5xx */
+    if (error == 501)
+        error = 400, reason = NULL;
+    const char *what = error == 413 ? "request too large: the body exceeds the limit"
+                                    : "request could not be parsed: a malformed request "
+                                      "line, header or body framing, or headers past the limit";
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf) {
+        evhttp_connection_free(evhttp_request_get_connection(req));
+        return;
+    }
+    evbuffer_add_printf(buf, "{\"error\":\"%s\"}\n", what);
+    if (!req->major && !req->minor) /* the request line never parsed */
+        req->major = 1, req->minor = 1;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_clear_headers(out);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Connection", "close");
+    evhttp_send_reply(req, error, reason, buf);
+    evbuffer_free(buf);
 }

@@ -31,6 +31,7 @@
 #include "core/jsonout.h"
 #include "core/names.h"
 #include "core/say.h"
+#include "core/text.h"
 
 #define MAX_BODY        (64u << 10)
 #define MAX_HEADERS     (16u << 10)
@@ -69,17 +70,15 @@ static void reply_json(struct evhttp_request *req, int code, json_t *body)
     vg_buf_release(&text);
 }
 
-/* Messages may quote parser output: keep them printable ASCII so that the
- * JSON string is always valid. */
+/* Messages may quote what a caller sent: cleaned (core/text.h) so that the
+ * JSON string can always be built. */
 static json_t *ascii_string(const char *s)
 {
     char clean[512];
-    size_t n = 0;
-    for (; s[n] && n + 1 < sizeof clean; n++)
-        clean[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
-    clean[n] = '\0';
+    vg_text_clean(clean, sizeof clean, s, strlen(s), 0);
     return json_string(clean);
 }
+
 
 /* {"error":msg[,"field":field]}; field may be NULL. */
 static void reply_error(struct evhttp_request *req, int code, const char *field,
@@ -87,16 +86,23 @@ static void reply_error(struct evhttp_request *req, int code, const char *field,
 static void reply_error(struct evhttp_request *req, int code, const char *field,
                         const char *fmt, ...)
 {
-    char msg[512];
+    vg_buf_t msg = VG_BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vg_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     json_t *body = json_object();
-    json_object_set_new(body, "error", ascii_string(msg));
+    json_object_set_new(body, "error", ascii_string(msg.data ? (char *)msg.data : ""));
+    vg_buf_release(&msg);
     if (field)
         json_object_set_new(body, "field", ascii_string(field));
     reply_json(req, code, body);
+}
+
+static void reply_405(struct evhttp_request *req, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    reply_error(req, 405, NULL, "method not allowed: use %s", allow);
 }
 
 /* 409: the request lost a race or a rule forbids it; the caller learns C. */
@@ -309,17 +315,17 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (!path) {
         reply_error(req, 400, NULL, "malformed request URI");
     } else if (strcmp(path, PATH_CONFIG) == 0) {
-        if (method == EVHTTP_REQ_GET)
+        if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD)
             get_config(srv, req);
         else if (method == EVHTTP_REQ_POST)
             post_config(srv, req);
         else
-            reply_error(req, 405, NULL, "use GET or POST on " PATH_CONFIG);
+            reply_405(req, "GET, HEAD, POST");
     } else if (strcmp(path, PATH_HEARTBEAT) == 0) {
         if (method == EVHTTP_REQ_POST)
             post_heartbeat(srv, req);
         else
-            reply_error(req, 405, NULL, "use POST on " PATH_HEARTBEAT);
+            reply_405(req, "POST");
     } else {
         reply_error(req, 404, NULL, "no such endpoint");
     }
@@ -390,7 +396,8 @@ int vg_witness_server_start(struct event_base *base, vg_witness_store_t *store,
     evhttp_set_max_headers_size(srv->http, MAX_HEADERS);
     evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(srv->http, on_request, srv);
     int rc = setup_listener(srv, opts, err, errlen);
     if (rc) {
