@@ -31,6 +31,7 @@ struct vg_server {
     vg_cluster_t *cluster; /* NULL when standalone */
     struct vg_monitor *monitor;
     SSL_CTX *ssl;
+    uint16_t port;
     int draining;
     size_t n_inflight; /* writes waiting for commit */
     uint64_t start_ms;

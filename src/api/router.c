@@ -10,6 +10,7 @@
  */
 #include "api/api_int.h"
 
+#include <event2/http_struct.h> /* the request's HTTP version */
 #include <event2/keyvalq_struct.h>
 
 #include "core/text.h"
@@ -309,6 +310,11 @@ void vg_api_route(struct evhttp_request *req, void *arg)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         vg_api_reply_error(srv, req, 503, NULL, "too many connections: retry shortly");
+        return;
+    }
+    if (req->major != 1 || req->minor > 1) { /* evhttp takes any HTTP/d.d */
+        req->major = 1, req->minor = 1;
+        vg_api_reply_error(srv, req, 400, NULL, "only HTTP/1.0 and HTTP/1.1 are served");
         return;
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);

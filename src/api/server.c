@@ -14,6 +14,7 @@
 #include <event2/http_struct.h> /* major/minor of a request that never parsed */
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -261,7 +262,13 @@ static int setup_listener(struct vg_server *srv, const struct vg_server_opts *op
                           strerror(errno));
         usleep(50000);
     }
-    vg_tcp_nodelay(evhttp_bound_socket_get_fd(bound)); /* answers go out at once */
+    evutil_socket_t bound_fd = evhttp_bound_socket_get_fd(bound);
+    vg_tcp_nodelay(bound_fd); /* answers go out at once */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(bound_fd, (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
     vg_info("serving the API on %s://%s", tls ? "https" : "http", opts->listen);
     return 0;
 }
@@ -301,6 +308,11 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     vg_watch_init(srv);
     *out = srv;
     return 0;
+}
+
+uint16_t vg_server_port(const vg_server_t *srv)
+{
+    return srv->port;
 }
 
 size_t vg_server_drain(vg_server_t *srv)
@@ -346,7 +358,7 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
         return;
     }
     evbuffer_add_printf(buf, "{\"error\":\"%s\"}\n", what);
-    if (!req->major && !req->minor) /* the request line never parsed */
+    if (req->major != 1) /* the request line never parsed, or named no HTTP/1 */
         req->major = 1, req->minor = 1;
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_clear_headers(out);

@@ -38,6 +38,9 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
                     const struct vg_server_opts *opts, vg_server_t **out, char *err,
                     size_t errlen);
 
+/* The port the API listens on (the one the kernel chose for port 0). */
+uint16_t vg_server_port(const vg_server_t *srv);
+
 /* Shutdown: new requests get 503; returns the number of writes still
  * waiting for their commit (poll until 0, then vg_server_free). */
 size_t vg_server_drain(vg_server_t *srv);
