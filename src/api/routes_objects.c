@@ -118,6 +118,8 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
     json_object_set(payload, "object", manifest);
     vg_api_submit(call, VG_REC_OBJ_PUT, payload, put_committed, NULL);
 out:
+    if (existing)
+        vg_schema_redact(existing); /* wipes our copy of its secrets */
     json_decref(existing);
     json_decref(payload);
     json_decref(manifest);
