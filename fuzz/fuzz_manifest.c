@@ -7,7 +7,9 @@
  * and with a path name taken from the input. Besides "no crash, no leak"
  * (ASan/UBSan/LeakSanitizer), it traps on broken promises of schema.h:
  * the manifest is never modified, failures always say what and where in
- * printable ASCII, and a normalized manifest validates again to itself.
+ * printable ASCII, a normalized manifest validates again to itself, and
+ * a manifest merged over its own stored secrets (vg_schema_validate_update)
+ * stays valid.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +43,24 @@ static void check_idempotent(const json_t *normalized)
     json_decref(again);
 }
 
+/* A write merged over what it stored, or over that as GET shows it (secrets
+ * redacted), is still valid: nothing to carry, placeholders resolve. */
+static void check_merge_over_itself(const json_t *doc, const char *path_kind,
+                                    const char *path_name, const json_t *normalized)
+{
+    char err[512], field[256];
+    json_t *shown = json_deep_copy(normalized), *merged = NULL;
+    vg_schema_redact(shown);
+    const json_t *stored[] = {normalized, shown};
+    for (size_t i = 0; i < 2; i++) {
+        int rc = vg_schema_validate_update(doc, path_kind, path_name, stored[i], &merged, err,
+                                           sizeof err, field, sizeof field);
+        require(rc == 0 && merged);
+        json_decref(merged);
+    }
+    json_decref(shown);
+}
+
 static void validate_once(const json_t *doc, const char *path_kind, const char *path_name)
 {
     char err[512], field[256];
@@ -50,6 +70,7 @@ static void validate_once(const json_t *doc, const char *path_kind, const char *
     if (rc == 0) {
         require(normalized && json_object_size(normalized) == 5);
         check_idempotent(normalized);
+        check_merge_over_itself(doc, path_kind, path_name, normalized);
     } else {
         require(rc == -EINVAL && !normalized);
         require(err[0] && printable_ascii(err) && printable_ascii(field));

@@ -3,7 +3,10 @@
  *
  * A PUT or DELETE is checked completely (schema, names, If-Match against the
  * committed state) before a record is appended; the apply step checks
- * If-Match again because other writes may commit in between.
+ * If-Match again because other writes may commit in between. A PUT is
+ * merged over the stored object's secrets first (schema.h), so applying
+ * what GET showed ({"secret": true}) is "unchanged"; every object replied
+ * comes from the state already redacted (state.h).
  */
 #include "api/api_int.h"
 
@@ -94,18 +97,21 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
     json_t *body = vg_api_body_json(call);
     if (!body)
         return;
-    json_t *manifest = NULL, *payload = NULL, *existing = NULL;
+    json_t *manifest = NULL, *payload = NULL;
     char err[512], field[128] = "";
-    if (vg_schema_validate(body, kind, name, &manifest, err, sizeof err, field, sizeof field)) {
+    /* with its secrets: the manifest keeps those it leaves out (schema.h) */
+    json_t *existing = vg_state_get_unredacted(vg_member_state(call->srv->member), kind, name);
+    if (vg_schema_validate_update(body, kind, name, existing, &manifest, err, sizeof err, field,
+                                  sizeof field)) {
         vg_api_reply_error(call->srv, call->req, 400, field, "%s", err);
         goto out;
     }
-    existing = vg_state_get(vg_member_state(call->srv->member), kind, name);
     if (conflicts(call, existing, present, if_match))
         goto out;
     if (manifest_unchanged(existing, manifest)) { /* nothing to write: idempotent apply */
         evhttp_add_header(evhttp_request_get_output_headers(call->req), "Vigil-Result",
                           "unchanged");
+        vg_schema_redact(existing);
         vg_api_reply_json(call->srv, call->req, 200, existing);
         goto out;
     }
@@ -113,6 +119,8 @@ static void put_object(struct vg_call *call, const char *kind, const char *name)
     json_object_set(payload, "object", manifest);
     vg_api_submit(call, VG_REC_OBJ_PUT, payload, put_committed, NULL);
 out:
+    if (existing)
+        vg_schema_redact(existing); /* wipes our copy of its secrets */
     json_decref(existing);
     json_decref(payload);
     json_decref(manifest);

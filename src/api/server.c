@@ -119,6 +119,11 @@ json_t *vg_api_body_json(struct vg_call *call)
     const char *text = (const char *)evbuffer_pullup(in, -1);
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
+        /* jansson ends its text with "near '<input>'": that input may be a
+         * password, so the message stops before it */
+        char *near = strstr(jerr.text, " near '");
+        if (near)
+            *near = '\0';
         vg_api_reply_error(call->srv, call->req, 400, NULL,
                            "body is not valid JSON: %s (line %d, column %d)", jerr.text,
                            jerr.line, jerr.column);

@@ -398,7 +398,13 @@ static int dry_run_one(struct vg_cli *cli, const char *what, const char *path,
     }
     if (resp->status != 200)
         return vg_cli_fail_resp(cli, what, resp);
-    *result = manifest_unchanged(resp->json, doc) ? "unchanged" : "configured";
+    /* as the server merges: a secret left out or given as {"secret": true}
+     * keeps the stored one, which GET shows as {"secret": true} too */
+    json_t *merged = NULL;
+    if (vg_schema_validate_update(doc, NULL, NULL, resp->json, &merged, NULL, 0, NULL, 0))
+        merged = json_incref((json_t *)doc);
+    *result = manifest_unchanged(resp->json, merged) ? "unchanged" : "configured";
+    json_decref(merged);
     return VG_EXIT_OK;
 }
 

@@ -87,7 +87,9 @@ static int load_manifests(struct probe *p)
         if (json_is_null(doc))
             continue;
         json_t *norm = NULL;
-        rc = vg_schema_validate(doc, NULL, NULL, &norm, err, sizeof err, field, sizeof field);
+        /* as a new object: {"secret": true} has no stored value to stand for */
+        rc = vg_schema_validate_update(doc, NULL, NULL, NULL, &norm, err, sizeof err, field,
+                                       sizeof field);
         if (rc) {
             fprintf(stderr, "vigild: %s: document %zu: %s\n", p->file, i + 1, err);
             goto out;

@@ -5,7 +5,8 @@
  * The driver says which protocol; options are the driver's own settings and
  * are checked by the driver itself (driver.h), so a typo in an SNMP
  * community or a Modbus word order is refused when the manifest is applied,
- * not discovered at 3 a.m.
+ * not discovered at 3 a.m. The options a driver marks secret (driver.h) are
+ * the Device's credentials (schema.h): never shown, kept across applies.
  */
 #include "schema/schema.h"
 
@@ -56,6 +57,15 @@ static int device_check(const json_t *spec, char *err, size_t errlen, char *fiel
     return vg_err(err, errlen, -EINVAL, "spec.%s", why);
 }
 
+/* A Device's credentials are the options its driver marks secret. */
+static const char *const *device_secrets(const json_t *spec, const char **within)
+{
+    const struct vg_driver *drv =
+        vg_driver_lookup(json_string_value(json_object_get(spec, "driver")));
+    *within = "options";
+    return drv ? drv->secret_options : NULL;
+}
+
 /* The driver enum is the driver table, filled on first use. */
 __attribute__((constructor)) static void fill_driver_list(void)
 {
@@ -71,4 +81,5 @@ const struct vg_kind vg_kind_device = {
     "a device vigil reads sensors from: its site, protocol driver, address and timing",
     device_fields,
     device_check,
+    device_secrets,
 };

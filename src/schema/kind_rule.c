@@ -348,4 +348,5 @@ const struct vg_kind vg_kind_rule = {
     "an alert rule on sensors (threshold, rate, prediction, fuel) or a composite of rules",
     rule_fields,
     rule_check,
+    NULL, /* no secrets */
 };

@@ -79,4 +79,5 @@ const struct vg_kind vg_kind_site = {
     "a data centre site: where it is, the part it plays and who to call there",
     site_fields,
     site_check,
+    NULL, /* no secrets */
 };

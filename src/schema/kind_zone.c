@@ -50,4 +50,5 @@ const struct vg_kind vg_kind_zone = {
     "a room or area of a site: sensors, doors and access rules are attached to zones",
     zone_fields,
     zone_check,
+    NULL, /* no secrets */
 };

@@ -582,8 +582,13 @@ static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, js
     rc = reject_unknown_spec_fields(kind, spec, r);
     if (!rc)
         rc = copy_spec_fields(kind, spec, out_spec, r);
-    if (!rc && kind->check)
-        rc = kind->check(out_spec, r->err, r->errlen, r->field, r->fieldlen);
+    if (!rc && kind->check) {
+        /* {"secret": true} stands for a value only the server holds */
+        json_t *standins = vg_schema_secret_standins(kind, out_spec);
+        rc = kind->check(standins ? standins : out_spec, r->err, r->errlen, r->field,
+                         r->fieldlen);
+        json_decref(standins);
+    }
     return rc ? -EINVAL : 0;
 }
 

@@ -11,6 +11,15 @@
  *
  * Each kind lives in its own file (kind_site.c, kind_zone.c, ...) and is one
  * row in the registry table of schema.c.
+ *
+ * Secrets (secrets.c): a kind may mark fields of its spec as credentials
+ * (a Device's driver marks options such as an SNMP community or an MQTT
+ * password). Their values are stored, in the encrypted log and state, for
+ * the code that uses them, but every output shows each one as the
+ * placeholder {"secret": true}. A manifest that leaves a secret out, or
+ * gives the placeholder for it, keeps the stored value, so the output of
+ * `vigil get -o yaml` applies back without losing a password; a plain value
+ * changes it and null removes it.
  */
 #ifndef VG_SCHEMA_H
 #define VG_SCHEMA_H
@@ -45,6 +54,13 @@ struct vg_kind {
     const struct vg_field *fields; /* terminated by a {NULL} row */
     /* optional extra check across fields; returns -EINVAL with err/field */
     int (*check)(const json_t *spec, char *err, size_t errlen, char *field, size_t fieldlen);
+    /* optional: the credentials of spec, a static NULL-terminated list of
+     * keys (NULL: none). *within names the field of spec (an object) that
+     * holds them, or is NULL when they are fields of spec itself. Two specs
+     * share stored credentials only when their lists are the same pointer
+     * (for a Device: the same driver), so a password never moves from one
+     * protocol to another. */
+    const char *const *(*secrets)(const json_t *spec, const char **within);
 };
 
 /* Looks a kind up by its exact name; NULL if unknown. */
@@ -62,6 +78,34 @@ const struct vg_kind *const *vg_schema_kinds(void);
 int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
                        json_t **normalized, char *err, size_t errlen, char *field,
                        size_t fieldlen);
+
+/* Like vg_schema_validate, for a write over stored (the object as the state
+ * holds it, with its secrets; NULL for a new object): a secret the manifest
+ * gives as {"secret": true} becomes the stored value (an error naming the
+ * field when none is stored for it), a secret it leaves out keeps the stored
+ * value unless the kind's check refuses it there (switching SNMP from
+ * version 2c to 3 drops the community), and a secret given as null is
+ * removed. Never modifies manifest or stored; error messages never hold a
+ * secret's value. */
+int vg_schema_validate_update(const json_t *manifest, const char *path_kind,
+                              const char *path_name, const json_t *stored, json_t **normalized,
+                              char *err, size_t errlen, char *field, size_t fieldlen);
+
+/* Replaces in place the value of every secret of obj (an object as the
+ * state returns it: kind, spec...) by {"secret": true}; wipes a replaced
+ * string nothing else references. Objects of unknown kinds and kinds
+ * without secrets are left alone. Returns the number replaced. */
+size_t vg_schema_redact(json_t *obj);
+
+/* 1 if v is exactly the placeholder {"secret": true}. */
+int vg_schema_is_secret_placeholder(const json_t *v);
+
+/* For checking a manifest whose secrets only the server knows (the CLI
+ * checks `vigil get -o yaml` output before sending it): a copy of spec
+ * where each placeholder at a secret key is a stand-in string that every
+ * driver's check accepts, or NULL when spec has no placeholder there. New
+ * reference. */
+json_t *vg_schema_secret_standins(const struct vg_kind *kind, const json_t *spec);
 
 /* The kind's schema as JSON (for GET /api/v1/kinds). New reference. */
 json_t *vg_schema_describe(const struct vg_kind *kind);

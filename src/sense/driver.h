@@ -80,6 +80,12 @@ struct vg_driver {
     const char *name;
     const char *help; /* one line for `vigil explain Device` */
     int passive;
+    /* Option keys that are credentials (community, passphrases, passwords),
+     * NULL-terminated, or NULL for none. The API never shows their values
+     * and keeps the stored value when a manifest leaves one out
+     * (schema.h, vg_schema_redact); a driver must never put them into a
+     * message, a log line or a rejection either. */
+    const char *const *secret_options;
     /* Checks spec.options (never NULL) of a Device manifest, and, if source
      * is not NULL, one Sensor's spec.source for a device of this driver.
      * Failure: -EINVAL, err starts with the dotted field ("options.community"). */

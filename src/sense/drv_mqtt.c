@@ -601,10 +601,14 @@ static void mqtt_close(struct vg_device *dev)
     dev->drv = NULL;
 }
 
+/* never shown by the API, never logged (driver.h) */
+static const char *const secret_options[] = {"password", NULL};
+
 const struct vg_driver vg_drv_mqtt = {
     .name = "mqtt",
     .help = "sensors publishing to an MQTT broker: source {topic, path?, map?, field?}",
     .passive = 1,
+    .secret_options = secret_options,
     .check = mqtt_check,
     .init = mqtt_init,
     .poll = mqtt_poll,

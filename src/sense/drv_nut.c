@@ -421,10 +421,14 @@ static int nut_init(struct vg_device *dev, struct vg_sink *sink, char *err, size
     return 0;
 }
 
+/* never shown by the API, never logged (driver.h) */
+static const char *const secret_options[] = {"password", NULL};
+
 const struct vg_driver vg_drv_nut = {
     .name = "nut",
     .help = "Network UPS Tools: variables of a UPS from upsd (ups.status, battery.charge...)",
     .passive = 0,
+    .secret_options = secret_options,
     .check = nut_check,
     .init = nut_init,
     .poll = nut_poll,

@@ -789,10 +789,15 @@ static int drv_snmp_poll(struct vg_device *dev, struct vg_sink *sink, char *err,
     return rc;
 }
 
+/* never shown by the API, never logged (driver.h) */
+static const char *const secret_options[] = {"community", "auth_passphrase", "priv_passphrase",
+                                             NULL};
+
 const struct vg_driver vg_drv_snmp = {
     .name = "snmp",
     .help = "polls an SNMPv2c or SNMPv3 agent: GET for scalars, GETBULK walks for tables",
     .passive = 0,
+    .secret_options = secret_options,
     .check = drv_snmp_check,
     .init = drv_snmp_init,
     .poll = drv_snmp_poll,

@@ -298,10 +298,14 @@ static void trap_close(struct vg_device *dev)
     dev->drv = NULL;
 }
 
+/* never shown by the API, never logged (driver.h) */
+static const char *const secret_options[] = {"community", NULL};
+
 const struct vg_driver vg_drv_snmp_trap = {
     .name = "snmp-trap",
     .help = "listens for SNMPv2c and SNMPv1 traps on a UDP address and maps varbinds by OID",
     .passive = 1,
+    .secret_options = secret_options,
     .check = trap_check,
     .init = trap_init,
     .poll = trap_poll,

@@ -19,6 +19,7 @@
 
 #include <time.h>
 
+#include "schema/schema.h"
 #include "store/record.h"
 
 vg_state_t *vg_state_new(void)
@@ -77,8 +78,6 @@ json_t *vg_state_unpack(const json_t *packed)
     return obj;
 }
 
-/* object is the change as observers see it, packed its packed form (the
- * history keeps a reference to packed only). */
 static void history_drop_oldest(vg_state_t *st)
 {
     struct history_entry *old = &st->history[st->hist_head];
@@ -89,6 +88,9 @@ static void history_drop_oldest(vg_state_t *st)
     st->hist_len--;
 }
 
+/* object is the change as observers see it, packed its packed form (the
+ * history keeps a reference to packed only). object's secrets are redacted
+ * here, after packing: observers and the apply's result are outputs. */
 static void history_push(vg_state_t *st, uint64_t revision, const char *type, json_t *object,
                          json_t *packed)
 {
@@ -102,6 +104,7 @@ static void history_push(vg_state_t *st, uint64_t revision, const char *type, js
     e->packed = json_incref(packed);
     st->hist_len++;
     st->hist_bytes += size;
+    vg_schema_redact(object);
     if (st->observer) {
         vg_change_t ch = {revision, type, object};
         st->observer(st->observer_ctx, &ch);
@@ -426,9 +429,17 @@ size_t vg_state_n_objects(const vg_state_t *st)
     return st->n_objects;
 }
 
-json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name)
+json_t *vg_state_get_unredacted(const vg_state_t *st, const char *kind, const char *name)
 {
     json_t *by_name = json_object_get(st->kinds, kind);
     json_t *packed = by_name ? json_object_get(by_name, name) : NULL;
     return packed ? vg_state_unpack(packed) : NULL;
+}
+
+json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name)
+{
+    json_t *obj = vg_state_get_unredacted(st, kind, name);
+    if (obj)
+        vg_schema_redact(obj);
+    return obj;
 }

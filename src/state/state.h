@@ -10,6 +10,14 @@
  * labels, description and status are not kept (absent means empty). The
  * state keeps objects packed (state_int.h): every object a reader gets is a
  * fresh copy of its own, which it may change and must decref.
+ *
+ * Secrets (schema.h): the state stores credentials as given, but every
+ * object it hands out (get, list, the change history, observers, the
+ * result of an apply) has them replaced by {"secret": true}, so no output
+ * path can show one by forgetting to hide it. The two readers that need
+ * the values ask for them by name: the collector, which logs in to the
+ * devices, and the merge of a write (vg_state_get_unredacted,
+ * vg_state_list_unredacted).
  */
 #ifndef VG_STATE_H
 #define VG_STATE_H
@@ -72,8 +80,12 @@ json_t *vg_state_cluster(const vg_state_t *st);
 json_t *vg_state_alerts(const vg_state_t *st);
 json_t *vg_state_alert_log(const vg_state_t *st);
 
-/* New reference (a fresh copy, about a microsecond per object) or NULL. */
+/* New reference (a fresh copy, about a microsecond per object, secrets
+ * redacted) or NULL. */
 json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
+/* The same with the stored secrets: only for code that uses them, never
+ * for an output. */
+json_t *vg_state_get_unredacted(const vg_state_t *st, const char *kind, const char *name);
 
 /* Objects of kind (all kinds if NULL) whose labels match every k=v of
  * selector ("env=prod,tier!=db" style: =, ==, !=); new ref, sorted by name.
@@ -81,6 +93,9 @@ json_t *vg_state_get(const vg_state_t *st, const char *kind, const char *name);
  * kind of 100,000 objects holds them all unpacked until items is freed. */
 int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
                   char *err, size_t errlen);
+/* The same with the stored secrets (the collector's view). */
+int vg_state_list_unredacted(const vg_state_t *st, const char *kind, const char *selector,
+                             json_t **items, char *err, size_t errlen);
 
 /* Token lookup for authentication: role of a live token with this id, or
  * VG_ROLE_NONE; *hash_hex is borrowed. */

@@ -8,6 +8,7 @@
 
 #include "core/jsonout.h"
 
+#include "schema/schema.h"
 #include "state/selector.h"
 
 static int cmp_name(const void *a, const void *b)
@@ -17,9 +18,15 @@ static int cmp_name(const void *a, const void *b)
                   json_string_value(json_object_get(*y, "name")));
 }
 
-/* Appends the objects of by_name whose labels match to v (unpacked). */
-static void collect(json_t *by_name, const vg_selector_t *sel, json_t ***v, size_t *n,
-                    size_t *cap)
+/* Where list results go: unpacked, redacted unless with_secrets. */
+struct list_out {
+    json_t **v;
+    size_t n, cap;
+    int with_secrets;
+};
+
+/* Appends the objects of by_name whose labels match to out. */
+static void collect(json_t *by_name, const vg_selector_t *sel, struct list_out *out)
 {
     const char *name;
     json_t *packed;
@@ -30,40 +37,53 @@ static void collect(json_t *by_name, const vg_selector_t *sel, json_t ***v, size
             json_decref(obj);
             continue;
         }
-        if (*n == *cap) {
-            *cap = *cap ? 2 * *cap : 64;
-            *v = vg_realloc(*v, *cap * sizeof **v);
+        if (!out->with_secrets)
+            vg_schema_redact(obj);
+        if (out->n == out->cap) {
+            out->cap = out->cap ? 2 * out->cap : 64;
+            out->v = vg_realloc(out->v, out->cap * sizeof *out->v);
         }
-        (*v)[(*n)++] = obj;
+        out->v[out->n++] = obj;
     }
 }
 
-int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
-                  char *err, size_t errlen)
+static int list(const vg_state_t *st, const char *kind, const char *selector, int with_secrets,
+                json_t **items, char *err, size_t errlen)
 {
     vg_selector_t sel;
     int rc = vg_selector_parse(selector, &sel, err, errlen);
     if (rc)
         return rc;
-    json_t **v = NULL;
-    size_t n = 0, cap = 0;
+    struct list_out out = {.with_secrets = with_secrets};
     if (kind) {
         json_t *by_name = json_object_get(st->kinds, kind);
         if (by_name)
-            collect(by_name, &sel, &v, &n, &cap);
+            collect(by_name, &sel, &out);
     } else {
         const char *k;
         json_t *by_name;
-        json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, &v, &n, &cap);
+        json_object_foreach(st->kinds, k, by_name) collect(by_name, &sel, &out);
     }
-    if (n) /* v is NULL when nothing matched */
-        qsort(v, n, sizeof *v, cmp_name);
-    json_t *out = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(out, v[i]);
-    free(v);
-    *items = out;
+    if (out.n) /* v is NULL when nothing matched */
+        qsort(out.v, out.n, sizeof *out.v, cmp_name);
+    json_t *array = json_array();
+    for (size_t i = 0; i < out.n; i++)
+        json_array_append_new(array, out.v[i]);
+    free(out.v);
+    *items = array;
     return 0;
+}
+
+int vg_state_list(const vg_state_t *st, const char *kind, const char *selector, json_t **items,
+                  char *err, size_t errlen)
+{
+    return list(st, kind, selector, 0, items, err, errlen);
+}
+
+int vg_state_list_unredacted(const vg_state_t *st, const char *kind, const char *selector,
+                             json_t **items, char *err, size_t errlen)
+{
+    return list(st, kind, selector, 1, items, err, errlen);
 }
 
 enum vg_role vg_state_token(const vg_state_t *st, const char *id, const char **hash_hex)
@@ -101,6 +121,7 @@ int vg_state_changes_since(const vg_state_t *st, uint64_t from, vg_change_fn fn,
         if (e->revision <= from)
             continue;
         json_t *obj = vg_state_unpack(e->packed);
+        vg_schema_redact(obj); /* the history is read by watchers only */
         vg_change_t ch = {e->revision, e->type, obj};
         fn(ctx, &ch);
         json_decref(obj);
