@@ -265,7 +265,10 @@ vgc_cluster_up() {
 }
 
 # vgc_writer_start [acked.py writer options]: acknowledged writes to both
-# members from the client namespace, into $VGC_DIR/acked (VGC_RUN is the run id).
+# members from the client namespace, into $VGC_DIR/acked (VGC_RUN is the run
+# id). Returns once 5 writes are acknowledged: on a loaded machine python
+# can take seconds to start, and a fault injected before the writes flow,
+# or a stop before the first write, would test nothing.
 vgc_writer_start() {
     VGC_RUN=${VGC_RUN:-f$(od -An -tx4 -N4 /dev/urandom | tr -d ' ')}
     rm -f "$VGC_DIR/writer.stop"
@@ -273,6 +276,14 @@ vgc_writer_start() {
         --url "$(vgc_urls)" --ca "$VGC_CA" --run-id "$VGC_RUN" --out "$VGC_DIR/acked" \
         --stop-file "$VGC_DIR/writer.stop" --timeout 2 "$@"
     VGC_WRITER_PID=$VGN_LAST_PID
+    local i n
+    for ((i = 0; i < 400; i++)); do
+        n=$(grep -c '"name"' "$VGC_DIR/acked" 2>/dev/null) || true
+        ((${n:-0} >= 5)) && return 0
+        kill -0 "$VGC_WRITER_PID" 2>/dev/null || fail "the writer exited: $(tail -5 "$VGC_LOGS/writer.log")"
+        sleep 0.05
+    done
+    fail "the writer had 5 writes acknowledged not within 20 s: $(tail -5 "$VGC_LOGS/writer.log")"
 }
 
 # vgc_writer_stop: stop the writer cleanly; VGC_WRITER is its summary (JSON).
