@@ -394,7 +394,7 @@ $(jq -c '.items[] | select(.config != null) | {index, epoch, member, kind, prima
     fi
     # the daemons' own word: "acting as primary of epoch N", "(same epoch N, in sync): acting again"
     local -A acted=()
-    local e both=() unnamed=() unlogged
+    local e both=() unnamed=() promos unlogged
     [[ -s $VGC_LOGS/witness.log ]] || fail "vgc_check_epochs: no witness log at $VGC_LOGS/witness.log"
     for n in dc1 dc2; do
         [[ -s $VGC_LOGS/$n.log ]] || fail "vgc_check_epochs: no log of $n at $VGC_LOGS/$n.log"
@@ -408,12 +408,14 @@ $(jq -c '.items[] | select(.config != null) | {index, epoch, member, kind, prima
     done
     ((${#acted[@]} > 0)) || fail "vgc_check_epochs: no 'acting as primary of epoch N' line in the logs of dc1 and dc2"
     # each promotion among the events was logged by the member it promoted
-    unlogged=$(for n in "${names[@]}"; do
+    promos=$(for n in "${names[@]}"; do
         jq -r '.items[] | select(.config != null and (.kind | IN("bootstrap", "failover", "switchover", "forced")))
                | "\(.epoch) \(.member) \(.kind)"' "$VGC_DIR/events.$n"
-    done | sort -u | while read -r e n k; do
+    done | sort -u) || fail "vgc_check_epochs: cannot list the promotions among the events"
+    [[ -n $promos ]] || fail "vgc_check_epochs: no promotion (bootstrap, failover, switchover, forced) among the events"
+    unlogged=$(while read -r e n k; do
         [[ ${acted[$e]:-} == "$n" ]] || echo "$k of epoch $e by $n (the logs say: ${acted[$e]:-nobody})"
-    done)
+    done <<<"$promos")
     [[ -z $unlogged ]] || fail "promotions in the events that no member's log shows: $unlogged"
     ((${#both[@]} == 0)) || fail "both members acted as primary in epoch(s) ${both[*]}"
     ((${#unnamed[@]} == 0)) || fail "members acted as primary in epochs the witness did not give them: ${unnamed[*]}"
