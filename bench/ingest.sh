@@ -56,6 +56,11 @@ wait_url() { # URL PID
     done
     die "$1 not ready"
 }
+# disk_bytes DIR...: bytes the files under DIRs take on disk, as allocated
+# blocks (du without --apparent-size): InfluxDB preallocates sparse files
+# whose apparent size overstates what it stores, and small files take whole
+# blocks whatever their length.
+disk_bytes() { du -s -B1 -c "$@" | tail -n 1 | cut -f1; }
 cpu_s() { # PID -> user+system CPU seconds
     awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
 }
@@ -137,7 +142,7 @@ sleep 6 # one maintenance pass: every chunk the load closed is written out befor
 raw_bytes=$(metric 'vigil_tsdb_bytes_on_disk{tier="raw"}')
 raw_points=$(metric vigil_tsdb_points_on_disk)
 kill -TERM "$VPID"; wait "$VPID" || true
-vbytes=$(du -sb "$WORK/vigil/tsdb" | cut -f1)
+vbytes=$(disk_bytes "$WORK/vigil/tsdb")
 
 # ---- InfluxDB ingest ----
 say "influxdb 1.6: the same readings"
@@ -171,7 +176,7 @@ ijson=$("$LOAD" --influx --port "$IPORT" --sensors "$SENSORS" --points "$POINTS"
 i1=$(cpu_s "$IPID")
 sleep 5 # cold cache written out as TSM files
 kill -TERM "$IPID"; wait "$IPID" || true
-ibytes=$(du -sb "$WORK/influx/data" "$WORK/influx/wal" | awk '{ s += $1 } END { print s }')
+ibytes=$(disk_bytes "$WORK/influx/data" "$WORK/influx/wal")
 
 fi
 
@@ -207,9 +212,9 @@ if v['readings'] > 1:
     print(f"{'batch p50 / p99 ms':28}{v['batch_p50_ms']:>8.2f}/{v['batch_p99_ms']:<5.2f}{i['batch_p50_ms']:>10.2f}/{i['batch_p99_ms']:<5.2f}")
     rb, rp = int(float(sys.argv[11] or 0)), int(float(sys.argv[12] or 0))
     if rp:
-        print(f"{'raw tier bytes per reading':28}{rb / rp:>14.3f}{'':>16}  ({rp:,} readings in closed raw chunks)")
-    print(f"{'whole store bytes/reading':28}{vb / v['readings']:>14.3f}{ib / i['readings']:>16.3f}{(ib / i['readings']) / (vb / v['readings']):>8.2f}x smaller")
-    print(f"{'':28}(vigil: raw + 1m + 1h rollups + checkpoint; influx: TSM + WAL)")
+        print(f"{'raw tier bytes per reading':28}{rb / rp:>14.3f}{'':>16}  ({rp:,} readings in closed raw chunks; chunk bytes as vigild counts them)")
+    print(f"{'whole store, allocated B/rd':28}{vb / v['readings']:>14.3f}{ib / i['readings']:>16.3f}{(ib / i['readings']) / (vb / v['readings']):>8.2f}x smaller")
+    print(f"{'':28}(blocks allocated on disk, du -B1; vigil: raw + 1m + 1h rollups + checkpoint; influx: TSM + WAL)")
     print(f"reading -> rule state change, single pushes under the load: p50 {lat[1]} us, p99 {lat[2]} us, max {lat[3]} us ({lat[0]} changes)")
     print(f"reading -> rule state change, inside 5,000-reading batches: p50 {lat[5]} us, p99 {lat[6]} us, max {lat[7]} us ({lat[4]} changes)")
 for row in sys.argv[10].strip().splitlines():

@@ -51,6 +51,8 @@ pass "list with label selectors"
 
 # --- bad input: clear errors, nothing stored
 before=$(vg_api GET /api/v1/status | cut -d' ' -f2- | jq -c '{commit_index,objects}')
+[[ $before =~ ^\{\"commit_index\":[1-9][0-9]*,\"objects\":[1-9][0-9]*\}$ ]] ||
+    fail "status before the rejected requests: '$before'" # two empty answers would be equal
 check_bad() { # what code field path body
     local r
     r=$(vg_api PUT "$4" "$5")
@@ -123,6 +125,7 @@ state=$(vg_api GET /api/v1/objects | cut -d' ' -f2- | jq -c '[.items[] | {kind,n
 vg_stop "$VG_PID"
 vg_start "$D" "$VG_PORT"
 state2=$(vg_api GET /api/v1/objects | cut -d' ' -f2- | jq -c '[.items[] | {kind,name,revision,spec}]')
+[[ $(jq length <<<"$state") -gt 0 ]] || fail "no objects to compare across the restart: '$state'"
 assert_eq "$state" "$state2" "objects after restart"
 r=$(VG_AUTH="Bearer $operator" vg_api GET /api/v1/objects/Site/dc1); assert_eq 200 "${r%% *}" "token after restart"
 pass "SIGTERM exits 0; restart recovers the same state"

@@ -27,8 +27,11 @@ vg_cli() {
 }
 
 # The revision of the state as the list of a kind reports it.
-state_revision() {
-    "$VIGIL" get site -o json | jq -r .revision
+state_revision() { # the list's revision; fails on anything but a number
+    local r
+    r=$("$VIGIL" get site -o json | jq -r .revision) || true
+    [[ $r =~ ^[0-9]+$ ]] || fail "vigil get site -o json: revision '$r'"
+    echo "$r"
 }
 
 # --- help and usage: no server needed, every command documents itself

@@ -36,6 +36,9 @@ new_port() {
 view() { "$VIGIL" -s "${URL[$1]}" cluster status -o json 2>/dev/null; }
 role_of() { view "$1" | jq -r '"\(.role) \(.acting)"'; }
 is_primary() { [[ $(role_of "$1") == "primary true" ]]; }
+# not_acting NAME: it answers, and not as the acting primary (a member that
+# does not answer is no proof that it did not take over)
+not_acting() { [[ $(role_of "$1") =~ ^[a-z]+\ false$ ]]; }
 is_mirror_in_sync() { # MIRROR PRIMARY
     [[ $(role_of "$1") == "mirror"* ]] &&
         [[ $(view "$2" | jq -r '.sync | sort | join(",")') == "dc1,dc2" ]]

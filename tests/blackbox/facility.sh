@@ -63,6 +63,7 @@ pass "pushed readings stored and queried (raw and 1m rollup, line protocol and J
 # --- bad pushes: a malformed batch stores nothing; unknown sensors and old
 # times are refused one by one, with reasons
 before=$(n_points t1-rack-8)
+[[ $before =~ ^[1-9][0-9]*$ ]] || fail "points of t1-rack-8 before the bad pushes: '$before'"
 out=$(push "t1-rack-8 value=30 $((t0 + 3000))
 t1-rack-8 value=oops $((t0 + 4000))")
 assert_eq 400 "${out%% *}" "malformed batch"

@@ -36,6 +36,7 @@ assert_eq() { # expected actual what
 }
 
 assert_contains() { # haystack needle what
+    [[ -n "$2" ]] || fail "$3: looking for an empty string proves nothing"
     [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in: $1"
 }
 

@@ -152,6 +152,8 @@ pass "stale epoch: 409 with the current C"
 
 # --- malformed requests: 400 naming the field, nothing changes ---------------
 before=$(config)
+[[ $(jq -r '.epoch // empty' <<<"$before" 2>/dev/null) =~ ^[0-9]+$ ]] ||
+    fail "config before the bad requests: '$before'" # two failed reads would be equal
 bad() { # what field path body
     local r
     r=$(w_api POST "$3" "$4")

@@ -1,38 +1,63 @@
 #!/usr/bin/env python3
 """Acknowledged-write checker for the fault tests (DESIGN.md section 8).
 
-A write answered 2xx must survive every fault: this tool writes, records each
-acknowledged write, and later checks that the members hold all of them.
+A write answered 2xx must survive every fault: this tool creates, updates
+and deletes objects, records each acknowledged write with what it wrote, and
+later checks that the members hold the state those writes left.
 
   acked.py writer --url URL [--url URL2] --token T --run-id R --out ACKED
                   [--ca CA] [--workers N] [--timeout S] [--duration S]
                   [--count N] [--stop-file PATH] [--interval S]
-      PUTs Site objects R-0000001, R-0000002, ... one request at a time per
-      worker. A 503 that names the primary ("not the primary", "primary":
-      null) was refused before anything was applied: the same name goes to the
-      next URL at once. A timeout, a broken connection after the request was
-      sent, or any other 5xx leaves the outcome unknown: it is appended to
-      ACKED.unknown and the same name is tried again on the next URL (a PUT of
-      the same manifest is idempotent). Each 2xx appends a line to ACKED,
-      flushed at once:
-        {"name":..,"revision":..,"t":<time.monotonic()>,"wall":<time.time()>,
-         "server":URL,"code":201}
-      Stops after --duration seconds, --count writes, when --stop-file exists,
-      or on SIGTERM/SIGINT, after finishing the requests in flight. Prints a
+      Each worker owns the Site objects it creates (R-0000001, R-0000002,
+      ...) and, one request at a time, either creates a new one or takes the
+      next step in the life of one of its own: write 1 creates it, 2 updates
+      it, 3 deletes it, 4 creates it again, 5 updates, 6 deletes, ...; every
+      PUT carries content unique to its write ("fault test R: NAME write V").
+      A 503 that names the primary ("not the primary", "primary": null) was
+      refused before anything was applied: the same write goes to the next
+      URL at once. A timeout, a broken connection after the request was sent,
+      or any other 5xx leaves the outcome unknown: it is recorded in
+      ACKED.unknown and the same write is tried again on the next URL (a PUT
+      of the same manifest is idempotent). A DELETE answered 404 after an
+      unknown outcome may have been applied by that attempt: it is recorded
+      as unknown and the object left alone from then on; a 404 with no earlier
+      attempt means an acknowledged object is gone (reported, and left for
+      the check to find). Each 2xx appends a line to ACKED, flushed at once:
+        {"n":<1, 2, ...>,"name":..,"v":<write number of the object>,
+         "op":"put"|"delete","spec":{..} (put),"revision":..,
+         "t":<time.monotonic()>,"wall":<time.time()>,"sent":<time.time()
+         when the request went out>,"server":URL,"code":201}
+      ACKED.unknown has the same fields (no revision or code; "error").
+      Both files end, when the writer stops cleanly, with {"end":{"records":N}}.
+      The files must not exist yet (or be empty). Stops after --duration
+      seconds, --count acknowledged writes, when --stop-file exists, or on
+      SIGTERM/SIGINT, after finishing the requests in flight. Prints a
       summary (JSON, one line) with the longest gap between two acknowledged
       writes (a gap still open at the end counts, marked "resumed": false).
       Exit 0; 2 if a server refused a write for good (4xx): a test bug.
 
   acked.py check --url URL --token T --run-id R --acked ACKED [--also URL2]
-                 [--ca CA] [--wait S] [--ignore-revisions]
-      Lists the Site objects on URL and checks that every acknowledged name is
-      present at the acknowledged revision. Objects of the run that were
-      neither acknowledged nor of unknown outcome are reported as unexplained
-      (a write refused with "not the primary" was applied after all). With
-      --also, URL2 must hold exactly the same objects of the run with the same
-      revisions. --wait retries for up to S seconds until all of it holds (a
-      mirror catching up). Exit 0 if all good, 1 otherwise (missing names
-      listed).
+                 [--ca CA] [--wait S] [--ignore-revisions] [--live]
+      Lists the run's Site objects on URL and judges each object the writer
+      touched by its last acknowledged write: after a PUT it must hold that
+      write's content (spec) at its revision, after a DELETE it must be
+      absent; a later write of unknown outcome may have been applied instead
+      (its content, or absent for a delete), and an object whose writes were
+      all of unknown outcome may be absent. Reported: MISSING (absent
+      although its last acknowledged write put it), WRONG CONTENT (an older
+      or foreign content: a lost update), RESURRECTED (present although its
+      last acknowledged write deleted it), WRONG REVISION, and UNEXPLAINED
+      (objects of the run the records do not mention: a write refused with
+      "not the primary" was applied after all). With --also, URL2 must hold
+      exactly the same objects of the run, same content, same revisions.
+      --wait retries for up to S seconds until all of it holds (a mirror
+      catching up). The record files must be whole: a missing file, a line
+      that is not a record, a gap in the numbering or a missing end line
+      fails the check, and so do records with no acknowledged write at all
+      (nothing would be proved). --live judges while the writer runs: no end
+      line needed, a half-written last line is ignored, and an object may
+      also be at the write in flight (the file is read before and after the
+      listing). Exit 0 if all good, 1 otherwise (offenders listed).
 
   acked.py maxgap --acked ACKED [--from T] [--to T] [--after T] [--max S]
                   [--clock mono|wall]
@@ -57,6 +82,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import signal
 import ssl
 import sys
@@ -126,6 +152,18 @@ def check_run_id(r):
         die(f"run id {r!r}: 1-48 of a-z, 0-9 and '-', starting and ending with a letter or digit")
 
 
+# --- the life of an object ----------------------------------------------------
+
+def op_of(v):
+    """Write v of an object: 1 create, 2 update, 3 delete, 4 create again..."""
+    return "delete" if v % 3 == 0 else "put"
+
+
+def spec_of(run_id, name, v):
+    """The content of write v (a put): unique to the object and the write."""
+    return {"location": f"fault test {run_id}: {name} write {v}"}
+
+
 # --- writer -------------------------------------------------------------------
 
 class Writer:
@@ -138,49 +176,56 @@ class Writer:
         self.seq = 0
         self.preferred = 0  # index of the endpoint that last acknowledged
         self.acked = 0
+        self.by_op = {"put": 0, "delete": 0}
         self.unknown = 0
         self.refused = 0  # 503 naming the primary: not applied, retried elsewhere
+        self.vanished = 0  # DELETE 404 with no earlier unknown attempt: lost?
         self.fatal = None
         self.t0 = time.monotonic()
         self.last_ack = None
         self.gap = (0.0, self.t0, self.t0)  # (seconds, from, to)
-        self.out = open(args.out, "a", buffering=1)
-        self.unk = open(args.out + ".unknown", "a", buffering=1)
+        for path in (args.out, args.out + ".unknown"):
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                die(f"{path} already holds records: give each writer run its own file")
+        self.out = open(args.out, "w", buffering=1)
+        self.unk = open(args.out + ".unknown", "w", buffering=1)
 
     def next_name(self):
         with self.lock:
             self.seq += 1
-            return f"{self.args.run_id}-{self.seq:07d}", self.seq
+            return f"{self.args.run_id}-{self.seq:07d}"
 
-    def record_ack(self, name, rev, ep, code, idx, sent):
+    def record_ack(self, w, rev, ep, code, idx, sent):
         t, wall = time.monotonic(), time.time()
         with self.lock:
+            self.acked += 1
+            self.by_op[w["op"]] += 1
             # sent: wall time just before the request went out; a loaded
             # machine can delay the recording of an answer, never its sending
-            line = json.dumps({"name": name, "revision": rev, "t": round(t, 6), "wall": round(wall, 6),
-                               "sent": round(sent, 6), "server": ep.url, "code": code})
-            self.out.write(line + "\n")
+            rec = {"n": self.acked, **w, "revision": rev, "t": round(t, 6), "wall": round(wall, 6),
+                   "sent": round(sent, 6), "server": ep.url, "code": code}
+            self.out.write(json.dumps(rec) + "\n")
             self.out.flush()
             prev = self.last_ack if self.last_ack is not None else self.t0
             if t - prev > self.gap[0]:
                 self.gap = (t - prev, prev, t)
             self.last_ack = t
-            self.acked += 1
             self.preferred = idx
             if self.args.count and self.acked >= self.args.count:
                 self.stop.set()
 
-    def record_unknown(self, name, ep, why):
+    def record_unknown(self, w, ep, why):
         with self.lock:
             self.unknown += 1
-            line = json.dumps({"name": name, "t": round(time.monotonic(), 6), "wall": round(time.time(), 6),
-                               "server": ep.url, "error": why})
-            self.unk.write(line + "\n")
+            rec = {"n": self.unknown, **w, "t": round(time.monotonic(), 6), "wall": round(time.time(), 6),
+                   "server": ep.url, "error": why}
+            self.unk.write(json.dumps(rec) + "\n")
             self.unk.flush()
 
-    def attempt(self, conns, idx, name, body):
-        """One PUT to endpoint idx. Returns ("ack", rev, code), ("refused",),
-        ("unknown", why) or ("fatal", why)."""
+    def attempt(self, conns, idx, w):
+        """One request for write w to endpoint idx. Returns ("ack", rev,
+        code), ("refused", why), ("unknown", why), ("absent",) (a DELETE
+        answered 404) or ("fatal", why)."""
         ep = self.eps[idx]
         conn = conns.get(idx)
         if conn is None:
@@ -189,9 +234,15 @@ class Writer:
             except (OSError, http.client.HTTPException) as e:
                 return ("refused", f"connect: {e}")  # nothing was sent
             conns[idx] = conn
+        path = f"/api/v1/objects/{KIND}/{w['name']}"
+        headers = {"Authorization": self.auth}
         try:
-            conn.request("PUT", f"/api/v1/objects/{KIND}/{name}", body=body,
-                         headers={"Authorization": self.auth, "Content-Type": "application/json"})
+            if w["op"] == "put":
+                body = json.dumps({"kind": KIND, "name": w["name"], "spec": w["spec"]})
+                headers["Content-Type"] = "application/json"
+                conn.request("PUT", path, body=body, headers=headers)
+            else:
+                conn.request("DELETE", path, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as e:
@@ -206,46 +257,79 @@ class Writer:
         except ValueError:
             doc = {}
         if 200 <= code < 300:
-            return ("ack", doc.get("revision"), code)
+            return ("ack", doc.get("revision") if isinstance(doc, dict) else None, code)
         if code == 503 and isinstance(doc, dict) and "primary" in doc:
             return ("refused", f"503 {doc.get('error', '')}")
+        if code == 404 and w["op"] == "delete":
+            return ("absent",)
         if code >= 500:
             conn.close()
             conns.pop(idx, None)
             return ("unknown", f"HTTP {code}: {data[:200].decode(errors='replace')}")
-        return ("fatal", f"HTTP {code} from {ep.url} for {name}: {data[:300].decode(errors='replace')}")
+        return ("fatal", f"HTTP {code} from {ep.url} for {w['op']} of {w['name']}: "
+                         f"{data[:300].decode(errors='replace')}")
+
+    def write(self, conns, w):
+        """Tries write w until it is acknowledged or the writer stops.
+        Returns "acked", "gone" (leave the object alone) or "stopped"."""
+        idx = self.preferred
+        failures = 0
+        unknown_before = False
+        while not self.stop.is_set():
+            sent = time.time()
+            r = self.attempt(conns, idx, w)
+            if r[0] == "ack":
+                self.record_ack(w, r[1], self.eps[idx], r[2], idx, sent)
+                return "acked"
+            if r[0] == "absent":
+                if unknown_before:
+                    # an earlier attempt may have deleted it: outcome unknown
+                    self.record_unknown(w, self.eps[idx], "404 after an attempt of unknown outcome")
+                else:
+                    with self.lock:
+                        self.vanished += 1
+                    print(f"writer: DELETE of {w['name']} (write {w['v']}) answered 404 by "
+                          f"{self.eps[idx].url}, but its last write was acknowledged",
+                          file=sys.stderr, flush=True)
+                return "gone"
+            if r[0] == "fatal":
+                with self.lock:
+                    self.fatal = self.fatal or r[1]
+                self.stop.set()
+                return "stopped"
+            if r[0] == "unknown":
+                unknown_before = True
+                self.record_unknown(w, self.eps[idx], r[1])
+            else:
+                with self.lock:
+                    self.refused += 1
+            failures += 1
+            idx = (idx + 1) % len(self.eps)
+            if failures % len(self.eps) == 0:
+                self.stop.wait(0.05)  # every member said no: pause a little
+        return "stopped"
 
     def worker(self):
         conns = {}
+        rnd = random.Random(os.urandom(8))
+        mine = {}  # name -> number of its last acknowledged write
         try:
             while not self.stop.is_set():
-                name, seq = self.next_name()
-                body = json.dumps({"kind": KIND, "name": name,
-                                   "spec": {"location": f"fault test {self.args.run_id} write {seq}"}})
-                idx = self.preferred
-                failures = 0
-                while not self.stop.is_set():
-                    sent = time.time()
-                    r = self.attempt(conns, idx, name, body)
-                    if r[0] == "ack":
-                        self.record_ack(name, r[1], self.eps[idx], r[2], idx, sent)
-                        if self.args.interval:
-                            self.stop.wait(self.args.interval)
-                        break
-                    if r[0] == "fatal":
-                        with self.lock:
-                            self.fatal = self.fatal or r[1]
-                        self.stop.set()
-                        break
-                    if r[0] == "unknown":
-                        self.record_unknown(name, self.eps[idx], r[1])
-                    else:
-                        with self.lock:
-                            self.refused += 1
-                    failures += 1
-                    idx = (idx + 1) % len(self.eps)
-                    if failures % len(self.eps) == 0:
-                        self.stop.wait(0.05)  # every member said no: pause a little
+                if not mine or rnd.random() < 0.5:
+                    name, v = self.next_name(), 1
+                else:
+                    name = rnd.choice(list(mine))
+                    v = mine[name] + 1
+                w = {"name": name, "v": v, "op": op_of(v)}
+                if w["op"] == "put":
+                    w["spec"] = spec_of(self.args.run_id, name, v)
+                r = self.write(conns, w)
+                if r == "acked":
+                    mine[name] = v
+                    if self.args.interval:
+                        self.stop.wait(self.args.interval)
+                elif r == "gone":
+                    mine.pop(name, None)
         finally:
             for c in conns.values():
                 c.close()
@@ -269,53 +353,85 @@ class Writer:
         for th in threads:
             th.join()
         t_end = time.monotonic()
+        # the end line: the check knows the file is whole
+        self.out.write(json.dumps({"end": {"records": self.acked}}) + "\n")
+        self.unk.write(json.dumps({"end": {"records": self.unknown}}) + "\n")
+        self.out.close()
+        self.unk.close()
         gap, gfrom, gto = self.gap
         resumed = True
         tail_from = self.last_ack if self.last_ack is not None else self.t0
         if t_end - tail_from > gap:
             gap, gfrom, gto, resumed = t_end - tail_from, tail_from, t_end, False
-        summary = {"acked": self.acked, "unknown": self.unknown, "refused": self.refused,
+        summary = {"acked": self.acked, "puts": self.by_op["put"], "deletes": self.by_op["delete"],
+                   "unknown": self.unknown, "refused": self.refused, "vanished": self.vanished,
                    "duration_s": round(t_end - self.t0, 3), "max_gap_s": round(gap, 3),
                    "max_gap_from": round(gfrom, 6), "max_gap_to": round(gto, 6),
                    "resumed": resumed, "start": round(self.t0, 6), "end": round(t_end, 6)}
         if self.fatal:
             summary["fatal"] = self.fatal
         print(json.dumps(summary), flush=True)
-        print(f"writer: {self.acked} acknowledged, {self.unknown} unknown outcomes, "
-              f"{self.refused} refused; longest gap {gap:.3f} s "
+        print(f"writer: {self.acked} acknowledged ({self.by_op['put']} puts, {self.by_op['delete']} deletes), "
+              f"{self.unknown} unknown outcomes, {self.refused} refused; longest gap {gap:.3f} s "
               f"(from t={gfrom:.3f} to t={gto:.3f}{'' if resumed else ', not resumed at the end'})",
               file=sys.stderr, flush=True)
-        self.out.close()
-        self.unk.close()
         if self.fatal:
             print(f"writer: stopped: {self.fatal}", file=sys.stderr)
             return 2
         return 0
 
-
 # --- check --------------------------------------------------------------------
 
-def read_lines(path):
-    out = []
+class Damaged(Exception):
+    """A record file the check cannot trust: it proves nothing."""
+
+
+def read_records(path, run_id, live=False):
+    """The records of a writer's file, in order. Raises Damaged unless the
+    file is whole: every line a record of this run, numbered 1, 2, ...
+    without a gap, and the end line naming their count (--live: no end line
+    needed, and a half-written last line is left for the next read)."""
     try:
-        with open(path) as f:
-            for n, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    # the writer flushes whole lines; a torn last line means
-                    # it was killed mid-write: the ack was not recorded
-                    print(f"acked.py: {path}:{n}: ignoring a torn line", file=sys.stderr)
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
-        pass
-    return out
+        raise Damaged(f"{path}: no such file: the writer's records are missing")
+    except OSError as e:
+        raise Damaged(f"{path}: {e}")
+    lines = raw.split(b"\n")
+    last = lines.pop()  # what follows the last newline: empty if whole
+    if last and not live:
+        raise Damaged(f"{path}: the last line is cut off ({len(last)} bytes without a newline)")
+    recs, end = [], None
+    for n, line in enumerate(lines, 1):
+        if end is not None:
+            raise Damaged(f"{path}:{n}: a line after the end line")
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            raise Damaged(f"{path}:{n}: not a record: {line[:80]!r}")
+        if not isinstance(doc, dict):
+            raise Damaged(f"{path}:{n}: not a record: {line[:80]!r}")
+        if "end" in doc:
+            end = doc["end"]
+            if not isinstance(end, dict) or end.get("records") != len(recs):
+                raise Damaged(f"{path}:{n}: the end line counts {end!r} records, the file holds {len(recs)}")
+            continue
+        name, v, op = doc.get("name"), doc.get("v"), doc.get("op")
+        if (doc.get("n") != len(recs) + 1 or not isinstance(name, str) or not isinstance(v, int) or v < 1
+                or op not in ("put", "delete") or (op == "put") != isinstance(doc.get("spec"), dict)):
+            raise Damaged(f"{path}:{n}: record {len(recs) + 1} expected, found {line[:120]!r}")
+        if run_id is not None and not name.startswith(run_id + "-"):
+            raise Damaged(f"{path}:{n}: {name} is not of run {run_id}")
+        recs.append(doc)
+    if end is None and not live:
+        raise Damaged(f"{path}: no end line after record {len(recs)}: the file was cut, "
+                      "or the writer did not stop cleanly")
+    return recs
 
 
 def list_run(ep, auth, prefix, timeout):
-    """{name: revision} of the run's Site objects on ep, and the role header."""
+    """{name: (revision, spec)} of the run's Site objects on ep, and the role header."""
     conn = ep.connect(timeout)
     try:
         conn.request("GET", f"/api/v1/objects/{KIND}", headers={"Authorization": auth})
@@ -327,38 +443,118 @@ def list_run(ep, auth, prefix, timeout):
         role = resp.getheader("Vigil-Role", "")
     finally:
         conn.close()
-    return {o["name"]: o.get("revision") for o in doc.get("items", []) if o.get("name", "").startswith(prefix)}, role
+    return {o["name"]: (o.get("revision"), o.get("spec")) for o in doc.get("items", [])
+            if o.get("name", "").startswith(prefix)}, role
+
+
+def by_name(recs):
+    """{name: {v: record}} (the last record of each write)."""
+    out = {}
+    for r in recs:
+        out.setdefault(r["name"], {})[r["v"]] = r
+    return out
+
+
+ABSENT = "absent"
+
+
+def judge(args, name, present, acked, unknown, acked_before=None):
+    """One object: None if its state is one its writes allow, else (what,
+    detail). acked/unknown: {v: record} of the object; present: (revision,
+    spec) or ABSENT; acked_before: {v: record} read before the listing
+    (--live: the writes in between, and the one in flight, are allowed)."""
+    last = max(acked) if acked else 0
+
+    def state(v):
+        rec = acked.get(v) or unknown.get(v)
+        if v == 0:
+            return ABSENT, None
+        op = rec["op"] if rec else op_of(v)
+        if op == "delete":
+            return ABSENT, rec
+        return (rec["spec"] if rec else spec_of(args.run_id, name, v)), rec
+
+    allowed = {last} | {v for v in unknown if v > last}
+    if acked_before is not None:
+        allowed |= set(range(max(acked_before) if acked_before else 0, last + 2))
+    wrong_rev = None
+    for v in sorted(allowed):
+        want, rec = state(v)
+        if want == ABSENT:
+            if present == ABSENT:
+                return None
+            continue
+        if present == ABSENT or present[1] != want:
+            continue
+        strict = v in acked and not args.ignore_revisions and acked[v].get("revision") is not None
+        if strict and present[0] != acked[v]["revision"]:
+            wrong_rev = f"{name}(write {v}: acked revision {acked[v]['revision']}, found {present[0]})"
+            continue
+        return None
+    if wrong_rev:
+        return "WRONG REVISION", wrong_rev
+    lastop = acked[last]["op"] if last else None
+    if present == ABSENT:
+        return "MISSING", f"{name}(write {last} put it)"
+    if all(state(v)[0] == ABSENT for v in allowed):
+        if lastop == "delete":
+            return "RESURRECTED", f"{name}(write {last} deleted it; found revision {present[0]})"
+        return "UNEXPLAINED", name
+    # which write's content it holds, if any
+    held = [v for v in sorted(set(acked) | set(unknown)) if state(v)[0] == present[1]]
+    return "WRONG CONTENT", (f"{name}(last acknowledged write {last}; holds " +
+                             (f"write {held[-1]}'s content" if held else f"{json.dumps(present[1])[:80]}") + ")")
+
+
+KINDS = ("MISSING", "WRONG CONTENT", "RESURRECTED", "WRONG REVISION", "UNEXPLAINED")
 
 
 def check_once(args, eps, auth):
-    """Returns (ok, report lines, missing names)."""
+    """Returns (ok, report lines)."""
     prefix = args.run_id + "-"
-    acked = {}
-    for a in read_lines(args.acked):
-        acked[a["name"]] = a.get("revision")
-    unknown = {u["name"] for u in read_lines(args.acked + ".unknown")}
-    lines, ok = [], True
-    present, role = list_run(eps[0], auth, prefix, args.timeout)
-    missing = sorted(n for n in acked if n not in present)
-    wrong_rev = sorted(n for n in acked if n in present and not args.ignore_revisions
-                       and acked[n] is not None and present[n] != acked[n])
-    unexplained = sorted(n for n in present if n not in acked and n not in unknown)
-    unk_present = sum(1 for n in unknown if n in present and n not in acked)
-    lines.append(f"check {eps[0].url}{' (' + role + ')' if role else ''}: {len(acked)} acknowledged, "
-                 f"{len(acked) - len(missing)} present, {len(missing)} missing; "
-                 f"{len(present)} objects of run {args.run_id}; {len(unknown - set(acked))} unknown "
-                 f"outcomes never acknowledged, {unk_present} of them present")
-    if missing:
-        ok = False
-        lines.append(f"MISSING ({len(missing)}): " + " ".join(missing[:200]) + (" ..." if len(missing) > 200 else ""))
-    if wrong_rev:
-        ok = False
-        lines.append(f"WRONG REVISION ({len(wrong_rev)}): " +
-                     " ".join(f"{n}(acked {acked[n]}, found {present[n]})" for n in wrong_rev[:50]))
-    if unexplained:
-        ok = False
-        lines.append(f"UNEXPLAINED ({len(unexplained)}, present but neither acknowledged nor of unknown outcome): "
-                     + " ".join(unexplained[:50]))
+    before = None
+    if args.live:  # the writes acknowledged before the listing, and after it
+        before = by_name(read_records(args.acked, args.run_id, live=True))
+        present, role = list_run(eps[0], auth, prefix, args.timeout)
+    recs = read_records(args.acked, args.run_id, live=args.live)
+    unk_recs = read_records(args.acked + ".unknown", args.run_id, live=args.live)
+    if not args.live:
+        present, role = list_run(eps[0], auth, prefix, args.timeout)
+    if not recs:
+        raise Damaged(f"{args.acked}: no acknowledged write at all: the check would prove nothing")
+    acked, unknown = by_name(recs), by_name(unk_recs)
+    found = {k: [] for k in KINDS}
+    as_acked = later = 0
+    for name in sorted(set(acked) | set(unknown) | set(present)):
+        a, u = acked.get(name, {}), unknown.get(name, {})
+        if not a and not u:
+            found["UNEXPLAINED"].append(name)
+            continue
+        bad = judge(args, name, present.get(name, ABSENT), a, u,
+                    None if before is None else before.get(name, {}))
+        if bad:
+            found[bad[0]].append(bad[1])
+        elif a:
+            want = a[max(a)]
+            st = present.get(name, ABSENT)
+            if (want["op"] == "delete" and st == ABSENT) or (st != ABSENT and st[1] == want.get("spec")):
+                as_acked += 1
+            else:
+                later += 1
+    n_put = sum(1 for r in recs if r["op"] == "put")
+    lines = [f"check {eps[0].url}{' (' + role + ')' if role else ''}: {len(recs)} acknowledged writes "
+             f"({n_put} puts, {len(recs) - n_put} deletes) on {len(acked)} objects: {as_acked} as acknowledged, "
+             f"{later} at a later write{' in flight or' if args.live else ''} of unknown outcome, "
+             f"{len(found['MISSING'])} missing, {len(found['WRONG CONTENT'])} wrong content, "
+             f"{len(found['RESURRECTED'])} resurrected, {len(found['WRONG REVISION'])} wrong revision; "
+             f"{len(present)} objects of run {args.run_id} present, {len(unk_recs)} attempts of unknown outcome"]
+    ok = True
+    for k in KINDS:
+        if found[k]:
+            ok = False
+            extra = ", present but no write of the run names it" if k == "UNEXPLAINED" else ""
+            lines.append(f"{k} ({len(found[k])}{extra}): " + " ".join(found[k][:50]) +
+                         (" ..." if len(found[k]) > 50 else ""))
     for ep in eps[1:]:
         other, role2 = list_run(ep, auth, prefix, args.timeout)
         only1 = sorted(set(present) - set(other))
@@ -366,7 +562,7 @@ def check_once(args, eps, auth):
         diff = sorted(n for n in set(present) & set(other) if present[n] != other[n])
         lines.append(f"also {ep.url}{' (' + role2 + ')' if role2 else ''}: {len(other)} objects of the run; "
                      f"{len(only1)} only on {eps[0].url}, {len(only2)} only on {ep.url}, "
-                     f"{len(diff)} at different revisions")
+                     f"{len(diff)} differ (revision or content)")
         if only1 or only2 or diff:
             ok = False
             if only1:
@@ -374,8 +570,10 @@ def check_once(args, eps, auth):
             if only2:
                 lines.append(f"ONLY ON {ep.url}: " + " ".join(only2[:50]))
             if diff:
-                lines.append("DIFFERENT REVISIONS: " + " ".join(f"{n}({present[n]} vs {other[n]})" for n in diff[:50]))
-    return ok, lines, missing
+                lines.append("DIFFER: " + " ".join(f"{n}(revision {present[n][0]} vs {other[n][0]})"
+                                                   if present[n][0] != other[n][0] else f"{n}(content)"
+                                                   for n in diff[:50]))
+    return ok, lines
 
 
 def cmd_check(args):
@@ -384,7 +582,11 @@ def cmd_check(args):
     deadline = time.monotonic() + args.wait
     while True:
         try:
-            ok, lines, _ = check_once(args, eps, auth)
+            ok, lines = check_once(args, eps, auth)
+        except Damaged as e:
+            print(f"check: {e}", file=sys.stderr)
+            print("check: FAILED", file=sys.stderr)
+            return 1
         except (OSError, http.client.HTTPException, RuntimeError, ValueError) as e:
             ok, lines = False, [f"check: {type(e).__name__}: {e}"]
         if ok or time.monotonic() >= deadline:
@@ -400,7 +602,13 @@ def cmd_check(args):
 
 def cmd_maxgap(args):
     field = "wall" if args.clock == "wall" else "t"
-    ts = sorted(a[field] for a in read_lines(args.acked))
+    try:
+        # the writer may still be running: no end line needed yet
+        recs = read_records(args.acked, None, live=True)
+    except Damaged as e:
+        print(f"maxgap: {e}", file=sys.stderr)
+        return 1
+    ts = sorted(a[field] for a in recs)
     lo = args.from_t if args.from_t is not None else (ts[0] if ts else 0.0)
     hi = args.to_t if args.to_t is not None else (ts[-1] if ts else 0.0)
     inside = [t for t in ts if lo <= t <= hi]
@@ -457,6 +665,8 @@ def main():
     c.add_argument("--also", action="append", help="another member that must hold the same objects")
     c.add_argument("--wait", type=float, default=0, help="retry for up to this many seconds")
     c.add_argument("--ignore-revisions", action="store_true")
+    c.add_argument("--live", action="store_true",
+                   help="the writer is still running: allow the write in flight, no end line yet")
 
     g = sub.add_parser("maxgap")
     g.add_argument("--acked", required=True)

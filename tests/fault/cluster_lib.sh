@@ -265,7 +265,10 @@ vgc_cluster_up() {
 }
 
 # vgc_writer_start [acked.py writer options]: acknowledged writes to both
-# members from the client namespace, into $VGC_DIR/acked (VGC_RUN is the run id).
+# members from the client namespace, into $VGC_DIR/acked (VGC_RUN is the run
+# id). Returns once 5 writes are acknowledged: on a loaded machine python
+# can take seconds to start, and a fault injected before the writes flow,
+# or a stop before the first write, would test nothing.
 vgc_writer_start() {
     VGC_RUN=${VGC_RUN:-f$(od -An -tx4 -N4 /dev/urandom | tr -d ' ')}
     rm -f "$VGC_DIR/writer.stop"
@@ -273,6 +276,14 @@ vgc_writer_start() {
         --url "$(vgc_urls)" --ca "$VGC_CA" --run-id "$VGC_RUN" --out "$VGC_DIR/acked" \
         --stop-file "$VGC_DIR/writer.stop" --timeout 2 "$@"
     VGC_WRITER_PID=$VGN_LAST_PID
+    local i n
+    for ((i = 0; i < 400; i++)); do
+        n=$(grep -c '"name"' "$VGC_DIR/acked" 2>/dev/null) || true
+        ((${n:-0} >= 5)) && return 0
+        kill -0 "$VGC_WRITER_PID" 2>/dev/null || fail "the writer exited: $(tail -5 "$VGC_LOGS/writer.log")"
+        sleep 0.05
+    done
+    fail "the writer had 5 writes acknowledged not within 20 s: $(tail -5 "$VGC_LOGS/writer.log")"
 }
 
 # vgc_writer_stop: stop the writer cleanly; VGC_WRITER is its summary (JSON).
@@ -295,7 +306,7 @@ vgc_maxgap() { python3 "$VGC_ACKED_PY" maxgap --acked "$VGC_DIR/acked" --clock w
 # acknowledged before T2 (vgc_now times). Counting by the send time keeps an
 # answer received before T1 but recorded late (a loaded machine) out.
 vgc_acks_between() {
-    jq --argjson a "$1" --argjson b "$2" 'select((.sent // .wall) > $a and .wall < $b) | .name' \
+    jq --argjson a "$1" --argjson b "$2" 'select(.name and (.sent // .wall) > $a and .wall < $b) | .name' \
         "$VGC_DIR/acked" | wc -l
 }
 
@@ -304,7 +315,7 @@ vgc_acks_between() {
 vgc_wait_resumed() {
     local t0=$EPOCHREALTIME
     while awk -v a="$t0" -v b="$EPOCHREALTIME" -v t="$2" 'BEGIN { exit !(b - a < t) }'; do
-        (($(jq --argjson a "$1" 'select(.wall > $a) | .name' "$VGC_DIR/acked" | wc -l) > 0)) &&
+        (($(jq --argjson a "$1" 'select(.name and .wall > $a) | .name' "$VGC_DIR/acked" | wc -l) > 0)) &&
             return 0
         sleep 0.05
     done
@@ -312,8 +323,9 @@ vgc_wait_resumed() {
     return 1
 }
 
-# vgc_check NAME [acked.py check options]: every acknowledged write is on
-# member NAME; add "--also $(vgc_url OTHER) --wait 10" for both to agree.
+# vgc_check NAME [acked.py check options]: member NAME holds what the
+# acknowledged writes (creates, updates, deletes) left, content and
+# revisions; add "--also $(vgc_url OTHER) --wait 10" for both to agree.
 vgc_check() {
     local n=$1
     shift
@@ -321,17 +333,21 @@ vgc_check() {
         --run-id "$VGC_RUN" --acked "$VGC_DIR/acked" "$@"
 }
 
-# vgc_check_live NAME: while the writer runs, every write acknowledged so far
-# is on member NAME (the acting primary: a mirror may lag) at its revision.
-# Objects of the run whose acknowledgement is still on its way are not judged
-# (vgc_check after vgc_writer_stop judges those too).
+# vgc_check_live NAME: while the writer runs, member NAME (the acting
+# primary: a mirror may lag) holds what every write acknowledged so far
+# left (acked.py check --live: an object may also be at the write in
+# flight). Sets VGC_LIVE to the summary.
 vgc_check_live() {
-    local out line
-    out=$(vgc_check "$1" 2>&1) || true
-    line=$(grep -m1 '^check http' <<<"$out") || fail "vgc_check_live $1: no answer: $out"
-    grep -q ' 0 missing;' <<<"$line" && ! grep -q '^WRONG REVISION' <<<"$out" ||
-        fail "acknowledged writes missing on $1: $(grep -v '^UNEXPLAINED' <<<"$out")"
-    VGC_LIVE=$(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$line")
+    local out
+    out=$(vgc_check "$1" --live 2>&1) || fail "acknowledged writes not as acknowledged on $1: $out"
+    VGC_LIVE=$(vgc_summary "$out")
+}
+
+# vgc_summary CHECK_OUTPUT: "N acknowledged writes (P puts, D deletes) on K
+# objects" from acked.py check's report (fails if it has none).
+vgc_summary() {
+    grep -m1 -o '[0-9]* acknowledged writes ([0-9]* puts, [0-9]* deletes) on [0-9]* objects' <<<"$1" ||
+        fail "no summary in the check's report: $1"
 }
 
 # vgc_check_epochs [NAME...]: no two members acted as primary in one epoch
@@ -342,8 +358,11 @@ vgc_check_live() {
 # the list; no event's epoch goes back; where both lists hold the same index,
 # they hold the same event. From the daemons' logs: no epoch in which both
 # dc1 and dc2 said "acting as primary" (or "acting again"), and the witness
-# named the member primary of every epoch it acted in. Sets VGC_EPOCHS to a
-# summary.
+# named the member primary of every epoch it acted in. The log check must
+# see what it judges: both members' logs and the witness's must exist, and
+# every CONFIG event that made a member primary (bootstrap, failover,
+# switchover, forced) must match an "acting as primary" line of that member
+# in that epoch. Sets VGC_EPOCHS to a summary.
 vgc_check_epochs() {
     local names=("$@") n ev bad
     ((${#names[@]})) || names=(dc1 dc2)
@@ -375,17 +394,29 @@ $(jq -c '.items[] | select(.config != null) | {index, epoch, member, kind, prima
     fi
     # the daemons' own word: "acting as primary of epoch N", "(same epoch N, in sync): acting again"
     local -A acted=()
-    local e both=() unnamed=()
+    local e both=() unnamed=() promos unlogged
+    [[ -s $VGC_LOGS/witness.log ]] || fail "vgc_check_epochs: no witness log at $VGC_LOGS/witness.log"
     for n in dc1 dc2; do
-        [[ -f $VGC_LOGS/$n.log ]] || continue
+        [[ -s $VGC_LOGS/$n.log ]] || fail "vgc_check_epochs: no log of $n at $VGC_LOGS/$n.log"
         for e in $(sed -nE 's/.*acting as primary of epoch ([0-9]+).*/\1/p; s/.*\(same epoch ([0-9]+), in sync\): acting again.*/\1/p' \
             "$VGC_LOGS/$n.log" | sort -un); do
             [[ -n "${acted[$e]:-}" && ${acted[$e]} != "$n" ]] && both+=("$e")
             acted[$e]=$n
-            grep -qE " epoch $e: [a-z]+ by .*: primary '$n'," "$VGC_LOGS/witness.log" 2>/dev/null ||
+            grep -qE " epoch $e: [a-z]+ by .*: primary '$n'," "$VGC_LOGS/witness.log" ||
                 unnamed+=("$n@$e")
         done
     done
+    ((${#acted[@]} > 0)) || fail "vgc_check_epochs: no 'acting as primary of epoch N' line in the logs of dc1 and dc2"
+    # each promotion among the events was logged by the member it promoted
+    promos=$(for n in "${names[@]}"; do
+        jq -r '.items[] | select(.config != null and (.kind | IN("bootstrap", "failover", "switchover", "forced")))
+               | "\(.epoch) \(.member) \(.kind)"' "$VGC_DIR/events.$n"
+    done | sort -u) || fail "vgc_check_epochs: cannot list the promotions among the events"
+    [[ -n $promos ]] || fail "vgc_check_epochs: no promotion (bootstrap, failover, switchover, forced) among the events"
+    unlogged=$(while read -r e n k; do
+        [[ ${acted[$e]:-} == "$n" ]] || echo "$k of epoch $e by $n (the logs say: ${acted[$e]:-nobody})"
+    done <<<"$promos")
+    [[ -z $unlogged ]] || fail "promotions in the events that no member's log shows: $unlogged"
     ((${#both[@]} == 0)) || fail "both members acted as primary in epoch(s) ${both[*]}"
     ((${#unnamed[@]} == 0)) || fail "members acted as primary in epochs the witness did not give them: ${unnamed[*]}"
     # a summary: in full for a few epochs, counted for many

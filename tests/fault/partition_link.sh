@@ -31,6 +31,6 @@ out=$(vgc_check dc1 --also "$(vgc_url dc2)" --wait 10 2>&1) || fail "after the h
 kinds=$(vgc_curl dc1 -f "/api/v1/events?limit=100" | jq -r '[.items[].kind] | join(" ")')
 assert_contains "$kinds" degraded "events"
 assert_contains "$kinds" restored "events"
-pass "healed: mirroring restored, degraded/restored events, $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both"
+pass "healed: mirroring restored, degraded/restored events, $(vgc_summary "$out") on both"
 vgc_check_epochs
 pass "no epoch with two primaries: $VGC_EPOCHS"

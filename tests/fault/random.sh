@@ -139,4 +139,4 @@ out=$(vgc_check "$p2" --also "$(vgc_url "$([[ $p2 == dc1 ]] && echo dc2 || echo 
     fail "after $TRIALS trials (VG_FAULT_SEED=$SEED): $out"
 vgc_check_epochs
 summary=$(for f in "${!done_faults[@]}"; do echo "$f x${done_faults[$f]}"; done | sort | paste -sd, | sed 's/,/, /g')
-pass "$TRIALS trials in $(secs "$t_all" "$(vgc_now)") s ($summary; VG_FAULT_SEED=$SEED): $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both; $VGC_EPOCHS"
+pass "$TRIALS trials in $(secs "$t_all" "$(vgc_now)") s ($summary; VG_FAULT_SEED=$SEED): $(vgc_summary "$out") on both; $VGC_EPOCHS"

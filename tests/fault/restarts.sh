@@ -87,4 +87,4 @@ pass "longest pause in writes across dc1's shutdown $resumed s; dc1 restarted an
 out=$(vgc_check dc2 --also "$(vgc_url dc1)" --wait 10 2>&1) || fail "after the restarts: $out"
 assert_eq 1 "$(vgc_cluster dc2 | jq .failovers)" "failovers recorded"
 vgc_check_epochs
-pass "$(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both; $VGC_EPOCHS"
+pass "$(vgc_summary "$out") on both; $VGC_EPOCHS"

@@ -23,6 +23,6 @@ vgc_wait_mirrored 15 || fail "dc1 did not rejoin as mirror"
 assert_eq mirror "$(vgc_cluster dc1 | jq -r .role)" "role of dc1"
 vgc_writer_stop
 out=$(vgc_check dc2 --also "$(vgc_url dc1)" --wait 10 2>&1) || fail "after SIGCONT: $out"
-pass "dc1 continued: it stepped down and rejoined as mirror; $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both"
+pass "dc1 continued: it stepped down and rejoined as mirror; $(vgc_summary "$out") on both"
 vgc_check_epochs
 pass "no epoch with two primaries: $VGC_EPOCHS"

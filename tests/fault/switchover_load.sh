@@ -61,4 +61,4 @@ assert_eq "2 0" "$(jq -r '"\(.switchovers) \(.failovers)"' <<<"$c")" "switchover
 kinds=$(vgc_curl dc1 -f "/api/v1/events?limit=100" | jq -r '[.items[] | select(.config) | .kind] | join(" ")')
 [[ $kinds == *"switchover switchover" ]] || fail "the last two configuration changes are not switchovers: $kinds"
 vgc_check_epochs
-pass "$(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both; 0 unknown outcomes; $VGC_EPOCHS"
+pass "$(vgc_summary "$out") on both; 0 unknown outcomes; $VGC_EPOCHS"

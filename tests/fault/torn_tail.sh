@@ -66,7 +66,7 @@ sleep 1
 vgc_writer_stop
 run1=$VGC_RUN
 mv "$VGC_DIR/acked" "$VGC_DIR/acked.1"
-mv "$VGC_DIR/acked.unknown" "$VGC_DIR/acked.1.unknown" 2>/dev/null || true
+mv "$VGC_DIR/acked.unknown" "$VGC_DIR/acked.1.unknown"
 vgc_wait_mirrored 3 || fail "dc2 not in sync before the kill"
 committed=$(vgc_cluster dc1 | jq .self.commit_index)
 vgc_kill9 dc1
@@ -85,7 +85,7 @@ vgc_wait_mirrored 10 || fail "dc1 did not rejoin as mirror after its torn tail w
 assert_eq mirror "$(vgc_cluster dc1 | jq -r .role)" "role of dc1"
 out=$(VGC_RUN=$run1 vgc_check dc1 --acked "$VGC_DIR/acked.1" --also "$(vgc_url dc2)" --wait 10 2>&1) ||
     fail "the writes acknowledged before the tear: $out"
-pass "dc1 restarted: cut its torn tail with a warning, rejoined as mirror; writes before the tear: $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both"
+pass "dc1 restarted: cut its torn tail with a warning, rejoined as mirror; writes before the tear: $(vgc_summary "$out") on both"
 
 # --- 2. dc2 (primary, writes going on) with a half-written frame --------------
 sleep 0.5
@@ -106,4 +106,4 @@ out=$(vgc_check dc1 --also "$(vgc_url dc2)" --wait 10 2>&1) || fail "after the t
 out1=$(VGC_RUN=$run1 vgc_check dc1 --acked "$VGC_DIR/acked.1" --also "$(vgc_url dc2)" --wait 10 2>&1) ||
     fail "the writes acknowledged before the first tear: $out1"
 vgc_check_epochs
-pass "dc2 restarted: cut its torn tail, rejoined as mirror; $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out1") + $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both; $VGC_EPOCHS"
+pass "dc2 restarted: cut its torn tail, rejoined as mirror; $(vgc_summary "$out1") + $(vgc_summary "$out") on both; $VGC_EPOCHS"

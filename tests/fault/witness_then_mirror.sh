@@ -34,6 +34,6 @@ r=$(vgc_maxgap --after "$t_back")
 vgc_wait_mirrored 10 || fail "dc2 not mirrored after its restart"
 vgc_writer_stop
 out=$(vgc_check dc1 --also "$(vgc_url dc2)" --wait 10 2>&1) || fail "after dc2's restart: $out"
-pass "dc2 back: writes resumed $(jq .resumed_after_s <<<"$r") s later; $(grep -o '[0-9]* acknowledged, [0-9]* present, [0-9]* missing' <<<"$out") on both"
+pass "dc2 back: writes resumed $(jq .resumed_after_s <<<"$r") s later; $(vgc_summary "$out") on both"
 vgc_check_epochs
 pass "no epoch with two primaries: $VGC_EPOCHS"
