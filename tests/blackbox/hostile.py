@@ -273,6 +273,15 @@ case("JSON readings: nested deep", {400}, "POST", "/api/v1/readings", "admin",
 case("scenario for an unknown device", {404}, "POST", "/api/v1/sim/nothere", "admin",
      body='{"scenario":"fire"}')
 case("scenario body without a scenario", {400}, "POST", "/api/v1/sim/h-sim", "admin", body="{}")
+case("sensors?site= with invalid UTF-8", {400}, "GET", "/api/v1/sensors?site=%FF", "viewer")
+case("sensors?zone= with NUL", {400}, "GET", "/api/v1/sensors?zone=a%00", "auditor")
+case("sensors of an unknown site: an empty list", {200}, "GET", "/api/v1/sensors?site=nowhere",
+     "external-reviewer")
+for method, path in [("POST", "/api/v1/facility"), ("PUT", "/api/v1/rules"),
+                     ("DELETE", "/api/v1/alerts"), ("POST", "/api/v1/sensors")]:
+    case(f"{method} {path}: 405", {405}, method, path, "viewer")
+case("external-reviewer: metrics", {403}, "GET", "/metrics", "external-reviewer")
+case("auditor: kinds are readable", {200}, "GET", "/api/v1/kinds", "auditor")
 case("cluster status on a standalone member", {404}, "GET", "/api/v1/cluster", "viewer")
 case("switchover on a standalone member", {404}, "POST", "/api/v1/cluster/switchover",
      "admin", body="{}")
