@@ -291,7 +291,9 @@ static int admit(struct vg_call *call)
     size_t pending = vg_member_n_pending(srv->member);
     if (pending >= srv->max_pending) {
         srv->n_backpressure++;
+        /* "busy": refused before anything was done, so a client may retry */
         evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Vigil-Result", "busy");
         vg_api_reply_error(srv, call->req, 503, NULL,
                            "too many writes waiting to commit (%zu, bound %zu): retry shortly",
                            pending, srv->max_pending);

@@ -17,6 +17,8 @@
  */
 #include "cli/client.h"
 
+#include <unistd.h>
+
 #include <curl/curl.h>
 #include <sodium.h>
 #include <strings.h>
@@ -439,6 +441,8 @@ static int refused_unseen(const struct request *rq, const struct vg_resp *resp)
     return resp->primary[0] || json_object_get(resp->json, "primary") != NULL;
 }
 
+#define BUSY_RETRIES 10
+
 static int run_request(vg_client_t *c, const struct request *rq, struct vg_resp *resp,
                        char *err, size_t errlen)
 {
@@ -448,10 +452,20 @@ static int run_request(vg_client_t *c, const struct request *rq, struct vg_resp 
     size_t start = rq->pinned ? rq->server : c->current;
     size_t n_tries = rq->pinned ? 1 : c->n_servers;
 
+    int busy_waits = 0;
     for (size_t tried = 0; tried < n_tries; tried++) {
         size_t i = (start + tried) % c->n_servers;
         int last = tried + 1 == n_tries;
         rc = perform(c, c->servers[i], rq, resp, why, sizeof why);
+        /* the primary's write queue is full: it did nothing, so wait and ask again */
+        if (rc == 0 && resp->status == 503 && !strcmp(resp->result, "busy") &&
+            busy_waits++ < BUSY_RETRIES) {
+            fprintf(stderr, "vigil: %s is busy (too many writes waiting); retrying in 1 s\n",
+                    c->servers[i]);
+            sleep(1);
+            tried--;
+            continue;
+        }
         if (rc == 0 && !last && refused_unseen(rq, resp)) {
             vg_buf_printf(&failures, "%s%s (503)", failures.len ? "; " : "", c->servers[i]);
             continue; /* refused without acting: ask another */

@@ -28,6 +28,23 @@ vg_stop "$VG_PID"
 VG_PORT=$(vg_free_port)
 vg_start "$D" "$VG_PORT" --max-pending-writes 1 --no-collect
 python3 "$here/bounds.py" pending "$VG_PORT" "$VG_TOKEN" || fail "write back-pressure"
+# the CLI waits and retries a write refused as busy: ten applies at once
+# against a bound of one all succeed
+for c in $(seq 1 10); do
+    for i in $(seq 1 15); do
+        printf 'kind: Site\nname: c%s-%s\nspec: {location: "hall %s"}\n---\n' "$c" "$i" "$i"
+    done >"$VG_TMP/apply$c.yaml"
+done
+pids=()
+for c in $(seq 1 10); do
+    "$VIGIL" --server "http://127.0.0.1:$VG_PORT" --token "$VG_TOKEN" apply -f "$VG_TMP/apply$c.yaml" \
+        >"$VG_TMP/apply$c.out" 2>&1 &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a parallel apply failed: $(cat "$VG_TMP"/apply*.out)"; done
+n=$(vg_api GET "/api/v1/objects/Site" | cut -d' ' -f2- | jq '[.items[].name | select(startswith("c"))] | length')
+assert_eq 150 "$n" "sites stored by ten parallel applies"
+pass "ten parallel applies against a bound of one pending write: all stored ($(cat "$VG_TMP"/apply*.out | grep -c busy || true) busy retries)"
 vg_stop "$VG_PID"
 
 r=$("$VIGILD" run --data "$D" --max-connections 0 2>&1) && fail "--max-connections 0 accepted"
