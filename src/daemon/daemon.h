@@ -10,6 +10,8 @@ int vg_cmd_init(int argc, char **argv);
 int vg_cmd_run(int argc, char **argv);
 int vg_cmd_witness(int argc, char **argv);
 int vg_cmd_probe(int argc, char **argv);
+int vg_cmd_inspect(int argc, char **argv);
+int vg_cmd_verify(int argc, char **argv);
 
 /* Tells systemd (Type=notify) about state changes, if NOTIFY_SOCKET is set;
  * a no-op otherwise. */
