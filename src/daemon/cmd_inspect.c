@@ -36,37 +36,36 @@ struct inspect {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vigild inspect DATA [--key-file FILE] [--from N] [--to N] [-o json]\n\n"
-            "Decrypts what a data directory holds and prints it as JSON lines (-o json is\n"
-            "the only format), for reading or recovering records by hand:\n"
-            "  DATA/log                 snapshots (a line per object, per token and per\n"
-            "                           other section), then every log record\n"
-            "  DATA/diverged-*/         what a forced failover set aside: a log moved\n"
-            "                           aside (log/) or records cut off a log (tail.vgl)\n"
-            "DATA may also be a log directory or one diverged-* directory by itself.\n\n"
-            "A record line: {\"source\",\"offset\",\"index\",\"epoch\",\"type\",\"key_id\",\n"
-            "\"time\",\"payload\"}; a snapshot line: {\"source\",\"snapshot\",\"epoch\",\"kind\",\n"
-            "\"name\",\"object\"}. Example: the objects a failover set aside:\n"
-            "  vigild inspect /var/lib/vigil | jq -c 'select(.source|test(\"diverged\"))'\n\n"
-            "  --key-file FILE  keyring to use (default DATA/keyring)\n"
-            "  --from N         only records and snapshots with index >= N\n"
-            "  --to N           only records and snapshots with index <= N\n\n"
-            "Changes nothing and takes no lock. Problems (damage, a torn tail) go to\n"
-            "standard error; what can be read is still printed. Exit status 0, or 1 when a\n"
-            "file could not be read whole, 2 for usage errors. 'vigild verify' checks.\n");
+    fprintf(
+        out,
+        "usage: vigild inspect DATA [--key-file FILE] [--from N] [--to N] [-o json]\n\n"
+        "Decrypts what a data directory holds and prints it as JSON lines (-o json is\n"
+        "the only format), for reading or recovering records by hand:\n"
+        "  DATA/log                 snapshots (a line per object, per token and per\n"
+        "                           other section), then every log record\n"
+        "  DATA/diverged-*/         what a forced failover set aside: a log moved\n"
+        "                           aside (log/) or records cut off a log (tail.vgl)\n"
+        "DATA may also be a log directory or one diverged-* directory by itself.\n\n"
+        "A record line: {\"source\",\"offset\",\"index\",\"epoch\",\"type\",\"key_id\",\n"
+        "\"time\",\"payload\"}; a snapshot line: {\"source\",\"snapshot\",\"epoch\",\"kind\",\n"
+        "\"name\",\"object\"}. Example: the objects a failover set aside:\n"
+        "  vigild inspect /var/lib/vigil | jq -c 'select(.source|test(\"diverged\"))'\n\n"
+        "  --key-file FILE  keyring to use (default DATA/keyring)\n"
+        "  --from N         only records and snapshots with index >= N\n"
+        "  --to N           only records and snapshots with index <= N\n\n"
+        "Changes nothing and takes no lock. Problems (damage, a torn tail) go to\n"
+        "standard error; what can be read is still printed. Exit status 0, or 1 when a\n"
+        "file could not be read whole, 2 for usage errors. 'vigild verify' checks.\n");
 }
 
 /* 0 to go on, -1 after --help, 2 on a usage error */
 static int parse_args(int argc, char **argv, struct inspect *in, const char **data,
                       const char **key_file)
 {
-    static const struct option opts[] = {{"key-file", required_argument, 0, 'K'},
-                                         {"from", required_argument, 0, 'f'},
-                                         {"to", required_argument, 0, 't'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"key-file", required_argument, 0, 'K'}, {"from", required_argument, 0, 'f'},
+        {"to", required_argument, 0, 't'},       {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
@@ -124,7 +123,8 @@ static json_t *time_string(json_int_t ms)
     char text[64];
     struct tm tm;
     time_t secs = (time_t)(ms / 1000);
-    if (ms < 0 || !gmtime_r(&secs, &tm) || !strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm))
+    if (ms < 0 || !gmtime_r(&secs, &tm) ||
+        !strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm))
         return json_null();
     size_t n = strlen(text);
     snprintf(text + n, sizeof text - n, ".%03dZ", (int)(ms % 1000));

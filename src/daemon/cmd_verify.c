@@ -52,9 +52,8 @@ static void usage(FILE *out)
 /* 0 to go on, -1 after --help, 2 on a usage error */
 static int parse_args(int argc, char **argv, const char **data, const char **key_file)
 {
-    static const struct option opts[] = {{"key-file", required_argument, 0, 'K'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"key-file", required_argument, 0, 'K'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -197,7 +196,8 @@ int vg_cmd_verify(int argc, char **argv)
            "files: %s\n",
            data, (unsigned long long)v.n_segments, (unsigned long long)v.n_records,
            (unsigned long long)v.n_snapshots, (unsigned long long)v.n_frame_files,
-           v.n_tails ? "authentic and in sequence up to a torn tail" : "all authentic and in sequence");
+           v.n_tails ? "authentic and in sequence up to a torn tail"
+                     : "all authentic and in sequence");
     status = v.n_tails ? VERIFY_TORN_TAIL : 0;
 out:
     if (status == 1)

@@ -14,8 +14,9 @@ static const struct subcommand commands[] = {
     {"run", vg_cmd_run, "serve a member (standalone)"},
     {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
     {"probe", vg_cmd_probe, "read devices from a manifest file once and print the values"},
-    {"inspect", vg_cmd_inspect, "decrypt a data dir's log, snapshots and set-aside records "
-                                "as JSON lines"},
+    {"inspect", vg_cmd_inspect,
+     "decrypt a data dir's log, snapshots and set-aside records "
+     "as JSON lines"},
     {"verify", vg_cmd_verify, "check every sealed frame and snapshot of a data dir, read-only"},
 };
 

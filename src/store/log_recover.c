@@ -20,6 +20,7 @@
  */
 #include "store/log_int.h"
 
+#include "core/fsutil.h"
 #include "core/say.h"
 #include "store/snapshot.h"
 
@@ -297,6 +298,20 @@ static int drop_torn_segment(struct recovery *r, int fd, const char *path, size_
     return 0;
 }
 
+/* Read-only: the segment is read into memory, not mapped, since a running
+ * member may cut the file meanwhile and a mapping would then fault. */
+static int check_segment_fd(struct recovery *r, struct seg *seg, int fd, const char *path,
+                            size_t size, int is_last)
+{
+    uint8_t *p = vg_malloc(size);
+    ssize_t got = vg_pread_all(fd, p, size, 0);
+    int rc = got < 0 ? vg_err(r->err, r->errlen, (int)got, "cannot read log segment '%s': %s",
+                              path, strerror(-(int)got))
+                     : scan_frames(r, seg, path, p, SEG_HEADER_BYTES, (size_t)got, is_last);
+    free(p);
+    return rc;
+}
+
 static int scan_segment_fd(struct recovery *r, struct seg *seg, int fd, const char *path,
                            int is_last)
 {
@@ -311,6 +326,8 @@ static int scan_segment_fd(struct recovery *r, struct seg *seg, int fd, const ch
         return drop_torn_segment(r, fd, path, size);
     if (rc != 0 || size == SEG_HEADER_BYTES)
         return rc;
+    if (r->check)
+        return check_segment_fd(r, seg, fd, path, size, is_last);
     uint8_t *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
         return vg_err(r->err, r->errlen, -errno, "cannot map log segment '%s': %s", path,
@@ -331,8 +348,7 @@ static int scan_segment(struct recovery *r, size_t i)
                       log->dir);
     /* Segments wholly before the snapshot are only kept until compaction
      * removes them; their records are not needed, so are not decrypted. */
-    int covered =
-        !r->check && !is_last && log->segs[i + 1].first_index <= r->after_index + 1;
+    int covered = !r->check && !is_last && log->segs[i + 1].first_index <= r->after_index + 1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return vg_err(r->err, r->errlen, -errno, "cannot open log segment '%s': %s", path,
@@ -441,8 +457,13 @@ int vg_log_check(const char *dir, const vg_keyring_t *keys, uint64_t after_index
     memset(out, 0, sizeof *out);
     vg_log_opts_t opts = {dir, keys, 0};
     vg_log_t *log = vg_log_alloc(&opts);
-    struct recovery r = {.log = log, .after_index = after_index, .each = each, .check = out,
-                         .ctx = ctx, .err = err, .errlen = errlen};
+    struct recovery r = {.log = log,
+                         .after_index = after_index,
+                         .each = each,
+                         .check = out,
+                         .ctx = ctx,
+                         .err = err,
+                         .errlen = errlen};
     int rc = 0;
     /* no flock: a running member must not be kept from its own log */
     log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -464,29 +485,28 @@ int vg_log_check_frames(const char *path, const vg_keyring_t *keys, vg_log_each_
     memset(out, 0, sizeof *out);
     vg_log_opts_t opts = {path, keys, 0};
     vg_log_t *log = vg_log_alloc(&opts);
-    struct recovery r = {.log = log, .each = each, .check = out, .ctx = ctx, .err = err,
-                         .errlen = errlen};
+    struct recovery r = {
+        .log = log, .each = each, .check = out, .ctx = ctx, .err = err, .errlen = errlen};
     struct seg seg = {0};
     struct stat st;
-    uint8_t *p = MAP_FAILED;
+    uint8_t *p = NULL;
+    ssize_t got = 0;
     int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
         rc = vg_err(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (st.st_size == 0)
-        goto out;
-    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-        rc = vg_err(err, errlen, -errno, "cannot map '%s': %s", path, strerror(errno));
+    p = vg_malloc((size_t)st.st_size);
+    if ((got = vg_pread_all(fd, p, (size_t)st.st_size, 0)) < 0) {
+        rc = vg_err(err, errlen, (int)got, "cannot read '%s': %s", path, strerror(-(int)got));
         goto out;
     }
-    if ((size_t)st.st_size >= FRAME_HEAD_BYTES)
+    if ((size_t)got >= FRAME_HEAD_BYTES)
         r.expect = vg_get_u64(p + FRAME_INDEX_AT); /* bare frames: the first sets the start */
-    rc = scan_frames(&r, &seg, path, p, 0, (size_t)st.st_size, 1);
+    if (got > 0)
+        rc = scan_frames(&r, &seg, path, p, 0, (size_t)got, 1);
 out:
-    if (p != MAP_FAILED)
-        munmap(p, (size_t)st.st_size);
+    free(p);
     if (fd >= 0)
         close(fd);
     free(seg.marks);
