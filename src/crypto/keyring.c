@@ -8,13 +8,18 @@
  * the head is published with a release store, which lets the log's writer
  * thread seal snapshots while the owner thread rotates (DESIGN.md section 2).
  *
- * Must never: log key bytes, leave key bytes in freed memory (everything that
- * held them is wiped with sodium_memzero), or accept a keyring file that
+ * Key bytes, and the file text they are parsed from, live only in
+ * sodium_malloc'd memory: locked (never swapped out), left out of core
+ * dumps, fenced by guard pages, and wiped by sodium_free.
+ *
+ * Must never: log key bytes, leave key bytes in freed memory or on the
+ * stack (everything that held them is wiped), or accept a keyring file that
  * other users could read or write.
  */
 #include "crypto/keyring.h"
 
 #include "core/fsutil.h"
+#include "core/say.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -133,10 +138,42 @@ static int keyring_insert(vg_keyring_t *kr, struct vg_key *k)
     return 0;
 }
 
+/* Locked, guarded memory for n bytes of secrets; aborts like vg_malloc when
+ * there is none. sodium_malloc locks the pages but carries on if it cannot
+ * (RLIMIT_MEMLOCK): the lock is asked for again to say so, once. */
+static void *secret_alloc(size_t n)
+{
+    static atomic_int warned;
+    crypto_ready(); /* sodium_malloc needs sodium_init */
+    void *p = sodium_malloc(n);
+    if (!p) {
+        fprintf(stderr, "vigil: out of locked memory for %zu bytes of key material\n", n);
+        abort();
+    }
+    if (sodium_mlock(p, n) < 0 && !atomic_exchange(&warned, 1))
+        vg_warn("cannot lock key memory (%s): keys may be swapped out; raise LimitMEMLOCK",
+                strerror(errno));
+    return p;
+}
+
+/* Wipes and frees what secret_alloc gave (sodium_free wipes it). */
+static void secret_free(void *p)
+{
+    if (p)
+        sodium_free(p);
+}
+
+static struct vg_key *key_alloc(uint32_t id)
+{
+    struct vg_key *k = secret_alloc(sizeof *k);
+    memset(k, 0, sizeof *k);
+    k->id = id;
+    return k;
+}
+
 static struct vg_key *key_new(uint32_t id, const uint8_t *bytes)
 {
-    struct vg_key *k = vg_calloc(1, sizeof *k);
-    k->id = id;
+    struct vg_key *k = key_alloc(id);
     if (bytes)
         memcpy(k->bytes, bytes, VG_KEY_BYTES);
     else
@@ -151,8 +188,7 @@ void vg_keyring_free(vg_keyring_t *kr)
     struct vg_key *k = newest_key(kr);
     while (k) {
         struct vg_key *older = k->older;
-        sodium_memzero(k, sizeof *k);
-        free(k);
+        secret_free(k);
         k = older;
     }
     free(kr);
@@ -269,8 +305,8 @@ static int write_file_atomic(const char *path, const char *text, size_t len, int
 }
 
 /* Formats the ring in the file format, oldest key first. The buffer is
- * sized once so that no copy of a key is left behind by a realloc; the
- * caller wipes and frees *text. */
+ * locked and sized once so that no copy of a key is left behind by a
+ * realloc; the caller frees *text with secret_free. */
 static size_t format_ring(const vg_keyring_t *kr, char **text)
 {
     size_t n_keys = 0;
@@ -279,7 +315,7 @@ static size_t format_ring(const vg_keyring_t *kr, char **text)
     static const char banner[] =
         "# vigil keyring: the highest id is the active key. Keep secret.\n";
     size_t cap = sizeof banner + n_keys * KEYRING_LINE_MAX + 1;
-    char *out = vg_malloc(cap);
+    char *out = secret_alloc(cap);
     size_t len = (size_t)snprintf(out, cap, "%s", banner);
     for (size_t i = n_keys; i > 0; i--) {
         const struct vg_key *k = newest_key(kr);
@@ -300,8 +336,7 @@ static int save_ring(const vg_keyring_t *kr, const char *path, int replace, char
     char *text;
     size_t len = format_ring(kr, &text);
     int rc = write_file_atomic(path, text, len, replace, err, errlen);
-    sodium_memzero(text, len);
-    free(text);
+    secret_free(text);
     return rc;
 }
 
@@ -330,8 +365,7 @@ int vg_keyring_rotate(vg_keyring_t *kr, const char *path, char *err, size_t errl
     atomic_init(&staged.newest, k);
     int rc = path ? save_ring(&staged, path, 1, err, errlen) : 0;
     if (rc < 0) {
-        sodium_memzero(k, sizeof *k);
-        free(k);
+        secret_free(k);
         return rc;
     }
     atomic_store_explicit(&kr->newest, k, memory_order_release);
@@ -370,7 +404,8 @@ static int parse_id(const char *s, size_t len, uint32_t *id)
     return 0;
 }
 
-/* Parses "vgkey1 <id> <64 hex>" (any blanks between fields). */
+/* Parses "vgkey1 <id> <64 hex>" (any blanks between fields); the key bytes
+ * go straight into key, which is locked memory. */
 static int parse_key_line(const char *s, size_t n, uint32_t *id, uint8_t key[VG_KEY_BYTES])
 {
     size_t i = skip_blanks(s, 0, n), end = token_end(s, i, n);
@@ -407,18 +442,18 @@ static int parse_ring(vg_keyring_t *kr, const char *text, size_t len, const char
         if (n > 0 && text[start + n - 1] == '\r')
             n--;
         if (!is_blank_or_comment(text + start, n)) {
-            uint32_t id;
-            uint8_t key[VG_KEY_BYTES];
-            int rc = parse_key_line(text + start, n, &id, key);
-            struct vg_key *k = rc == 0 ? key_new(id, key) : NULL;
-            sodium_memzero(key, sizeof key);
-            if (rc < 0)
+            uint32_t id = 0;
+            struct vg_key *k = key_alloc(0);
+            int rc = parse_key_line(text + start, n, &id, k->bytes);
+            k->id = id;
+            if (rc < 0) {
+                secret_free(k);
                 return vg_err(err, errlen, -EINVAL,
                               "keyring '%s' line %zu: expected 'vgkey1 <id> <64 hex digits>'",
                               path, line_no);
+            }
             if (keyring_insert(kr, k) < 0) {
-                sodium_memzero(k, sizeof *k);
-                free(k);
+                secret_free(k);
                 return vg_err(err, errlen, -EINVAL,
                               "keyring '%s' line %zu: duplicate key id %u", path, line_no, id);
             }
@@ -430,8 +465,8 @@ static int parse_ring(vg_keyring_t *kr, const char *text, size_t len, const char
     return 0;
 }
 
-/* Checks the opened file and reads it into *text (wiped and freed by the
- * caller). Anyone else able to read the file has the keys; anyone able to
+/* Checks the opened file and reads it into *text, locked memory the caller
+ * frees with secret_free. Anyone else able to read the file has the keys; anyone able to
  * write it could plant a key of their own, so both are refused. */
 static int read_keyring_file(int fd, const char *path, char **text, size_t *len, char *err,
                              size_t errlen)
@@ -450,7 +485,7 @@ static int read_keyring_file(int fd, const char *path, char **text, size_t *len,
     if ((uint64_t)st.st_size > KEYRING_MAX_FILE)
         return vg_err(err, errlen, -EINVAL, "keyring '%s' is larger than %u bytes", path,
                       KEYRING_MAX_FILE);
-    *text = vg_malloc((size_t)st.st_size + 1);
+    *text = secret_alloc((size_t)st.st_size + 1);
     ssize_t got = vg_pread_all(fd, *text, (size_t)st.st_size, 0);
     int rc = got < 0 ? (int)got : 0;
     *len = got < 0 ? 0 : (size_t)got;
@@ -479,10 +514,7 @@ int vg_keyring_load(const char *path, vg_keyring_t **out, char *err, size_t errl
     *out = kr;
     kr = NULL;
 out:
-    if (text) {
-        sodium_memzero(text, len);
-        free(text);
-    }
+    secret_free(text);
     vg_keyring_free(kr);
     close(fd);
     return rc;

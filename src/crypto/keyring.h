@@ -11,7 +11,8 @@
  *
  * Sealing is XChaCha20-Poly1305 (libsodium) with a random 24-byte nonce:
  *   sealed = nonce(24) || ciphertext(len) || tag(16)
- * Key material is wiped with sodium_memzero when the keyring is freed.
+ * Key material lives in locked memory (sodium_malloc: never swapped out,
+ * left out of core files) and is wiped when the keyring is freed.
  *
  * Threads: vg_seal, vg_open and vg_keyring_active_id may run in any thread
  * while one thread rotates; keys are only ever added, never moved or removed

@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  -o json          print {\"admin_token\":...} for scripts\n");
 }
 
+/* Copies the keyring byte for byte through one buffer that is wiped after
+ * (plain read/write: a stdio buffer would be freed with the keys in it). */
 static int copy_keyring(const char *from, const char *to, char *err, size_t errlen)
 {
     vg_keyring_t *kr = NULL;
@@ -38,25 +40,30 @@ static int copy_keyring(const char *from, const char *to, char *err, size_t errl
     vg_keyring_free(kr);
     if (rc)
         return rc;
-    FILE *in = fopen(from, "rb");
-    if (!in)
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
         return vg_err(err, errlen, -errno, "cannot open '%s': %s", from, strerror(errno));
     int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fclose(in);
-        return vg_err(err, errlen, -errno, "cannot create '%s': %s", to, strerror(errno));
+        rc = vg_err(err, errlen, -errno, "cannot create '%s': %s", to, strerror(errno));
+        close(in);
+        return rc;
     }
     char buf[4096];
-    size_t n;
-    rc = 0;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if ((rc = vg_write_all(fd, buf, n)))
+    ssize_t n;
+    while (!rc && (n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = vg_err(err, errlen, -errno, "cannot read '%s': %s", from, strerror(errno));
+        else if ((rc = vg_write_all(fd, buf, (size_t)n)))
             vg_err(err, errlen, rc, "cannot write '%s': %s", to, strerror(-rc));
+    }
     sodium_memzero(buf, sizeof buf);
     if (!rc && fsync(fd) < 0)
         rc = vg_err(err, errlen, -errno, "cannot fsync '%s': %s", to, strerror(errno));
     close(fd);
-    fclose(in);
+    close(in);
     return rc;
 }
 

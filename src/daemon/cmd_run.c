@@ -29,6 +29,7 @@ struct run_ctx {
     struct vg_monitor_opts monitor_opts;
     const char *node_file;
     int bootstrap;
+    int allow_core_dumps;
     struct vg_node node;
     struct event *drain_ev;
     uint64_t drain_deadline;
@@ -64,6 +65,9 @@ static void usage(FILE *out)
         "  --site NAME           collect only the devices of this site (standalone;\n"
         "                        a node file's site otherwise)\n"
         "  --no-collect          run no device: store pushed readings only\n"
+        "  --allow-core-dumps    keep the core file limit and dumpable state vigild\n"
+        "                        was started with (default: none: a core file would\n"
+        "                        hold the decrypted state)\n"
         "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
         "Plain HTTP is only served on loopback unless --insecure is given.\n"
         "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
@@ -164,6 +168,7 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                                          {"bootstrap", no_argument, 0, 'b'},
                                          {"site", required_argument, 0, 's'},
                                          {"no-collect", no_argument, 0, 'C'},
+                                         {"allow-core-dumps", no_argument, 0, 'A'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -238,6 +243,9 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
         case 'C':
             ctx->monitor_opts.no_collect = 1;
             break;
+        case 'A':
+            ctx->allow_core_dumps = 1;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -262,13 +270,17 @@ int vg_cmd_run(int argc, char **argv)
     int rc = parse_args(argc, argv, &mo, &so, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
+    char err[1024];
+    if (vg_proc_harden(ctx.allow_core_dumps, err, sizeof err)) {
+        vg_error("cannot start: %s", err);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     fit_connections_to_fd_limit(&so);
     evthread_use_pthreads(); /* device threads wake the loop */
     ctx.base = event_base_new();
     event_base_priority_init(ctx.base, VG_MEMBER_PRIORITIES);
     vg_member_t *member = NULL;
-    char err[1024];
     int status = 1;
     if (ctx.node_file) {
         /* recover only what is known committed: the rest waits for the primary */

@@ -20,7 +20,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vigild witness --data DIR --listen HOST:PORT\n"
             "                      (--tls-cert FILE --tls-key FILE --tls-ca FILE |\n"
-            "                       --insecure-no-tls) [--dead-after-ms N]\n\n"
+            "                       --insecure-no-tls) [--dead-after-ms N]\n"
+            "                      [--allow-core-dumps]\n\n"
             "Serves the cluster witness: it keeps the configuration (epoch, primary,\n"
             "sync set) sealed in DIR and changes it only by the rules of docs/cluster.md.\n"
             "It never holds data or the data key.\n\n"
@@ -33,13 +34,17 @@ static void usage(FILE *out)
             "                       its common name is the member's name\n"
             "  --insecure-no-tls    plain HTTP, member named in the body; loopback only\n"
             "  --dead-after-ms N    a primary unheard this long may be replaced (default %d)\n"
+            "  --allow-core-dumps   keep the core file limit and dumpable state the witness\n"
+            "                       was started with (default: none: a core file would\n"
+            "                       hold the witness key)\n"
             "  --log-level LEVEL    debug, info, warn or error (default info)\n\n"
             "SIGTERM or SIGINT: exit 0.\n",
             VG_WITNESS_DEAD_AFTER_MS);
 }
 
 /* 0 to run, -1 after --help, 2 on a usage error. */
-static int parse_args(int argc, char **argv, const char **dir, struct vg_witness_server_opts *o)
+static int parse_args(int argc, char **argv, const char **dir, struct vg_witness_server_opts *o,
+                      int *allow_core_dumps)
 {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"listen", required_argument, 0, 'l'},
@@ -49,6 +54,7 @@ static int parse_args(int argc, char **argv, const char **dir, struct vg_witness
                                          {"insecure-no-tls", no_argument, 0, 'i'},
                                          {"dead-after-ms", required_argument, 0, 'D'},
                                          {"log-level", required_argument, 0, 'L'},
+                                         {"allow-core-dumps", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -79,6 +85,9 @@ static int parse_args(int argc, char **argv, const char **dir, struct vg_witness
         case 'L':
             if (vg_opt_log_level(optarg))
                 return 2;
+            break;
+        case 'C':
+            *allow_core_dumps = 1;
             break;
         case 'h':
             usage(stdout);
@@ -112,15 +121,20 @@ int vg_cmd_witness(int argc, char **argv)
 {
     const char *dir = NULL;
     struct vg_witness_server_opts o = {.dead_after_ms = VG_WITNESS_DEAD_AFTER_MS};
-    int rc = parse_args(argc, argv, &dir, &o);
+    int allow_core_dumps = 0;
+    int rc = parse_args(argc, argv, &dir, &o, &allow_core_dumps);
     if (rc)
         return rc < 0 ? 0 : rc;
+    char err[1024];
+    if (vg_proc_harden(allow_core_dumps, err, sizeof err)) {
+        vg_error("cannot start: %s", err);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct event_base *base = event_base_new();
     vg_witness_store_t *store = NULL;
     vg_witness_server_t *server = NULL;
     vg_witness_cfg_t cfg;
-    char err[1024];
     int status = 1;
     if ((rc = vg_mkdir_p(dir, 0700))) {
         vg_error("cannot create witness directory '%s': %s", dir, strerror(-rc));

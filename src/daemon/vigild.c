@@ -15,6 +15,10 @@ static const struct subcommand commands[] = {
     {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
     {"probe", vg_cmd_probe, "read devices from a manifest file once and print the values"},
     {"routes", vg_cmd_routes, "list the REST API's routes and the roles that may call them"},
+    {"inspect", vg_cmd_inspect,
+     "decrypt a data dir's log, snapshots and set-aside records "
+     "as JSON lines"},
+    {"verify", vg_cmd_verify, "check every sealed frame and snapshot of a data dir, read-only"},
 };
 
 static void usage(FILE *out)

@@ -170,7 +170,7 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
-static vg_log_t *log_alloc(const vg_log_opts_t *opts)
+vg_log_t *vg_log_alloc(const vg_log_opts_t *opts)
 {
     vg_log_t *log = vg_calloc(1, sizeof *log);
     log->dir = vg_strdup(opts->dir);
@@ -210,7 +210,7 @@ int vg_log_open(const vg_log_opts_t *opts, uint64_t after_index, vg_log_replay_f
     *out = NULL;
     if (!opts || !opts->dir || !opts->keys)
         return vg_err(err, errlen, -EINVAL, "log options need a directory and a keyring");
-    vg_log_t *log = log_alloc(opts);
+    vg_log_t *log = vg_log_alloc(opts);
     int rc = open_dir(log, err, errlen);
     if (rc == 0)
         rc = vg_log_recover(log, after_index, replay, ctx, err, errlen);

@@ -188,6 +188,53 @@ int vg_log_truncate_after(vg_log_t *log, uint64_t index, char *err, size_t errle
  * the old log, a consistent older state to catch up from. */
 int vg_log_reset_to(vg_log_t *log, uint64_t snapshot_index);
 
+/* ---- read-only checking (vigild verify, vigild inspect) ---- */
+
+/* Called for each authentic record, in index order, with the file it is in
+ * and its byte offset there; rec and its payload are only valid during the
+ * call. Non-zero stops the check, which then fails with that code. */
+typedef int (*vg_log_each_fn)(void *ctx, const char *path, uint64_t offset,
+                              const vg_record_t *rec);
+
+/* What recovery would cut from the newest segment (log.h, Recovery): */
+enum vg_log_tail {
+    VG_TAIL_NONE,
+    VG_TAIL_TORN,        /* a frame cut short or failing, nothing authentic after it */
+    VG_TAIL_ZERO,        /* zero fill after the last frame */
+    VG_TAIL_TORN_HEADER, /* a newest segment with no header, short or all zero */
+};
+
+struct vg_log_check {
+    uint64_t n_segments;
+    uint64_t n_records;
+    uint64_t first_index, last_index; /* of the records read; 0 if none */
+    enum vg_log_tail tail;
+    char tail_path[4096];
+    uint64_t tail_offset, tail_bytes; /* where the tail starts, and its length */
+};
+
+/* Reads and authenticates every frame of every segment in dir, with the
+ * rules of vg_log_open's recovery (index continuity across segments,
+ * epochs never going back, torn tail or corruption), but changes nothing:
+ * files are opened read-only and no lock is taken, so a running member is
+ * never held up (its newest frames may then show as a torn tail, being
+ * written). What recovery would cut is reported in out->tail instead.
+ * after_index is the newest snapshot's index (0 if none): the log must
+ * continue from at most after_index + 1. Unlike recovery, every record is
+ * decrypted and handed to each (if not NULL), also those a snapshot covers.
+ * Fails like vg_log_open: -VG_ECORRUPT with err naming the segment file and
+ * byte offset; -errno when a file cannot be read. out holds what was read
+ * before the failure. */
+int vg_log_check(const char *dir, const vg_keyring_t *keys, uint64_t after_index,
+                 vg_log_each_fn each, void *ctx, struct vg_log_check *out, char *err,
+                 size_t errlen);
+
+/* The same for a file of bare frames, with no segment header (what a forced
+ * failover sets aside as DATA/diverged-<ms>/tail.vgl): indexes contiguous
+ * from the first frame's; a bad end is reported as a tail as above. */
+int vg_log_check_frames(const char *path, const vg_keyring_t *keys, vg_log_each_fn each,
+                        void *ctx, struct vg_log_check *out, char *err, size_t errlen);
+
 /* Test hook, off (-1) by default: makes truncation and reset stop as if
  * the process died before their file operation number N (0-based; each
  * removal of a segment or cut of one counts), failing the log. */

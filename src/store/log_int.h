@@ -108,6 +108,10 @@ struct vg_log {
 
 /* ---- log.c: segment list, published figures ---- */
 
+/* A log struct for dir with no file open yet (every fd -1); vg_log_close
+ * frees it. vg_log_open and the read-only check (vg_log_check) start here. */
+vg_log_t *vg_log_alloc(const vg_log_opts_t *opts);
+
 /* Path of the segment starting at first_index into out; -ENAMETOOLONG if
  * it does not fit. */
 int vg_log_seg_path(const vg_log_t *log, uint64_t first_index, char *out, size_t outlen);

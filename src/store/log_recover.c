@@ -2,11 +2,14 @@
  * log_recover.c - recovery of the log at open (log.h): lists the segment
  * files, checks each header, decodes and replays every record after the
  * snapshot, cuts a torn tail of the newest segment and decides where
- * appends go on.
+ * appends go on. The same scan, read-only, is vg_log_check (vigild verify
+ * and inspect): it decodes every record, covered or not, and reports what
+ * recovery would cut instead of cutting it, so that both always agree on
+ * what is a torn tail and what is corruption.
  *
  * Workload: once per vg_log_open, before any other thread runs. Each segment
  * is mapped read-only and decoded front to back; segments wholly covered by
- * the snapshot are not decrypted at all.
+ * the snapshot are not decrypted at all (except by vg_log_check).
  *
  * Must never: skip data silently. Only a torn or zero-filled tail of the
  * newest segment with nothing authentic after it is cut (with a vg_warn).
@@ -17,6 +20,7 @@
  */
 #include "store/log_int.h"
 
+#include "core/fsutil.h"
 #include "core/say.h"
 #include "store/snapshot.h"
 
@@ -80,6 +84,8 @@ struct recovery {
     vg_log_t *log;
     uint64_t after_index;
     vg_log_replay_fn replay;
+    vg_log_each_fn each;        /* read-only check: every record, with its place */
+    struct vg_log_check *check; /* non-NULL: read-only, findings go here */
     void *ctx;
     uint64_t expect; /* index the next record must carry */
     uint64_t last_epoch;
@@ -117,6 +123,17 @@ static int accept_record(struct recovery *r, const vg_record_t *rec, const char 
         if (rc != 0)
             return vg_err(r->err, r->errlen, rc, "replay stopped at record %llu (%d)",
                           (unsigned long long)rec->index, rc);
+    }
+    if (r->each) {
+        int rc = r->each(r->ctx, path, offset, rec);
+        if (rc != 0)
+            return vg_err(r->err, r->errlen, rc, "stopped at record %llu (%d)",
+                          (unsigned long long)rec->index, rc);
+    }
+    if (r->check) {
+        if (r->check->n_records++ == 0)
+            r->check->first_index = rec->index;
+        r->check->last_index = rec->index;
     }
     r->expect++;
     r->n_authentic++;
@@ -162,6 +179,16 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
+/* Read-only: notes what recovery would cut, and where. */
+static void note_tail(struct recovery *r, enum vg_log_tail kind, const char *path, size_t off,
+                      size_t bytes)
+{
+    r->check->tail = kind;
+    snprintf(r->check->tail_path, sizeof r->check->tail_path, "%s", path);
+    r->check->tail_offset = off;
+    r->check->tail_bytes = bytes;
+}
+
 static int cut_tail(const char *path, const uint8_t *p, size_t size, size_t off, char *err,
                     size_t errlen)
 {
@@ -173,12 +200,13 @@ static int cut_tail(const char *path, const uint8_t *p, size_t size, size_t off,
     return 0;
 }
 
-/* Decodes the frames of one mapped segment. A failure in the newest
- * segment with nothing authentic after it is a torn tail and is cut. */
+/* Decodes the frames of one mapped segment from byte start. A failure in
+ * the newest segment with nothing authentic after it is a torn tail and is
+ * cut (read-only: noted). */
 static int scan_frames(struct recovery *r, struct seg *seg, const char *path, const uint8_t *p,
-                       size_t size, int is_last)
+                       size_t start, size_t size, int is_last)
 {
-    size_t off = SEG_HEADER_BYTES;
+    size_t off = start;
     while (off < size) {
         vg_record_t rec;
         size_t used;
@@ -192,6 +220,11 @@ static int scan_frames(struct recovery *r, struct seg *seg, const char *path, co
                                rc == -EBADMSG && r->n_authentic == 0
                                    ? " (and no record before it opens: wrong keyring?)"
                                    : "");
+            if (r->check) {
+                note_tail(r, all_zero(p + off, size - off) ? VG_TAIL_ZERO : VG_TAIL_TORN, path,
+                          off, size - off);
+                break;
+            }
             rc = cut_tail(path, p, size, off, r->err, r->errlen);
             if (rc < 0)
                 return rc;
@@ -253,12 +286,30 @@ static int drop_torn_segment(struct recovery *r, int fd, const char *path, size_
         munmap(p, size);
     if (!zero)
         return corrupt(r, path, 0, "segment header is missing");
+    if (r->check) {
+        note_tail(r, VG_TAIL_TORN_HEADER, path, 0, size);
+        return 0;
+    }
     vg_warn("log segment '%s': removing segment with a torn header (%zu bytes)", path, size);
     if (unlink(path) < 0 || fsync(r->log->dir_fd) < 0)
         return vg_err(r->err, r->errlen, -errno, "cannot remove torn log segment '%s': %s",
                       path, strerror(errno));
     vg_log_pop_segs(r->log, r->log->n_segs - 1);
     return 0;
+}
+
+/* Read-only: the segment is read into memory, not mapped, since a running
+ * member may cut the file meanwhile and a mapping would then fault. */
+static int check_segment_fd(struct recovery *r, struct seg *seg, int fd, const char *path,
+                            size_t size, int is_last)
+{
+    uint8_t *p = vg_malloc(size);
+    ssize_t got = vg_pread_all(fd, p, size, 0);
+    int rc = got < 0 ? vg_err(r->err, r->errlen, (int)got, "cannot read log segment '%s': %s",
+                              path, strerror(-(int)got))
+                     : scan_frames(r, seg, path, p, SEG_HEADER_BYTES, (size_t)got, is_last);
+    free(p);
+    return rc;
 }
 
 static int scan_segment_fd(struct recovery *r, struct seg *seg, int fd, const char *path,
@@ -275,11 +326,13 @@ static int scan_segment_fd(struct recovery *r, struct seg *seg, int fd, const ch
         return drop_torn_segment(r, fd, path, size);
     if (rc != 0 || size == SEG_HEADER_BYTES)
         return rc;
+    if (r->check)
+        return check_segment_fd(r, seg, fd, path, size, is_last);
     uint8_t *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
         return vg_err(r->err, r->errlen, -errno, "cannot map log segment '%s': %s", path,
                       strerror(errno));
-    rc = scan_frames(r, seg, path, p, size, is_last);
+    rc = scan_frames(r, seg, path, p, SEG_HEADER_BYTES, size, is_last);
     munmap(p, size);
     return rc;
 }
@@ -295,7 +348,7 @@ static int scan_segment(struct recovery *r, size_t i)
                       log->dir);
     /* Segments wholly before the snapshot are only kept until compaction
      * removes them; their records are not needed, so are not decrypted. */
-    int covered = !is_last && log->segs[i + 1].first_index <= r->after_index + 1;
+    int covered = !r->check && !is_last && log->segs[i + 1].first_index <= r->after_index + 1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return vg_err(r->err, r->errlen, -errno, "cannot open log segment '%s': %s", path,
@@ -392,5 +445,71 @@ int vg_log_recover(vg_log_t *log, uint64_t after_index, vg_log_replay_fn replay,
         rc = recover_segments(&r);
     if (rc == 0)
         rc = settle_start(log, &r, err, errlen);
+    return rc;
+}
+
+/* ---- read-only checking (log.h) ---- */
+
+int vg_log_check(const char *dir, const vg_keyring_t *keys, uint64_t after_index,
+                 vg_log_each_fn each, void *ctx, struct vg_log_check *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    vg_log_opts_t opts = {dir, keys, 0};
+    vg_log_t *log = vg_log_alloc(&opts);
+    struct recovery r = {.log = log,
+                         .after_index = after_index,
+                         .each = each,
+                         .check = out,
+                         .ctx = ctx,
+                         .err = err,
+                         .errlen = errlen};
+    int rc = 0;
+    /* no flock: a running member must not be kept from its own log */
+    log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (log->dir_fd < 0)
+        rc = vg_err(err, errlen, -errno, "cannot open log directory '%s': %s", dir,
+                    strerror(errno));
+    if (rc == 0)
+        rc = list_segments(log, err, errlen);
+    out->n_segments = log->n_segs;
+    if (rc == 0)
+        rc = recover_segments(&r);
+    vg_log_close(log);
+    return rc;
+}
+
+int vg_log_check_frames(const char *path, const vg_keyring_t *keys, vg_log_each_fn each,
+                        void *ctx, struct vg_log_check *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    vg_log_opts_t opts = {path, keys, 0};
+    vg_log_t *log = vg_log_alloc(&opts);
+    struct recovery r = {
+        .log = log, .each = each, .check = out, .ctx = ctx, .err = err, .errlen = errlen};
+    struct seg seg = {0};
+    struct stat st;
+    uint8_t *p = NULL;
+    ssize_t got = 0;
+    int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = vg_err(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    p = vg_malloc((size_t)st.st_size);
+    if ((got = vg_pread_all(fd, p, (size_t)st.st_size, 0)) < 0) {
+        rc = vg_err(err, errlen, (int)got, "cannot read '%s': %s", path, strerror(-(int)got));
+        goto out;
+    }
+    if ((size_t)got >= FRAME_HEAD_BYTES)
+        r.expect = vg_get_u64(p + FRAME_INDEX_AT); /* bare frames: the first sets the start */
+    if (got > 0)
+        rc = scan_frames(&r, &seg, path, p, 0, (size_t)got, 1);
+out:
+    free(p);
+    if (fd >= 0)
+        close(fd);
+    free(seg.marks);
+    vg_log_close(log);
     return rc;
 }

@@ -129,3 +129,18 @@ void vg_record_release(vg_record_t *rec)
     free(rec->payload);
     record_clear(rec);
 }
+
+const char *vg_record_type_name(uint16_t type)
+{
+    static const char *const names[] = {
+        [VG_REC_OBJ_PUT] = "obj_put",
+        [VG_REC_OBJ_DELETE] = "obj_delete",
+        [VG_REC_TOKEN_CREATE] = "token_create",
+        [VG_REC_TOKEN_REVOKE] = "token_revoke",
+        [VG_REC_CONFIG] = "config",
+        [VG_REC_NOOP] = "noop",
+        [VG_REC_EVENT] = "event",
+        [VG_REC_ALERT] = "alert",
+    };
+    return type < VG_ARRAY_LEN(names) ? names[type] : NULL;
+}

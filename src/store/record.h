@@ -61,4 +61,8 @@ int vg_record_decode(const vg_keyring_t *kr, const uint8_t *p, size_t avail, vg_
 
 void vg_record_release(vg_record_t *rec);
 
+/* The type's name as tools print it ("obj_put", "token_create", ...), or
+ * NULL for a type this version does not know. */
+const char *vg_record_type_name(uint16_t type);
+
 #endif

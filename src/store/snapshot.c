@@ -168,14 +168,15 @@ static int check_header(const uint8_t *p, size_t n, uint64_t want_index, const c
                         char *err, size_t errlen)
 {
     if (n < SNAP_HEADER_BYTES + VG_SEAL_OVERHEAD)
-        return vg_err(err, errlen, -VG_ECORRUPT, "snapshot '%s' is truncated (%zu bytes)", path,
-                      n);
+        return vg_err(err, errlen, -VG_ECORRUPT,
+                      "snapshot '%s' is truncated (%zu bytes, at byte %zu)", path, n, n);
     if (memcmp(p, SNAP_MAGIC, 8) != 0 || vg_get_u32(p + SH_RESERVED) != 0)
-        return vg_err(err, errlen, -VG_ECORRUPT, "snapshot '%s' has a bad header", path);
+        return vg_err(err, errlen, -VG_ECORRUPT, "snapshot '%s' has a bad header (at byte 0)",
+                      path);
     if (vg_get_u64(p + SH_INDEX) != want_index)
         return vg_err(err, errlen, -VG_ECORRUPT,
-                      "snapshot '%s' holds index %llu, not the one in its name", path,
-                      (unsigned long long)vg_get_u64(p + SH_INDEX));
+                      "snapshot '%s' holds index %llu, not the one in its name (at byte %d)",
+                      path, (unsigned long long)vg_get_u64(p + SH_INDEX), SH_INDEX);
     return 0;
 }
 
@@ -189,13 +190,40 @@ static int open_snapshot(const vg_keyring_t *kr, const uint8_t *p, size_t n, con
     if (rc < 0) {
         free(pt);
         if (rc == -ENOKEY)
-            return vg_err(err, errlen, rc, "snapshot '%s' is sealed with unknown key %u", path,
-                          key_id);
-        return vg_err(err, errlen, -VG_ECORRUPT, "snapshot '%s' failed authentication", path);
+            return vg_err(err, errlen, rc,
+                          "snapshot '%s' is sealed with unknown key %u (at byte %d)", path,
+                          key_id, SH_KEY_ID);
+        return vg_err(err, errlen, -VG_ECORRUPT,
+                      "snapshot '%s' failed authentication (the sealed state from byte %d "
+                      "to %zu, or its header)",
+                      path, SNAP_HEADER_BYTES, n);
     }
     *data = pt;
     *len = sealed_len - VG_SEAL_OVERHEAD;
     return 0;
+}
+
+int vg_snapshot_load(const char *dir, const vg_keyring_t *kr, uint64_t index, uint64_t *epoch,
+                     uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+    char path[4096];
+    uint8_t *file = NULL;
+    size_t file_len = 0;
+    *epoch = 0;
+    *data = NULL;
+    *len = 0;
+    if (snap_path(path, sizeof path, dir, index, SNAP_SUFFIX) < 0)
+        return vg_err(err, errlen, -ENAMETOOLONG, "snapshot directory '%s' is too long", dir);
+    int rc = read_file(path, &file, &file_len);
+    if (rc < 0)
+        return vg_err(err, errlen, rc, "cannot read snapshot '%s': %s", path, strerror(-rc));
+    rc = check_header(file, file_len, index, path, err, errlen);
+    if (rc == 0)
+        rc = open_snapshot(kr, file, file_len, path, data, len, err, errlen);
+    if (rc == 0)
+        *epoch = vg_get_u64(file + SH_EPOCH);
+    free(file);
+    return rc;
 }
 
 int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *index,
@@ -203,9 +231,6 @@ int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *i
                             size_t errlen)
 {
     uint64_t latest;
-    char path[4096];
-    uint8_t *file = NULL;
-    size_t file_len = 0;
     *index = 0;
     *epoch = 0;
     *data = NULL;
@@ -213,20 +238,45 @@ int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *i
     int rc = vg_snapshot_latest_index(dir, &latest, err, errlen);
     if (rc < 0 || latest == 0)
         return rc;
-    if (snap_path(path, sizeof path, dir, latest, SNAP_SUFFIX) < 0)
-        return vg_err(err, errlen, -ENAMETOOLONG, "snapshot directory '%s' is too long", dir);
-    rc = read_file(path, &file, &file_len);
-    if (rc < 0)
-        return vg_err(err, errlen, rc, "cannot read snapshot '%s': %s", path, strerror(-rc));
-    rc = check_header(file, file_len, latest, path, err, errlen);
+    rc = vg_snapshot_load(dir, kr, latest, epoch, data, len, err, errlen);
     if (rc == 0)
-        rc = open_snapshot(kr, file, file_len, path, data, len, err, errlen);
-    if (rc == 0) {
         *index = latest;
-        *epoch = vg_get_u64(file + SH_EPOCH);
-    }
-    free(file);
     return rc;
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int vg_snapshot_list(const char *dir, uint64_t **indexes, size_t *n, char *err, size_t errlen)
+{
+    *indexes = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return vg_err(err, errlen, -errno, "cannot list snapshot directory '%s': %s", dir,
+                      strerror(errno));
+    }
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        uint64_t found;
+        if (!parse_name(de->d_name, SNAP_SUFFIX, &found))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            *indexes = vg_realloc(*indexes, cap * sizeof **indexes);
+        }
+        (*indexes)[(*n)++] = found;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*indexes, *n, sizeof **indexes, cmp_index);
+    return 0;
 }
 
 void vg_snapshot_prune(const char *dir, uint64_t keep_index)

@@ -24,6 +24,17 @@ int vg_snapshot_load_latest(const char *dir, const vg_keyring_t *kr, uint64_t *i
                             uint64_t *epoch, uint8_t **data, size_t *len, char *err,
                             size_t errlen);
 
+/* Loads and authenticates the snapshot of index in dir (its file name says
+ * the index), as vg_snapshot_load_latest does. Read-only. Errors name the
+ * file and the byte where the fault was found. */
+int vg_snapshot_load(const char *dir, const vg_keyring_t *kr, uint64_t index, uint64_t *epoch,
+                     uint8_t **data, size_t *len, char *err, size_t errlen);
+
+/* The indexes of every snapshot file in dir, ascending, judged by name
+ * (temp files are left out); *indexes is malloc'd for the caller, NULL when
+ * there is none or dir is missing. */
+int vg_snapshot_list(const char *dir, uint64_t **indexes, size_t *n, char *err, size_t errlen);
+
 /* The index of the newest snapshot file in dir, judged by file name only
  * (nothing is read or authenticated); 0 if there is none or dir is missing.
  * The log uses it to tell "all segments compacted away" from a lost log. */

@@ -249,7 +249,13 @@ if [[ $code2 == 200 ]]; then
 fi
 if [[ $code2 == 404 ]]; then
     ls "$D"/dc1/diverged-*/* >/dev/null 2>&1 || fail "what dc1 committed alone was not kept"
-    how="keeps what it committed alone aside (sealed)"
+    # and an operator can read it back (read-only, next to the running dc1,
+    # whose own log may move meanwhile: only the set-aside lines count)
+    "$VIGILD" inspect "$D/dc1" >"$D/inspect.json" 2>/dev/null || true
+    jq -e -s 'map(select((.source | test("/diverged-")) and .payload.object.name == "alone"))
+        | length > 0' "$D/inspect.json" >/dev/null ||
+        fail "vigild inspect does not show the write dc1 kept aside"
+    how="keeps what it committed alone aside (sealed, readable with vigild inspect)"
 else
     how="finds what it committed alone on the forced primary (it reached dc2 before the kill)"
 fi
