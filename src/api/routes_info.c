@@ -101,6 +101,10 @@ void vg_api_metrics(struct vg_call *call)
            (double)ls.snapshot_index);
     metric(&b, "vigil_writes_pending", "gauge", "Writes waiting for commit.",
            (double)vg_member_n_pending(srv->member));
+    metric(&b, "vigil_disk_full", "gauge",
+           "1 while the data directory is out of space: writes and pushed readings get 507.",
+           vg_member_disk_full(srv->member) ||
+               (srv->monitor && vg_monitor_disk_full(srv->monitor)));
     metric(&b, "vigil_watchers", "gauge", "Open watch streams.", (double)srv->n_watchers);
     metric(&b, "vigil_auth_failures_total", "counter", "Requests refused for a bad token.",
            (double)srv->auth_failures);
