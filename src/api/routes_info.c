@@ -101,6 +101,10 @@ void vg_api_metrics(struct vg_call *call)
     metric(&b, "vigil_writes_refused_busy_total", "counter",
            "Writes refused because too many were waiting to commit.",
            (double)srv->n_backpressure);
+    metric(&b, "vigil_disk_full", "gauge",
+           "1 while the data directory is out of space: writes and pushed readings get 507.",
+           vg_member_disk_full(srv->member) ||
+               (srv->monitor && vg_monitor_disk_full(srv->monitor)));
     metric(&b, "vigil_watchers", "gauge", "Open watch streams.", (double)srv->n_watchers);
     metric(&b, "vigil_watchers_bound", "gauge", "Watch streams past which a new one gets 429.",
            (double)srv->max_watchers);

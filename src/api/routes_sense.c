@@ -13,13 +13,15 @@
  * or element rejects the whole body (400, naming the line or index) and
  * stores nothing. Readings of undeclared sensors, or older than their
  * sensor's last reading, are refused one by one and counted; the answer
- * comes only once the accepted ones are durable.
+ * comes only once the accepted ones are durable. While the data dir is
+ * full a batch is refused whole with 507, before anything is taken in.
  */
 #include "api/api_int.h"
 
 #include <event2/buffer.h>
 #include <math.h>
 
+#include "core/fsutil.h"
 #include "core/say.h"
 #include "daemon/monitor.h"
 #include "sense/lineproto.h"
@@ -36,6 +38,16 @@ struct pending_push {
     json_t *body;
 };
 
+/* 507: the readings were not stored; resending them later is safe (one
+ * at or before its sensor's last reading is refused, never doubled). */
+static void reply_disk_full(struct vg_server *srv, struct evhttp_request *req)
+{
+    vg_api_reply_error(srv, req, 507, NULL,
+                       "readings not stored: the disk holding data directory '%s' is full; "
+                       "free space there and send them again",
+                       vg_member_data_dir(srv->member));
+}
+
 static void on_push_client_gone(struct evhttp_connection *evcon, void *arg)
 {
     struct pending_push *pp = arg;
@@ -51,7 +63,9 @@ static void on_push_durable(void *ctx, int code)
         struct evhttp_connection *evcon = evhttp_request_get_connection(pp->req);
         if (evcon)
             evhttp_connection_set_closecb(evcon, NULL, NULL);
-        if (code)
+        if (vg_out_of_space(code))
+            reply_disk_full(pp->srv, pp->req);
+        else if (code)
             vg_api_reply_error(pp->srv, pp->req, 503, NULL, "readings not stored: %s",
                                strerror(-code));
         else
@@ -107,6 +121,10 @@ static const char *body_text(struct vg_call *call, size_t *len)
 /* POST write (line protocol) or readings (JSON): parse all, then store. */
 static void handle_push(struct vg_call *call, int json)
 {
+    if (vg_monitor_disk_full(call->srv->monitor) || vg_member_disk_full(call->srv->member)) {
+        reply_disk_full(call->srv, call->req); /* before anything is taken in */
+        return;
+    }
     vg_monitor_batch_begin(call->srv->monitor);
     enum vg_lp_precision precision = VG_LP_NS;
     const char *p = evhttp_find_header(&call->query, "precision");

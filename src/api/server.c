@@ -213,6 +213,13 @@ void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req,
     case -EEXIST:
         vg_api_reply_error(srv, req, 400, NULL, "%s", msg);
         break;
+    case -ENOSPC:
+    case -EDQUOT: /* not written, and never will be: safe to retry once space is freed */
+        vg_api_reply_error(srv, req, 507, NULL,
+                           "write not stored: the disk holding data directory '%s' is full; "
+                           "free space there and retry",
+                           vg_member_data_dir(srv->member));
+        break;
     default:
         vg_api_reply_error(srv, req, 503, NULL, "write not committed: %s", msg);
         break;
@@ -229,7 +236,8 @@ void vg_api_healthz(struct vg_call *call)
 void vg_api_readyz(struct vg_call *call)
 {
     struct vg_server *srv = call->srv;
-    int ready = !srv->draining && vg_member_writable(srv->member);
+    int ready = !srv->draining && vg_member_writable(srv->member) &&
+                !vg_member_disk_full(srv->member);
     if (ready && srv->cluster) /* serving: an acting primary, or a mirror */
         ready = strcmp(vg_cluster_role_name(srv->cluster), "none") != 0;
     const char *text = ready ? "ready\n" : "not ready\n";

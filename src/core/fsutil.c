@@ -1,9 +1,10 @@
 /*
- * fsutil.c - full writes and directory fsyncs.
+ * fsutil.c - full writes, directory fsyncs and the free-space probe.
  */
 #include "core/fsutil.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 int vg_write_all(int fd, const void *p, size_t n)
@@ -72,4 +73,14 @@ int vg_fsync_parent(const char *path)
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     return vg_fsync_dir(dir);
+}
+
+int vg_fs_has_room(const char *dir, uint64_t bytes)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0)
+        return -errno;
+    uint64_t blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    return blocks >= (bytes + unit - 1) / unit;
 }

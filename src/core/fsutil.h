@@ -27,4 +27,17 @@ int vg_fsync_dir(const char *dir);
 /* fsync of the directory holding path ("." if path has no slash). */
 int vg_fsync_parent(const char *path);
 
+/* Whether rc (a negative errno) says the file system ran out of space or
+ * of quota: a condition that passes once space is freed, unlike -EIO. */
+static inline int vg_out_of_space(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT;
+}
+
+/* Whether the file system holding dir has at least `bytes` free for this
+ * process (root may use the blocks reserved for it): 1 or 0, or -errno if
+ * statvfs fails. A hint for when to try again, not a promise: the next
+ * write is what tells. */
+int vg_fs_has_room(const char *dir, uint64_t bytes);
+
 #endif

@@ -4,6 +4,13 @@
  *
  * Invariant: pending entries are ordered by index with no gaps, and every
  * index <= vg_state_applied_index has been answered or forgotten.
+ *
+ * Out of space: when the log takes a batch back (log.h), every request
+ * after the durable index fails with -ENOSPC (the API answers 507) and the
+ * data dir counts as full: said once in the log, shown by
+ * vg_member_disk_full, probed once a second until statvfs shows room or a
+ * write gets through. Writes are never refused up front for it: each one
+ * is tried, so the first after space is freed succeeds.
  */
 #include "daemon/member.h"
 
@@ -16,11 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "core/jsonout.h"
 #include "core/say.h"
 #include "store/snapshot.h"
 
-#define STANDALONE_EPOCH 1
+#define STANDALONE_EPOCH  1
+#define SPACE_PROBE_BYTES (1u << 20) /* free space that ends "the disk is full" */
+#define SNAP_RETRY_MS     30000      /* after a failed snapshot */
 
 struct pending {
     uint64_t index;
@@ -47,8 +57,15 @@ struct vg_member {
     char *log_dir;
     pid_t snap_pid; /* child writing a snapshot, 0 if none */
     uint64_t snap_index;
-    uint64_t snap_objects; /* objects in the newest snapshot started */
-    struct event *snap_ev; /* polls for the child's exit */
+    uint64_t snap_objects;  /* objects in the newest snapshot started */
+    struct event *snap_ev;  /* polls for the child's exit */
+    uint64_t snap_retry_ms; /* no snapshot before this (monotonic), after a failure */
+    uint64_t snap_bytes;    /* size of the newest snapshot file written, 0 if unknown */
+    int snap_no_room;       /* the last snapshot was postponed for space (said once) */
+
+    int disk_full;                /* the log ran out of space, and no room seen since */
+    uint64_t space_failures_seen; /* vg_log_space_failures when last looked */
+    struct event *space_ev;       /* probes for room while disk_full */
 
     uint64_t epoch;        /* of the records appended now */
     uint64_t replay_limit; /* recovery applies records up to here (cluster: known committed) */
@@ -133,13 +150,43 @@ static void on_snapshot_poll(evutil_socket_t fd, short what, void *arg)
     event_del(m->snap_ev);
     m->snap_pid = 0;
     if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        vg_warn("snapshot at index %llu did not complete; the log is kept",
-                (unsigned long long)m->snap_index);
+        vg_warn("snapshot at index %llu did not complete; the log is kept, next try in %d s",
+                (unsigned long long)m->snap_index, SNAP_RETRY_MS / 1000);
+        m->snap_retry_ms = vg_mono_us() / 1000 + SNAP_RETRY_MS;
         return;
     }
     m->last_snapshot = m->snap_index;
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/snap-%020llu.vgs", m->log_dir,
+             (unsigned long long)m->snap_index);
+    if (stat(path, &st) == 0)
+        m->snap_bytes = (uint64_t)st.st_size;
     vg_log_compact(m->log, m->snap_index);
     vg_debug("snapshot at index %llu written", (unsigned long long)m->snap_index);
+}
+
+/* A snapshot needs about the state's size free until it replaces the old
+ * one; writing it into a nearly full disk would only make writes fail
+ * while its temp file exists. The state's size is guessed from the newest
+ * snapshot file, else from the log that built it (an upper bound). */
+static int room_for_snapshot(vg_member_t *m)
+{
+    struct vg_log_stats ls;
+    vg_log_get_stats(m->log, &ls);
+    uint64_t need = m->snap_bytes ? m->snap_bytes : ls.bytes_on_disk;
+    need += need / 4 + SPACE_PROBE_BYTES;
+    if (vg_fs_has_room(m->log_dir, need) != 0) {
+        m->snap_no_room = 0;
+        return 1;
+    }
+    if (!m->snap_no_room)
+        vg_warn("snapshot postponed: about %llu bytes free are needed in '%s'; the log is kept "
+                "until there are",
+                (unsigned long long)need, m->log_dir);
+    m->snap_no_room = 1;
+    m->snap_retry_ms = vg_mono_us() / 1000 + SNAP_RETRY_MS;
+    return 0;
 }
 
 static void maybe_snapshot(vg_member_t *m)
@@ -151,7 +198,8 @@ static void maybe_snapshot(vg_member_t *m)
     uint64_t due = m->snapshot_every;
     if (m->snap_objects > due)
         due = m->snap_objects;
-    if (m->snap_pid || applied - m->last_snapshot < due)
+    if (m->snap_pid || applied - m->last_snapshot < due || m->disk_full ||
+        vg_mono_us() / 1000 < m->snap_retry_ms || !room_for_snapshot(m))
         return;
     fflush(NULL);
     pid_t pid = fork();
@@ -178,6 +226,60 @@ static void fail_all_pending(vg_member_t *m, int code)
             p.done(p.ctx, code, NULL);
         json_decref(p.payload);
     }
+}
+
+/* Fails, newest first, every request whose record the log dropped after
+ * taking back a batch for want of space: they were never written. */
+static void drop_unwritten(vg_member_t *m)
+{
+    vg_log_drop_unwritten(m->log);
+    uint64_t last = vg_log_last_index(m->log);
+    while (m->q_len && q_at(m, m->q_len - 1)->index > last) {
+        struct pending p = *q_at(m, m->q_len - 1);
+        m->q_len--;
+        if (p.done)
+            p.done(p.ctx, -ENOSPC, NULL);
+        json_decref(p.payload);
+    }
+}
+
+static void set_disk_full(vg_member_t *m, int full)
+{
+    static const struct timeval probe_every = {1, 0};
+    if (full == m->disk_full)
+        return;
+    m->disk_full = full;
+    if (full) {
+        vg_error("data directory '%s' is full (no space left on its file system, or quota "
+                 "exceeded): writes are refused until space is freed",
+                 m->data_dir);
+        event_add(m->space_ev, &probe_every);
+    } else {
+        vg_info("data directory '%s' has free space again: writes resume", m->data_dir);
+        event_del(m->space_ev);
+    }
+}
+
+/* After the writer reported: another batch taken back means full; one
+ * written since means not. */
+static void watch_space(vg_member_t *m)
+{
+    uint64_t failures = vg_log_space_failures(m->log);
+    if (failures != m->space_failures_seen) {
+        m->space_failures_seen = failures;
+        set_disk_full(m, 1);
+    } else if (m->disk_full && !vg_log_full(m->log)) {
+        set_disk_full(m, 0);
+    }
+}
+
+/* Once a second while full: room on the file system ends it without
+ * waiting for a write (readiness and the metric follow). */
+static void on_space_probe(evutil_socket_t fd, short what, void *arg)
+{
+    vg_member_t *m = arg;
+    if (vg_fs_has_room(m->log_dir, SPACE_PROBE_BYTES) == 1)
+        set_disk_full(m, 0);
 }
 
 /* Applies committed records that nobody is waiting for (a mirror's, or a
@@ -253,6 +355,8 @@ static void on_durable(evutil_socket_t fd, short what, void *arg)
     vg_member_t *m = arg;
     vg_log_notify_drain(m->log);
     commit_ready(m);
+    drop_unwritten(m);
+    watch_space(m);
     if (vg_log_failed(m->log)) {
         vg_error("log write failed: refusing writes; pending requests fail");
         fail_all_pending(m, -EIO);
@@ -313,6 +417,7 @@ int vg_member_reload_snapshot(vg_member_t *m, char *err, size_t errlen)
 int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
                      vg_member_done_fn done, void *ctx, uint64_t *handle)
 {
+    drop_unwritten(m); /* before indexes after the durable one are handed out again */
     vg_buf_t text = VG_BUF_INIT;
     vg_json_dump(payload, &text);
     uint64_t index;
@@ -440,6 +545,7 @@ int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
         event_new(base, vg_log_notify_fd(m->log), EV_READ | EV_PERSIST, on_durable, m);
     event_add(m->notify_ev, NULL);
     m->snap_ev = event_new(base, -1, EV_PERSIST, on_snapshot_poll, m);
+    m->space_ev = event_new(base, -1, EV_PERSIST, on_space_probe, m);
     m->flush_ev = event_new(base, -1, 0, on_flush, m);
     event_priority_set(m->flush_ev, VG_MEMBER_PRIORITIES - 1);
     vg_log_set_deferred(m->log, 1);
@@ -466,6 +572,8 @@ void vg_member_close(vg_member_t *m)
     }
     if (m->snap_ev)
         event_free(m->snap_ev);
+    if (m->space_ev)
+        event_free(m->space_ev);
     vg_log_close(m->log); /* flushes and syncs what is queued */
     while (m->q_len) {    /* durable now, but nobody is waiting any more */
         json_decref(q_at(m, 0)->payload);
@@ -500,6 +608,11 @@ size_t vg_member_n_pending(const vg_member_t *m)
 int vg_member_writable(const vg_member_t *m)
 {
     return m->log && !vg_log_failed(m->log);
+}
+
+int vg_member_disk_full(const vg_member_t *m)
+{
+    return m->disk_full;
 }
 
 void vg_member_commit_latency(const vg_member_t *m, const double **bounds,

@@ -33,7 +33,9 @@ struct vg_member_opts {
 };
 
 /* Called once the record is committed and applied (code = res->code), or
- * with code < 0 and res = NULL if the log failed. res->object is borrowed
+ * with code < 0 and res = NULL if it was not: -ENOSPC if the data dir ran
+ * out of space before it was written (it never will be), -EIO if the log
+ * failed. res->object is borrowed
  * for the duration of the call. */
 typedef void (*vg_member_done_fn)(void *ctx, int code, const vg_apply_result_t *res);
 
@@ -60,6 +62,13 @@ vg_state_t *vg_member_state(vg_member_t *m);
 vg_log_t *vg_member_log(vg_member_t *m);
 size_t vg_member_n_pending(const vg_member_t *m);
 int vg_member_writable(const vg_member_t *m);
+
+/* 1 while the data dir is out of space: the log took back a batch (its
+ * requests failed with -ENOSPC, logged once) and neither a write nor the
+ * once-a-second free-space probe has succeeded since. Writes are still
+ * tried; this is for readiness, metrics and callers that must not start
+ * work they cannot store (pushed readings). */
+int vg_member_disk_full(const vg_member_t *m);
 
 /* ---- cluster hooks (daemon/cluster.c) ---- */
 

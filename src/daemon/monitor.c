@@ -19,6 +19,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "core/fsutil.h"
 #include "core/say.h"
 #include "sense/stype.h"
 #include "state/state.h"
@@ -31,6 +32,8 @@
 #define DRAIN_BATCH 1024
 #define SPOOL_MAX_BYTES (64u << 20)
 #define FWD_FLUSH_BYTES (64u << 10)
+#define SPACE_PROBE_BYTES (1u << 20) /* free space that ends "the disk is full" */
+#define SPACE_PROBE_MS 1000
 
 static const char *const watched_kinds[] = {"Sensor", "Device", "Rule", "Zone", "Site", NULL};
 
@@ -186,10 +189,14 @@ static void fwd_flush(struct vg_monitor *mon)
         return;
     uint64_t seq;
     char err[512];
-    if (vg_spool_push(mon->spool, mon->fwd.data, mon->fwd.len, &seq, err, sizeof err))
+    int rc = vg_spool_push(mon->spool, mon->fwd.data, mon->fwd.len, &seq, err, sizeof err);
+    if (rc && !mon->spool_failing) /* once, not once a batch, while the disk is full */
         vg_error("readings for the primary not spooled: %s", err);
-    else
+    else if (!rc && mon->spool_failing)
+        vg_info("readings for the primary are spooled again");
+    else if (!rc)
         mon->n_forwarded++;
+    mon->spool_failing = rc != 0;
     vg_buf_reset(&mon->fwd);
     vg_cluster_readings_ready(mon->cluster);
 }
@@ -400,6 +407,40 @@ static void seed_from_state(struct vg_monitor *mon)
     }
 }
 
+static void set_disk_full(struct vg_monitor *mon, int full)
+{
+    if (full == mon->disk_full)
+        return;
+    mon->disk_full = full;
+    if (full)
+        vg_error("data directory '%s' is full: pushed readings are refused and collected ones "
+                 "are kept in memory only, until space is freed",
+                 vg_member_data_dir(mon->member));
+    else
+        vg_info("data directory '%s' has free space again: readings are stored",
+                vg_member_data_dir(mon->member));
+}
+
+int vg_monitor_disk_full(vg_monitor_t *mon)
+{
+    uint64_t failures = vg_tsdb_space_failures(mon->tsdb);
+    uint64_t now = vg_mono_ms();
+    if (failures != mon->space_failures_seen) {
+        mon->space_failures_seen = failures;
+        mon->next_probe_ms = now + SPACE_PROBE_MS;
+        set_disk_full(mon, 1);
+    } else if (mon->disk_full && !vg_tsdb_full(mon->tsdb)) {
+        set_disk_full(mon, 0); /* a batch got through */
+    } else if (mon->disk_full && now >= mon->next_probe_ms) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/tsdb", vg_member_data_dir(mon->member));
+        mon->next_probe_ms = now + SPACE_PROBE_MS;
+        if (vg_fs_has_room(dir, SPACE_PROBE_BYTES) == 1)
+            set_disk_full(mon, 0);
+    }
+    return mon->disk_full;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct vg_monitor *mon = arg;
@@ -425,10 +466,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (primary)
         vg_rules_tick(mon->rules, now, vg_mon_on_change, mon);
     vg_mon_flush_changes(mon);
+    vg_monitor_disk_full(mon);
     if (now - mon->last_maintain >= MAINTAIN_EVERY_MS) {
         char err[512];
-        if (vg_tsdb_maintain(mon->tsdb, now, err, sizeof err))
+        int rc = vg_tsdb_maintain(mon->tsdb, now, err, sizeof err);
+        if (rc && !(vg_out_of_space(rc) && mon->maintain_failing)) /* once while full */
             vg_error("time-series maintenance: %s", err);
+        else if (!rc && mon->maintain_failing)
+            vg_info("time-series maintenance succeeds again");
+        mon->maintain_failing = rc != 0;
         mon->last_maintain = now;
         malloc_trim(0); /* bursts (a flood of alert records) leave free heap behind */
     }

@@ -59,8 +59,15 @@ void vg_monitor_batch_end(vg_monitor_t *mon);
 /* 1 if the sensor is declared. */
 int vg_monitor_has_sensor(vg_monitor_t *mon, const char *sensor, size_t len);
 
-/* Calls done(ctx, 0) once everything ingested so far is durable. */
+/* Calls done(ctx, 0) once everything ingested so far is durable; code
+ * -ENOSPC if the file system had no room for it (tsdb.h). */
 int vg_monitor_sync(vg_monitor_t *mon, void (*done)(void *ctx, int code), void *ctx);
+
+/* 1 while the time-series store is out of space: a WAL batch was lost for
+ * it (said once in the log) and neither a later write nor a free-space
+ * probe (at most once a second, from here or the tick) found room since.
+ * Pushed readings are refused meanwhile rather than kept in memory only. */
+int vg_monitor_disk_full(vg_monitor_t *mon);
 
 /* Series query (tsdb.h): fn is called with (time, min, max, avg, count). */
 int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, int64_t to_ms,

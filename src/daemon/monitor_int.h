@@ -68,6 +68,11 @@ struct vg_monitor {
     int devices_dirty;
     int primary;      /* evaluating rules and writing alert records */
     int64_t last_maintain;
+    int disk_full;                /* a tsdb WAL batch was lost for want of space, */
+    uint64_t space_failures_seen; /* and neither a write nor the probe found room since */
+    uint64_t next_probe_ms;
+    int spool_failing;    /* the last spool push failed (said once) */
+    int maintain_failing; /* the last tsdb maintenance failed (said once if for space) */
     vg_spool_t *spool; /* cluster member: batches for the primary */
     vg_buf_t fwd;      /* the batch being filled */
     uint64_t n_forwarded, n_fwd_received, n_fwd_bad;

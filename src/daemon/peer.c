@@ -64,6 +64,8 @@ struct link {
     uint64_t recv_index, recv_off, recv_total;
     uint64_t acked;
     uint64_t readings_sent; /* spool sequence sent on this link */
+    int disk_full_said;     /* APPENDs are being ignored for a full disk (said once) */
+    int resync;             /* records were dropped for a full disk: start over */
 };
 
 static uint64_t last_dial_us, diverged_until_us;
@@ -507,6 +509,30 @@ static void keep_records(vg_cluster_t *c, uint64_t from, const char *what)
     vg_buf_release(&frames);
 }
 
+/* Mirror out of space: records it could not write are never acknowledged.
+ * While the data dir is full APPENDs are ignored (the primary sees acks
+ * stop and degrades, DESIGN.md section 3 rule 2); once there is room the
+ * link is closed, so the primary dials again and streams from what is on
+ * our disk. 1 if the APPEND must not be stored. */
+static int mirror_out_of_space(struct link *l)
+{
+    vg_cluster_t *c = l->c;
+    if (vg_member_disk_full(c->m)) {
+        if (!l->disk_full_said)
+            vg_error("data directory '%s' is full: records from %s are neither stored nor "
+                     "acknowledged until space is freed",
+                     c->node.data, c->node.peer_name);
+        l->disk_full_said = 1;
+        l->resync = 1;
+        return 1;
+    }
+    if (!l->resync)
+        return 0;
+    vg_info("space freed in '%s': catching up with %s again", c->node.data, c->node.peer_name);
+    vg_peer_close(c, "resync after a full disk");
+    return 1;
+}
+
 static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
 {
     vg_cluster_t *c = l->c;
@@ -515,6 +541,8 @@ static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
         return;
     if (msg->u.append.commit_index > c->primary_commit)
         c->primary_commit = msg->u.append.commit_index;
+    if (mirror_out_of_space(l))
+        return;
     uint64_t p = msg->u.append.prev_index;
     if (!prev_matches(c, p, msg->u.append.prev_epoch)) {
         send_reject(l, REJECT_MISMATCH, "prev %llu", (unsigned long long)p);
@@ -570,6 +598,10 @@ static void mirror_on_append(struct link *l, const vg_wire_msg_t *msg)
                     c->matched = idx - 1;
             }
             rc = vg_log_append_frame(log, f + off, flen, NULL);
+            if (vg_out_of_space(rc)) { /* a batch was just taken back */
+                l->resync = 1;
+                break;
+            }
             if (rc) {
                 vg_warn("record %llu from %s refused (%s); link closed",
                         (unsigned long long)idx, c->node.peer_name, strerror(-rc));
@@ -1018,10 +1050,17 @@ void vg_peer_on_durable(vg_cluster_t *c)
     struct link *l = c->link;
     if (!l || !l->established)
         return;
-    if (l->outgoing)
+    if (l->outgoing) {
         stream_more(l);
-    else
-        maybe_ack(l);
+        return;
+    }
+    uint64_t last = vg_log_last_index(vg_member_log(c->m));
+    if (c->matched > last) { /* records dropped for a full disk: never acknowledged */
+        c->matched = last;
+        l->resync = 1;
+        vg_cluster_update_commit(c);
+    }
+    maybe_ack(l);
 }
 
 int vg_peer_listen(vg_cluster_t *c, char *err, size_t errlen)

@@ -9,7 +9,9 @@
  * the primary acknowledged are dropped; the file is emptied, or rewritten
  * atomically with what is left, once they make up most of it. A batch sent
  * twice (a crash between the primary's ack and our rewrite) is harmless:
- * the time-series store refuses a reading not newer than the last.
+ * the time-series store refuses a reading not newer than the last. A push
+ * that fails (a full disk) is cut back off the file, so no partial frame
+ * ever sits in front of a later one.
  */
 #include "sense/fwd.h"
 
@@ -39,6 +41,7 @@ struct vg_spool {
     size_t bytes;       /* held */
     size_t file_frames; /* frames in the file, acked or not */
     uint64_t next_seq, acked_seq, dropped;
+    int broken; /* a failed frame could not be cut back: never append after it */
 };
 
 static void make_ad(uint8_t ad[sizeof spool_ad_domain - 1 + 8], uint64_t seq)
@@ -207,13 +210,26 @@ static int rewrite(vg_spool_t *sp)
 int vg_spool_push(vg_spool_t *sp, const uint8_t *data, size_t len, uint64_t *seq, char *err,
                   size_t errlen)
 {
+    if (sp->broken)
+        return vg_err(err, errlen, -EIO, "spool '%s' holds a cut frame; restart to recover it",
+                      sp->path);
     struct batch bt = {sp->next_seq, (uint8_t *)data, len};
     vg_buf_t frame = VG_BUF_INIT;
     frame_encode(sp, &bt, &frame);
-    int rc = vg_write_all(sp->fd, frame.data, frame.len);
+    off_t end = lseek(sp->fd, 0, SEEK_END); /* where a failed frame is cut back to */
+    int rc = end < 0 ? -errno : vg_write_all(sp->fd, frame.data, frame.len);
     if (!rc && fdatasync(sp->fd))
         rc = -errno;
     vg_buf_release(&frame);
+    /* a part of the frame left behind would sit in the middle of the file
+     * once the next one lands after it: corruption at the next open */
+    if (rc && end >= 0 &&
+        (ftruncate(sp->fd, end) < 0 || fdatasync(sp->fd) < 0 ||
+         lseek(sp->fd, end, SEEK_SET) < 0)) {
+        vg_error("cannot cut spool '%s' back after a failed write: %s", sp->path,
+                 strerror(errno));
+        sp->broken = 1; /* recovery at the next open cuts it as a torn tail */
+    }
     if (rc)
         return vg_err(err, errlen, rc, "cannot write spool '%s': %s", sp->path, strerror(-rc));
     hold(sp, sp->next_seq, data, len);

@@ -221,6 +221,7 @@ int vg_log_open(const vg_log_opts_t *opts, uint64_t after_index, vg_log_replay_f
         return rc;
     }
     atomic_store(&log->durable_index, log->last_index);
+    atomic_store(&log->durable_epoch, log->last_epoch);
     vg_log_publish_layout(log);
     *out = log;
     return 0;
@@ -279,7 +280,8 @@ int vg_log_append(vg_log_t *log, uint64_t epoch, uint16_t type, const void *payl
         .payload_len = len,
     };
     pthread_mutex_lock(&log->mu);
-    int rc = vg_record_encode(log->keys, &rec, &log->queue);
+    /* a batch was taken back and the owner has not dropped the rest yet */
+    int rc = log->discard_pending ? -ENOSPC : vg_record_encode(log->keys, &rec, &log->queue);
     if (rc == 0) {
         log->queue_last = rec.index;
         if (!log->deferred)
@@ -325,6 +327,47 @@ uint64_t vg_log_first_index(const vg_log_t *log)
 int vg_log_failed(const vg_log_t *log)
 {
     return atomic_load(&((vg_log_t *)log)->failed);
+}
+
+uint64_t vg_log_drop_unwritten(vg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    if (!log->discard_pending) {
+        pthread_mutex_unlock(&log->mu);
+        return 0;
+    }
+    uint64_t durable = atomic_load(&log->durable_index);
+    vg_buf_reset(&log->queue);
+    log->queue_last = durable;
+    struct snap_job **at = &log->jobs;
+    while (*at) { /* a job for a dropped record would have nothing to cover */
+        struct snap_job *job = *at;
+        if (job->index <= durable) {
+            at = &job->next;
+            continue;
+        }
+        *at = job->next;
+        free(job->data);
+        free(job);
+        log->jobs_queued--;
+    }
+    log->jobs_tail = at;
+    log->discard_pending = 0;
+    pthread_mutex_unlock(&log->mu);
+    uint64_t dropped = log->last_index - durable;
+    log->last_index = durable;
+    log->last_epoch = atomic_load(&log->durable_epoch);
+    return dropped;
+}
+
+int vg_log_full(const vg_log_t *log)
+{
+    return atomic_load(&((vg_log_t *)log)->full);
+}
+
+uint64_t vg_log_space_failures(const vg_log_t *log)
+{
+    return atomic_load(&((vg_log_t *)log)->n_space_failures);
 }
 
 void vg_log_get_stats(const vg_log_t *log, struct vg_log_stats *st)

@@ -53,12 +53,15 @@ int vg_log_open(const vg_log_opts_t *opts, uint64_t after_index, vg_log_replay_f
 void vg_log_close(vg_log_t *log);
 
 /* Assigns the next index, seals the record with the active key and queues
- * its frame. Not durable until vg_log_durable_index() >= *index_out. */
+ * its frame. Not durable until vg_log_durable_index() >= *index_out.
+ * -ENOSPC while a batch taken back for want of space waits for
+ * vg_log_drop_unwritten (below); -EIO once the log failed. */
 int vg_log_append(vg_log_t *log, uint64_t epoch, uint16_t type, const void *payload, size_t len,
                   uint64_t *index_out);
 
 /* Without a writer thread: writes and fdatasyncs everything queued, in the
- * calling thread. Used by vigild init, tools and tests. */
+ * calling thread. Used by vigild init, tools and tests. -ENOSPC if the
+ * batch was taken back for want of space, -EIO if the log failed. */
 int vg_log_sync(vg_log_t *log);
 
 /* Deferred mode: vg_log_append no longer wakes the writer; the owner calls
@@ -88,6 +91,32 @@ uint64_t vg_log_first_index(const vg_log_t *log);   /* first still on disk; with
 /* Non-zero after a write or fsync failed: the log refuses further appends
  * (-EIO) and the daemon must stop serving writes. */
 int vg_log_failed(const vg_log_t *log);
+
+/* ---- running out of space ----
+ *
+ * A write or sync that fails with ENOSPC or EDQUOT does not fail the log:
+ * the flusher takes the whole batch back (new segments of the batch are
+ * removed, the tail segment is cut back to its size before the batch and
+ * synced), so the files hold exactly the durable records again. Nothing of
+ * the batch was reported durable. The owner then drops every record
+ * appended after the durable index with vg_log_drop_unwritten; until it
+ * has, appends fail with -ENOSPC and nothing more is written. The next
+ * batch is tried as usual: once space is freed it succeeds. Only if taking
+ * the batch back fails too does the log fail closed (vg_log_failed). */
+
+/* Owner thread: if a batch was taken back, forgets every record appended
+ * after the durable index (appends go on at durable + 1, and the last
+ * epoch is that of the durable record) and returns how many were dropped;
+ * else 0. Their completions are the caller's to fail. */
+uint64_t vg_log_drop_unwritten(vg_log_t *log);
+
+/* 1 while the last batch tried was taken back for want of space (cleared
+ * by the next batch written). Thread-safe. */
+int vg_log_full(const vg_log_t *log);
+
+/* How many batches were taken back for want of space since open: a change
+ * tells the owner that another one was. Thread-safe. */
+uint64_t vg_log_space_failures(const vg_log_t *log);
 
 /* Queues a snapshot of the state as of index (all records <= index have
  * been appended). The writer seals it into snapshot.h's format after those
@@ -143,6 +172,9 @@ int vg_log_read(vg_log_t *log, uint64_t from_index, size_t max_bytes, vg_buf_t *
  *             bytes after it
  *   -EBADMSG  the frame fails authentication (tampered, or another key)
  *   -ENOKEY   sealed with a key id this keyring lacks
+ *   -ENOSPC   a batch was just taken back for want of space (the records
+ *             after the durable index are dropped first, so the frame must
+ *             follow that)
  *   -EIO      the log has failed */
 int vg_log_append_frame(vg_log_t *log, const uint8_t *frame, size_t len, uint64_t *index_out);
 

@@ -98,10 +98,16 @@ struct vg_log {
     int writer_idle, stopping, writer_started;
     int deferred;    /* appends do not wake the writer; the owner calls vg_log_flush */
     int inline_busy; /* the owner is writing a batch itself; the writer keeps out */
+    /* The flusher took a batch back for want of space: nothing more is
+     * written until the owner has dropped what is queued after it
+     * (vg_log_drop_unwritten), so indexes stay contiguous on disk. */
+    int discard_pending;
     pthread_t writer;
 
     /* published by the flusher, read anywhere */
-    _Atomic uint64_t durable_index, first_index, snapshot_index;
+    _Atomic uint64_t durable_index, durable_epoch, first_index, snapshot_index;
+    _Atomic uint64_t n_space_failures; /* batches taken back for want of space */
+    _Atomic int full;                  /* the last batch tried was taken back */
     _Atomic uint64_t n_segments, bytes_on_disk, n_fsyncs, n_records_written;
     _Atomic int failed;
 };

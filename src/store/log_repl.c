@@ -62,12 +62,18 @@ int vg_log_append_frame(vg_log_t *log, const uint8_t *frame, size_t len, uint64_
     char why[256];
     if (atomic_load_explicit(&log->failed, memory_order_relaxed))
         return -EIO;
+    if (atomic_load_explicit(&log->full, memory_order_relaxed))
+        vg_log_drop_unwritten(log); /* so the frame is checked against what is on disk */
     int rc = check_foreign_frame(log, frame, len, &index, &epoch, why, sizeof why);
     if (rc < 0) {
         vg_warn("log in '%s' refuses a frame: %s", log->dir, why);
         return rc;
     }
     pthread_mutex_lock(&log->mu);
+    if (log->discard_pending) { /* taken back just now: the frame would go too */
+        pthread_mutex_unlock(&log->mu);
+        return -ENOSPC;
+    }
     vg_buf_add(&log->queue, frame, len);
     log->queue_last = index;
     if (!log->deferred)
@@ -189,6 +195,7 @@ static int continue_after(vg_log_t *log, uint64_t index, uint64_t epoch, char *e
     pthread_mutex_lock(&log->mu);
     log->queue_last = index;
     pthread_mutex_unlock(&log->mu);
+    atomic_store(&log->durable_epoch, epoch);
     atomic_store(&log->durable_index, index);
     vg_log_publish_layout(log);
     return vg_log_open_tail(log, err, errlen);

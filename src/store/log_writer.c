@@ -14,9 +14,19 @@
  *
  * Must never: report an index durable before its segment data and the
  * directory entry of a new segment are synced; write again after a failed
- * write or fsync (the log fails closed); remove a segment before a snapshot
- * file covering all its records is on disk; let a full segment go unsynced
- * before the next is created (only the newest may have a torn tail).
+ * write or fsync (the log fails closed), except after running out of space,
+ * once the batch is wholly taken back (below); remove a segment before a
+ * snapshot file covering all its records is on disk; let a full segment go
+ * unsynced before the next is created (only the newest may have a torn
+ * tail).
+ *
+ * Out of space (ENOSPC, EDQUOT): the batch is taken back instead of failing
+ * the log. Segments it created are removed and the tail it started in is cut
+ * back to its size before the batch, then synced; what stays is exactly what
+ * earlier syncs made durable. This is sound even when the sync was what
+ * failed: the log only appends, so every byte below the old size was
+ * already on disk unchanged, and the pages past it are cut away. Shrinking
+ * a file needs no space; if it still fails, the log fails closed.
  */
 #include "store/log_int.h"
 
@@ -45,7 +55,8 @@ static int seg_create(vg_log_t *log, uint64_t first_index)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         int rc = -errno;
-        vg_error("cannot create log segment '%s': %s", path, strerror(-rc));
+        if (!vg_out_of_space(rc)) /* the member says that once, with the path */
+            vg_error("cannot create log segment '%s': %s", path, strerror(-rc));
         return rc;
     }
     memcpy(hdr, SEG_MAGIC, 8);
@@ -53,8 +64,10 @@ static int seg_create(vg_log_t *log, uint64_t first_index)
     vg_put_u64(hdr + SEG_H_FIRST, first_index);
     int rc = vg_write_all(fd, hdr, sizeof hdr);
     if (rc < 0) {
-        vg_error("cannot write log segment '%s': %s", path, strerror(-rc));
+        if (!vg_out_of_space(rc))
+            vg_error("cannot write log segment '%s': %s", path, strerror(-rc));
         close(fd);
+        unlink(path); /* ours (O_EXCL), and holds no record */
         return rc;
     }
     vg_log_push_seg(log, first_index);
@@ -68,16 +81,17 @@ static int seg_sync(vg_log_t *log)
     if (fdatasync(log->seg_fd) == 0)
         return 0;
     int rc = -errno;
-    vg_error("cannot sync log segment %020llu" SEG_SUFFIX " in '%s': %s",
-             (unsigned long long)log->segs[log->n_segs - 1].first_index, log->dir,
-             strerror(-rc));
+    if (!vg_out_of_space(rc))
+        vg_error("cannot sync log segment %020llu" SEG_SUFFIX " in '%s': %s",
+                 (unsigned long long)log->segs[log->n_segs - 1].first_index, log->dir,
+                 strerror(-rc));
     return rc;
 }
 
 static int seg_write(vg_log_t *log, const uint8_t *p, size_t n)
 {
     int rc = vg_write_all(log->seg_fd, p, n);
-    if (rc < 0)
+    if (rc < 0 && !vg_out_of_space(rc))
         vg_error("cannot write log segment %020llu" SEG_SUFFIX " in '%s': %s",
                  (unsigned long long)log->segs[log->n_segs - 1].first_index, log->dir,
                  strerror(-rc));
@@ -103,7 +117,7 @@ static int seg_full(const vg_log_t *log)
  * segment is synced before the next is created, so after a crash only the
  * newest segment can have a torn tail. */
 static int write_frames(vg_log_t *log, const uint8_t *p, size_t n, int *created,
-                        uint64_t *n_frames)
+                        uint64_t *n_frames, uint64_t *last_epoch)
 {
     size_t chunk = 0, off = 0;
     while (off < n) {
@@ -132,23 +146,109 @@ static int write_frames(vg_log_t *log, const uint8_t *p, size_t n, int *created,
         }
         tail->bytes += frame_bytes;
         tail->last_index = index;
+        *last_epoch = vg_get_u64(p + off + 4); /* u32 frame_len, then u64 epoch */
         off += frame_bytes;
         (*n_frames)++;
     }
     return seg_write(log, p + chunk, n - chunk);
 }
 
-static int write_and_sync(vg_log_t *log, const uint8_t *p, size_t n, uint64_t *n_frames)
+static int write_and_sync(vg_log_t *log, const uint8_t *p, size_t n, uint64_t *n_frames,
+                          uint64_t *last_epoch)
 {
     int created = 0;
-    int rc = write_frames(log, p, n, &created, n_frames);
+    int rc = write_frames(log, p, n, &created, n_frames, last_epoch);
     if (rc == 0)
         rc = seg_sync(log);
     if (rc == 0 && created && fsync(log->dir_fd) < 0) {
         rc = -errno;
-        vg_error("cannot sync log directory '%s': %s", log->dir, strerror(errno));
+        if (!vg_out_of_space(rc))
+            vg_error("cannot sync log directory '%s': %s", log->dir, strerror(errno));
     }
     return rc;
+}
+
+/* ---- taking a batch back (out of space) ---- */
+
+/* Where the segments stood before a batch: enough to undo it. */
+struct tail_mark {
+    size_t n_segs, n_marks;
+    uint64_t bytes, last_index;
+    int open; /* the tail was open for appends: the batch began in it */
+};
+
+static void tail_remember(const vg_log_t *log, struct tail_mark *tm)
+{
+    *tm = (struct tail_mark){.n_segs = log->n_segs, .open = log->seg_fd >= 0};
+    if (log->n_segs) {
+        const struct seg *tail = &log->segs[log->n_segs - 1];
+        tm->n_marks = tail->n_marks;
+        tm->bytes = tail->bytes;
+        tm->last_index = tail->last_index;
+    }
+}
+
+/* Cuts the segment the batch began in back to its old size, synced, and
+ * reopens it for appends. */
+static int tail_cut_back(vg_log_t *log, const struct tail_mark *tm)
+{
+    char path[4096];
+    struct seg *tail = &log->segs[log->n_segs - 1];
+    vg_log_seg_path(log, tail->first_index, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)tm->bytes) < 0 || fsync(fd) < 0) {
+        int rc = -errno;
+        vg_error("cannot cut log segment '%s' back to %llu bytes: %s", path,
+                 (unsigned long long)tm->bytes, strerror(-rc));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    pthread_mutex_lock(&log->seg_mu);
+    tail->bytes = tm->bytes;
+    tail->last_index = tm->last_index;
+    tail->n_marks = tm->n_marks;
+    pthread_mutex_unlock(&log->seg_mu);
+    log->seg_fd = fd;
+    return 0;
+}
+
+/* Undoes a batch that could not be written whole: removes the segments it
+ * created (newest first), then cuts back the one it began in. Only records
+ * of the batch are touched; none of them was reported durable. */
+static int tail_rollback(vg_log_t *log, const struct tail_mark *tm)
+{
+    if (log->seg_fd >= 0)
+        close(log->seg_fd);
+    log->seg_fd = -1;
+    size_t n_created = log->n_segs - tm->n_segs;
+    while (log->n_segs > tm->n_segs) {
+        char path[4096];
+        vg_log_seg_path(log, log->segs[log->n_segs - 1].first_index, path, sizeof path);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            vg_error("cannot remove log segment '%s': %s", path, strerror(errno));
+            return -errno;
+        }
+        pthread_mutex_lock(&log->seg_mu);
+        vg_log_pop_segs(log, log->n_segs - 1);
+        pthread_mutex_unlock(&log->seg_mu);
+    }
+    if (n_created && fsync(log->dir_fd) < 0) {
+        vg_error("cannot sync log directory '%s': %s", log->dir, strerror(errno));
+        return -errno;
+    }
+    return tm->open ? tail_cut_back(log, tm) : 0;
+}
+
+/* The batch was taken back: hold the writer until the owner drops what is
+ * queued after it, and tell the owner. */
+static void note_no_space(vg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    log->discard_pending = 1;
+    pthread_mutex_unlock(&log->mu);
+    atomic_fetch_add(&log->n_space_failures, 1);
+    atomic_store(&log->full, 1);
 }
 
 /* ---- snapshots and compaction ---- */
@@ -241,11 +341,18 @@ static void take_batch(vg_log_t *log, struct batch *b) /* mu held */
 static void write_batch(vg_log_t *log, struct batch *b)
 {
     if (log->wbuf.len > 0 && !atomic_load(&log->failed)) {
-        uint64_t n_frames = 0;
-        if (write_and_sync(log, log->wbuf.data, log->wbuf.len, &n_frames) == 0) {
+        uint64_t n_frames = 0, last_epoch = 0;
+        struct tail_mark tm;
+        tail_remember(log, &tm);
+        int rc = write_and_sync(log, log->wbuf.data, log->wbuf.len, &n_frames, &last_epoch);
+        if (rc == 0) {
             atomic_fetch_add(&log->n_records_written, n_frames);
+            atomic_store(&log->durable_epoch, last_epoch);
             atomic_store(&log->durable_index, b->last_index);
+            atomic_store(&log->full, 0);
             vg_log_notify(log); /* answer writers now, not after compaction below */
+        } else if (vg_out_of_space(rc) && tail_rollback(log, &tm) == 0) {
+            note_no_space(log);
         } else {
             vg_log_fail(log);
         }
@@ -257,7 +364,7 @@ static void write_batch(vg_log_t *log, struct batch *b)
     uint64_t n_jobs = 0;
     for (struct snap_job *job = b->jobs, *next; job; job = next, n_jobs++) {
         next = job->next;
-        if (!atomic_load(&log->failed))
+        if (!atomic_load(&log->failed) && job->index <= atomic_load(&log->durable_index))
             run_snapshot(log, job);
         free(job->data);
         free(job);
@@ -276,15 +383,16 @@ static void *writer_main(void *arg)
     struct batch b;
     pthread_mutex_lock(&log->mu);
     for (;;) {
-        while (!log->stopping && (log->inline_busy || (log->queue.len == 0 && !log->jobs))) {
+        while (!log->stopping && (log->inline_busy || log->discard_pending ||
+                                  (log->queue.len == 0 && !log->jobs))) {
             log->writer_idle = 1;
             if (log->inline_busy)
                 pthread_cond_broadcast(&log->done_cv); /* vg_log_flusher_acquire waits */
             pthread_cond_wait(&log->work_cv, &log->mu);
         }
         log->writer_idle = 0;
-        if (log->queue.len == 0 && !log->jobs)
-            break; /* stopping, and everything queued is written */
+        if ((log->queue.len == 0 && !log->jobs) || log->discard_pending)
+            break; /* stopping, and everything queued is written (or cannot be) */
         take_batch(log, &b);
         pthread_mutex_unlock(&log->mu);
         write_batch(log, &b);
@@ -345,7 +453,7 @@ static void wait_for_writer(vg_log_t *log)
     pthread_mutex_lock(&log->mu);
     uint64_t jobs_target = log->jobs_queued;
     vg_log_wake_writer(log);
-    while (!atomic_load(&log->failed) &&
+    while (!atomic_load(&log->failed) && !log->discard_pending &&
            (atomic_load(&log->durable_index) < target || log->jobs_done < jobs_target))
         pthread_cond_wait(&log->done_cv, &log->mu);
     pthread_mutex_unlock(&log->mu);
@@ -356,13 +464,21 @@ int vg_log_sync(vg_log_t *log)
     if (log->writer_started) {
         wait_for_writer(log);
     } else {
-        struct batch b;
+        struct batch b = {0};
         pthread_mutex_lock(&log->mu);
-        take_batch(log, &b);
+        int held = log->discard_pending;
+        if (!held)
+            take_batch(log, &b);
         pthread_mutex_unlock(&log->mu);
-        write_batch(log, &b);
+        if (!held)
+            write_batch(log, &b);
     }
-    return atomic_load(&log->failed) ? -EIO : 0;
+    if (atomic_load(&log->failed))
+        return -EIO;
+    pthread_mutex_lock(&log->mu);
+    int taken_back = log->discard_pending;
+    pthread_mutex_unlock(&log->mu);
+    return taken_back ? -ENOSPC : 0;
 }
 
 void vg_log_set_deferred(vg_log_t *log, int deferred)
@@ -376,7 +492,7 @@ void vg_log_flush(vg_log_t *log)
 {
     pthread_mutex_lock(&log->mu);
     int single = log->queue_last == atomic_load(&log->durable_index) + 1;
-    if ((log->queue.len == 0 && !log->jobs) ||
+    if ((log->queue.len == 0 && !log->jobs) || log->discard_pending ||
         (log->writer_started && !(log->writer_idle && single && !log->jobs))) {
         if (log->queue.len || log->jobs)
             vg_log_wake_writer(log);
@@ -427,10 +543,15 @@ void vg_log_flusher_acquire(vg_log_t *log)
     log->inline_busy = 1;
     while (log->writer_started && !log->writer_idle)
         pthread_cond_wait(&log->done_cv, &log->mu);
-    take_batch(log, &b);
+    int held = log->discard_pending;
+    if (!held)
+        take_batch(log, &b);
     pthread_mutex_unlock(&log->mu);
-    if (log->wbuf.len > 0 || b.jobs)
+    if (!held && (log->wbuf.len > 0 || b.jobs))
         write_batch(log, &b);
+    /* out of space: what is queued will never be written; the owner (our
+     * caller) drops it so the truncation sees only what is on disk */
+    vg_log_drop_unwritten(log);
 }
 
 void vg_log_flusher_release(vg_log_t *log)

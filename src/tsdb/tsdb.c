@@ -386,3 +386,13 @@ void vg_tsdb_stats(const vg_tsdb_t *db, struct vg_tsdb_stats *out)
     }
     out->memory_bytes = mem;
 }
+
+int vg_tsdb_full(const vg_tsdb_t *db)
+{
+    return atomic_load(&((vg_tsdb_t *)db)->wal.full);
+}
+
+uint64_t vg_tsdb_space_failures(const vg_tsdb_t *db)
+{
+    return atomic_load(&((vg_tsdb_t *)db)->wal.n_space_failures);
+}

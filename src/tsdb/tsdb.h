@@ -105,7 +105,12 @@ uint32_t vg_tsdb_find(const vg_tsdb_t *db, const char *name);
 int vg_tsdb_append(vg_tsdb_t *db, uint32_t id, int64_t time_ms, double value);
 
 /* Called when the points appended before the sync are durable (code 0) or
- * cannot be made so (-EIO and the like; the store has failed closed). */
+ * cannot be made so: -ENOSPC (or -EDQUOT) when the file system had no room
+ * for their WAL batch, which was then cut off again (the store goes on, and
+ * the next sync tries again; the points stay in memory, so queries and
+ * rules see them, and are stored by the next checkpoint that gets written,
+ * but a restart before that loses them); -EIO and the like when the store
+ * has failed closed. */
 typedef void (*vg_tsdb_done_fn)(void *ctx, int code);
 
 /* Seals the points appended since the last sync into the WAL and fsyncs
@@ -140,5 +145,10 @@ int vg_tsdb_query(vg_tsdb_t *db, const char *name, int64_t from_ms, int64_t to_m
 int vg_tsdb_last(const vg_tsdb_t *db, uint32_t id, int64_t *time_ms, double *value);
 
 void vg_tsdb_stats(const vg_tsdb_t *db, struct vg_tsdb_stats *out);
+
+/* 1 while the last WAL batch tried was lost for want of space; how many
+ * were since open (a change says another was). Loop thread. */
+int vg_tsdb_full(const vg_tsdb_t *db);
+uint64_t vg_tsdb_space_failures(const vg_tsdb_t *db);
 
 #endif

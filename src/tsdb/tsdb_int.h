@@ -81,9 +81,10 @@ struct wal {
 
     /* under io_mu */
     pthread_mutex_t io_mu;
-    int fd;
+    int fd; /* -1: no segment (none could be created for want of space) */
     uint64_t seq, off;
     vg_buf_t batch, sealed; /* plaintext taken from queue; its frame */
+    vg_buf_t carry;         /* series entries of lost batches: go first in the next */
 
     /* under mu */
     pthread_mutex_t mu;
@@ -91,10 +92,16 @@ struct wal {
     vg_buf_t queue;
     uint64_t queue_batch; /* the last batch in queue */
     int stopping, writer_started, writer_idle;
+    /* Batches up to this one were lost for want of space and their waiters
+     * not yet told (0: none): the writer waits, so durable cannot pass
+     * them meanwhile. */
+    uint64_t lost_to;
     pthread_t writer;
 
     _Atomic uint64_t durable; /* batches written and fsynced */
     _Atomic uint64_t n_fsyncs, bytes;
+    _Atomic uint64_t n_space_failures; /* batches lost for want of space */
+    _Atomic int full;                  /* the last batch tried was lost for want of space */
     _Atomic int failed;
 };
 

@@ -239,9 +239,17 @@ int vg_tsdb_wal_open(vg_tsdb_t *db, uint64_t first_seq, char *err, size_t errlen
         next = seqs[i] + 1;
     }
     free(seqs);
-    if (rc == 0 && (rc = vg_tsdb_wal_create(db, next)) < 0)
-        vg_err(err, errlen, rc, "cannot create tsdb wal segment in '%s': %s", db->dir,
-               strerror(-rc));
+    if (rc == 0 && (rc = vg_tsdb_wal_create(db, next)) < 0) {
+        if (vg_out_of_space(rc)) {
+            /* start anyway (reads work): the first write that finds room creates it */
+            vg_warn("no space for a new tsdb wal segment in '%s' yet", db->dir);
+            db->wal.seq = next - 1;
+            rc = 0;
+        } else {
+            vg_err(err, errlen, rc, "cannot create tsdb wal segment in '%s': %s", db->dir,
+                   strerror(-rc));
+        }
+    }
     if (rc == 0 && db->base)
         rc = vg_tsdb_wal_start(db, err, errlen);
     return rc;

@@ -16,8 +16,17 @@
  *
  * Must never: report a batch durable before its fdatasync (and, for a new
  * segment, the directory's fsync) returned; write after a failed write or
- * fsync (the WAL fails closed: every later sync reports -EIO); cut anything
+ * fsync (the WAL fails closed: every later sync reports -EIO), except after
+ * running out of space once the segment is cut back (below); cut anything
  * but the torn tail of the newest segment.
+ *
+ * Out of space (ENOSPC, EDQUOT): the segment is cut back to where the frame
+ * began and synced (an append-only file: what is below was synced before),
+ * the batch is lost and its waiters get -ENOSPC, and the WAL goes on: the
+ * next batch is tried as usual. New-series entries of a lost batch are
+ * carried into the next one, since later points name those ids and replay
+ * must know them. A segment that cannot be created for want of space
+ * (at open, or when rolling) is created by the next write instead.
  */
 #include "tsdb/tsdb_int.h"
 
@@ -56,9 +65,12 @@ int vg_tsdb_wal_create(vg_tsdb_t *db, uint64_t seq)
     if (rc == 0 && (fdatasync(fd) < 0 || fsync(db->dir_fd) < 0))
         rc = -errno;
     if (rc < 0) {
-        vg_error("cannot create tsdb wal segment '%s': %s", path, strerror(-rc));
-        if (fd >= 0)
+        if (!vg_out_of_space(rc)) /* the monitor says that once */
+            vg_error("cannot create tsdb wal segment '%s': %s", path, strerror(-rc));
+        if (fd >= 0) {
             close(fd);
+            unlink(path); /* new, and nothing in it yet */
+        }
         return rc;
     }
     db->wal.fd = fd;
@@ -80,11 +92,15 @@ static int write_frame(vg_tsdb_t *db, const vg_buf_t *pt)
     atomic_fetch_add(&w->n_fsyncs, 1);
     if (rc == 0 && fdatasync(w->fd) < 0)
         rc = -errno;
-    if (rc < 0) {
+    if (vg_out_of_space(rc) && (ftruncate(w->fd, (off_t)w->off) < 0 || fdatasync(w->fd) < 0))
+        rc = -errno; /* cannot even cut it back: fail closed */
+    if (rc < 0 && !vg_out_of_space(rc)) {
         vg_error("cannot write tsdb wal segment %016llx in '%s': %s",
                  (unsigned long long)w->seq, db->dir, strerror(-rc));
         return rc;
     }
+    if (rc < 0)
+        return rc;
     w->off += w->sealed.len;
     atomic_fetch_add(&w->bytes, w->sealed.len);
     return 0;
@@ -96,6 +112,32 @@ static void notify(vg_tsdb_t *db)
     if (db->wal.notify_fd >= 0 && write(db->wal.notify_fd, &one, sizeof one) < 0 &&
         errno != EAGAIN)
         vg_warn("cannot signal tsdb wal notify fd: %s", strerror(errno));
+}
+
+/* Keeps the new-series entries of a lost batch for the next one. */
+static void carry_series(struct wal *w)
+{
+    const uint8_t *p = w->batch.data;
+    size_t off = 0, n = w->batch.len;
+    while (off < n) {
+        size_t len = p[off] == WAL_SERIES ? 6 + (size_t)p[off + 5] : WAL_POINT_SIZE;
+        if (p[off] == WAL_SERIES)
+            vg_buf_add(&w->carry, p + off, len);
+        off += len;
+    }
+}
+
+/* The batch could not be stored for want of space: its waiters are told
+ * (deliver), the WAL goes on with the next. */
+static void lose_batch(vg_tsdb_t *db, uint64_t batch)
+{
+    struct wal *w = &db->wal;
+    carry_series(w);
+    pthread_mutex_lock(&w->mu);
+    w->lost_to = db->base ? batch : 0; /* without a loop the caller is told at once */
+    pthread_mutex_unlock(&w->mu);
+    atomic_fetch_add(&w->n_space_failures, 1);
+    atomic_store(&w->full, 1);
 }
 
 /* Takes what is queued and writes it as one frame. io_mu held. */
@@ -111,15 +153,28 @@ static int flush_locked(vg_tsdb_t *db)
     pthread_mutex_unlock(&w->mu);
     if (w->batch.len == 0 || atomic_load(&w->failed))
         return atomic_load(&w->failed) ? -EIO : 0;
-    int rc = w->fd < 0 ? -EIO : write_frame(db, &w->batch);
+    if (w->carry.len) { /* series of a lost batch go first */
+        vg_buf_add(&w->carry, w->batch.data, w->batch.len);
+        vg_buf_t all = w->carry;
+        w->carry = w->batch;
+        w->batch = all;
+        vg_buf_reset(&w->carry);
+    }
+    int rc = w->fd < 0 ? vg_tsdb_wal_create(db, w->seq + 1) : 0;
+    if (rc == 0)
+        rc = write_frame(db, &w->batch);
+    if (vg_out_of_space(rc))
+        lose_batch(db, batch);
     if (w->batch.cap > (8u << 20))
         vg_buf_release(&w->batch);
     else
         vg_buf_reset(&w->batch);
     if (rc < 0) {
-        atomic_store(&w->failed, 1);
+        if (!vg_out_of_space(rc))
+            atomic_store(&w->failed, 1);
         return rc;
     }
+    atomic_store(&w->full, 0);
     atomic_store(&w->durable, batch);
     return 0;
 }
@@ -130,13 +185,13 @@ static void *writer_main(void *arg)
     struct wal *w = &db->wal;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stopping && w->queue.len == 0) {
+        while (!w->stopping && (w->queue.len == 0 || w->lost_to)) {
             w->writer_idle = 1;
             pthread_cond_wait(&w->work_cv, &w->mu);
         }
         w->writer_idle = 0;
-        if (w->queue.len == 0)
-            break; /* stopping, everything written */
+        if (w->queue.len == 0 || w->lost_to)
+            break; /* stopping: everything written, or the rest is for close */
         pthread_mutex_unlock(&w->mu);
         pthread_mutex_lock(&w->io_mu);
         flush_locked(db);
@@ -196,20 +251,34 @@ static void push_waiter(struct wal *w, vg_tsdb_done_fn done, void *ctx, uint64_t
     w->waiters[(w->w_head + w->w_n++) % w->w_cap] = (struct wal_waiter){done, ctx, batch};
 }
 
-/* Calls the done of every waiter whose batch is durable (or, if the WAL
- * failed or `all`, of every waiter, with -EIO unless durable). */
+/* Calls the done of every waiter whose batch is durable or was lost for
+ * want of space (-ENOSPC), or, if the WAL failed or `all`, of every waiter
+ * (-EIO unless durable); then lets the writer go on after a lost batch. */
 static void deliver(vg_tsdb_t *db, int all)
 {
     struct wal *w = &db->wal;
+    pthread_mutex_lock(&w->mu);
+    uint64_t lost_to = w->lost_to;
+    pthread_mutex_unlock(&w->mu);
     while (w->w_n > 0) {
         struct wal_waiter wt = w->waiters[w->w_head];
         int durable = atomic_load(&w->durable) >= wt.batch;
-        if (!durable && !all && !atomic_load(&w->failed))
+        int lost = !durable && wt.batch <= lost_to;
+        if (!durable && !lost && !all && !atomic_load(&w->failed))
             break;
         w->w_head = (w->w_head + 1) % w->w_cap;
         w->w_n--;
-        wt.done(wt.ctx, durable ? 0 : -EIO);
+        wt.done(wt.ctx, durable ? 0 : lost ? -ENOSPC : -EIO);
     }
+    if (!lost_to)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->lost_to = 0;
+    if (w->queue.len && w->writer_idle) {
+        w->writer_idle = 0;
+        pthread_cond_signal(&w->work_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)
@@ -250,10 +319,11 @@ int vg_tsdb_wal_roll(vg_tsdb_t *db, uint64_t *new_seq)
     pthread_mutex_lock(&w->io_mu);
     int rc = flush_locked(db);
     if (rc == 0) {
-        close(w->fd);
-        w->fd = -1;
+        int old_fd = w->fd; /* kept for appends until the new one exists */
         rc = vg_tsdb_wal_create(db, w->seq + 1);
-        if (rc < 0)
+        if (rc == 0 && old_fd >= 0)
+            close(old_fd);
+        else if (rc < 0 && !vg_out_of_space(rc))
             atomic_store(&w->failed, 1);
     }
     *new_seq = w->seq;
@@ -314,4 +384,5 @@ void vg_tsdb_wal_close(vg_tsdb_t *db)
     vg_buf_release(&w->queue);
     vg_buf_release(&w->batch);
     vg_buf_release(&w->sealed);
+    vg_buf_release(&w->carry);
 }
