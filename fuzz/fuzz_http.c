@@ -22,9 +22,9 @@
 
 #include "api/server.h"
 #include "core/say.h"
-#include "daemon/daemon.h"
-#include "daemon/member.h"
-#include "daemon/monitor.h"
+#include "vigild/vigild.h"
+#include "member/member.h"
+#include "monitor/monitor.h"
 
 static struct event_base *base;
 static vg_server_t *server;

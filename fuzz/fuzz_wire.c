@@ -3,7 +3,7 @@
  * decoder must never read out of bounds, and whatever it accepts must
  * encode back to the same bytes.
  */
-#include "repl/wire.h"
+#include "cluster/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

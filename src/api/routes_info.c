@@ -4,7 +4,7 @@
  */
 #include "api/api_int.h"
 
-#include "daemon/monitor.h"
+#include "monitor/monitor.h"
 
 #include "core/buf.h"
 #include "schema/schema.h"

@@ -23,7 +23,7 @@
 
 #include "core/fsutil.h"
 #include "core/say.h"
-#include "daemon/monitor.h"
+#include "monitor/monitor.h"
 #include "sense/lineproto.h"
 #include "sense/pushjson.h"
 #include "sense/sim.h"

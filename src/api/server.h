@@ -9,8 +9,8 @@
 
 #include <event2/event.h>
 
-#include "daemon/cluster.h"
-#include "daemon/member.h"
+#include "cluster/cluster.h"
+#include "member/member.h"
 
 struct vg_server_opts {
     const char *listen; /* HOST:PORT; "[::1]:7700" for IPv6 */

@@ -3,6 +3,8 @@
  */
 #include "core/fsutil.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -83,4 +85,22 @@ int vg_fs_has_room(const char *dir, uint64_t bytes)
     uint64_t blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
     uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
     return blocks >= (bytes + unit - 1) / unit;
+}
+
+int vg_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
 }

@@ -21,6 +21,10 @@ int vg_write_file_sync(const char *path, const void *p, size_t n);
  * the number of bytes read (< n only at end of file) or -errno. */
 ssize_t vg_pread_all(int fd, void *p, size_t n, uint64_t off);
 
+/* mkdir -p: parents with mode 0755, the last component with mode; an
+ * existing directory is fine. 0 or -errno. */
+int vg_mkdir_p(const char *path, unsigned mode);
+
 /* fsync of a directory; 0 or -errno. */
 int vg_fsync_dir(const char *dir);
 

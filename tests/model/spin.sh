@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Model check of the mirroring and failover protocol (DESIGN.md section 3):
-# src/repl/model/vigil.pml, verified exhaustively by spin at two sets of
+# src/cluster/model/vigil.pml, verified exhaustively by spin at two sets of
 # bounds. Then every deliberately broken variant must make spin find the
 # violation it is built to show (so the check can fail), and the situations
 # that make the properties interesting must be reachable (so it is not
-# vacuous). See src/repl/model/README.md.
+# vacuous). See src/cluster/model/README.md.
 #
 # ctest passes VG_SOURCE (repo root) and VG_BUILD; by hand:
 #   VG_SOURCE=$PWD bash tests/model/spin.sh
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 SRC=${VG_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
-MODEL=$SRC/src/repl/model/vigil.pml
+MODEL=$SRC/src/cluster/model/vigil.pml
 MEMLIM=${VG_MODEL_MEMLIM:-6144}   # MB per pan; two run at once: 12 GiB at most
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

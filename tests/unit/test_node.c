@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "repl/node.h"
+#include "cluster/node.h"
 
 static const char good[] = "name: dc1-a\n"
                            "site: dc1\n"

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "repl/wire.h"
+#include "cluster/wire.h"
 
 static vg_wire_msg_t decode_ok(const vg_buf_t *b)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "witness/rules.h"
+#include "witness/witness_rules.h"
 
 #define DEAD_AFTER 800
 #define NOW        1714564800123ull /* 2024-05-01T12:00:00.123Z */

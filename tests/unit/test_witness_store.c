@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "crypto/keyring.h"
-#include "witness/store.h"
+#include "witness/witness_store.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,0 +1,33 @@
+/*
+ * daemon.h - vigild's subcommands (one file each) and their shared helpers.
+ */
+#ifndef VG_DAEMON_H
+#define VG_DAEMON_H
+
+#include "core/vg.h"
+
+int vg_cmd_init(int argc, char **argv);
+int vg_cmd_run(int argc, char **argv);
+int vg_cmd_witness(int argc, char **argv);
+int vg_cmd_probe(int argc, char **argv);
+int vg_cmd_routes(int argc, char **argv);
+int vg_cmd_inspect(int argc, char **argv);
+int vg_cmd_verify(int argc, char **argv);
+
+/* Tells systemd (Type=notify) about state changes, if NOTIFY_SOCKET is set;
+ * a no-op otherwise. */
+void vg_sd_notify(const char *state);
+
+/* --log-level: sets the level, or prints why not and returns 2. */
+int vg_opt_log_level(const char *s);
+
+/* A decimal number in [min, max] for flag, or a message and 2. */
+int vg_opt_number(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Turns core dumps off (RLIMIT_CORE 0, soft and hard) and makes the
+ * process non-dumpable (PR_SET_DUMPABLE 0), unless allow_core_dumps. Call
+ * before any key is loaded. 0, or -errno with a message in err. */
+int vg_proc_harden(int allow_core_dumps, char *err, size_t errlen);
+
+
+#endif
