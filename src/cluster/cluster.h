@@ -63,14 +63,30 @@ void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
 void vg_cluster_force(vg_cluster_t *c, const char *reason, const char *actor,
                       vg_cluster_done_fn done, void *ctx);
 
-/* Facility readings over the member link (DESIGN.md section 4): a mirror
- * forwards what its site's devices read; the primary acknowledges each
- * batch once it is durable. mon may be NULL (before free). */
-struct vg_monitor;
-void vg_cluster_set_monitor(vg_cluster_t *c, struct vg_monitor *mon);
-/* Mirror: new batches are in the spool. */
-void vg_cluster_readings_ready(vg_cluster_t *c);
+/*
+ * A service's channel on the member link: the mirror sends the sequenced
+ * batches its service hands out, oldest first; the primary hands each to
+ * its service, which calls vg_cluster_channel_durable once it is stored,
+ * and the mirror's service then drops it. The runtime never looks inside a
+ * batch. Today the facility monitor forwards its site's readings this way
+ * (DESIGN.md section 4); the frames are the wire's READINGS and
+ * READINGS_ACK, so there is one channel (a second service would add a
+ * channel id to those frames).
+ */
+struct vg_cluster_channel {
+    /* mirror: the next batch after seq `after`: 0, or -ENOENT when none */
+    int (*next)(void *ctx, uint64_t after, const uint8_t **data, size_t *len, uint64_t *seq);
+    /* mirror: the primary holds every batch up to seq */
+    void (*acked)(void *ctx, uint64_t seq);
+    /* primary: a batch from the mirror */
+    void (*receive)(void *ctx, uint64_t seq, const uint8_t *data, size_t len);
+    void *ctx;
+};
+/* Copies ch; NULL detaches (before the service is freed). */
+void vg_cluster_set_channel(vg_cluster_t *c, const struct vg_cluster_channel *ch);
+/* Mirror: the service has new batches to send. */
+void vg_cluster_channel_ready(vg_cluster_t *c);
 /* Primary: batch seq from the mirror is durable here. */
-void vg_cluster_readings_durable(vg_cluster_t *c, uint64_t seq);
+void vg_cluster_channel_durable(vg_cluster_t *c, uint64_t seq);
 
 #endif

@@ -94,7 +94,7 @@ struct vg_cluster {
     uint64_t matched;        /* our log equals the current primary's through here */
 
     struct link *link;
-    struct vg_monitor *monitor; /* readings the mirror forwards (may be NULL) */
+    struct vg_cluster_channel channel; /* a service's traffic (.next NULL: none) */
     struct wclient *wc;
     struct evconnlistener *listener;
     struct event *tick_ev;

@@ -33,7 +33,6 @@
 #include "core/netaddr.h"
 #include "core/say.h"
 #include "crypto/tls.h"
-#include "monitor/monitor.h"
 #include "store/snapshot.h"
 
 #define HIGH_WATER       (8u << 20) /* stop streaming while this much is unsent */
@@ -744,13 +743,13 @@ static void on_hello(struct link *l, const vg_wire_msg_t *msg)
 void vg_peer_send_readings(vg_cluster_t *c)
 {
     struct link *l = c->link;
-    if (!l || l->outgoing || !l->established || !c->monitor)
+    if (!l || l->outgoing || !l->established || !c->channel.next)
         return;
     const uint8_t *data;
     size_t len;
     uint64_t seq;
     while (evbuffer_get_length(bufferevent_get_output(l->bev)) < READINGS_HIGH_WATER &&
-           vg_monitor_fwd_next(c->monitor, l->readings_sent, &data, &len, &seq) == 0) {
+           c->channel.next(c->channel.ctx, l->readings_sent, &data, &len, &seq) == 0) {
         vg_wire_msg_t msg = {.type = VG_WIRE_READINGS, .epoch = c->hi};
         msg.u.readings.seq = seq;
         msg.u.readings.data = data;
@@ -760,13 +759,13 @@ void vg_peer_send_readings(vg_cluster_t *c)
     }
 }
 
-void vg_cluster_readings_ready(vg_cluster_t *c)
+void vg_cluster_channel_ready(vg_cluster_t *c)
 {
     if (c)
         vg_peer_send_readings(c);
 }
 
-void vg_cluster_readings_durable(vg_cluster_t *c, uint64_t seq)
+void vg_cluster_channel_durable(vg_cluster_t *c, uint64_t seq)
 {
     struct link *l = c ? c->link : NULL;
     if (!l || !l->outgoing || !l->established)
@@ -776,10 +775,10 @@ void vg_cluster_readings_durable(vg_cluster_t *c, uint64_t seq)
     send_msg(l, &ack);
 }
 
-void vg_cluster_set_monitor(vg_cluster_t *c, struct vg_monitor *mon)
+void vg_cluster_set_channel(vg_cluster_t *c, const struct vg_cluster_channel *ch)
 {
     if (c)
-        c->monitor = mon;
+        c->channel = ch ? *ch : (struct vg_cluster_channel){0};
 }
 
 static void on_heartbeat(struct link *l, const vg_wire_msg_t *msg)
@@ -859,16 +858,16 @@ static void dispatch(struct link *l, const vg_wire_msg_t *msg)
         break;
     case VG_WIRE_READINGS:
         if (l->outgoing) {
-            if (c->monitor)
-                vg_monitor_fwd_receive(c->monitor, msg->u.readings.seq, msg->u.readings.data,
-                                       msg->u.readings.data_len);
+            if (c->channel.receive)
+                c->channel.receive(c->channel.ctx, msg->u.readings.seq, msg->u.readings.data,
+                                   msg->u.readings.data_len);
             return;
         }
         break;
     case VG_WIRE_READINGS_ACK:
         if (!l->outgoing) {
-            if (c->monitor)
-                vg_monitor_fwd_acked(c->monitor, msg->u.readings_ack.seq);
+            if (c->channel.acked)
+                c->channel.acked(c->channel.ctx, msg->u.readings_ack.seq);
             vg_peer_send_readings(c);
             return;
         }

@@ -198,7 +198,7 @@ static void fwd_flush(struct vg_monitor *mon)
         mon->n_forwarded++;
     mon->spool_failing = rc != 0;
     vg_buf_reset(&mon->fwd);
-    vg_cluster_readings_ready(mon->cluster);
+    vg_cluster_channel_ready(mon->cluster);
 }
 
 static void on_polled(struct vg_monitor *mon, struct mdevice *d, const struct vg_collected *it)
@@ -574,16 +574,18 @@ int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, in
 
 /* ---- forwarding (peer.c) ---- */
 
-int vg_monitor_fwd_next(vg_monitor_t *mon, uint64_t after, const uint8_t **data, size_t *len,
-                        uint64_t *seq)
+static int fwd_next(void *ctx, uint64_t after, const uint8_t **data, size_t *len,
+                    uint64_t *seq)
 {
+    struct vg_monitor *mon = ctx;
     if (!mon->spool || mon->primary)
         return -ENOENT;
     return vg_spool_next(mon->spool, after, data, len, seq);
 }
 
-void vg_monitor_fwd_acked(vg_monitor_t *mon, uint64_t seq)
+static void fwd_acked(void *ctx, uint64_t seq)
 {
+    struct vg_monitor *mon = ctx;
     if (mon->spool)
         vg_spool_ack(mon->spool, seq);
 }
@@ -616,12 +618,13 @@ static void on_fwd_durable(void *ctx, int code)
 {
     struct fwd_ack *fa = ctx;
     if (code == 0)
-        vg_cluster_readings_durable(fa->mon->cluster, fa->seq);
+        vg_cluster_channel_durable(fa->mon->cluster, fa->seq);
     free(fa);
 }
 
-void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data, size_t len)
+static void fwd_receive(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
 {
+    struct vg_monitor *mon = ctx;
     char err[256];
     mon->n_fwd_received++;
     vg_monitor_batch_begin(mon);
@@ -630,7 +633,7 @@ void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data
     if (bad) {
         mon->n_fwd_bad++;
         vg_warn("from the mirror: %s; batch %llu refused", err, (unsigned long long)seq);
-        vg_cluster_readings_durable(mon->cluster, seq);
+        vg_cluster_channel_durable(mon->cluster, seq);
         return;
     }
     struct fwd_ack *fa = vg_malloc(sizeof *fa);
@@ -648,4 +651,9 @@ void vg_monitor_batch_begin(vg_monitor_t *mon)
 void vg_monitor_batch_size(vg_monitor_t *mon, size_t n)
 {
     mon->batch_n = n;
+}
+
+struct vg_cluster_channel vg_monitor_channel(vg_monitor_t *mon)
+{
+    return (struct vg_cluster_channel){fwd_next, fwd_acked, fwd_receive, mon};
 }

@@ -86,18 +86,14 @@ json_t *vg_monitor_facility(vg_monitor_t *mon);
 /* Rule instances and their live state (rules.h). New ref. */
 json_t *vg_monitor_rules(vg_monitor_t *mon);
 
-/* ---- forwarding between the sites (peer.c) ---- */
+/* ---- forwarding between the sites ---- */
 
-/* Mirror: the oldest spooled batch after sequence `after` (pointers valid
- * until the next spool change); -ENOENT when none. */
-int vg_monitor_fwd_next(vg_monitor_t *mon, uint64_t after, const uint8_t **data, size_t *len,
-                        uint64_t *seq);
-/* Mirror: the primary holds every batch through seq. */
-void vg_monitor_fwd_acked(vg_monitor_t *mon, uint64_t seq);
-/* Primary: a batch from the mirror; ingested, and acknowledged through
- * vg_cluster_readings_durable once durable. A malformed batch is refused
+/* The monitor's channel on the member link (cluster.h): on a mirror, the
+ * spooled reading batches (pointers valid until the next spool change),
+ * dropped once the primary acknowledges them; on the primary, each batch
+ * is ingested and acknowledged once durable. A malformed batch is refused
  * whole (logged, counted) and acknowledged so it is not sent forever. */
-void vg_monitor_fwd_receive(vg_monitor_t *mon, uint64_t seq, const uint8_t *data, size_t len);
+struct vg_cluster_channel vg_monitor_channel(vg_monitor_t *mon);
 
 /* Prometheus text for /metrics. */
 void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out);

@@ -312,7 +312,8 @@ int vg_cmd_run(int argc, char **argv)
         goto out;
     }
     so.monitor = ctx.monitor;
-    vg_cluster_set_monitor(ctx.cluster, ctx.monitor);
+    struct vg_cluster_channel readings = vg_monitor_channel(ctx.monitor);
+    vg_cluster_set_channel(ctx.cluster, &readings);
     if (vg_server_start(ctx.base, member, &so, &ctx.server, err, sizeof err)) {
         vg_error("cannot serve: %s", err);
         goto out;
@@ -330,7 +331,7 @@ out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);
     vg_server_free(ctx.server);
-    vg_cluster_set_monitor(ctx.cluster, NULL);
+    vg_cluster_set_channel(ctx.cluster, NULL);
     vg_monitor_free(ctx.monitor);
     vg_cluster_free(ctx.cluster);
     vg_member_close(member);
