@@ -13,6 +13,7 @@
 
 #include "api/server.h"
 #include "auth/token.h"
+#include "service/service.h" /* struct vg_route */
 #include "crypto/tls.h"
 
 #define VG_API_MAX_BODY     (1u << 20)
@@ -122,13 +123,6 @@ enum {
     VG_ROUTE_PUBLIC = 1,  /* no token needed (/healthz, /readyz) */
     VG_ROUTE_PRIMARY = 2, /* appends to the log: acting primary only, back-pressure */
     VG_ROUTE_MONITOR = 4, /* needs the facility monitor (503 without it) */
-};
-struct vg_route {
-    enum evhttp_cmd_type method;
-    const char *pattern; /* "/api/v1/objects/{kind}/{name}" */
-    enum vg_perm perm;   /* ignored for VG_ROUTE_PUBLIC */
-    unsigned flags;
-    void (*handler)(struct vg_call *call);
 };
 /* The table, ended by a row with a NULL pattern. */
 extern const struct vg_route vg_api_routes[];

@@ -27,6 +27,7 @@
 #include "sense/lineproto.h"
 #include "sense/pushjson.h"
 #include "sense/sim.h"
+#include "monitor/alerts.h"
 #include "state/state.h"
 
 #define MAX_ERRORS_SHOWN 10
@@ -305,12 +306,12 @@ void vg_api_alerts(struct vg_call *call)
     json_t *active = json_array();
     const char *id;
     json_t *a;
-    json_object_foreach(vg_state_alerts(st), id, a) {
+    json_object_foreach(vg_alerts_active(st), id, a) {
         /* "info" instances are parts of composites, never alerts */
         if (strcmp(json_string_value(json_object_get(a, "to")), "info") != 0)
             json_array_append(active, a);
     }
-    json_t *log = vg_state_alert_log(st);
+    json_t *log = vg_alerts_log(st);
     size_t n = json_array_size(log), keep = n > 200 ? 200 : n;
     json_t *recent = json_array();
     for (size_t i = n - keep; i < n; i++)

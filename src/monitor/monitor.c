@@ -22,6 +22,7 @@
 #include "core/fsutil.h"
 #include "core/say.h"
 #include "sense/stype.h"
+#include "monitor/alerts.h"
 #include "state/state.h"
 #include "store/record.h"
 
@@ -311,7 +312,7 @@ static void restart_devices(struct vg_monitor *mon, const json_t *devices,
  * they do not stay active forever. Only the primary writes them. */
 static void resolve_removed(struct vg_monitor *mon)
 {
-    json_t *active = vg_state_alerts(vg_member_state(mon->member));
+    json_t *active = vg_alerts_active(vg_member_state(mon->member));
     if (!mon->primary || json_object_size(active) == 0)
         return;
     json_t *status = vg_rules_status(mon->rules);
@@ -400,7 +401,7 @@ static void seed_from_state(struct vg_monitor *mon)
     const char *id;
     json_t *alert;
     json_object_clear(mon->recorded);
-    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, alert) {
+    json_object_foreach(vg_alerts_active(vg_member_state(mon->member)), id, alert) {
         const char *to = json_string_value(json_object_get(alert, "to"));
         vg_rules_seed(mon->rules, id, to);
         track_recorded(mon, id, to);

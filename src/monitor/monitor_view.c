@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "sense/stype.h"
+#include "monitor/alerts.h"
 #include "state/state.h"
 
 static const char *sensor_state(const struct vg_monitor *mon, const struct msensor *s)
@@ -140,7 +141,7 @@ json_t *vg_monitor_facility(vg_monitor_t *mon)
     json_t *alerts = json_array();
     const char *id;
     json_t *a;
-    json_object_foreach(vg_state_alerts(vg_member_state(mon->member)), id, a) {
+    json_object_foreach(vg_alerts_active(vg_member_state(mon->member)), id, a) {
         if (strcmp(json_string_value(json_object_get(a, "to")), "info") != 0)
             json_array_append(alerts, a);
     }

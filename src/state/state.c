@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "schema/schema.h"
+#include "service/service.h"
 #include "store/record.h"
 
 vg_state_t *vg_state_new(void)
@@ -28,8 +29,7 @@ vg_state_t *vg_state_new(void)
     st->kinds = json_object();
     st->tokens = json_object();
     st->events = json_array();
-    st->alerts = json_object();
-    st->alert_log = json_array();
+    st->slices = vg_state_slices_new();
     st->cluster = json_object();
     st->history = vg_calloc(HISTORY_CAP, sizeof *st->history);
     return st;
@@ -53,8 +53,7 @@ void vg_state_free(vg_state_t *st)
     json_decref(st->kinds);
     json_decref(st->tokens);
     json_decref(st->events);
-    json_decref(st->alerts);
-    json_decref(st->alert_log);
+    vg_state_slices_free(st->slices);
     json_decref(st->cluster);
     vg_buf_release(&st->scratch);
     free(st);
@@ -345,23 +344,32 @@ static int apply_event(vg_state_t *st, uint64_t index, json_t *payload)
     return 0;
 }
 
-/* A rule state change, made by the primary's rule engine. Like events, a
- * malformed payload is kept out rather than trusted. */
-static int apply_alert(vg_state_t *st, uint64_t index, json_t *payload)
+void **vg_state_slices_new(void)
 {
-    const char *id = json_string_value(json_object_get(payload, "id"));
-    const char *to = json_string_value(json_object_get(payload, "to"));
-    if (!json_is_object(payload) || !id || !to)
-        return 0;
-    json_object_set_new(payload, "index", json_integer((json_int_t)index));
-    if (!strcmp(to, "ok"))
-        json_object_del(st->alerts, id);
-    else
-        json_object_set(st->alerts, id, payload);
-    json_array_append(st->alert_log, payload);
-    if (json_array_size(st->alert_log) > VG_STATE_ALERT_LOG_CAP)
-        json_array_remove(st->alert_log, 0);
-    return 0;
+    size_t n = 0;
+    while (vg_service_data[n])
+        n++;
+    void **slices = vg_calloc(n + 1, sizeof *slices);
+    for (size_t i = 0; i < n; i++)
+        slices[i] = vg_service_data[i]->slice_new();
+    return slices;
+}
+
+void vg_state_slices_free(void **slices)
+{
+    if (!slices)
+        return;
+    for (size_t i = 0; vg_service_data[i]; i++)
+        vg_service_data[i]->slice_free(slices[i]);
+    free(slices);
+}
+
+void *vg_state_slice(const vg_state_t *st, const struct vg_service_data *data)
+{
+    for (size_t i = 0; vg_service_data[i]; i++)
+        if (vg_service_data[i] == data)
+            return st->slices[i];
+    VG_BUG("service data '%s' is not in vg_service_data[]", data->name);
 }
 
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
@@ -387,10 +395,13 @@ int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type
     case VG_REC_CONFIG:
     case VG_REC_EVENT:
         return apply_event(st, index, payload);
-    case VG_REC_ALERT:
-        return apply_alert(st, index, payload);
-    default:
+    default: {
+        size_t slot;
+        const struct vg_service_data *owner = vg_service_data_owner(type, &slot);
+        if (owner)
+            return owner->apply(st->slices[slot], index, type, payload);
         return 0; /* NOOP: only advances the index */
+    }
     }
 }
 
@@ -409,15 +420,6 @@ json_t *vg_state_events(const vg_state_t *st)
     return st->events;
 }
 
-json_t *vg_state_alerts(const vg_state_t *st)
-{
-    return st->alerts;
-}
-
-json_t *vg_state_alert_log(const vg_state_t *st)
-{
-    return st->alert_log;
-}
 
 json_t *vg_state_cluster(const vg_state_t *st)
 {

@@ -76,9 +76,11 @@ json_t *vg_state_cluster(const vg_state_t *st);
 /* Rule states (VG_REC_ALERT records, DESIGN.md section 4): every rule
  * instance whose state is not "ok", {id: change}, and the newest changes,
  * oldest first, each with its "index". Both borrowed. */
-#define VG_STATE_ALERT_LOG_CAP 2000
-json_t *vg_state_alerts(const vg_state_t *st);
-json_t *vg_state_alert_log(const vg_state_t *st);
+
+/* A service's slice of the state (service.h); never NULL for a row of
+ * vg_service_data[]. Borrowed: valid until the next apply or load. */
+struct vg_service_data;
+void *vg_state_slice(const vg_state_t *st, const struct vg_service_data *data);
 
 /* New reference (a fresh copy, about a microsecond per object, secrets
  * redacted) or NULL. */

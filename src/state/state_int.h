@@ -26,8 +26,7 @@ struct vg_state {
     size_t n_objects;
     json_t *events;    /* cluster events, oldest first, at most VG_STATE_EVENTS_CAP */
     json_t *cluster;   /* {"last_change":..,"failovers":N,"switchovers":N,"degrades":N} */
-    json_t *alerts;    /* {instance id: latest change} for every instance not "ok" */
-    json_t *alert_log; /* rule state changes, oldest first, at most VG_STATE_ALERT_LOG_CAP */
+    void **slices; /* one per vg_service_data[] row: each service's part (service.h) */
 
     struct history_entry *history; /* ring of HISTORY_CAP */
     size_t hist_head, hist_len;
@@ -42,6 +41,10 @@ struct vg_state {
 };
 
 void vg_state_history_clear(vg_state_t *st);
+
+/* One slice per service data row (service.h), and their release. */
+void **vg_state_slices_new(void);
+void vg_state_slices_free(void **slices);
 
 /* Drops empty labels and description (state.c). */
 void vg_state_compact(json_t *obj);

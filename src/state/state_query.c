@@ -6,6 +6,8 @@
  */
 #include "state/state_int.h"
 
+#include "service/service.h"
+
 #include "core/jsonout.h"
 
 #include "schema/schema.h"
@@ -201,9 +203,12 @@ void vg_state_dump(const vg_state_t *st, vg_buf_t *out)
     dump_member("tokens", st->tokens, out);
     dump_member("events", st->events, out);
     dump_member("cluster", st->cluster, out);
-    dump_member("alerts", st->alerts, out);
-    dump_member("alert_log", st->alert_log, out);
-    vg_buf_add(out, "}", 1);
+    vg_buf_adds(out, ",\"services\":{");
+    for (size_t i = 0; vg_service_data[i]; i++) {
+        vg_buf_printf(out, "%s\"%s\":", i ? "," : "", vg_service_data[i]->name);
+        vg_service_data[i]->dump(st->slices[i], out);
+    }
+    vg_buf_add(out, "}}", 2);
 }
 
 /* {kind: {name: object}} from a snapshot, packed (objects are compacted in
@@ -240,23 +245,36 @@ bad:
 int vg_state_load(vg_state_t *st, json_t *dump, char *err, size_t errlen)
 {
     json_int_t version = 0, applied = 0, epoch = 0;
-    json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL, *alerts = NULL,
-           *alert_log = NULL;
+    json_t *kinds = NULL, *tokens = NULL, *events = NULL, *cluster = NULL, *services = NULL;
     json_error_t jerr;
-    if (json_unpack_ex(dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o, s?o}",
-                       "version", &version, "applied_index", &applied, "epoch", &epoch,
-                       "objects", &kinds, "tokens", &tokens, "events", &events, "cluster",
-                       &cluster, "alerts", &alerts, "alert_log", &alert_log))
+    if (json_unpack_ex(dump, &jerr, 0, "{s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?o}", "version",
+                       &version, "applied_index", &applied, "epoch", &epoch, "objects", &kinds,
+                       "tokens", &tokens, "events", &events, "cluster", &cluster, "services",
+                       &services))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: %s", jerr.text);
     if (version != 1)
         return vg_err(err, errlen, -EINVAL, "snapshot state version %lld is not supported",
                       (long long)version);
     if (!json_is_object(kinds) || !json_is_object(tokens))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: objects or tokens");
+    if (services && !json_is_object(services))
+        return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: services");
+    /* each service's slice; one written before services were is read from
+     * the state's own members (the slice's load knows the old names) */
+    void **slices = vg_state_slices_new();
+    for (size_t i = 0; vg_service_data[i]; i++) {
+        const json_t *part = services ? json_object_get(services, vg_service_data[i]->name) : dump;
+        if (part && vg_service_data[i]->load(slices[i], part, err, errlen)) {
+            vg_state_slices_free(slices);
+            return -EINVAL;
+        }
+    }
     size_t n_objects;
     json_t *packed = pack_objects(st, kinds, &n_objects, err, errlen);
-    if (!packed)
+    if (!packed) {
+        vg_state_slices_free(slices);
         return -EINVAL;
+    }
     vg_state_history_clear(st);
     json_decref(st->kinds);
     json_decref(st->tokens);
@@ -267,10 +285,8 @@ int vg_state_load(vg_state_t *st, json_t *dump, char *err, size_t errlen)
     json_decref(st->cluster);
     st->events = json_is_array(events) ? vg_json_copy(events) : json_array();
     st->cluster = json_is_object(cluster) ? vg_json_copy(cluster) : json_object();
-    json_decref(st->alerts);
-    json_decref(st->alert_log);
-    st->alerts = json_is_object(alerts) ? vg_json_copy(alerts) : json_object();
-    st->alert_log = json_is_array(alert_log) ? vg_json_copy(alert_log) : json_array();
+    vg_state_slices_free(st->slices);
+    st->slices = slices;
     st->applied_index = (uint64_t)applied;
     st->epoch = (uint64_t)epoch;
     st->dropped_revision = (uint64_t)applied; /* history before the snapshot is gone */
