@@ -61,6 +61,12 @@ vg_log_t *vg_member_log(vg_member_t *m);
 size_t vg_member_n_pending(const vg_member_t *m);
 int vg_member_writable(const vg_member_t *m);
 
+/* Non-zero once a committed record could not be applied. It is never
+ * skipped: the error names the record's index and why, pending requests
+ * fail, writes are refused, the event loop is told to exit and the process
+ * exits non-zero. */
+int vg_member_failed(const vg_member_t *m);
+
 /* ---- cluster hooks (daemon/cluster.c) ---- */
 
 /* Epoch that records appended from now on carry (standalone: 1). */
