@@ -28,13 +28,13 @@
  * to spare). Characters are Unicode code points; bytes are those of the
  * compact JSON text.
  */
-#define VG_SCHEMA_STRING_MAX   1024          /* characters of a string (unless a field sets less) */
-#define VG_SCHEMA_LIST_MAX     256           /* items of a string list whose field sets no max */
-#define VG_SCHEMA_FREE_DEPTH   8             /* levels of a free-form field; the field is level 1 */
-#define VG_SCHEMA_FREE_MEMBERS 256           /* keys of one object / elements of one array in it */
-#define VG_SCHEMA_FREE_KEY_MAX 128           /* characters of one key in it */
-#define VG_SCHEMA_FREE_BYTES   (64u << 10)   /* the whole free-form field */
-#define VG_SCHEMA_OBJECT_BYTES (128u << 10)  /* the whole normalized object */
+#define VG_SCHEMA_STRING_MAX   1024 /* characters of a string (unless a field sets less) */
+#define VG_SCHEMA_LIST_MAX     256  /* items of a string list whose field sets no max */
+#define VG_SCHEMA_FREE_DEPTH   8    /* levels of a free-form field; the field is level 1 */
+#define VG_SCHEMA_FREE_MEMBERS 256  /* keys of one object / elements of one array in it */
+#define VG_SCHEMA_FREE_KEY_MAX 128  /* characters of one key in it */
+#define VG_SCHEMA_FREE_BYTES   (64u << 10)  /* the whole free-form field */
+#define VG_SCHEMA_OBJECT_BYTES (128u << 10) /* the whole normalized object */
 
 enum vg_ftype {
     VG_F_STRING,

@@ -26,15 +26,26 @@
  * a full check (vg_lp_name_check). */
 enum { C_STOP = 1, C_DIGIT = 2, C_SPACE = 4, C_END = 8, C_ODD = 16 };
 
-#define ODD8(b)  [b] = C_ODD, [b + 1] = C_ODD, [b + 2] = C_ODD, [b + 3] = C_ODD, \
-                 [b + 4] = C_ODD, [b + 5] = C_ODD, [b + 6] = C_ODD, [b + 7] = C_ODD
-#define ODD64(b) ODD8(b), ODD8(b + 8), ODD8(b + 16), ODD8(b + 24), ODD8(b + 32), \
-                 ODD8(b + 40), ODD8(b + 48), ODD8(b + 56)
+#define ODD8(b)                                                                                \
+    [b] = C_ODD, [b + 1] = C_ODD, [b + 2] = C_ODD, [b + 3] = C_ODD, [b + 4] = C_ODD,           \
+    [b + 5] = C_ODD, [b + 6] = C_ODD, [b + 7] = C_ODD
+#define ODD64(b)                                                                               \
+    ODD8(b), ODD8(b + 8), ODD8(b + 16), ODD8(b + 24), ODD8(b + 32), ODD8(b + 40),              \
+        ODD8(b + 48), ODD8(b + 56)
 
 /* C_STOP ends a name (measurement, tag key/value, field key). */
 static const uint8_t cls[256] = {
-    ODD8(0x00), [0x08] = C_ODD, [0x0b] = C_ODD, [0x0c] = C_ODD, /* controls but \t \n \r */
-    [0x0e] = C_ODD, [0x0f] = C_ODD, ODD8(0x10), ODD8(0x18), [0x7f] = C_ODD, ODD64(0x80),
+    /* C_ODD: the controls but \t \n \r, DEL, and every byte >= 0x80 */
+    ODD8(0x00),
+    [0x08] = C_ODD,
+    [0x0b] = C_ODD,
+    [0x0c] = C_ODD,
+    [0x0e] = C_ODD,
+    [0x0f] = C_ODD,
+    ODD8(0x10),
+    ODD8(0x18),
+    [0x7f] = C_ODD,
+    ODD64(0x80),
     ODD64(0xc0),
     [' '] = C_STOP | C_SPACE | C_END,
     ['\t'] = C_STOP | C_SPACE | C_END,

@@ -322,7 +322,11 @@ static int emit(struct pj_state *s, const struct pj_reading *r, const struct pj_
     if (len > VG_LP_NAME_MAX)
         return pj_fail(s, "sensor", "longer than %d characters", VG_LP_NAME_MAX);
     struct vg_lp_reading reading = {
-        sensor, len, r->time_ms, r->value, (uint32_t)s->index,
+        sensor,
+        len,
+        r->time_ms,
+        r->value,
+        (uint32_t)s->index,
         (uint8_t)(lone ? VG_LP_NAME_UTF8 : vg_lp_name_check(sensor, len))};
     if (out->batch) {
         vg_lp_batch_add(out->batch, &reading, r->sensor_esc);

@@ -389,7 +389,8 @@ int vg_state_apply_record(vg_state_t *st, const vg_record_t *rec, vg_apply_resul
     if (rec->payload_len) {
         json_error_t jerr;
         /* NUL inside a string is legal JSON: read back what was written */
-        payload = json_loadb((const char *)rec->payload, rec->payload_len, JSON_ALLOW_NUL, &jerr);
+        payload =
+            json_loadb((const char *)rec->payload, rec->payload_len, JSON_ALLOW_NUL, &jerr);
         if (!payload)
             return vg_err(err, errlen, -VG_ECORRUPT,
                           "record %llu (type %u) cannot be applied: its payload is not JSON: "

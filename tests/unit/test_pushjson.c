@@ -237,14 +237,14 @@ static void assert_refused(size_t i, const char *sensor, size_t len, enum vg_lp_
 static void test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone(void **state)
 {
     const char *text = "{\"readings\":["
-                       "{\"sensor\":\"a\\u0000b\",\"value\":1},"     /* cut at NUL: "a" */
+                       "{\"sensor\":\"a\\u0000b\",\"value\":1}," /* cut at NUL: "a" */
                        "{\"sensor\":\"ok\",\"value\":2},"
                        "{\"sensor\":\"x\\u0001\",\"value\":3},"
-                       "{\"sensor\":\"\\ud800\",\"value\":4},"       /* lone high surrogate */
-                       "{\"sensor\":\"\\udc00x\",\"value\":5},"      /* lone low surrogate */
-                       "{\"sensor\":\"raw\xff\",\"value\":6},"       /* raw invalid UTF-8 */
-                       "{\"sensor\":\"\\u0085\",\"value\":7},"       /* C1 control */
-                       "{\"sensor\":\"caf\\u00e9\",\"value\":8},"    /* fine: left to the lookup */
+                       "{\"sensor\":\"\\ud800\",\"value\":4},"    /* lone high surrogate */
+                       "{\"sensor\":\"\\udc00x\",\"value\":5},"   /* lone low surrogate */
+                       "{\"sensor\":\"raw\xff\",\"value\":6},"    /* raw invalid UTF-8 */
+                       "{\"sensor\":\"\\u0085\",\"value\":7},"    /* C1 control */
+                       "{\"sensor\":\"caf\\u00e9\",\"value\":8}," /* fine: left to the lookup */
                        "{\"sensor\":\"\\ud83d\\ude00\",\"value\":9},"
                        "{\"sensor\":\"del\x7f\",\"value\":10}]}";
     assert_int_equal(parse(text), 0);
@@ -307,7 +307,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_5000_reading_batch_names_the_bad_index, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
-            test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone, setup, teardown),
+            test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_callback_sees_each_reading_and_can_stop, setup,
                                         teardown),
     };

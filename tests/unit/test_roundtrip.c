@@ -60,11 +60,11 @@ static int chance(unsigned percent)
 /* ---- what a case exercised, to show the test is not vacuous ---- */
 
 struct features {
-    int depth;         /* deepest free-form level emitted */
-    size_t key_chars;  /* longest key emitted */
-    size_t str_chars;  /* longest string emitted */
-    int escapes;       /* \uXXXX escapes, pairs included */
-    int big_numbers;   /* numbers at the edge of double or int64 */
+    int depth;        /* deepest free-form level emitted */
+    size_t key_chars; /* longest key emitted */
+    size_t str_chars; /* longest string emitted */
+    int escapes;      /* \uXXXX escapes, pairs included */
+    int big_numbers;  /* numbers at the edge of double or int64 */
 };
 
 static struct features feat;
@@ -72,14 +72,47 @@ static struct features feat;
 /* ---- JSON text generation ---- */
 
 static const char *const benign_pieces[] = {
-    "a", "Z", "7", " ", "-", ".", "\\\"", "\\\\", "\\/", "\\u00e9", "\\u20ac",
-    "\\ud83d\\ude00", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\\u0041",
+    "a",
+    "Z",
+    "7",
+    " ",
+    "-",
+    ".",
+    "\\\"",
+    "\\\\",
+    "\\/",
+    "\\u00e9",
+    "\\u20ac",
+    "\\ud83d\\ude00",
+    "\xc3\xa9",
+    "\xe2\x82\xac",
+    "\xf0\x9f\x98\x80",
+    "\\u0041",
 };
 
 static const char *const hostile_pieces[] = {
-    "\\u0000", "\\u0001", "\\u001f", "\\u007f", "\\u0085", "\\n", "\\t", "\\r", "\\b",
-    "\\ud800", "\\udc00", "\\ude00\\ud83d", "\\ud800\\u0041", "\xff", "\xc0\x80",
-    "\xed\xa0\x80", "\xe2\x82", "\x01", "\t", "\\x41", "\\u12", "\xc2\x85",
+    "\\u0000",
+    "\\u0001",
+    "\\u001f",
+    "\\u007f",
+    "\\u0085",
+    "\\n",
+    "\\t",
+    "\\r",
+    "\\b",
+    "\\ud800",
+    "\\udc00",
+    "\\ude00\\ud83d",
+    "\\ud800\\u0041",
+    "\xff",
+    "\xc0\x80",
+    "\xed\xa0\x80",
+    "\xe2\x82",
+    "\x01",
+    "\t",
+    "\\x41",
+    "\\u12",
+    "\xc2\x85",
 };
 
 /* The inside of a string literal of about n characters. */
@@ -130,11 +163,36 @@ static void gen_key(vg_buf_t *b)
 static void gen_number(vg_buf_t *b)
 {
     static const char *const edges[] = {
-        "0", "-0", "1", "-1", "9223372036854775807", "-9223372036854775808",
-        "9223372036854775808", "-9223372036854775809", "123456789012345678901234567890",
-        "1.5", "-0.0", "0.1", "1e308", "1.7976931348623157e308", "1e309", "1e400", "-1e400",
-        "1e-400", "4.9e-324", "2.2250738585072014e-308", "1E5", "1e+2", "0.30000000000000004",
-        "3.14159265358979323846264338327950288", "1.0", "01", "+1", ".5", "NaN", "1.",
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "123456789012345678901234567890",
+        "1.5",
+        "-0.0",
+        "0.1",
+        "1e308",
+        "1.7976931348623157e308",
+        "1e309",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "4.9e-324",
+        "2.2250738585072014e-308",
+        "1E5",
+        "1e+2",
+        "0.30000000000000004",
+        "3.14159265358979323846264338327950288",
+        "1.0",
+        "01",
+        "+1",
+        ".5",
+        "NaN",
+        "1.",
     };
     unsigned r = pick(100);
     if (r < 40) {
@@ -402,8 +460,8 @@ static int same(const json_t *a, const json_t *b)
             return 0;
         for (void *it = json_object_iter((json_t *)a); it;
              it = json_object_iter_next((json_t *)a, it)) {
-            const json_t *other = json_object_getn(b, json_object_iter_key(it),
-                                                   json_object_iter_key_len(it));
+            const json_t *other =
+                json_object_getn(b, json_object_iter_key(it), json_object_iter_key_len(it));
             if (!same(json_object_iter_value(it), other))
                 return 0;
         }
@@ -469,8 +527,10 @@ static void assert_carries(const json_t *stored, const struct accepted *a, uint6
 static void put(struct round *r, json_t *sent, json_t *normalized, unsigned i)
 {
     struct accepted *a = &r->acc[r->n_acc];
-    snprintf(a->kind, sizeof a->kind, "%s", json_string_value(json_object_get(normalized, "kind")));
-    snprintf(a->name, sizeof a->name, "%s", json_string_value(json_object_get(normalized, "name")));
+    snprintf(a->kind, sizeof a->kind, "%s",
+             json_string_value(json_object_get(normalized, "kind")));
+    snprintf(a->name, sizeof a->name, "%s",
+             json_string_value(json_object_get(normalized, "name")));
     a->sent = sent;
     json_t *payload = json_pack("{s:o, s:s, s:I}", "object", normalized, "actor", "tester",
                                 "time", (json_int_t)(1764115200000ll + i));
@@ -506,8 +566,8 @@ static void run_case(struct round *r, unsigned i)
     }
     json_t *normalized = NULL;
     char err[512], field[128];
-    int rc = vg_schema_validate(doc, NULL, NULL, &normalized, err, sizeof err, field,
-                                sizeof field);
+    int rc =
+        vg_schema_validate(doc, NULL, NULL, &normalized, err, sizeof err, field, sizeof field);
     json_t *sent = copy_whole(doc);
     json_decref(doc);
     if (rc) {
@@ -642,8 +702,8 @@ static void run_round(struct round *r, unsigned round_no)
     nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void test_every_accepted_manifest_reads_back_after_snapshot_replay_and_mirroring(
-    void **unused)
+static void
+test_every_accepted_manifest_reads_back_after_snapshot_replay_and_mirroring(void **unused)
 {
     size_t n_acc = 0, n_parse = 0, n_schema = 0, n_spiked = 0, n_spiked_acc = 0;
     struct features seen = {0};
@@ -742,8 +802,11 @@ static void test_record_that_does_not_parse_is_an_error_naming_its_index(void **
     vg_state_t *st = vg_state_new();
     char err[512];
     static const char garbage[] = "{\"object\":{\"kind\":\"Site\"";
-    vg_record_t rec = {.epoch = 1, .index = 1, .type = VG_REC_OBJ_PUT,
-                       .payload = (uint8_t *)garbage, .payload_len = sizeof garbage - 1};
+    vg_record_t rec = {.epoch = 1,
+                       .index = 1,
+                       .type = VG_REC_OBJ_PUT,
+                       .payload = (uint8_t *)garbage,
+                       .payload_len = sizeof garbage - 1};
     assert_int_equal(vg_state_apply_record(st, &rec, NULL, err, sizeof err), -VG_ECORRUPT);
     assert_non_null(strstr(err, "record 1 "));
     assert_non_null(strstr(err, "not JSON"));
@@ -752,9 +815,13 @@ static void test_record_that_does_not_parse_is_an_error_naming_its_index(void **
     /* an empty payload (a NOOP) and a deterministic refusal are applied */
     vg_record_t noop = {.epoch = 1, .index = 1, .type = VG_REC_NOOP};
     assert_int_equal(vg_state_apply_record(st, &noop, NULL, err, sizeof err), 0);
-    static const char del[] = "{\"kind\":\"Site\",\"name\":\"gone\",\"actor\":\"t\",\"time\":0}";
-    vg_record_t miss = {.epoch = 1, .index = 2, .type = VG_REC_OBJ_DELETE,
-                        .payload = (uint8_t *)del, .payload_len = sizeof del - 1};
+    static const char del[] =
+        "{\"kind\":\"Site\",\"name\":\"gone\",\"actor\":\"t\",\"time\":0}";
+    vg_record_t miss = {.epoch = 1,
+                        .index = 2,
+                        .type = VG_REC_OBJ_DELETE,
+                        .payload = (uint8_t *)del,
+                        .payload_len = sizeof del - 1};
     vg_apply_result_t res;
     assert_int_equal(vg_state_apply_record(st, &miss, &res, err, sizeof err), 0);
     assert_int_equal(res.code, -ENOENT);
