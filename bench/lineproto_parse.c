@@ -11,10 +11,9 @@
 #include "core/buf.h"
 #include "sense/lineproto.h"
 
-static int noop(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms, double value)
+static int noop(void *ctx, const struct vg_lp_reading *r)
 {
-    (void)sensor;
-    *(size_t *)ctx += sensor_len + (size_t)(time_ms & 1) + (value > 0);
+    *(size_t *)ctx += r->sensor_len + (size_t)(r->time_ms & 1) + (r->value > 0);
     return 0;
 }
 

@@ -26,17 +26,21 @@ struct seen {
     size_t n;
 };
 
-static int check_reading(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms,
-                         double value)
+static int check_reading(void *ctx, const struct vg_lp_reading *got)
 {
     struct seen *s = ctx;
-    require(sensor_len >= 1 && sensor_len <= VG_LP_NAME_MAX);
-    require(isfinite(value));
-    require(time_ms == 7 || (time_ms >= 0 && time_ms <= VG_LP_MAX_TIME_MS));
+    require(got->sensor_len >= 1 && got->sensor_len <= VG_LP_NAME_MAX);
+    require(isfinite(got->value));
+    require(got->time_ms == 7 || (got->time_ms >= 0 && got->time_ms <= VG_LP_MAX_TIME_MS));
+    /* a name is refused exactly when it is not clean text */
+    require(got->reject == vg_lp_name_check(got->sensor, got->sensor_len));
+    require(got->where >= 1);
     require(s->n < s->batch->n_readings);
     const struct vg_lp_reading *r = &s->batch->readings[s->n++];
-    require(r->sensor_len == sensor_len && memcmp(r->sensor, sensor, sensor_len) == 0);
-    require(r->time_ms == time_ms && (r->value == value || (r->value != r->value)));
+    require(r->sensor_len == got->sensor_len &&
+            memcmp(r->sensor, got->sensor, got->sensor_len) == 0);
+    require(r->time_ms == got->time_ms && (r->value == got->value || (r->value != r->value)));
+    require(r->where == got->where && r->reject == got->reject);
     return 0;
 }
 

@@ -20,12 +20,13 @@ static void require(int ok)
         __builtin_trap();
 }
 
-static int check_reading(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms,
-                         double value)
+static int check_reading(void *ctx, const struct vg_lp_reading *r)
 {
-    require(sensor_len >= 1 && sensor_len <= VG_LP_NAME_MAX);
-    require(isfinite(value));
-    require(time_ms == 7 || (time_ms >= 0 && time_ms <= VG_LP_MAX_TIME_MS));
+    require(r->sensor_len >= 1 && r->sensor_len <= VG_LP_NAME_MAX);
+    require(isfinite(r->value));
+    require(r->time_ms == 7 || (r->time_ms >= 0 && r->time_ms <= VG_LP_MAX_TIME_MS));
+    /* a clean name is never refused; a refused one is never clean */
+    require((r->reject == VG_LP_OK) == (vg_lp_name_check(r->sensor, r->sensor_len) == VG_LP_OK));
     ++*(size_t *)ctx;
     return 0;
 }

@@ -15,7 +15,21 @@
 
 #include "schema/schema.h"
 #include "state/state.h"
+#include "cluster/wire.h"
 #include "store/record.h"
+
+/* A put record is the normalized object plus a wrapper of well under 4 KiB
+ * (actor, time, if_match), and the state adds revision and timestamps. The
+ * schema's object limit must leave it room in a record, in one mirroring
+ * batch and in a watcher's output buffer, so that nothing accepted here can
+ * fail to be logged, mirrored, replayed or sent. */
+#define PUT_RECORD_SLACK (64u << 10)
+_Static_assert(VG_SCHEMA_OBJECT_BYTES + PUT_RECORD_SLACK < VG_RECORD_MAX_PAYLOAD,
+               "an object of the schema's maximum size must fit in a log record");
+_Static_assert(VG_SCHEMA_OBJECT_BYTES + PUT_RECORD_SLACK < VG_WIRE_MAX_BODY,
+               "an object of the schema's maximum size must fit in a mirroring batch");
+_Static_assert(VG_SCHEMA_OBJECT_BYTES + PUT_RECORD_SLACK < VG_WATCH_MAX_BUFFER,
+               "an object of the schema's maximum size must fit in a watcher's buffer");
 
 /* If-Match: absent -> 0 with *present = 0; a decimal revision otherwise. */
 static int parse_if_match(struct vg_call *call, json_int_t *rev, int *present)

@@ -11,10 +11,12 @@
  *
  * Pushed batches are all-or-nothing at the syntax level: a malformed line
  * or element rejects the whole body (400, naming the line or index) and
- * stores nothing. Readings of undeclared sensors, or older than their
- * sensor's last reading, are refused one by one and counted; the answer
- * comes only once the accepted ones are durable. While the data dir is
- * full a batch is refused whole with 507, before anything is taken in.
+ * stores nothing. Readings whose sensor name holds a NUL, a control
+ * character or invalid UTF-8, of undeclared sensors, or older than their
+ * sensor's last reading, are refused one by one, counted and listed
+ * ("line 3: ...", "readings[2]: ..."); the answer comes only once the
+ * accepted ones are durable. While the data dir is full a batch is refused
+ * whole with 507, before anything is taken in.
  */
 #include "api/api_int.h"
 
@@ -76,23 +78,47 @@ static void on_push_durable(void *ctx, int code)
     free(pp);
 }
 
+/* "line 3: why" or "readings[2]: why" (json); ASCII, since why is. */
+static json_t *reading_error(const struct vg_lp_reading *r, int json, const char *why)
+{
+    char msg[384];
+    if (json)
+        snprintf(msg, sizeof msg, "readings[%u]: %s", (unsigned)r->where, why);
+    else
+        snprintf(msg, sizeof msg, "line %u: %s", (unsigned)r->where, why);
+    return json_string(msg);
+}
+
+/* Why a reading is refused before its name is looked up, or NULL. */
+static const char *name_refusal(const struct vg_lp_reading *r, char *out, size_t outlen)
+{
+    if (r->reject == VG_LP_OK)
+        return NULL;
+    char shown[VG_LP_NAME_MAX * 4 + 4];
+    vg_lp_show(shown, sizeof shown, r->sensor, r->sensor_len, VG_LP_NAME_MAX);
+    snprintf(out, outlen, "sensor name '%s' %s", shown,
+             vg_lp_reject_reason((enum vg_lp_reject)r->reject));
+    return out;
+}
+
 /* Stores a parsed batch and answers once it is durable. */
-static void store_batch(struct vg_call *call, const struct vg_lp_batch *b)
+static void store_batch(struct vg_call *call, const struct vg_lp_batch *b, int json)
 {
     vg_monitor_t *mon = call->srv->monitor;
     json_t *errors = json_array();
     size_t accepted = 0, rejected = 0;
     vg_monitor_batch_size(mon, b->n_readings);
-    char err[256];
+    char err[320];
     for (size_t i = 0; i < b->n_readings; i++) {
         const struct vg_lp_reading *r = &b->readings[i];
-        if (vg_monitor_ingest(mon, r->sensor, r->sensor_len, r->time_ms, r->value, err,
-                              sizeof err) == 0) {
+        const char *why = name_refusal(r, err, sizeof err);
+        if (!why && vg_monitor_ingest(mon, r->sensor, r->sensor_len, r->time_ms, r->value, err,
+                                      sizeof err) == 0) {
             accepted++;
             continue;
         }
         if (rejected++ < MAX_ERRORS_SHOWN)
-            json_array_append_new(errors, json_string(err));
+            json_array_append_new(errors, reading_error(r, json, err));
     }
     vg_monitor_batch_end(mon);
     struct pending_push *pp = vg_calloc(1, sizeof *pp);
@@ -148,7 +174,7 @@ static void handle_push(struct vg_call *call, int json)
         vg_api_reply_error(call->srv, call->req, 400, NULL, "%s; nothing was stored",
                            lperr.reason);
     else
-        store_batch(call, &batch);
+        store_batch(call, &batch, json);
     vg_lp_batch_release(&batch);
 }
 

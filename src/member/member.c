@@ -48,6 +48,7 @@ static const double lat_bounds[VG_MEMBER_LAT_BUCKETS] = {
 struct vg_member {
     char *data_dir;
     vg_keyring_t *keys;
+    struct event_base *base;
     vg_log_t *log;
     vg_state_t *state;
     struct event *notify_ev;
@@ -70,6 +71,7 @@ struct vg_member {
     uint64_t epoch;        /* of the records appended now */
     uint64_t replay_limit; /* recovery applies records up to here (cluster: known committed) */
     uint64_t commit_limit; /* no index above this commits (mirror's ack, primary's commit) */
+    int apply_failed;      /* a committed record could not be applied: stopping */
     vg_member_hook_fn hook;
     void *hook_ctx;
 
@@ -282,6 +284,38 @@ static void on_space_probe(evutil_socket_t fd, short what, void *arg)
         set_disk_full(m, 0);
 }
 
+/* A committed record that cannot be applied: the other member applied it,
+ * so skipping it would leave this member's state silently different. Stop
+ * applying, refuse writes and end the process with a failure (the mirror
+ * stops acknowledging; an operator rebuilds it from the primary). */
+static void stop_on_record(vg_member_t *m, uint64_t index, const char *why)
+{
+    vg_error("cannot apply committed record %llu: %s; this member stops rather than skip it "
+             "(rebuild it from the other member: vigild init --mirror)",
+             (unsigned long long)index, why);
+    m->apply_failed = 1;
+    fail_all_pending(m, -EIO);
+    if (m->base)
+        event_base_loopexit(m->base, NULL);
+}
+
+/* Applies one record read back from the log; non-zero if it could not be. */
+static int apply_read_back(vg_member_t *m, const vg_record_t *rec)
+{
+    char err[512];
+    vg_apply_result_t res;
+    int rc = vg_state_apply_record(m->state, rec, &res, err, sizeof err);
+    if (rc) {
+        stop_on_record(m, rec->index, err);
+        return rc;
+    }
+    if (res.code == -EINVAL) /* the member that wrote it refused it the same way */
+        vg_warn("record %llu was refused when applied: %s", (unsigned long long)rec->index,
+                res.msg);
+    json_decref(res.object);
+    return 0;
+}
+
 /* Applies committed records that nobody is waiting for (a mirror's, or a
  * new primary's tail from the old epoch), reading them back from the log. */
 static int apply_from_log(vg_member_t *m, uint64_t from, uint64_t upto)
@@ -301,8 +335,8 @@ static int apply_from_log(vg_member_t *m, uint64_t from, uint64_t upto)
         rc = vg_record_decode(m->keys, frames.data + off, frames.len - off, &rec, &used, err,
                               sizeof err);
         if (rc) {
-            vg_error("record after %llu does not open: %s",
-                     (unsigned long long)vg_state_applied_index(m->state), err);
+            /* it was authenticated when it was appended: the disk changed it */
+            stop_on_record(m, vg_state_applied_index(m->state) + 1, err);
             break;
         }
         off += used;
@@ -310,10 +344,10 @@ static int apply_from_log(vg_member_t *m, uint64_t from, uint64_t upto)
             vg_record_release(&rec);
             break;
         }
-        json_t *payload = json_loadb((const char *)rec.payload, rec.payload_len, 0, NULL);
-        vg_state_apply(m->state, rec.epoch, rec.index, rec.type, payload, NULL);
-        json_decref(payload);
+        rc = apply_read_back(m, &rec);
         vg_record_release(&rec);
+        if (rc)
+            break;
     }
     vg_buf_release(&frames);
     return rc;
@@ -326,7 +360,7 @@ static void commit_ready(vg_member_t *m)
     uint64_t limit = vg_log_durable_index(m->log);
     if (m->commit_limit < limit)
         limit = m->commit_limit;
-    while (vg_state_applied_index(m->state) < limit) {
+    while (!m->apply_failed && vg_state_applied_index(m->state) < limit) {
         uint64_t next = vg_state_applied_index(m->state) + 1;
         if (!m->q_len || q_at(m, 0)->index != next) {
             uint64_t upto = limit;
@@ -417,6 +451,8 @@ int vg_member_reload_snapshot(vg_member_t *m, char *err, size_t errlen)
 int vg_member_submit(vg_member_t *m, uint16_t type, const json_t *payload,
                      vg_member_done_fn done, void *ctx, uint64_t *handle)
 {
+    if (m->apply_failed)
+        return -EIO;
     drop_unwritten(m); /* before indexes after the durable one are handed out again */
     vg_buf_t text = VG_BUF_INIT;
     vg_json_dump(payload, &text);
@@ -456,15 +492,17 @@ static int replay_one(void *ctx, const vg_record_t *rec)
     vg_member_t *m = ctx;
     if (rec->index > m->replay_limit)
         return 0; /* durable here but not known to be committed: wait for the primary */
-    json_error_t jerr;
-    json_t *payload = json_loadb((const char *)rec->payload, rec->payload_len, 0, &jerr);
-    if (!payload && rec->payload_len) {
-        vg_error("record %llu authenticated but its payload is not JSON: %s",
-                 (unsigned long long)rec->index, jerr.text);
-        return -VG_ECORRUPT;
+    char err[512];
+    vg_apply_result_t res;
+    int rc = vg_state_apply_record(m->state, rec, &res, err, sizeof err);
+    if (rc) {
+        vg_error("%s", err);
+        return rc;
     }
-    vg_state_apply(m->state, rec->epoch, rec->index, rec->type, payload, NULL);
-    json_decref(payload);
+    if (res.code == -EINVAL)
+        vg_warn("record %llu was refused when applied: %s", (unsigned long long)rec->index,
+                res.msg);
+    json_decref(res.object);
     return 0;
 }
 
@@ -478,7 +516,7 @@ static int load_snapshot(vg_member_t *m, const char *log_dir, char *err, size_t 
     if (rc || !data)
         return rc;
     json_error_t jerr;
-    json_t *dump = json_loadb((const char *)data, len, 0, &jerr);
+    json_t *dump = json_loadb((const char *)data, len, JSON_ALLOW_NUL, &jerr);
     free(data);
     if (!dump)
         return vg_err(err, errlen, -VG_ECORRUPT, "snapshot %llu is not valid JSON: %s",
@@ -517,6 +555,7 @@ int vg_member_open(const struct vg_member_opts *opts, struct event_base *base,
     m->replay_limit = opts->limit_replay ? opts->replay_limit : UINT64_MAX;
     m->commit_limit = UINT64_MAX;
     m->state = vg_state_new();
+    m->base = base;
     char key_path[4096], log_dir[4096];
     snprintf(key_path, sizeof key_path, "%s/keyring", opts->data_dir);
     snprintf(log_dir, sizeof log_dir, "%s/log", opts->data_dir);
@@ -607,7 +646,12 @@ size_t vg_member_n_pending(const vg_member_t *m)
 
 int vg_member_writable(const vg_member_t *m)
 {
-    return m->log && !vg_log_failed(m->log);
+    return m->log && !vg_log_failed(m->log) && !m->apply_failed;
+}
+
+int vg_member_failed(const vg_member_t *m)
+{
+    return m && m->apply_failed;
 }
 
 int vg_member_disk_full(const vg_member_t *m)

@@ -70,6 +70,13 @@ int vg_member_writable(const vg_member_t *m);
  * work they cannot store (pushed readings). */
 int vg_member_disk_full(const vg_member_t *m);
 
+
+/* Non-zero once a committed record could not be applied. It is never
+ * skipped: the error names the record's index and why, pending requests
+ * fail, writes are refused, the event loop is told to exit and the process
+ * exits non-zero. */
+int vg_member_failed(const vg_member_t *m);
+
 /* ---- cluster hooks (cluster/cluster.c) ---- */
 
 /* Epoch that records appended from now on carry (standalone: 1). */

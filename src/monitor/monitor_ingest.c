@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "core/say.h"
+#include "sense/lineproto.h"
 #include "sense/stype.h"
 
 static uint64_t hash_name(const char *s, size_t len)
@@ -32,8 +33,9 @@ static int32_t lookup_in(const struct msensor *sensors, const uint32_t *slots, s
         uint32_t slot = slots[i];
         if (!slot)
             return -1;
+        /* whole bytes: "a\0b" must never find "a" (strncmp stops at a NUL) */
         const char *have = sensors[slot - 1].name;
-        if (strncmp(have, name, len) == 0 && have[len] == '\0')
+        if (strnlen(have, len + 1) == len && memcmp(have, name, len) == 0)
             return (int32_t)(slot - 1);
     }
 }
@@ -292,9 +294,10 @@ int vg_monitor_ingest(vg_monitor_t *mon, const char *sensor, size_t len, int64_t
 {
     int32_t idx = vg_mon_lookup(mon, sensor, len);
     if (idx < 0) {
+        char shown[VG_LP_NAME_MAX * 4 + 4]; /* bytes from the network, escaped */
+        vg_lp_show(shown, sizeof shown, sensor, len, VG_LP_NAME_MAX);
         mon->n_unknown++;
-        return vg_err(err, errlen, -ENOENT, "sensor '%.*s' is not declared",
-                      (int)(len > 63 ? 63 : len), sensor);
+        return vg_err(err, errlen, -ENOENT, "sensor '%s' is not declared", shown);
     }
     if (!isfinite(value)) {
         mon->n_rejected++;

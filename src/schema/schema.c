@@ -16,8 +16,16 @@
  * not be empty; strings must not contain control characters (C0, DEL, C1),
  * except that the free-text description may hold newlines and tabs; a
  * STRING field's max (or 1024 if none) bounds its length in characters,
- * a STRING_LIST field's max bounds its number of items (each item is held
- * to the 1024-character default).
+ * a STRING_LIST field's max (or 256) bounds its number of items (each item
+ * is held to the 1024-character default). Every string and key must be
+ * valid UTF-8 (jansson's parser guarantees it, trees built in code may not).
+ *
+ * Free-form fields (VG_F_OBJECT: spec.options, spec.source, ...) are kept
+ * as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
+ * key and string length and size; keys must not hold NUL (jansson cuts a
+ * key at its first NUL when it is written out) or control characters. The
+ * whole normalized object is held to VG_SCHEMA_OBJECT_BYTES. These limits
+ * are what makes "accepted" mean "can be logged, replayed and snapshotted".
  *
  * A kind's check hook runs last, on the normalized spec, and writes the
  * full dotted path ("spec.area_m2") into field and a message starting
@@ -26,11 +34,11 @@
 #include "schema/schema.h"
 
 #include "core/jsonout.h"
-
 #include "core/names.h"
+#include "core/utf8.h"
 
 #define DESCRIPTION_MAX 1024 /* characters */
-#define STRING_MAX      1024 /* characters, when a field sets no max */
+#define STRING_MAX      VG_SCHEMA_STRING_MAX /* characters, when a field sets no max */
 #define LABELS_MAX      64
 #define SHOW_BYTES      64 /* input bytes echoed in a message before "..." */
 #define SHOW_BUF        (SHOW_BYTES * 4 + 4)
@@ -214,24 +222,24 @@ static void join_fields(char out[LIST_BUF], const struct vg_field *fields)
                                  fields[i].name);
 }
 
-/* A C1 control character (U+0080..U+009F) is encoded as C2 80..C2 9F. */
+/* C0, DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F) controls. */
 static int is_control_at(const unsigned char *p, size_t left, int allow_newlines)
 {
     if (allow_newlines && (*p == '\n' || *p == '\t'))
         return 0;
-    if (*p < 0x20 || *p == 0x7f)
-        return 1;
-    return *p == 0xc2 && left > 1 && p[1] >= 0x80 && p[1] <= 0x9f;
+    return vg_utf8_is_control(p, left);
 }
 
-/* Rejects control characters (including NUL) and more than max_chars
- * characters. jansson guarantees the string is valid UTF-8. */
+/* Rejects invalid UTF-8, control characters (including NUL) and more than
+ * max_chars characters. */
 static int check_text(const json_t *v, const char *path, int allow_newlines, size_t max_chars,
                       const struct report *r)
 {
     const unsigned char *s = (const unsigned char *)json_string_value(v);
     size_t len = json_string_length(v);
-    size_t n_chars = 0;
+    size_t n_chars = 0, bad = vg_utf8_check((const char *)s, len);
+    if (bad < len)
+        return fail(r, path, "not valid UTF-8 at byte %zu", bad);
     for (size_t i = 0; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80)
             n_chars++;
@@ -339,8 +347,9 @@ static int check_string_list(const struct vg_field *f, const json_t *v, const ch
     if (!json_is_array(v))
         return fail(r, path, "expected array of strings, got %s", json_type_name(v));
     size_t n_items = json_array_size(v);
-    if (f->max > 0 && (double)n_items > f->max)
-        return fail(r, path, "%zu items, at most %.15g allowed", n_items, f->max);
+    double max_items = f->max > 0 ? f->max : VG_SCHEMA_LIST_MAX;
+    if ((double)n_items > max_items)
+        return fail(r, path, "%zu items, at most %.15g allowed", n_items, max_items);
     for (size_t i = 0; i < n_items; i++) {
         char item_path[PATH_BUF];
         const json_t *item = json_array_get(v, i);
@@ -354,11 +363,108 @@ static int check_string_list(const struct vg_field *f, const json_t *v, const ch
     return 0;
 }
 
+/* ---- free-form values (VG_F_OBJECT) ---- */
+
+/* A key of a free-form object at path (the key's own path, already built). */
+static int check_free_key(const char *key, const char *path, const struct report *r)
+{
+    size_t len = strlen(key), n_chars = 0;
+    if (key_has_nul(key))
+        return fail(r, path, "key must not contain NUL");
+    size_t bad = vg_utf8_check(key, len);
+    if (bad < len)
+        return fail(r, path, "key is not valid UTF-8 at byte %zu", bad);
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)key[i] & 0xc0) != 0x80)
+            n_chars++;
+        if (vg_utf8_is_control((const unsigned char *)key + i, len - i))
+            return fail(r, path, "control character in key at position %zu is not allowed",
+                        n_chars);
+    }
+    if (n_chars > VG_SCHEMA_FREE_KEY_MAX)
+        return fail(r, path, "key is %zu characters long, at most %d allowed", n_chars,
+                    VG_SCHEMA_FREE_KEY_MAX);
+    return 0;
+}
+
+static int check_free(const json_t *v, const char *path, int depth, const struct report *r);
+
+static int check_free_object(const json_t *v, const char *path, int depth,
+                             const struct report *r)
+{
+    const char *key;
+    const json_t *item;
+    char item_path[PATH_BUF];
+    if (json_object_size(v) > VG_SCHEMA_FREE_MEMBERS)
+        return fail(r, path, "%zu keys, at most %d allowed", json_object_size(v),
+                    VG_SCHEMA_FREE_MEMBERS);
+    json_object_foreach((json_t *)v, key, item)
+    {
+        child_path(item_path, path, key);
+        int rc = check_free_key(key, item_path, r);
+        if (!rc)
+            rc = check_free(item, item_path, depth + 1, r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_free_array(const json_t *v, const char *path, int depth,
+                            const struct report *r)
+{
+    char item_path[PATH_BUF];
+    if (json_array_size(v) > VG_SCHEMA_FREE_MEMBERS)
+        return fail(r, path, "%zu elements, at most %d allowed", json_array_size(v),
+                    VG_SCHEMA_FREE_MEMBERS);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+        int rc = check_free(json_array_get(v, i), item_path, depth + 1, r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* depth is the level of v: 1 for the field itself. Scalars other than
+ * strings need no check: any integer or finite real jansson holds is
+ * written and read back exactly (jsonout.c writes 17 significant digits). */
+static int check_free(const json_t *v, const char *path, int depth, const struct report *r)
+{
+    int container = json_is_object(v) || json_is_array(v);
+    if (container && depth > VG_SCHEMA_FREE_DEPTH)
+        return fail(r, path, "nesting deeper than %d levels", VG_SCHEMA_FREE_DEPTH);
+    if (json_is_object(v))
+        return check_free_object(v, path, depth, r);
+    if (json_is_array(v))
+        return check_free_array(v, path, depth, r);
+    if (json_is_string(v))
+        return check_text(v, path, 0, STRING_MAX, r);
+    return 0;
+}
+
+/* Size as compact JSON, counted once the depth is known to be bounded. */
+static size_t json_bytes(const json_t *v)
+{
+    vg_buf_t text = VG_BUF_INIT;
+    vg_json_dump(v, &text);
+    size_t n = text.len;
+    vg_buf_release(&text);
+    return n;
+}
+
 static int check_object(const struct vg_field *f, const json_t *v, const char *path,
                         const struct report *r)
 {
     if (!json_is_object(v))
         return fail(r, path, "expected object, got %s", json_type_name(v));
+    int rc = check_free(v, path, 1, r);
+    if (rc)
+        return rc;
+    size_t n_bytes = json_bytes(v);
+    if (n_bytes > VG_SCHEMA_FREE_BYTES)
+        return fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
+                    VG_SCHEMA_FREE_BYTES);
     return 0;
 }
 
@@ -592,6 +698,16 @@ static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, js
     return rc ? -EINVAL : 0;
 }
 
+/* The whole object, once every part of it is within its own limits. */
+static int check_object_size(const json_t *normalized, const struct report *r)
+{
+    size_t n_bytes = json_bytes(normalized);
+    if (n_bytes <= VG_SCHEMA_OBJECT_BYTES)
+        return 0;
+    return fail(r, "", "the object is %zu bytes as JSON, at most %u allowed", n_bytes,
+                VG_SCHEMA_OBJECT_BYTES);
+}
+
 int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
                        json_t **normalized, char *err, size_t errlen, char *field,
                        size_t fieldlen)
@@ -627,6 +743,8 @@ int vg_schema_validate(const json_t *manifest, const char *path_kind, const char
         rc = normalize_description(manifest, out, &r);
     if (!rc)
         rc = normalize_spec(kind, manifest, out, &r);
+    if (!rc)
+        rc = check_object_size(out, &r);
     if (rc)
         goto fail;
     if (normalized)

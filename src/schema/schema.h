@@ -28,6 +28,23 @@
 
 #include "core/vg.h"
 
+/*
+ * Limits on what a manifest may hold (docs/api.md, "Limits"). They exist so
+ * that whatever is accepted can always be logged, mirrored, snapshotted and
+ * read back unchanged: jansson's parser stops at 2048 levels of nesting and
+ * a record is at most VG_RECORD_MAX_PAYLOAD bytes (routes_objects.c checks
+ * at compile time that an object of VG_SCHEMA_OBJECT_BYTES fits with room
+ * to spare). Characters are Unicode code points; bytes are those of the
+ * compact JSON text.
+ */
+#define VG_SCHEMA_STRING_MAX   1024 /* characters of a string (unless a field sets less) */
+#define VG_SCHEMA_LIST_MAX     256  /* items of a string list whose field sets no max */
+#define VG_SCHEMA_FREE_DEPTH   8    /* levels of a free-form field; the field is level 1 */
+#define VG_SCHEMA_FREE_MEMBERS 256  /* keys of one object / elements of one array in it */
+#define VG_SCHEMA_FREE_KEY_MAX 128  /* characters of one key in it */
+#define VG_SCHEMA_FREE_BYTES   (64u << 10)  /* the whole free-form field */
+#define VG_SCHEMA_OBJECT_BYTES (128u << 10) /* the whole normalized object */
+
 enum vg_ftype {
     VG_F_STRING,
     VG_F_INT,
@@ -36,7 +53,7 @@ enum vg_ftype {
     VG_F_ENUM,        /* string, one of enum_values */
     VG_F_NAME,        /* string obeying names.h (a reference to another object) */
     VG_F_STRING_LIST, /* array of strings */
-    VG_F_OBJECT,      /* free-form object (kept as given) */
+    VG_F_OBJECT,      /* free-form object (kept as given, within the VG_SCHEMA_FREE_* limits) */
 };
 
 struct vg_field {

@@ -16,14 +16,37 @@
 
 #include <math.h>
 
+#include "core/utf8.h"
 #include "core/vg.h"
 
 /* ---- byte classes -------------------------------------------------------- */
 
-enum { C_STOP = 1, C_DIGIT = 2, C_SPACE = 4, C_END = 8 };
+/* C_ODD marks bytes a plain ASCII name never holds (controls, DEL, bytes of
+ * multi-byte UTF-8): the scanner notes them so that only such names pay for
+ * a full check (vg_lp_name_check). */
+enum { C_STOP = 1, C_DIGIT = 2, C_SPACE = 4, C_END = 8, C_ODD = 16 };
+
+#define ODD8(b)                                                                                \
+    [b] = C_ODD, [b + 1] = C_ODD, [b + 2] = C_ODD, [b + 3] = C_ODD, [b + 4] = C_ODD,           \
+    [b + 5] = C_ODD, [b + 6] = C_ODD, [b + 7] = C_ODD
+#define ODD64(b)                                                                               \
+    ODD8(b), ODD8(b + 8), ODD8(b + 16), ODD8(b + 24), ODD8(b + 32), ODD8(b + 40),              \
+        ODD8(b + 48), ODD8(b + 56)
 
 /* C_STOP ends a name (measurement, tag key/value, field key). */
 static const uint8_t cls[256] = {
+    /* C_ODD: the controls but \t \n \r, DEL, and every byte >= 0x80 */
+    ODD8(0x00),
+    [0x08] = C_ODD,
+    [0x0b] = C_ODD,
+    [0x0c] = C_ODD,
+    [0x0e] = C_ODD,
+    [0x0f] = C_ODD,
+    ODD8(0x10),
+    ODD8(0x18),
+    [0x7f] = C_ODD,
+    ODD64(0x80),
+    ODD64(0xc0),
     [' '] = C_STOP | C_SPACE | C_END,
     ['\t'] = C_STOP | C_SPACE | C_END,
     [','] = C_STOP | C_END,
@@ -238,26 +261,51 @@ static inline struct vg_lp_reading *batch_slot(struct vg_lp_batch *b)
     return &b->readings[b->n_readings++];
 }
 
-void vg_lp_batch_add(struct vg_lp_batch *b, const char *sensor, size_t sensor_len, int copy,
-                     int64_t time_ms, double value)
+void vg_lp_batch_add(struct vg_lp_batch *b, const struct vg_lp_reading *r, int copy)
 {
-    if (copy && sensor_len) {
-        char *name = arena_alloc(b, sensor_len);
-        memcpy(name, sensor, sensor_len);
-        sensor = name;
+    struct vg_lp_reading *slot = batch_slot(b);
+    *slot = *r;
+    if (copy && r->sensor_len) {
+        char *name = arena_alloc(b, r->sensor_len);
+        memcpy(name, r->sensor, r->sensor_len);
+        slot->sensor = name;
     }
-    struct vg_lp_reading *r = batch_slot(b);
-    *r = (struct vg_lp_reading){sensor, sensor_len, time_ms, value};
+}
+
+/* ---- names that refuse their reading ------------------------------------- */
+
+const char *vg_lp_reject_reason(enum vg_lp_reject reject)
+{
+    switch (reject) {
+    case VG_LP_NAME_NUL:
+        return "contains a NUL byte";
+    case VG_LP_NAME_CONTROL:
+        return "contains a control character";
+    case VG_LP_NAME_UTF8:
+        return "is not valid UTF-8";
+    default:
+        return "";
+    }
+}
+
+enum vg_lp_reject vg_lp_name_check(const char *name, size_t len)
+{
+    if (memchr(name, '\0', len))
+        return VG_LP_NAME_NUL;
+    for (size_t i = 0; i < len; i++)
+        if (vg_utf8_is_control((const unsigned char *)name + i, len - i))
+            return VG_LP_NAME_CONTROL;
+    return vg_utf8_check(name, len) == len ? VG_LP_OK : VG_LP_NAME_UTF8;
 }
 
 /* ---- the scanner --------------------------------------------------------- */
 
-/* A name as it appears in the input: raw bytes, whether it holds escapes,
- * and its length once unescaped. */
+/* A name as it appears in the input: raw bytes, whether it holds escapes
+ * or C_ODD bytes, and its length once unescaped. */
 struct lp_name {
     const char *raw;
     size_t raw_len, len;
-    int esc;
+    int esc, odd;
 };
 
 struct lp_field {
@@ -301,10 +349,16 @@ static const char *scan_name(const char *p, const char *end, struct lp_name *n)
 {
     n->raw = p;
     n->esc = 0;
+    n->odd = 0;
     size_t n_esc = 0;
     for (;;) {
-        while (p < end && !IS(*p, C_STOP))
+        while (p < end && !IS(*p, C_STOP | C_ODD))
             p++;
+        if (p < end && IS(*p, C_ODD)) {
+            n->odd = 1;
+            p++;
+            continue;
+        }
         if (p < end && *p == '\\') {
             if (p + 1 < end && escapable(p[1])) {
                 n_esc++;
@@ -579,11 +633,16 @@ static int emit(struct lp_state *s, const struct lp_name *base, int64_t time_ms)
             name = out;
             len = (size_t)(q - out);
         }
+        uint8_t reject = base->odd || (!plain && f->key.odd)
+                             ? (uint8_t)vg_lp_name_check(name, len)
+                             : (uint8_t)VG_LP_OK;
+        uint32_t where = s->line_no > UINT32_MAX ? UINT32_MAX : (uint32_t)s->line_no;
         if (s->batch) {
             struct vg_lp_reading *r = batch_slot(s->batch);
-            *r = (struct vg_lp_reading){name, len, time_ms, f->value};
+            *r = (struct vg_lp_reading){name, len, time_ms, f->value, where, reject};
         } else if (s->fn) {
-            int rc = s->fn(s->ctx, name, len, time_ms, f->value);
+            struct vg_lp_reading r = {name, len, time_ms, f->value, where, reject};
+            int rc = s->fn(s->ctx, &r);
             if (rc)
                 return rc;
         }

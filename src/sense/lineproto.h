@@ -12,7 +12,10 @@
  *     (other tags are accepted and ignored).
  * Names are not checked against names.h's character set here (the caller
  * resolves them against its sensor table, which only holds valid names);
- * a name longer than 63 characters is refused.
+ * a name longer than 63 characters is refused. A name holding a NUL byte,
+ * another control character (C0, DEL, C1) or invalid UTF-8 refuses its
+ * reading alone (reject below, with the line number): it could never name a
+ * sensor, and cut at a NUL ("a\0b") it would name another one.
  *
  * Syntax accepted (InfluxDB 2.x rules):
  *   - lines end with \n (a \r before it is ignored); empty lines and lines
@@ -57,9 +60,34 @@ struct vg_lp_error {
     char reason[192];
 };
 
-/* One reading. sensor is NOT NUL-terminated. */
-typedef int (*vg_lp_fn)(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms,
-                        double value);
+/* Why a reading with a well-formed line or element is refused on its own. */
+enum vg_lp_reject {
+    VG_LP_OK = 0,
+    VG_LP_NAME_NUL,     /* the sensor name holds a NUL byte */
+    VG_LP_NAME_CONTROL, /* ... another control character */
+    VG_LP_NAME_UTF8,    /* ... invalid UTF-8 (or a lone \uD800-\uDFFF escape) */
+};
+
+/* "contains a NUL byte", ...; "" for VG_LP_OK. */
+const char *vg_lp_reject_reason(enum vg_lp_reject reject);
+
+/* The reject a sensor name of len bytes earns (VG_LP_OK if none). */
+enum vg_lp_reject vg_lp_name_check(const char *name, size_t len);
+
+/* One reading. sensor is NOT NUL-terminated; a rejected reading keeps its
+ * name as given, for the message, and must not be stored. */
+struct vg_lp_reading {
+    const char *sensor;
+    size_t sensor_len;
+    int64_t time_ms;
+    double value;
+    uint32_t where; /* line (line protocol, 1-based) or index in readings[] (JSON) */
+    uint8_t reject; /* enum vg_lp_reject */
+};
+
+/* Called once per reading, rejected ones included; r is valid during the
+ * call only. */
+typedef int (*vg_lp_fn)(void *ctx, const struct vg_lp_reading *r);
 
 /* Parses buf[0..len) and calls fn once per reading, in input order. sensor
  * is valid during the call only (it points into buf or into a scratch
@@ -76,13 +104,6 @@ int vg_lp_parse(const char *buf, size_t len, enum vg_lp_precision precision,
  * verbatim (the usual case: no copy), else into the batch's own name arena;
  * so the readings are valid while both the input buffer and the batch
  * live. Reusing a batch (reset) keeps its memory. */
-struct vg_lp_reading {
-    const char *sensor; /* not NUL-terminated */
-    size_t sensor_len;
-    int64_t time_ms;
-    double value;
-};
-
 struct vg_lp_chunk; /* name arena block, private to lineproto.c */
 
 struct vg_lp_batch {
@@ -96,10 +117,9 @@ void vg_lp_batch_init(struct vg_lp_batch *b);
 void vg_lp_batch_reset(struct vg_lp_batch *b);   /* n_readings = 0, names dropped */
 void vg_lp_batch_release(struct vg_lp_batch *b); /* frees everything; b is empty again */
 
-/* Appends one reading, copying the name into the arena if copy is set
+/* Appends a copy of *r, copying its name into the arena if copy is set
  * (pushjson.c and others filling the same batch use this). */
-void vg_lp_batch_add(struct vg_lp_batch *b, const char *sensor, size_t sensor_len, int copy,
-                     int64_t time_ms, double value);
+void vg_lp_batch_add(struct vg_lp_batch *b, const struct vg_lp_reading *r, int copy);
 
 /* vg_lp_parse into a batch (appending). On -EINVAL the readings appended so
  * far are still there: the caller resets the batch and stores nothing. */

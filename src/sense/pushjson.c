@@ -158,8 +158,10 @@ static size_t put_utf8(char *out, unsigned cp)
 }
 
 /* Unescapes an already validated string into out (cap bytes); the length,
- * or SIZE_MAX if it does not fit. */
-static size_t unescape(const char *raw, size_t len, char *out, size_t cap)
+ * or SIZE_MAX if it does not fit. A \uD800-\uDFFF escape that is not half
+ * of a pair sets *lone: it stands for no character, and its three bytes
+ * (as written here) are not UTF-8. */
+static size_t unescape(const char *raw, size_t len, char *out, size_t cap, int *lone)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     size_t o = 0;
@@ -179,6 +181,8 @@ static size_t unescape(const char *raw, size_t len, char *out, size_t cap)
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     i += 6;
                 }
+                if (cp >= 0xd800 && cp < 0xe000)
+                    *lone = 1;
                 n = put_utf8(tmp, cp);
             } else {
                 tmp[0] = to[strchr(from, c) - from];
@@ -300,24 +304,35 @@ struct pj_out {
     struct vg_lp_batch *batch;
 };
 
+/* Hands one reading out. A sensor name with a NUL, another control
+ * character (both only through escapes: raw ones are invalid JSON), invalid
+ * UTF-8 or a lone surrogate refuses this reading alone (lineproto.h). */
 static int emit(struct pj_state *s, const struct pj_reading *r, const struct pj_out *out)
 {
     char name[VG_LP_NAME_MAX];
     const char *sensor = r->sensor;
     size_t len = r->sensor_raw_len;
+    int lone = 0;
     if (r->sensor_esc) {
-        len = unescape(r->sensor, r->sensor_raw_len, name, sizeof name);
+        len = unescape(r->sensor, r->sensor_raw_len, name, sizeof name, &lone);
         sensor = name;
     }
     if (len == 0)
         return pj_fail(s, "sensor", "must not be empty");
     if (len > VG_LP_NAME_MAX)
         return pj_fail(s, "sensor", "longer than %d characters", VG_LP_NAME_MAX);
+    struct vg_lp_reading reading = {
+        sensor,
+        len,
+        r->time_ms,
+        r->value,
+        (uint32_t)s->index,
+        (uint8_t)(lone ? VG_LP_NAME_UTF8 : vg_lp_name_check(sensor, len))};
     if (out->batch) {
-        vg_lp_batch_add(out->batch, sensor, len, r->sensor_esc, r->time_ms, r->value);
+        vg_lp_batch_add(out->batch, &reading, r->sensor_esc);
         return 0;
     }
-    return out->fn ? out->fn(out->ctx, sensor, len, r->time_ms, r->value) : 0;
+    return out->fn ? out->fn(out->ctx, &reading) : 0;
 }
 
 static int scan_reading(struct pj_state *s, int64_t default_time_ms, const struct pj_out *out)

@@ -8,7 +8,9 @@
  *     ]}
  *
  *   - sensor: required, a string of 1-63 characters (resolved against the
- *     sensor table by the caller, like line protocol's names)
+ *     sensor table by the caller, like line protocol's names); one holding
+ *     \u0000 or another control character, invalid UTF-8 or a lone
+ *     surrogate escape refuses its reading alone (reject, where = index)
  *   - value: required, a finite JSON number, or true / false (1 / 0)
  *   - time: optional; integer milliseconds since 1970, or an RFC 3339
  *     string (fraction digits past ms are dropped, an offset is applied);

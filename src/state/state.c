@@ -405,6 +405,27 @@ int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type
     }
 }
 
+int vg_state_apply_record(vg_state_t *st, const vg_record_t *rec, vg_apply_result_t *res,
+                          char *err, size_t errlen)
+{
+    json_t *payload = NULL;
+    if (rec->payload_len) {
+        json_error_t jerr;
+        /* NUL inside a string is legal JSON: read back what was written */
+        payload =
+            json_loadb((const char *)rec->payload, rec->payload_len, JSON_ALLOW_NUL, &jerr);
+        if (!payload)
+            return vg_err(err, errlen, -VG_ECORRUPT,
+                          "record %llu (type %u) cannot be applied: its payload is not JSON: "
+                          "%s at byte %d",
+                          (unsigned long long)rec->index, (unsigned)rec->type, jerr.text,
+                          jerr.position);
+    }
+    vg_state_apply(st, rec->epoch, rec->index, rec->type, payload, res);
+    json_decref(payload);
+    return 0;
+}
+
 uint64_t vg_state_applied_index(const vg_state_t *st)
 {
     return st->applied_index;

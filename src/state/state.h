@@ -56,6 +56,18 @@ void vg_state_free(vg_state_t *st);
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
                    json_t *payload, vg_apply_result_t *res);
 
+/* Applies a record as it was read from the log or received from the
+ * primary: parses its payload (empty for a NOOP) and applies it as above.
+ * Returns 0 once the record is applied, res->code (res may be NULL) saying
+ * whether the state refused its change, as every member refuses it alike
+ * (a revision conflict, a missing object, a malformed record). Returns
+ * -VG_ECORRUPT, err naming the record's index and why, when the payload is
+ * not JSON: nothing is applied and the caller must stop rather than skip
+ * the record (the member that wrote it did apply it). */
+struct vg_record;
+int vg_state_apply_record(vg_state_t *st, const struct vg_record *rec, vg_apply_result_t *res,
+                          char *err, size_t errlen);
+
 /* The If-Match rule: want is the revision the writer expects the object to
  * have (0: it must not exist). 0 if existing (may be NULL) is at want, else
  * -VG_ECONFLICT with the reason in msg. Apply enforces it; the API also

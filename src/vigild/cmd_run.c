@@ -327,6 +327,8 @@ int vg_cmd_run(int argc, char **argv)
     event_free(sigterm);
     event_free(sigint);
     status = vg_cluster_exit_code(ctx.cluster);
+    if (vg_member_failed(member) && !status)
+        status = 1;
 out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);

@@ -349,14 +349,15 @@ static void test_lines_with_many_fields_keep_them_all(void **state)
 struct collected {
     int n_calls;
     char names[4][64];
+    int rejects[4];
 };
 
-static int collect(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms,
-                   double value)
+static int collect(void *ctx, const struct vg_lp_reading *r)
 {
     struct collected *c = ctx;
-    snprintf(c->names[c->n_calls], 64, "%.*s=%g@%lld", (int)sensor_len, sensor, value,
-             (long long)time_ms);
+    snprintf(c->names[c->n_calls], 64, "%.*s=%g@%lld", (int)r->sensor_len, r->sensor, r->value,
+             (long long)r->time_ms);
+    c->rejects[c->n_calls] = r->reject;
     return ++c->n_calls == 3 ? -ECANCELED : 0;
 }
 
@@ -372,6 +373,63 @@ static void test_callback_gets_each_reading_and_can_stop_the_parse(void **state)
     assert_string_equal(c.names[2], "c=3@9");
     /* a NULL callback only validates */
     assert_int_equal(vg_lp_parse(text, strlen(text), VG_LP_MS, 9, NULL, NULL, NULL), 0);
+}
+
+/* What a refused reading must look like: counted where it was, its name
+ * kept whole (never cut at the NUL into another sensor's name). */
+static void assert_refused(size_t i, const char *sensor, size_t len, uint32_t where,
+                           enum vg_lp_reject why)
+{
+    assert_true(i < batch.n_readings);
+    const struct vg_lp_reading *r = &batch.readings[i];
+    if (r->sensor_len != len || memcmp(r->sensor, sensor, len) != 0)
+        fail_msg("reading %zu: the name is not kept as given", i);
+    assert_int_equal(r->where, where);
+    assert_int_equal(r->reject, why);
+}
+
+static void test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone(void **state)
+{
+    static const char body[] = "a\0b value=1 5\n" /* NUL in the measurement */
+                               "ok value=2 5\n"   /* clean: stored */
+                               "c\x01"
+                               "d value=3 5\n"               /* C0 control */
+                               "\xff\xfe value=4 5\n"        /* not UTF-8 */
+                               "t\xc2\x85 value=5 5\n"       /* C1 control (U+0085) */
+                               "caf\xc3\xa9 value=6 5\n"     /* UTF-8: left to the lookup */
+                               "m,sensor=x\x7fy value=7 5\n" /* DEL in the sensor tag */
+                               "base f\0=8,g=9 5\n"          /* NUL in a field key */
+                               "t\xed\xa0\x80 value=10 5\n"; /* an encoded surrogate */
+    vg_lp_batch_reset(&batch);
+    assert_int_equal(vg_lp_parse_batch(body, sizeof body - 1, VG_LP_MS, 42, &batch, &error), 0);
+    assert_int_equal(batch.n_readings, 10);
+    assert_refused(0, "a\0b", 3, 1, VG_LP_NAME_NUL);
+    assert_refused(1, "ok", 2, 2, VG_LP_OK);
+    assert_refused(2,
+                   "c\x01"
+                   "d",
+                   3, 3, VG_LP_NAME_CONTROL);
+    assert_refused(3, "\xff\xfe", 2, 4, VG_LP_NAME_UTF8);
+    assert_refused(4, "t\xc2\x85", 3, 5, VG_LP_NAME_CONTROL);
+    assert_refused(5, "caf\xc3\xa9", 5, 6, VG_LP_OK);
+    assert_refused(6, "x\x7fy", 3, 7, VG_LP_NAME_CONTROL);
+    assert_refused(7, "base.f\0", 7, 8, VG_LP_NAME_NUL);
+    assert_refused(8, "base.g", 6, 8, VG_LP_OK); /* the line's other field is fine */
+    assert_refused(9, "t\xed\xa0\x80", 4, 9, VG_LP_NAME_UTF8);
+    assert_string_equal(vg_lp_reject_reason(VG_LP_NAME_NUL), "contains a NUL byte");
+    assert_string_equal(vg_lp_reject_reason(VG_LP_NAME_CONTROL),
+                        "contains a control character");
+    assert_string_equal(vg_lp_reject_reason(VG_LP_NAME_UTF8), "is not valid UTF-8");
+}
+
+static void test_callback_and_batch_see_the_same_refusals(void **state)
+{
+    static const char body[] = "a\0b value=1 5\nok value=2 5\n";
+    struct collected c = {0};
+    assert_int_equal(vg_lp_parse(body, sizeof body - 1, VG_LP_MS, 9, collect, &c, &error), 0);
+    assert_int_equal(c.n_calls, 2); /* the refused reading is handed out, marked */
+    assert_int_equal(c.rejects[0], VG_LP_NAME_NUL);
+    assert_int_equal(c.rejects[1], VG_LP_OK);
 }
 
 static void test_input_is_not_read_past_its_length(void **state)
@@ -426,6 +484,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_callback_gets_each_reading_and_can_stop_the_parse,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_callback_and_batch_see_the_same_refusals, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_input_is_not_read_past_its_length, setup,
                                         teardown),
     };

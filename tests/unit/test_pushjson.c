@@ -224,8 +224,48 @@ static void test_a_5000_reading_batch_names_the_bad_index(void **state)
     vg_buf_release(&body);
 }
 
-static int count(void *ctx, const char *sensor, size_t sensor_len, int64_t time_ms,
-                 double value)
+static void assert_refused(size_t i, const char *sensor, size_t len, enum vg_lp_reject why)
+{
+    assert_true(i < batch.n_readings);
+    const struct vg_lp_reading *r = &batch.readings[i];
+    if (r->sensor_len != len || memcmp(r->sensor, sensor, len) != 0)
+        fail_msg("reading %zu: the name is not kept as given", i);
+    assert_int_equal(r->where, i);
+    assert_int_equal(r->reject, why);
+}
+
+static void test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone(void **state)
+{
+    const char *text = "{\"readings\":["
+                       "{\"sensor\":\"a\\u0000b\",\"value\":1}," /* cut at NUL: "a" */
+                       "{\"sensor\":\"ok\",\"value\":2},"
+                       "{\"sensor\":\"x\\u0001\",\"value\":3},"
+                       "{\"sensor\":\"\\ud800\",\"value\":4},"    /* lone high surrogate */
+                       "{\"sensor\":\"\\udc00x\",\"value\":5},"   /* lone low surrogate */
+                       "{\"sensor\":\"raw\xff\",\"value\":6},"    /* raw invalid UTF-8 */
+                       "{\"sensor\":\"\\u0085\",\"value\":7},"    /* C1 control */
+                       "{\"sensor\":\"caf\\u00e9\",\"value\":8}," /* fine: left to the lookup */
+                       "{\"sensor\":\"\\ud83d\\ude00\",\"value\":9},"
+                       "{\"sensor\":\"del\x7f\",\"value\":10}]}";
+    assert_int_equal(parse(text), 0);
+    assert_int_equal(batch.n_readings, 10);
+    assert_refused(0, "a\0b", 3, VG_LP_NAME_NUL);
+    assert_refused(1, "ok", 2, VG_LP_OK);
+    assert_refused(2, "x\x01", 2, VG_LP_NAME_CONTROL);
+    assert_refused(3, "\xed\xa0\x80", 3, VG_LP_NAME_UTF8);
+    assert_refused(4, "\xed\xb0\x80x", 4, VG_LP_NAME_UTF8);
+    assert_refused(5, "raw\xff", 4, VG_LP_NAME_UTF8);
+    assert_refused(6, "\xc2\x85", 2, VG_LP_NAME_CONTROL);
+    assert_refused(7, "caf\xc3\xa9", 5, VG_LP_OK);
+    assert_refused(8, "\xf0\x9f\x98\x80", 4, VG_LP_OK);
+    assert_refused(9, "del\x7f", 4, VG_LP_NAME_CONTROL);
+    /* a raw control byte is not JSON at all: the whole body is refused */
+    assert_fails("{\"readings\":[{\"sensor\":\"a\x01\",\"value\":1}]}",
+                 "readings[0]: invalid JSON at byte 25: expected no control character in a "
+                 "string, found '\\x01'");
+}
+
+static int count(void *ctx, const struct vg_lp_reading *r)
 {
     return ++*(int *)ctx == 2 ? -ECANCELED : 0;
 }
@@ -266,6 +306,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_times_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_5000_reading_batch_names_the_bad_index, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_names_with_nul_control_or_bad_utf8_refuse_their_reading_alone, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_callback_sees_each_reading_and_can_stop, setup,
                                         teardown),
     };
