@@ -1,7 +1,7 @@
 /*
  * fuzz_http.c - the REST API's router and handlers, driven in process
  * through a real loopback connection to a real member (log, state and
- * facility monitor in a temporary directory, on tmpfs when there is one).
+ * every service of vigild in a temporary directory, on tmpfs when there is one).
  *
  * Each input is the raw bytes of a request (request line, headers, body),
  * sent as they are. "@A@" and "@V@" in an input become the admin's and a
@@ -24,7 +24,6 @@
 #include "core/say.h"
 #include "vigild/vigild.h"
 #include "member/member.h"
-#include "monitor/monitor.h"
 
 static struct event_base *base;
 static vg_server_t *server;
@@ -36,7 +35,8 @@ static char admin_token[128], viewer_token[128];
 static size_t exchange(const uint8_t *req, size_t len, char *out, size_t cap)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons(port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     connect(fd, (struct sockaddr *)&sa, sizeof sa);
     size_t sent = 0, got = 0;
@@ -58,7 +58,8 @@ static size_t exchange(const uint8_t *req, size_t len, char *out, size_t cap)
             out[got] = '\0';
             const char *end = strstr(out, "\r\n\r\n");
             const char *cl = strcasestr(out, "Content-Length: ");
-            if (end && cl && cl < end && got >= (size_t)(end + 4 - out) + strtoul(cl + 16, 0, 10))
+            if (end && cl && cl < end &&
+                got >= (size_t)(end + 4 - out) + strtoul(cl + 16, 0, 10))
                 break;
             if (end && !(cl && cl < end)) /* a stream (watch): its head is the answer */
                 break;
@@ -154,14 +155,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     event_base_priority_init(base, VG_MEMBER_PRIORITIES);
     char err[1024];
     vg_member_t *member = NULL;
-    vg_monitor_t *monitor = NULL;
+    vg_services_t *services = NULL;
     struct vg_member_opts mo = {.data_dir = data, .snapshot_every = UINT64_MAX / 2};
-    struct vg_monitor_opts mon = {.no_collect = 1};
     struct vg_server_opts so = {.listen = "127.0.0.1:0", .request_deadline_s = 5};
-    if (vg_member_open(&mo, base, &member, err, sizeof err) ||
-        vg_monitor_start(base, member, NULL, &mon, &monitor, err, sizeof err))
+    if (vg_member_open(&mo, base, &member, err, sizeof err))
         abort();
-    so.monitor = monitor;
+    struct vg_service_env env = {.base = base, .member = member, .no_collect = 1};
+    if (vg_services_start(&env, &services, err, sizeof err))
+        abort();
+    so.services = vg_services_running(services, &so.n_services);
     if (vg_server_start(base, member, &so, &server, err, sizeof err))
         abort();
     port = vg_server_port(server);

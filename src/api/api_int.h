@@ -30,7 +30,8 @@ struct vg_server {
     struct evhttp *http;
     vg_member_t *member;
     vg_cluster_t *cluster; /* NULL when standalone */
-    struct vg_monitor *monitor;
+    const struct vg_service_running *services;
+    size_t n_services;
     SSL_CTX *ssl;
     uint16_t port;
     int draining;
@@ -61,6 +62,7 @@ struct vg_call {
     struct evhttp_request *req;
     enum evhttp_cmd_type method;
     const struct vg_route *route;
+    void *service; /* the instance of the service whose route this is, or NULL */
     const char *args[4]; /* decoded values of the route's {} segments, in order */
     struct evkeyvalq query; /* decoded, valid UTF-8, no control bytes */
     enum vg_role role;
@@ -122,9 +124,9 @@ void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req,
 enum {
     VG_ROUTE_PUBLIC = 1,  /* no token needed (/healthz, /readyz) */
     VG_ROUTE_PRIMARY = 2, /* appends to the log: acting primary only, back-pressure */
-    VG_ROUTE_MONITOR = 4, /* needs the facility monitor (503 without it) */
 };
-/* The table, ended by a row with a NULL pattern. */
+/* The API's own routes, ended by a row with a NULL pattern; each running
+ * service adds its own (struct vg_service). */
 extern const struct vg_route vg_api_routes[];
 
 /* Routes one request (the evhttp callback of the server). */

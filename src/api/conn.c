@@ -22,7 +22,7 @@
 
 struct vg_conn_guard {
     struct bufferevent *bev;
-    uint64_t since_ms; /* opened, or last answered */
+    uint64_t since_ms;    /* opened, or last answered */
     unsigned busy : 1;    /* a request is being handled or streamed */
     unsigned refuse : 1;  /* past the cap: answer 503 and close */
     unsigned closing : 1; /* shut down by us; waiting for evhttp to let go */
@@ -84,10 +84,11 @@ static void refuse(struct vg_server *srv, struct vg_conn_guard *g)
     evutil_socket_t fd = bufferevent_getfd(g->bev);
     if (fd >= 0 && !srv->ssl) {
         char reply[256];
-        int n = snprintf(reply, sizeof reply,
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Retry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                         sizeof body - 1, body);
+        int n =
+            snprintf(reply, sizeof reply,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Retry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                     sizeof body - 1, body);
         ssize_t sent = send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)sent; /* best effort: the close says the rest */
     }
@@ -121,9 +122,10 @@ static struct bufferevent *new_bev(struct event_base *base, void *arg)
 {
     struct vg_server *srv = arg;
     struct bufferevent *bev =
-        srv->ssl ? bufferevent_openssl_socket_new(base, -1, SSL_new(srv->ssl),
-                                                  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
-                 : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+        srv->ssl
+            ? bufferevent_openssl_socket_new(base, -1, SSL_new(srv->ssl),
+                                             BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+            : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL; /* evhttp makes a plain one itself; it is then unguarded */
     if (srv->n_conns == srv->conns_alloc) {

@@ -16,13 +16,12 @@
 #include "core/text.h"
 #include "state/state.h"
 
-#define GET EVHTTP_REQ_GET
-#define PUT EVHTTP_REQ_PUT
-#define POST EVHTTP_REQ_POST
-#define DELETE EVHTTP_REQ_DELETE
-#define PUBLIC VG_ROUTE_PUBLIC
+#define GET     EVHTTP_REQ_GET
+#define PUT     EVHTTP_REQ_PUT
+#define POST    EVHTTP_REQ_POST
+#define DELETE  EVHTTP_REQ_DELETE
+#define PUBLIC  VG_ROUTE_PUBLIC
 #define PRIMARY VG_ROUTE_PRIMARY
-#define MONITOR VG_ROUTE_MONITOR
 
 const struct vg_route vg_api_routes[] = {
     {GET, "/healthz", VG_PERM_READ, PUBLIC, vg_api_healthz},
@@ -43,15 +42,6 @@ const struct vg_route vg_api_routes[] = {
     {POST, "/api/v1/cluster/switchover", VG_PERM_SWITCHOVER, 0, vg_api_switchover},
     {POST, "/api/v1/cluster/failover", VG_PERM_FORCE, 0, vg_api_failover},
     {GET, "/api/v1/events", VG_PERM_READ, 0, vg_api_events},
-    {POST, "/api/v1/write", VG_PERM_WRITE, PRIMARY | MONITOR, vg_api_push_lp},
-    {POST, "/api/v1/readings", VG_PERM_WRITE, PRIMARY | MONITOR, vg_api_push_json},
-    {GET, "/api/v1/series", VG_PERM_READ, MONITOR, vg_api_series},
-    {GET, "/api/v1/sensors", VG_PERM_READ, MONITOR, vg_api_sensors},
-    {GET, "/api/v1/facility", VG_PERM_READ, MONITOR, vg_api_facility},
-    {GET, "/api/v1/rules", VG_PERM_READ, MONITOR, vg_api_rules},
-    {GET, "/api/v1/alerts", VG_PERM_READ, MONITOR, vg_api_alerts},
-    /* a scenario changes the site's simulator, not the log: any member */
-    {POST, "/api/v1/sim/{device}", VG_PERM_WRITE, MONITOR, vg_api_sim},
     {0, NULL, 0, 0, NULL},
 };
 
@@ -81,8 +71,8 @@ static int decode_piece(const char *piece, size_t len, int plus, char **out, con
         char shown[96];
         vg_text_clean(shown, sizeof shown, dec, n, 0);
         free(dec);
-        return vg_err(why, whylen, -EINVAL,
-                      "%s '%s' holds a control byte or is not UTF-8", what, shown);
+        return vg_err(why, whylen, -EINVAL, "%s '%s' holds a control byte or is not UTF-8",
+                      what, shown);
     }
     *out = dec;
     return 0;
@@ -166,21 +156,26 @@ static int find_route(struct vg_call *call, const struct path *p, char *allow, s
     int path_known = 0;
     size_t used = 0;
     allow[0] = '\0';
-    for (const struct vg_route *r = vg_api_routes; r->pattern; r++) {
-        const char *args[4] = {0};
-        if (!match(r, p, args))
-            continue;
-        path_known = 1;
-        *public |= (r->flags & PUBLIC) != 0;
-        if (same_method(r->method, call->method)) {
-            call->route = r;
-            memcpy(call->args, args, sizeof args);
-            return 0;
+    const struct vg_server *srv = call->srv;
+    for (size_t t = 0; t <= srv->n_services; t++) { /* our own table, then each service's */
+        const struct vg_route *table = t ? srv->services[t - 1].def->routes : vg_api_routes;
+        for (const struct vg_route *r = table; r && r->pattern; r++) {
+            const char *args[4] = {0};
+            if (!match(r, p, args))
+                continue;
+            path_known = 1;
+            *public |= (r->flags & PUBLIC) != 0;
+            if (same_method(r->method, call->method)) {
+                call->route = r;
+                call->service = t ? srv->services[t - 1].instance : NULL;
+                memcpy(call->args, args, sizeof args);
+                return 0;
+            }
+            int n = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "",
+                             method_name(r->method), r->method == GET ? ", HEAD" : "");
+            if (n > 0 && (size_t)n < cap - used)
+                used += (size_t)n;
         }
-        int n = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "",
-                         method_name(r->method), r->method == GET ? ", HEAD" : "");
-        if (n > 0 && (size_t)n < cap - used)
-            used += (size_t)n;
     }
     return path_known ? 405 : 404;
 }
@@ -274,10 +269,6 @@ static int admit(struct vg_call *call)
         return 0;
     if (srv->draining && call->method != GET && call->method != EVHTTP_REQ_HEAD) {
         reply_refused(srv, call->req, "vigild is shutting down", NULL);
-        return 0;
-    }
-    if ((r->flags & MONITOR) && !srv->monitor) {
-        vg_api_reply_error(srv, call->req, 503, NULL, "facility monitor not running");
         return 0;
     }
     if (!(r->flags & PRIMARY))

@@ -4,7 +4,6 @@
  */
 #include "api/api_int.h"
 
-#include "monitor/monitor.h"
 
 #include "core/buf.h"
 #include "schema/schema.h"
@@ -41,6 +40,15 @@ void vg_api_status(struct vg_call *call)
         (json_int_t)ls.n_fsyncs, "snapshot_index", (json_int_t)ls.snapshot_index);
     vg_api_reply_json(srv, call->req, 200, body);
     json_decref(body);
+}
+
+static int services_disk_full(const struct vg_server *srv)
+{
+    for (size_t i = 0; i < srv->n_services; i++)
+        if (srv->services[i].def->disk_full &&
+            srv->services[i].def->disk_full(srv->services[i].instance))
+            return 1;
+    return 0;
 }
 
 static void metric(vg_buf_t *b, const char *name, const char *type, const char *help,
@@ -104,7 +112,7 @@ void vg_api_metrics(struct vg_call *call)
     metric(&b, "vigil_disk_full", "gauge",
            "1 while the data directory is out of space: writes and pushed readings get 507.",
            vg_member_disk_full(srv->member) ||
-               (srv->monitor && vg_monitor_disk_full(srv->monitor)));
+               services_disk_full(srv));
     metric(&b, "vigil_watchers", "gauge", "Open watch streams.", (double)srv->n_watchers);
     metric(&b, "vigil_watchers_bound", "gauge", "Watch streams past which a new one gets 429.",
            (double)srv->max_watchers);
@@ -133,8 +141,9 @@ void vg_api_metrics(struct vg_call *call)
                                      : 0);
     if (srv->cluster)
         vg_cluster_metrics(srv->cluster, &b);
-    if (srv->monitor)
-        vg_monitor_metrics(srv->monitor, &b);
+    for (size_t i = 0; i < srv->n_services; i++)
+        if (srv->services[i].def->metrics)
+            srv->services[i].def->metrics(srv->services[i].instance, &b);
     commit_histogram(&b, srv->member);
     vg_buf_adds(&b, "# HELP vigil_http_responses_total HTTP responses by status code.\n"
                     "# TYPE vigil_http_responses_total counter\n");

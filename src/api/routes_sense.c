@@ -104,7 +104,7 @@ static const char *name_refusal(const struct vg_lp_reading *r, char *out, size_t
 /* Stores a parsed batch and answers once it is durable. */
 static void store_batch(struct vg_call *call, const struct vg_lp_batch *b, int json)
 {
-    vg_monitor_t *mon = call->srv->monitor;
+    vg_monitor_t *mon = (vg_monitor_t *)call->service;
     json_t *errors = json_array();
     size_t accepted = 0, rejected = 0;
     vg_monitor_batch_size(mon, b->n_readings);
@@ -148,11 +148,11 @@ static const char *body_text(struct vg_call *call, size_t *len)
 /* POST write (line protocol) or readings (JSON): parse all, then store. */
 static void handle_push(struct vg_call *call, int json)
 {
-    if (vg_monitor_disk_full(call->srv->monitor) || vg_member_disk_full(call->srv->member)) {
+    if (vg_monitor_disk_full((vg_monitor_t *)call->service) || vg_member_disk_full(call->srv->member)) {
         reply_disk_full(call->srv, call->req); /* before anything is taken in */
         return;
     }
-    vg_monitor_batch_begin(call->srv->monitor);
+    vg_monitor_batch_begin((vg_monitor_t *)call->service);
     enum vg_lp_precision precision = VG_LP_NS;
     const char *p = evhttp_find_header(&call->query, "precision");
     if (!json && vg_lp_precision_parse(p, &precision)) {
@@ -297,7 +297,7 @@ void vg_api_series(struct vg_call *call)
         step = to - from <= 6 * 3600000 ? 0 : ((to - from) / 500 + 59999) / 60000 * 60000;
     struct series_out so = {json_array(), 0, step == 0};
     char err[256];
-    int rc = vg_monitor_series(call->srv->monitor, sensor, from, to + (to == now), step,
+    int rc = vg_monitor_series((vg_monitor_t *)call->service, sensor, from, to + (to == now), step,
                                add_point, &so, err, sizeof err);
     if (rc) {
         vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "sensor", "%s",
@@ -378,16 +378,16 @@ void vg_api_push_json(struct vg_call *call)
 
 void vg_api_sensors(struct vg_call *call)
 {
-    reply_new(call, vg_monitor_sensors(call->srv->monitor, evhttp_find_header(&call->query, "site"),
+    reply_new(call, vg_monitor_sensors((vg_monitor_t *)call->service, evhttp_find_header(&call->query, "site"),
                                        evhttp_find_header(&call->query, "zone")));
 }
 
 void vg_api_facility(struct vg_call *call)
 {
-    reply_new(call, vg_monitor_facility(call->srv->monitor));
+    reply_new(call, vg_monitor_facility((vg_monitor_t *)call->service));
 }
 
 void vg_api_rules(struct vg_call *call)
 {
-    reply_new(call, vg_monitor_rules(call->srv->monitor));
+    reply_new(call, vg_monitor_rules((vg_monitor_t *)call->service));
 }

@@ -294,7 +294,8 @@ int vg_server_start(struct event_base *base, vg_member_t *member,
     srv->base = base;
     srv->member = member;
     srv->cluster = opts->cluster;
-    srv->monitor = opts->monitor;
+    srv->services = opts->services;
+    srv->n_services = opts->n_services;
     srv->start_ms = vg_mono_ms();
     srv->max_pending = opts->max_pending ? opts->max_pending : VG_API_DEFAULT_MAX_PENDING;
     srv->max_watchers = opts->max_watchers ? opts->max_watchers : VG_API_DEFAULT_MAX_WATCHERS;

@@ -11,6 +11,7 @@
 
 #include "cluster/cluster.h"
 #include "member/member.h"
+#include "service/service.h"
 
 struct vg_server_opts {
     const char *listen; /* HOST:PORT; "[::1]:7700" for IPv6 */
@@ -19,7 +20,9 @@ struct vg_server_opts {
     int insecure;          /* allow plain HTTP off loopback */
     int timeout_s;         /* idle/read/write timeout per connection; 0 = 30 */
     vg_cluster_t *cluster; /* NULL: standalone */
-    struct vg_monitor *monitor; /* facility monitor (NULL: its endpoints answer 503) */
+    /* the running services, whose routes the router serves (service.h) */
+    const struct vg_service_running *services;
+    size_t n_services;
     /* bounds; 0 takes the default */
     size_t max_pending;         /* writes waiting to commit before 503 + Retry-After */
     size_t max_watchers;        /* open watch streams before 429 */

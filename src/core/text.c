@@ -82,7 +82,8 @@ size_t vg_text_clean(char *out, size_t cap, const char *src, size_t len, unsigne
             memcpy(piece, s + i, n);
             plen = n;
         } else {
-            piece[0] = '\\', piece[1] = 'x', piece[2] = hex[s[i] >> 4], piece[3] = hex[s[i] & 15];
+            piece[0] = '\\', piece[1] = 'x', piece[2] = hex[s[i] >> 4],
+            piece[3] = hex[s[i] & 15];
             plen = 4;
             n = 1;
         }

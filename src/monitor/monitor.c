@@ -371,9 +371,8 @@ static void reload(struct vg_monitor *mon)
     malloc_trim(0);
 }
 
-static void on_object_change(void *ctx, const vg_change_t *change)
+void vg_monitor_on_commit(vg_monitor_t *mon, const vg_change_t *change)
 {
-    struct vg_monitor *mon = ctx;
     const char *kind = json_string_value(json_object_get(change->object, "kind"));
     for (size_t i = 0; kind && watched_kinds[i]; i++)
         if (!strcmp(kind, watched_kinds[i])) {
@@ -388,13 +387,6 @@ static void on_object_change(void *ctx, const vg_change_t *change)
 }
 
 /* ---- role and tick ---- */
-
-static int is_primary(const struct vg_monitor *mon)
-{
-    char why[256], primary[64];
-    return !mon->cluster ||
-           vg_cluster_can_write(mon->cluster, why, sizeof why, primary, sizeof primary);
-}
 
 static void seed_from_state(struct vg_monitor *mon)
 {
@@ -442,14 +434,8 @@ int vg_monitor_disk_full(vg_monitor_t *mon)
     return mon->disk_full;
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+void vg_monitor_set_role(vg_monitor_t *mon, int primary)
 {
-    struct vg_monitor *mon = arg;
-    uint64_t mono = vg_mono_ms();
-    if (mon->dirty && (mono - mon->last_change_ms >= QUIET_MS ||
-                       mono - mon->dirty_since_ms >= BUSY_RELOAD_MS))
-        reload(mon);
-    int primary = is_primary(mon);
     if (primary && !mon->primary) {
         seed_from_state(mon);
         mon->primary = 1;
@@ -461,6 +447,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         }
     }
     mon->primary = primary;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct vg_monitor *mon = arg;
+    uint64_t mono = vg_mono_ms();
+    if (mon->dirty && (mono - mon->last_change_ms >= QUIET_MS ||
+                       mono - mon->dirty_since_ms >= BUSY_RELOAD_MS))
+        reload(mon);
+    int primary = mon->primary;
     if (forwarding(mon))
         fwd_flush(mon);
     int64_t now = (int64_t)vg_wall_ms();
@@ -526,9 +522,10 @@ int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *clus
     mon->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, mon);
     struct timeval every = {0, TICK_MS * 1000};
     event_add(mon->tick_ev, &every);
-    vg_state_set_extra_observer(vg_member_state(m), on_object_change, mon);
     mon->dirty = mon->devices_dirty = 1;
     reload(mon);
+    if (!cluster) /* standalone: always the primary */
+        vg_monitor_set_role(mon, 1);
     *out = mon;
     return 0;
 }
@@ -537,7 +534,6 @@ void vg_monitor_free(vg_monitor_t *mon)
 {
     if (!mon)
         return;
-    vg_state_set_extra_observer(vg_member_state(mon->member), NULL, NULL);
     vg_collector_free(mon->collector);
     if (mon->drain_ev)
         event_free(mon->drain_ev);

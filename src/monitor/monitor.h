@@ -39,6 +39,14 @@ int vg_monitor_start(struct event_base *base, vg_member_t *m, vg_cluster_t *clus
 /* Stops the devices, flushes the store, frees. NULL is fine. */
 void vg_monitor_free(vg_monitor_t *mon);
 
+/* The member became the acting primary (1: evaluate rules, seeded from the
+ * committed alerts) or stopped being it (0: forward readings instead). */
+void vg_monitor_set_role(vg_monitor_t *mon, int primary);
+
+/* A committed object change: a changed Site, Zone, Device, Sensor or Rule
+ * reloads the monitor's tables a moment later. */
+void vg_monitor_on_commit(vg_monitor_t *mon, const vg_change_t *change);
+
 /* One reading from outside (HTTP push, the peer). 0; -ENOENT unknown
  * sensor; -EINVAL out of order or not finite; err says which. Durable only
  * after a later vg_monitor_sync. */

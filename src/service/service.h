@@ -37,7 +37,7 @@
 /* ---- the data half ---- */
 
 struct vg_service_data {
-    const char *name;            /* the slice's name in snapshots: "alerts" */
+    const char *name;             /* the slice's name in snapshots: "alerts" */
     const uint16_t *record_types; /* owned record types, ended by 0 */
     void *(*slice_new)(void);
     void (*slice_free)(void *slice);
@@ -89,7 +89,7 @@ struct vg_route {
 
 struct vg_service {
     const char *name;
-    const char *const *kinds; /* the object kinds it acts on, ended by NULL */
+    const char *const *kinds;           /* the object kinds it acts on, ended by NULL */
     const struct vg_service_data *data; /* its data half, or NULL */
     int (*start)(const struct vg_service_env *env, void **instance, char *err, size_t errlen);
     void (*stop)(void *instance); /* frees; NULL instance is fine */
@@ -111,5 +111,20 @@ struct vg_service_running {
     const struct vg_service *def;
     void *instance;
 };
+
+/* ---- running them (service_run.c) ---- */
+
+typedef struct vg_services vg_services_t;
+
+/* Starts every row of vg_services[] in order (stopping those started if
+ * one fails), feeds them committed changes and the member's role (polled
+ * every 20 ms: the acting primary, or not), and attaches the one service
+ * that has member-link traffic to the cluster's channel. */
+int vg_services_start(const struct vg_service_env *env, vg_services_t **out, char *err,
+                      size_t errlen);
+/* Stops them in reverse order; NULL is fine. */
+void vg_services_stop(vg_services_t *s);
+/* The running services (for the API's router, metrics and readiness). */
+const struct vg_service_running *vg_services_running(const vg_services_t *s, size_t *n);
 
 #endif

@@ -43,29 +43,34 @@ int vg_cmd_routes(int argc, char **argv)
                      "call each (none: no token needed). See docs/api.md.\n");
         return out == stdout ? 0 : 2;
     }
-    for (const struct vg_route *r = vg_api_routes; r->pattern; r++) {
-        json_t *roles = roles_of(r);
-        if (as_json) {
-            json_t *row = json_pack("{s:s, s:s, s:O, s:b, s:b}", "method",
-                                    method_name(r->method), "path", r->pattern, "roles", roles,
-                                    "primary_only", (r->flags & VG_ROUTE_PRIMARY) != 0,
-                                    "monitor", (r->flags & VG_ROUTE_MONITOR) != 0);
-            char *text = json_dumps(row, JSON_COMPACT);
-            printf("%s\n", text);
-            free(text);
-            json_decref(row);
-        } else {
-            char *names = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&names, &len);
-            for (size_t i = 0; i < json_array_size(roles); i++)
-                fprintf(m, "%s%s", i ? "," : "", json_string_value(json_array_get(roles, i)));
-            fclose(m);
-            printf("%-7s %-34s %s\n", method_name(r->method), r->pattern,
-                   len ? names : "none (no token)");
-            free(names);
+    for (size_t t = 0; t == 0 || vg_services[t - 1]; t++) { /* ours, then each service's */
+        const struct vg_route *table = t ? vg_services[t - 1]->routes : vg_api_routes;
+        const char *owner = t ? vg_services[t - 1]->name : "api";
+        for (const struct vg_route *r = table; r && r->pattern; r++) {
+            json_t *roles = roles_of(r);
+            if (as_json) {
+                json_t *row =
+                    json_pack("{s:s, s:s, s:O, s:b, s:s}", "method", method_name(r->method),
+                              "path", r->pattern, "roles", roles, "primary_only",
+                              (r->flags & VG_ROUTE_PRIMARY) != 0, "service", owner);
+                char *text = json_dumps(row, JSON_COMPACT);
+                printf("%s\n", text);
+                free(text);
+                json_decref(row);
+            } else {
+                char *names = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&names, &len);
+                for (size_t i = 0; i < json_array_size(roles); i++)
+                    fprintf(m, "%s%s", i ? "," : "",
+                            json_string_value(json_array_get(roles, i)));
+                fclose(m);
+                printf("%-7s %-34s %s\n", method_name(r->method), r->pattern,
+                       len ? names : "none (no token)");
+                free(names);
+            }
+            json_decref(roles);
         }
-        json_decref(roles);
     }
     return 0;
 }

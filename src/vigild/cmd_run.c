@@ -16,7 +16,7 @@
 #include "core/say.h"
 #include "cluster/cluster.h"
 #include "member/member.h"
-#include "monitor/monitor.h"
+#include "service/service.h"
 #include "cluster/node.h"
 
 #define DRAIN_DEADLINE_MS 10000
@@ -25,8 +25,8 @@ struct run_ctx {
     struct event_base *base;
     vg_server_t *server;
     vg_cluster_t *cluster;
-    vg_monitor_t *monitor;
-    struct vg_monitor_opts monitor_opts;
+    vg_services_t *services;
+    struct vg_service_env env; /* site and no_collect from the options */
     const char *node_file;
     int bootstrap;
     int allow_core_dumps;
@@ -132,8 +132,8 @@ static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, stru
         return 2;
     }
     mo->data_dir = ctx->node.data;
-    if (!ctx->monitor_opts.site && ctx->node.site[0])
-        ctx->monitor_opts.site = ctx->node.site;
+    if (!ctx->env.site && ctx->node.site[0])
+        ctx->env.site = ctx->node.site;
     if (ctx->node.keyring[0] && !mo->key_file)
         mo->key_file = ctx->node.keyring;
     so->listen = ctx->node.listen;
@@ -238,10 +238,10 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
             ctx->bootstrap = 1;
             break;
         case 's':
-            ctx->monitor_opts.site = optarg;
+            ctx->env.site = optarg;
             break;
         case 'C':
-            ctx->monitor_opts.no_collect = 1;
+            ctx->env.no_collect = 1;
             break;
         case 'A':
             ctx->allow_core_dumps = 1;
@@ -306,14 +306,14 @@ int vg_cmd_run(int argc, char **argv)
         }
         so.cluster = ctx.cluster;
     }
-    if (vg_monitor_start(ctx.base, member, ctx.cluster, &ctx.monitor_opts, &ctx.monitor, err,
-                         sizeof err)) {
-        vg_error("cannot start the facility monitor: %s", err);
+    ctx.env.base = ctx.base;
+    ctx.env.member = member;
+    ctx.env.cluster = ctx.cluster;
+    if (vg_services_start(&ctx.env, &ctx.services, err, sizeof err)) {
+        vg_error("cannot start: %s", err);
         goto out;
     }
-    so.monitor = ctx.monitor;
-    struct vg_cluster_channel readings = vg_monitor_channel(ctx.monitor);
-    vg_cluster_set_channel(ctx.cluster, &readings);
+    so.services = vg_services_running(ctx.services, &so.n_services);
     if (vg_server_start(ctx.base, member, &so, &ctx.server, err, sizeof err)) {
         vg_error("cannot serve: %s", err);
         goto out;
@@ -333,8 +333,7 @@ out:
     if (ctx.drain_ev)
         event_free(ctx.drain_ev);
     vg_server_free(ctx.server);
-    vg_cluster_set_channel(ctx.cluster, NULL);
-    vg_monitor_free(ctx.monitor);
+    vg_services_stop(ctx.services);
     vg_cluster_free(ctx.cluster);
     vg_member_close(member);
     event_base_free(ctx.base);

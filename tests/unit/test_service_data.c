@@ -18,8 +18,8 @@ static void apply_alert(vg_state_t *st, const char *id, const char *to)
 {
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "rule", "hot", "sensor",
                           "t1", "from", "ok", "to", to, "time", (json_int_t)1764115200000LL);
-    assert_int_equal(vg_state_apply(st, 1, vg_state_applied_index(st) + 1, VG_REC_ALERT, p, NULL),
-                     0);
+    assert_int_equal(
+        vg_state_apply(st, 1, vg_state_applied_index(st) + 1, VG_REC_ALERT, p, NULL), 0);
     json_decref(p);
 }
 

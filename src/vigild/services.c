@@ -1,0 +1,14 @@
+/*
+ * services.c - the service table: every capability vigild runs beside the
+ * member and the cluster runtime, in start order (service.h). Adding a
+ * service is adding its row here (and its data half's row in
+ * src/service/service_data.c).
+ */
+#include "service/service.h"
+
+extern const struct vg_service vg_monitor_service; /* src/monitor/monitor_service.c */
+
+const struct vg_service *const vg_services[] = {
+    &vg_monitor_service, /* facility monitoring: devices, readings, rules, alerts */
+    NULL,
+};
