@@ -7,7 +7,8 @@
  * The link to the other member is in peer.c, HTTP to the witness in
  * witness_client.c. A tick every TICK_US drives everything timed: the
  * heartbeat to the witness, the lease, and the decisions to degrade,
- * restore or ask for a promotion.
+ * restore or ask for a promotion. The rules themselves are pure functions
+ * in decide.c; this file gathers their inputs and acts on the answers.
  *
  * Must never: commit a record that is not durable on every member of the
  * sync set (obligation 1), act on an epoch lower than the highest seen
