@@ -7,7 +7,8 @@
  * The link to the other member is in peer.c, HTTP to the witness in
  * witness_client.c. A tick every TICK_US drives everything timed: the
  * heartbeat to the witness, the lease, and the decisions to degrade,
- * restore or ask for a promotion.
+ * restore or ask for a promotion. The rules themselves are pure functions
+ * in decide.c; this file gathers their inputs and acts on the answers.
  *
  * Must never: commit a record that is not durable on every member of the
  * sync set (obligation 1), act on an epoch lower than the highest seen
@@ -36,12 +37,6 @@
 #define SWITCH_DRAIN_US  5000000 /* a switchover waits this long for the mirror */
 #define SWITCH_ANSWER_US 2000000 /* then takes an unanswered one back (obligation 5) */
 #define RETRY_US         500000
-
-struct api_wait {
-    vg_cluster_done_fn done;
-    void *ctx;
-};
-static struct api_wait switch_wait, force_wait;
 
 static uint64_t now_us(void)
 {
@@ -206,16 +201,17 @@ int vg_cluster_recovery_limit(const struct vg_node *node, const char *key_file,
 void vg_cluster_update_commit(vg_cluster_t *c)
 {
     vg_state_t *st = vg_member_state(c->m);
-    uint64_t limit;
-    if (c->role == ROLE_PRIMARY && c->acting) {
-        int need_mirror = c->cfg.peer_in_sync || !strcmp(c->pend.op, "restore");
-        limit = need_mirror ? c->peer_ack : UINT64_MAX;
-    } else if (c->role == ROLE_MIRROR) {
-        limit = c->primary_commit < c->matched ? c->primary_commit : c->matched;
-    } else {
-        limit = vg_state_applied_index(st); /* not acting: commit nothing new */
-    }
-    vg_member_set_commit_limit(c->m, limit);
+    struct vg_commit_view v = {
+        .role = c->role,
+        .acting = c->acting,
+        .peer_in_sync = c->cfg.peer_in_sync,
+        .restore_pending = !strcmp(c->pend.op, "restore"),
+        .peer_ack = c->peer_ack,
+        .primary_commit = c->primary_commit,
+        .matched = c->matched,
+        .applied = vg_state_applied_index(st),
+    };
+    vg_member_set_commit_limit(c->m, vg_decide_commit_limit(&v));
     c->committed = vg_state_applied_index(st);
 }
 
@@ -570,7 +566,7 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
             if (sw && c->switching) {
                 c->switching = 0;
                 c->acting = c->role == ROLE_PRIMARY;
-                finish_wait(&switch_wait, 409,
+                finish_wait(&c->switch_wait, 409,
                             error_body("the witness refused the switchover: %s",
                                        err ? err : "conflict"));
             }
@@ -581,17 +577,17 @@ static void on_change_answer(vg_cluster_t *c, int status, json_t *body, uint64_t
     if (c->switching == 2 && c->role == ROLE_MIRROR) {
         c->switching = 0;
         uint64_t took_ms = (now_us() - c->switch_start_us) / 1000;
-        finish_wait(&switch_wait, 200,
+        finish_wait(&c->switch_wait, 200,
                     json_pack("{s:I, s:s, s:I}", "epoch", (json_int_t)c->cfg.epoch, "primary",
                               c->cfg.primary, "took_ms", (json_int_t)took_ms));
     }
-    if (force_wait.done && !strcmp(op, "force")) {
+    if (c->force_wait.done && !strcmp(op, "force")) {
         if (status == 200)
-            finish_wait(&force_wait, 200,
+            finish_wait(&c->force_wait, 200,
                         json_pack("{s:I, s:s, s:b}", "epoch", (json_int_t)c->cfg.epoch,
                                   "primary", c->cfg.primary, "forced", 1));
         else
-            finish_wait(&force_wait, status ? status : 503,
+            finish_wait(&c->force_wait, status ? status : 503,
                         error_body("the witness did not force the failover: %s",
                                    err ? err : "no answer"));
     }
@@ -664,8 +660,7 @@ static void send_witness_heartbeat(vg_cluster_t *c)
 
 static void check_witness_reachability(vg_cluster_t *c, uint64_t now)
 {
-    uint64_t dead = (uint64_t)c->node.timing.dead_after_ms * 1000;
-    int reachable = c->witness_ok_us && now - c->witness_ok_us < dead;
+    int reachable = vg_decide_witness_reachable(now, c->witness_ok_us, &c->node.timing);
     if (reachable == c->witness_reachable && !(reachable && c->witness_event_open))
         return;
     c->witness_reachable = reachable;
@@ -690,9 +685,7 @@ static void check_witness_reachability(vg_cluster_t *c, uint64_t now)
  * loop may see a request before the tick that would notice. */
 static int lease_valid(const vg_cluster_t *c, uint64_t now)
 {
-    uint64_t heard =
-        c->witness_ok_us > c->lease_mirror_us ? c->witness_ok_us : c->lease_mirror_us;
-    return now - heard <= (uint64_t)c->node.timing.lease_ms * 1000;
+    return vg_decide_lease_valid(now, c->witness_ok_us, c->lease_mirror_us, &c->node.timing);
 }
 
 /* A request that got no answer may or may not have been applied; until the
@@ -728,31 +721,33 @@ static void primary_tick(vg_cluster_t *c, uint64_t now)
     }
     if (!c->acting)
         return;
-    uint64_t durable = vg_log_durable_index(vg_member_log(c->m));
-    if (c->peer_ack >= durable)
-        c->await_since_us = 0;
-    else if (!c->await_since_us)
-        c->await_since_us = now;
+    vg_log_t *log = vg_member_log(c->m);
+    c->await_since_us =
+        vg_decide_await_since(now, c->await_since_us, c->peer_ack, vg_log_durable_index(log));
+    struct vg_primary_view v = {
+        .now_us = now,
+        .peer_in_sync = c->cfg.peer_in_sync,
+        .request_pending = c->pend.op[0] != '\0',
+        .switching = c->switching,
+        .peer_connected = vg_peer_connected(c),
+        .peer_heard_us = c->peer_heard_us,
+        .await_since_us = c->await_since_us,
+        .peer_ack = c->peer_ack,
+        .last_index = vg_log_last_index(log),
+    };
     /* rule 2: degrade when the mirror's acks stopped for ack_timeout */
-    uint64_t ack_to = (uint64_t)t->ack_timeout_ms * 1000;
-    if (c->cfg.peer_in_sync && !c->pend.op[0] && !c->switching) {
-        int silent = now - c->peer_heard_us > ack_to;
-        int behind = c->await_since_us && now - c->await_since_us > ack_to;
-        if (silent || behind) {
-            vg_warn("%s has not acknowledged for %u ms: asking the witness to degrade", peer(c),
-                    t->ack_timeout_ms);
-            request_change(c, "degrade", NULL, 0,
-                           silent ? "mirror unreachable" : "mirror acks stalled");
-        }
+    enum vg_degrade degrade = vg_decide_degrade(&v, t);
+    if (degrade) {
+        vg_warn("%s has not acknowledged for %u ms: asking the witness to degrade", peer(c),
+                t->ack_timeout_ms);
+        request_change(c, "degrade", NULL, 0,
+                       degrade == VG_DEGRADE_SILENT ? "mirror unreachable"
+                                                    : "mirror acks stalled");
         return;
     }
     /* rule 3: restore once the mirror holds our whole log and streams live */
-    uint64_t last = vg_log_last_index(vg_member_log(c->m));
-    if (!c->cfg.peer_in_sync && vg_peer_connected(c) && c->peer_ack >= last &&
-        now - c->peer_heard_us < ack_to) {
-        if (!c->pend.op[0])
-            request_change(c, "restore", peer(c), 0, "mirror caught up");
-    }
+    if (vg_decide_restore(&v, t))
+        request_change(c, "restore", peer(c), 0, "mirror caught up");
 }
 
 static void mirror_tick(vg_cluster_t *c, uint64_t now)
@@ -761,18 +756,20 @@ static void mirror_tick(vg_cluster_t *c, uint64_t now)
     /* rule 1, failover: only a member of sync asks, only once it has not
      * heard the primary for dead_after (>= lease, obligation 7); the
      * witness decides by its own view */
-    if (!c->cfg.self_in_sync || strcmp(c->cfg.primary, peer(c)) || c->pend.op[0])
-        return;
-    if (now - c->primary_lost_us < (uint64_t)t->dead_after_ms * 1000 ||
-        now < c->promote_retry_us)
-        return;
-    if (!c->witness_reachable)
+    struct vg_mirror_view v = {
+        .now_us = now,
+        .self_in_sync = c->cfg.self_in_sync,
+        .primary_is_peer = !strcmp(c->cfg.primary, peer(c)),
+        .request_pending = c->pend.op[0] != '\0',
+        .witness_reachable = c->witness_reachable,
+        .primary_lost_us = c->primary_lost_us,
+        .promote_retry_us = c->promote_retry_us,
+    };
+    if (!vg_decide_promote(&v, t))
         return;
     request_change(c, "promote", me(c), 0, "primary unreachable");
     /* if refused, try again when the witness's own timer should have run out */
-    uint64_t heard = c->witness_heard_primary_ms;
-    uint64_t wait_ms = heard < t->dead_after_ms ? t->dead_after_ms - heard : 0;
-    c->promote_retry_us = now + (wait_ms + 10) * 1000;
+    c->promote_retry_us = vg_decide_promote_retry_at(now, c->witness_heard_primary_ms, t);
 }
 
 static void switch_tick(vg_cluster_t *c, uint64_t now)
@@ -789,7 +786,7 @@ static void switch_tick(vg_cluster_t *c, uint64_t now)
             request_change(c, "promote", peer(c), 1, reason);
         } else if (now > c->switch_deadline_us) {
             c->switching = 0;
-            finish_wait(&switch_wait, 409,
+            finish_wait(&c->switch_wait, 409,
                         error_body("%s did not catch up within %d s; switchover cancelled, "
                                    "writes resume",
                                    peer(c), SWITCH_DRAIN_US / 1000000));
@@ -800,7 +797,7 @@ static void switch_tick(vg_cluster_t *c, uint64_t now)
         c->switching = 0;
         clear_pend(c);
         request_change(c, "degrade", NULL, 0, "switchover taken back");
-        finish_wait(&switch_wait, 503,
+        finish_wait(&c->switch_wait, 503,
                     error_body("the witness did not answer the switchover; taken back"));
     }
 }
@@ -891,8 +888,8 @@ void vg_cluster_free(vg_cluster_t *c)
 {
     if (!c)
         return;
-    finish_wait(&switch_wait, 503, error_body("vigild is shutting down"));
-    finish_wait(&force_wait, 503, error_body("vigild is shutting down"));
+    finish_wait(&c->switch_wait, 503, error_body("vigild is shutting down"));
+    finish_wait(&c->force_wait, 503, error_body("vigild is shutting down"));
     if (c->tick_ev)
         event_free(c->tick_ev);
     if (c->m)
@@ -1095,7 +1092,7 @@ static void answer(vg_cluster_done_fn done, void *ctx, int code, json_t *body)
 void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
                            const char *actor, vg_cluster_done_fn done, void *ctx)
 {
-    if (switch_wait.done || c->switching) {
+    if (c->switch_wait.done || c->switching) {
         answer(done, ctx, 409, error_body("a switchover is already in progress"));
         return;
     }
@@ -1125,7 +1122,7 @@ void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
         answer(done, ctx, 409, error_body("a %s request is in progress", c->pend.op));
         return;
     }
-    switch_wait = (struct api_wait){done, ctx};
+    c->switch_wait = (struct api_wait){done, ctx};
     c->switching = 1;
     c->switch_start_us = now_us();
     c->switch_deadline_us = c->switch_start_us + SWITCH_DRAIN_US;
@@ -1137,7 +1134,7 @@ void vg_cluster_switchover(vg_cluster_t *c, const char *to, const char *reason,
 void vg_cluster_force(vg_cluster_t *c, const char *reason, const char *actor,
                       vg_cluster_done_fn done, void *ctx)
 {
-    if (force_wait.done) {
+    if (c->force_wait.done) {
         answer(done, ctx, 409, error_body("a forced failover is already in progress"));
         return;
     }
@@ -1145,7 +1142,7 @@ void vg_cluster_force(vg_cluster_t *c, const char *reason, const char *actor,
         answer(done, ctx, 409, error_body("%s is already the acting primary", me(c)));
         return;
     }
-    force_wait = (struct api_wait){done, ctx};
+    c->force_wait = (struct api_wait){done, ctx};
     char why[400];
     snprintf(why, sizeof why, "forced by %s: %s", actor ? actor : "operator", reason);
     vg_warn("forced failover to %s requested (%s)", me(c), why);

@@ -14,9 +14,8 @@
 
 #include "core/buf.h"
 #include "cluster/cluster.h"
+#include "cluster/decide.h"
 #include "cluster/wire.h"
-
-enum vg_role_kind { ROLE_NONE, ROLE_PRIMARY, ROLE_MIRROR };
 
 /* REJECT codes on the member link. */
 enum {
@@ -45,6 +44,16 @@ struct pend {
     char target[64];
     int switchover; /* a planned switchover: do not act again in expect_epoch */
 };
+
+/* An operator's request waiting for its outcome (switchover, force). */
+struct api_wait {
+    vg_cluster_done_fn done; /* NULL: none waits */
+    void *ctx;
+};
+
+/* Links whose handshake has not finished yet (not c->link): peer.c frees
+ * them at shutdown, and refuses more than this many at a time. */
+#define VG_PEER_MAX_LOOSE 8
 
 struct link;    /* peer.c */
 struct wclient; /* witness_client.c */
@@ -88,12 +97,18 @@ struct vg_cluster {
     int switching; /* a planned switchover holds writes */
     uint64_t switch_start_us, switch_deadline_us;
     char switch_reason[257], switch_actor[64];
+    struct api_wait switch_wait, force_wait; /* operators waiting for an outcome */
 
     /* mirror side */
     uint64_t primary_commit; /* primary's commit index, as last heard */
     uint64_t matched;        /* our log equals the current primary's through here */
 
+    /* the link (peer.c) */
     struct link *link;
+    struct link *loose[VG_PEER_MAX_LOOSE]; /* handshakes under way */
+    uint64_t last_dial_us;                 /* primary: when it last dialed the mirror */
+    uint64_t diverged_until_us;            /* primary: no dial before (mirror rebuilds) */
+
     struct vg_cluster_channel channel; /* a service's traffic (.next NULL: none) */
     struct wclient *wc;
     struct evconnlistener *listener;

@@ -67,25 +67,20 @@ struct link {
     int resync;             /* records were dropped for a full disk: start over */
 };
 
-static uint64_t last_dial_us, diverged_until_us;
-
 /* Connections whose handshake has not finished are not c->link yet; they
- * are kept here so that shutdown frees them too. */
-#define MAX_LOOSE 8
-static struct link *loose[MAX_LOOSE];
-
+ * are kept in c->loose so that shutdown frees them too. */
 static void loose_del(struct link *l)
 {
-    for (int i = 0; i < MAX_LOOSE; i++)
-        if (loose[i] == l)
-            loose[i] = NULL;
+    for (int i = 0; i < VG_PEER_MAX_LOOSE; i++)
+        if (l->c->loose[i] == l)
+            l->c->loose[i] = NULL;
 }
 
 static int loose_add(struct link *l)
 {
-    for (int i = 0; i < MAX_LOOSE; i++)
-        if (!loose[i]) {
-            loose[i] = l;
+    for (int i = 0; i < VG_PEER_MAX_LOOSE; i++)
+        if (!l->c->loose[i]) {
+            l->c->loose[i] = l;
             return 0;
         }
     return -1;
@@ -397,7 +392,7 @@ static void primary_on_reject(struct link *l, const vg_wire_msg_t *msg)
         break;
     case REJECT_DIVERGED:
         vg_error("%s cannot follow this primary: %s", c->node.peer_name, why);
-        diverged_until_us = vg_mono_us() + DIVERGED_WAIT_US;
+        c->diverged_until_us = vg_mono_us() + DIVERGED_WAIT_US;
         break;
     default:
         vg_warn("%s refused the link: %s", c->node.peer_name, why);
@@ -452,7 +447,7 @@ static void maybe_ack(struct link *l)
 static int fence(struct link *l, uint64_t epoch)
 {
     vg_cluster_t *c = l->c;
-    if (epoch < c->hi) {
+    if (vg_decide_fenced(epoch, c->hi)) {
         send_reject(l, REJECT_FENCED, "epoch %llu is older than %llu",
                     (unsigned long long)epoch, (unsigned long long)c->hi);
         vg_warn("fenced %s: it sent epoch %llu, we have seen %llu", c->node.peer_name,
@@ -792,8 +787,8 @@ static void on_heartbeat(struct link *l, const vg_wire_msg_t *msg)
         }
         c->peer_heard_us = now;
         l->peer_applied = msg->u.heartbeat.commit_index;
-        if (msg->u.heartbeat.sent_us <= now && msg->u.heartbeat.sent_us > c->lease_mirror_us)
-            c->lease_mirror_us = msg->u.heartbeat.sent_us;
+        c->lease_mirror_us =
+            vg_decide_echo_stamp(now, c->lease_mirror_us, msg->u.heartbeat.sent_us);
         vg_cluster_mirror_renewed(c, msg->epoch);
         return;
     }
@@ -1028,14 +1023,14 @@ void vg_peer_tick(vg_cluster_t *c)
     uint64_t now = vg_mono_us();
     const struct vg_node_timing *t = &c->node.timing;
     struct link *l = c->link;
-    if (l && now - l->rx_us > (uint64_t)t->dead_after_ms * 1000) {
+    if (l && vg_decide_link_silent(now, l->rx_us, t)) {
         /* obligation 7: a link that stopped carrying messages is torn down */
         vg_peer_close(c, "peer silent");
         l = NULL;
     }
     if (c->role == ROLE_PRIMARY && !l &&
-        now - last_dial_us >= (uint64_t)t->heartbeat_ms * 1000 && now >= diverged_until_us) {
-        last_dial_us = now;
+        vg_decide_dial(now, c->last_dial_us, c->diverged_until_us, t)) {
+        c->last_dial_us = now;
         dial(c);
     }
     if (l && l->outgoing && l->established && c->role == ROLE_PRIMARY &&
@@ -1131,8 +1126,8 @@ json_t *vg_peer_status(const vg_cluster_t *c)
 void vg_peer_free(vg_cluster_t *c)
 {
     vg_peer_close(c, "shutting down");
-    for (int i = 0; i < MAX_LOOSE; i++)
-        link_free(loose[i]);
+    for (int i = 0; i < VG_PEER_MAX_LOOSE; i++)
+        link_free(c->loose[i]);
     if (c->listener)
         evconnlistener_free(c->listener);
     c->listener = NULL;

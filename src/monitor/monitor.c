@@ -30,7 +30,6 @@
 #define QUIET_MS 500
 #define BUSY_RELOAD_MS 5000
 #define MAINTAIN_EVERY_MS 5000
-#define DRAIN_BATCH 1024
 #define SPOOL_MAX_BYTES (64u << 20)
 #define FWD_FLUSH_BYTES (64u << 10)
 #define SPACE_PROBE_BYTES (1u << 20) /* free space that ends "the disk is full" */
@@ -264,7 +263,7 @@ static void handle_item(struct vg_monitor *mon, const struct vg_collected *it)
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
     struct vg_monitor *mon = arg;
-    static struct vg_collected items[DRAIN_BATCH];
+    struct vg_collected *items = mon->drain_items;
     size_t n;
     vg_monitor_batch_begin(mon);
     while (mon->collector && (n = vg_collector_drain(mon->collector, items, DRAIN_BATCH)) > 0) {

@@ -13,6 +13,7 @@
 
 #define NO_SENSOR INT32_MAX
 #define SMALL_BATCH 16
+#define DRAIN_BATCH 1024 /* collector items taken per drain */
 
 /* One declared sensor; ~100 bytes, so 100,000 sensors stay cheap. */
 struct msensor {
@@ -51,6 +52,7 @@ struct vg_monitor {
     vg_rules_t *rules;
     vg_collector_t *collector;
     struct event *drain_ev, *tick_ev;
+    struct vg_collected drain_items[DRAIN_BATCH]; /* on_drain's scratch (~280 KiB) */
 
     struct msensor *sensors;
     size_t n_sensors;

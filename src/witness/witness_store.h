@@ -5,7 +5,7 @@
  *               it is never a member's data key
  * DIR/config    "VGWCFG01" | u32 key_id | u32 reserved (0) |
  *               nonce(24) ciphertext tag(16)
- *               the JSON form of C (witness/rules.h) sealed with the 16-byte
+ *               the JSON form of C (witness/witness_rules.h) sealed with the 16-byte
  *               header as associated data, replaced atomically (temp file,
  *               fsync, rename, fsync directory), mode 0600
  *
