@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "core/text.h"
+#include "core/utf8.h"
 #include "state/state.h"
 
 #define GET     EVHTTP_REQ_GET
@@ -67,7 +68,7 @@ static int decode_piece(const char *piece, size_t len, int plus, char **out, con
     free(raw);
     if (!dec)
         return vg_err(why, whylen, -EINVAL, "%s cannot be decoded", what);
-    if (vg_text_has_control(dec, n) || !vg_utf8_valid(dec, n)) {
+    if (vg_text_has_control(dec, n) || vg_utf8_check(dec, n) != n) {
         char shown[96];
         vg_text_clean(shown, sizeof shown, dec, n, 0);
         free(dec);

@@ -6,45 +6,7 @@
  */
 #include "core/text.h"
 
-size_t vg_utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0; /* continuation byte, 0xc0/0xc1 or > 0xf4 */
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-int vg_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = vg_utf8_seq_len(p + i, len - i);
-        if (!n)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
+#include "core/utf8.h"
 
 int vg_text_has_control(const char *s, size_t len)
 {
@@ -72,7 +34,7 @@ size_t vg_text_clean(char *out, size_t cap, const char *src, size_t len, unsigne
     const unsigned char *s = (const unsigned char *)src;
     size_t o = 0, room = cap - 1; /* bytes available before the NUL */
     for (size_t i = 0; i < len;) {
-        size_t n = vg_utf8_seq_len(s + i, len - i);
+        size_t n = vg_utf8_seq(s + i, len - i);
         char piece[4];
         size_t plen;
         if (n == 1 && !shown_as_is(s[i], flags)) {

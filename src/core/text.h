@@ -11,12 +11,7 @@
 
 #include "core/vg.h"
 
-/* 1 if s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-int vg_utf8_valid(const char *s, size_t len);
-
-/* Length of the valid UTF-8 sequence starting at s (at most avail bytes
- * read), or 0 if the bytes there are not one. */
-size_t vg_utf8_seq_len(const unsigned char *s, size_t avail);
+/* UTF-8 validity itself is core/utf8.h's rule. */
 
 /* 1 if any byte is a C0 control (0x00-0x1f) or DEL. */
 int vg_text_has_control(const char *s, size_t len);
