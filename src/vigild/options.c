@@ -36,7 +36,8 @@ static int parse_number(const struct vg_opt_def *row, const char *text)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (!*text || *text == '-' || *end || errno || v < row->min || v > row->max) {
+    /* digits only: strtoull would also take " 5", "+5" and "-1" (as a huge number) */
+    if (*text < '0' || *text > '9' || *end || errno || v < row->min || v > row->max) {
         fprintf(stderr, "vigild: --%s '%s' is not a number from %llu to %llu\n", row->name,
                 text, (unsigned long long)row->min, (unsigned long long)row->max);
         return 2;
