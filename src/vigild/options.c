@@ -187,9 +187,9 @@ static int bad_option(const struct vg_opt_cmd *cmd, char **argv, int c)
     const struct vg_opt_def *row = row_of(cmd->opts, optopt);
     const char *arg = argv[optind - 1];
     if (c == ':' && row) {
-        char arg[256];
-        arg_of(row, arg, sizeof arg);
-        return vg_opt_usage_error(cmd, "option '--%s' needs a value (%s)", row->name, arg);
+        char value[256];
+        arg_of(row, value, sizeof value);
+        return vg_opt_usage_error(cmd, "option '--%s' needs a value (%s)", row->name, value);
     }
     if (row && !takes_value(row)) /* --mirror=yes */
         return vg_opt_usage_error(cmd, "option '--%s' takes no value", row->name);
