@@ -37,13 +37,16 @@ fi
 cmake --build $B -j"$(nproc)" >/dev/null
 
 fuzzers=()
-for src in fuzz/fuzz_*.c; do
-    name=$(basename "$src" .c)
-    if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then
-        continue
-    fi
-    fuzzers+=("$name")
-done
+if ((${#only[@]})); then # in the order given
+    for name in "${only[@]}"; do
+        [[ -f fuzz/$name.c ]] || { echo "fuzz-long: no fuzzer '$name'" >&2; exit 2; }
+        fuzzers+=("$name")
+    done
+else
+    for src in fuzz/fuzz_*.c; do
+        fuzzers+=("$(basename "$src" .c)")
+    done
+fi
 ((${#fuzzers[@]})) || { echo "fuzz-long: no fuzzer matches ${only[*]}" >&2; exit 2; }
 
 limit=()

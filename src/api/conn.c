@@ -121,11 +121,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *new_bev(struct event_base *base, void *arg)
 {
     struct vg_server *srv = arg;
-    struct bufferevent *bev =
-        srv->ssl
-            ? bufferevent_openssl_socket_new(base, -1, SSL_new(srv->ssl),
-                                             BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
-            : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = srv->ssl ? vg_tls_accept_bev(base, srv->ssl)
+                                       : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL; /* evhttp makes a plain one itself; it is then unguarded */
     if (srv->n_conns == srv->conns_alloc) {

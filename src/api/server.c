@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/jsonout.h"
+#include "core/listen.h"
 #include "core/netaddr.h"
 #include "core/say.h"
 #include "core/text.h"
@@ -266,22 +267,9 @@ static int setup_listener(struct vg_server *srv, const struct vg_server_opts *op
         if (!srv->ssl)
             return -EINVAL;
     }
-    /* retry briefly: a killed predecessor's socket may still be closing */
-    struct evhttp_bound_socket *bound;
-    for (int tries = 0; !(bound = evhttp_bind_socket_with_handle(srv->http, host, port));
-         tries++) {
-        if (errno != EADDRINUSE || tries == 40)
-            return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", opts->listen,
-                          strerror(errno));
-        usleep(50000);
-    }
-    evutil_socket_t bound_fd = evhttp_bound_socket_get_fd(bound);
-    vg_tcp_nodelay(bound_fd); /* answers go out at once */
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(bound_fd, (struct sockaddr *)&ss, &sl) == 0)
-        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    int rc = vg_http_listen(srv->http, opts->listen, &srv->port, err, errlen);
+    if (rc)
+        return rc;
     vg_info("serving the API on %s://%s", tls ? "https" : "http", opts->listen);
     return 0;
 }

@@ -1,8 +1,10 @@
 /*
- * tls.c - TLS contexts shared by the API, the witness and the member link.
+ * tls.c - TLS contexts shared by the API, the witness and the member link,
+ * and the accepting side of a server's connections.
  */
 #include "crypto/tls.h"
 
+#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -61,6 +63,16 @@ SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, ch
         return NULL;
     }
     return ctx;
+}
+
+struct bufferevent *vg_tls_accept_bev(struct event_base *base, void *ssl_ctx)
+{
+    SSL *ssl = SSL_new(ssl_ctx);
+    if (!ssl)
+        return NULL;
+    /* on failure libevent 2.1 frees ssl itself (BEV_OPT_CLOSE_ON_FREE) */
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
 }
 
 static int load_identity(SSL_CTX *ctx, const char *cert, const char *key, char *err,

@@ -15,6 +15,16 @@
 SSL_CTX *vg_tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
                            size_t errlen);
 
+struct bufferevent;
+struct event_base;
+
+/* The bufferevent of a new connection to a TLS server: accepting, over a
+ * new SSL of ssl_ctx (an SSL_CTX *), freed with the socket on free. Has the
+ * shape of evhttp_set_bevcb's callback, so a listener passes it with its
+ * context; NULL if OpenSSL or libevent cannot make one (evhttp then drops
+ * the connection). */
+struct bufferevent *vg_tls_accept_bev(struct event_base *base, void *ssl_ctx);
+
 /* Client context for mutual TLS: presents cert/key, verifies the server
  * against ca. NULL on failure with the reason in err. */
 SSL_CTX *vg_tls_client_ctx(const char *cert, const char *key, const char *ca, char *err,

@@ -4,7 +4,6 @@
  */
 #include "vigild/vigild.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <fcntl.h>
@@ -15,21 +14,7 @@
 #include "core/fsutil.h"
 #include "store/log.h"
 #include "store/record.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: vigild init --data DIR [--key-file FILE] [--mirror] [-o text|json]\n\n"
-            "Creates DIR (mode 0700) with a new keyring (DIR/keyring, mode 0600) and an\n"
-            "encrypted log holding the first admin API token. The token is printed once.\n\n"
-            "  --data DIR       data directory to create (must not hold vigil data yet)\n"
-            "  --key-file FILE  use this existing keyring instead of generating one\n"
-            "                   (it is copied to DIR/keyring)\n"
-            "  --mirror         a member joining a cluster: no token and no records; its\n"
-            "                   state comes from the primary. Needs --key-file with the\n"
-            "                   primary's keyring (both members hold the same data key)\n"
-            "  -o json          print {\"admin_token\":...} for scripts\n");
-}
+#include "vigild/options.h"
 
 /* Copies the keyring byte for byte through one buffer that is wiped after
  * (plain read/write: a stdio buffer would be freed with the keys in it). */
@@ -100,45 +85,52 @@ out:
     return rc;
 }
 
+struct init_args {
+    const char *data, *key_file, *output;
+    int mirror;
+};
+
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
+static int parse_args(int argc, char **argv, struct init_args *a)
+{
+    static const char *const formats[] = {"text", "json", NULL};
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING('d', "data", "DIR", &a->data, VG_OPT_REQUIRED, NULL,
+                      "data directory to create (must not hold vigil data yet)"),
+        VG_OPT_STRING('k', "key-file", "FILE", &a->key_file, 0, NULL,
+                      "use this existing keyring instead of generating one (it is copied "
+                      "to DIR/keyring)"),
+        VG_OPT_FLAG(0, "mirror", &a->mirror,
+                    "a member joining a cluster: no token and no records; its state comes "
+                    "from the primary. Needs --key-file with the primary's keyring (both "
+                    "members hold the same data key)"),
+        VG_OPT_FORMAT('o', "output", &a->output, formats, "text",
+                      "json prints {\"admin_token\":...} for scripts"),
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "init",
+        .usage = "vigild init --data DIR [--key-file FILE] [--mirror] [-o text|json]",
+        .about =
+            "Creates DIR (mode 0700) with a new keyring (DIR/keyring, mode 0600) and an\n"
+            "encrypted log holding the first admin API token. The token is printed once.\n",
+        .opts = opts,
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    if (rc == VG_OPT_PROCEED && a->mirror && !a->key_file)
+        return vg_opt_usage_error(&cmd, "--mirror needs --key-file: the primary's keyring, so "
+                                        "both members can read each other's records");
+    return rc;
+}
+
 int vg_cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},   {"key-file", required_argument, 0, 'k'},
-        {"output", required_argument, 0, 'o'}, {"mirror", no_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *data = NULL, *key_file = NULL, *output = "text";
-    int c, mirror = 0;
-    while ((c = getopt_long(argc, argv, "d:k:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            data = optarg;
-            break;
-        case 'k':
-            key_file = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'm':
-            mirror = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!data || optind != argc || (strcmp(output, "text") && strcmp(output, "json"))) {
-        usage(stderr);
-        return 2;
-    }
-    if (mirror && !key_file) {
-        fprintf(stderr, "vigild: --mirror needs --key-file: the primary's keyring, so both "
-                        "members can read each other's records\n");
-        return 2;
-    }
+    struct init_args a = {.output = "text"};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != VG_OPT_PROCEED)
+        return rc;
+    const char *data = a.data, *key_file = a.key_file, *output = a.output;
+    int mirror = a.mirror;
     char err[1024], key_path[4096], probe[4096];
     char token[VG_TOKEN_LEN + 1];
     snprintf(key_path, sizeof key_path, "%s/keyring", data);
@@ -148,7 +140,7 @@ int vg_cmd_init(int argc, char **argv)
                 data);
         return 1;
     }
-    int rc = vg_mkdir_p(data, 0700);
+    rc = vg_mkdir_p(data, 0700);
     if (rc) {
         fprintf(stderr, "vigild: cannot create '%s': %s\n", data, strerror(-rc));
         return 1;

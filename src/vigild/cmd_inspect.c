@@ -18,7 +18,6 @@
  */
 #include "vigild/vigild.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <time.h>
 
@@ -26,6 +25,7 @@
 #include "vigild/sources.h"
 #include "store/log.h"
 #include "store/snapshot.h"
+#include "vigild/options.h"
 
 struct inspect {
     const vg_keyring_t *keys;
@@ -34,72 +34,49 @@ struct inspect {
     int n_problems;
 };
 
-static void usage(FILE *out)
-{
-    fprintf(
-        out,
-        "usage: vigild inspect DATA [--key-file FILE] [--from N] [--to N] [-o json]\n\n"
-        "Decrypts what a data directory holds and prints it as JSON lines (-o json is\n"
-        "the only format), for reading or recovering records by hand:\n"
-        "  DATA/log                 snapshots (a line per object, per token and per\n"
-        "                           other section), then every log record\n"
-        "  DATA/diverged-*/         what a forced failover set aside: a log moved\n"
-        "                           aside (log/) or records cut off a log (tail.vgl)\n"
-        "DATA may also be a log directory or one diverged-* directory by itself.\n\n"
-        "A record line: {\"source\",\"offset\",\"index\",\"epoch\",\"type\",\"key_id\",\n"
-        "\"time\",\"payload\"}; a snapshot line: {\"source\",\"snapshot\",\"epoch\",\"kind\",\n"
-        "\"name\",\"object\"}. Example: the objects a failover set aside:\n"
-        "  vigild inspect /var/lib/vigil | jq -c 'select(.source|test(\"diverged\"))'\n\n"
-        "  --key-file FILE  keyring to use (default DATA/keyring)\n"
-        "  --from N         only records and snapshots with index >= N\n"
-        "  --to N           only records and snapshots with index <= N\n\n"
-        "Changes nothing and takes no lock. Problems (damage, a torn tail) go to\n"
-        "standard error; what can be read is still printed. Exit status 0, or 1 when a\n"
-        "file could not be read whole, 2 for usage errors. 'vigild verify' checks.\n");
-}
-
-/* 0 to go on, -1 after --help, 2 on a usage error */
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
 static int parse_args(int argc, char **argv, struct inspect *in, const char **data,
                       const char **key_file)
 {
-    static const struct option opts[] = {
-        {"key-file", required_argument, 0, 'K'}, {"from", required_argument, 0, 'f'},
-        {"to", required_argument, 0, 't'},       {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'K':
-            *key_file = optarg;
-            break;
-        case 'f':
-            if (vg_opt_number("--from", optarg, 0, UINT64_MAX, &in->from))
-                return 2;
-            break;
-        case 't':
-            if (vg_opt_number("--to", optarg, 0, UINT64_MAX, &in->to))
-                return 2;
-            break;
-        case 'o':
-            if (strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "vigild: inspect prints JSON lines only (-o json)\n");
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
-    *data = argv[optind];
-    return 0;
+    static const char *const formats[] = {"json", NULL};
+    const char *output = "json";
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING(0, "key-file", "FILE", key_file, 0, "DATA/keyring", "keyring to use"),
+        VG_OPT_NUMBER("from", "N", &in->from, 0, UINT64_MAX, NULL,
+                      "only records and snapshots with index >= N"),
+        VG_OPT_NUMBER("to", "N", &in->to, 0, UINT64_MAX, NULL,
+                      "only records and snapshots with index <= N"),
+        VG_OPT_FORMAT('o', "output", &output, formats, "json", "JSON lines, the only format"),
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "inspect",
+        .usage = "vigild inspect DATA [--key-file FILE] [--from N] [--to N] [-o json]",
+        .about =
+            "Decrypts what a data directory holds and prints it as JSON lines (-o json is\n"
+            "the only format), for reading or recovering records by hand:\n"
+            "  DATA/log                 snapshots (a line per object, per token and per\n"
+            "                           other section), then every log record\n"
+            "  DATA/diverged-*/         what a forced failover set aside: a log moved\n"
+            "                           aside (log/) or records cut off a log (tail.vgl)\n"
+            "DATA may also be a log directory or one diverged-* directory by itself.\n\n"
+            "A record line: {\"source\",\"offset\",\"index\",\"epoch\",\"type\",\"key_id\",\n"
+            "\"time\",\"payload\"}; a snapshot line: "
+            "{\"source\",\"snapshot\",\"epoch\",\"kind\",\n"
+            "\"name\",\"object\"}. Example: the objects a failover set aside:\n"
+            "  vigild inspect /var/lib/vigil | jq -c 'select(.source|test(\"diverged\"))'\n",
+        .notes =
+            "Changes nothing and takes no lock. Problems (damage, a torn tail) go to\n"
+            "standard error; what can be read is still printed. Exit status 0, or 1 when a\n"
+            "file could not be read whole, 2 for usage errors. 'vigild verify' checks.\n",
+        .opts = opts,
+        .n_operands = 1,
+        .operand = "DATA",
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    if (rc == VG_OPT_PROCEED)
+        *data = argv[first];
+    return rc;
 }
 
 /* Prints o as one line and drops the reference. */
@@ -286,8 +263,8 @@ int vg_cmd_inspect(int argc, char **argv)
     struct inspect in = {.to = UINT64_MAX, .line = VG_BUF_INIT};
     const char *data = NULL, *key_file = NULL;
     int rc = parse_args(argc, argv, &in, &data, &key_file);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     char err[4096 + 512] = "";
     vg_keyring_t *keys = NULL;
     struct vg_source *sources = NULL;

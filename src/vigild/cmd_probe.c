@@ -10,7 +10,6 @@
 #include "vigild/vigild.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "core/yamljson.h"
 #include "schema/schema.h"
 #include "sense/collect.h"
+#include "vigild/options.h"
 
 #define DRAIN_BATCH 256
 
@@ -28,25 +28,6 @@ struct probe {
     uint64_t listen_ms;
     json_t *devices, *sensors;
 };
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: vigild probe -f FILE [--device NAME] [--polls N] [--listen-ms MS]\n\n"
-            "Reads the Device and Sensor manifests of FILE (YAML, several documents),\n"
-            "polls each device N times at its interval (default once) and prints one JSON\n"
-            "object per line:\n"
-            "  {\"device\":D,\"sensor\":S,\"time\":MS,\"value\":V}   a value\n"
-            "  {\"device\":D,\"sensor\":S,\"reject\":WHY}          a value refused (sensor may be null)\n"
-            "  {\"device\":D,\"poll\":\"ok\"} or {\"device\":D,\"error\":WHY}   each poll\n"
-            "  {\"problem\":WHY}                                  a manifest left out\n\n"
-            "  -f, --file FILE     manifests (- for standard input)\n"
-            "  --device NAME       only this device\n"
-            "  --polls N           poll cycles per device (default 1)\n"
-            "  --listen-ms MS      keep listening at least this long (traps, MQTT)\n\n"
-            "Exit status: 0 every poll answered, 1 a poll failed or a manifest was left\n"
-            "out, 2 usage or invalid manifests.\n");
-}
 
 static int read_text(const char *path, vg_buf_t *out)
 {
@@ -83,7 +64,8 @@ static int load_manifests(struct probe *p)
     }
     size_t i;
     json_t *doc;
-    json_array_foreach(docs, i, doc) {
+    json_array_foreach(docs, i, doc)
+    {
         if (json_is_null(doc))
             continue;
         json_t *norm = NULL;
@@ -175,47 +157,47 @@ static int run_probe(struct probe *p)
     return failed;
 }
 
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
+static int parse_args(int argc, char **argv, struct probe *p)
+{
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING('f', "file", "FILE", &p->file, VG_OPT_REQUIRED, NULL,
+                      "manifests (- for standard input)"),
+        VG_OPT_STRING(0, "device", "NAME", &p->only_device, 0, NULL, "only this device"),
+        VG_OPT_NUMBER("polls", "N", &p->polls, 1, 1000000, "1", "poll cycles per device"),
+        VG_OPT_NUMBER("listen-ms", "MS", &p->listen_ms, 0, 86400000, NULL,
+                      "keep listening at least this long, for traps and MQTT messages"),
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "probe",
+        .usage = "vigild probe -f FILE [--device NAME] [--polls N] [--listen-ms MS]",
+        .about =
+            "Reads the Device and Sensor manifests of FILE (YAML, several documents),\n"
+            "polls each device N times at its interval (default once) and prints one JSON\n"
+            "object per line:\n"
+            "  {\"device\":D,\"sensor\":S,\"time\":MS,\"value\":V}   a value\n"
+            "  {\"device\":D,\"sensor\":S,\"reject\":WHY}          a value refused (sensor may "
+            "be null)\n"
+            "  {\"device\":D,\"poll\":\"ok\"} or {\"device\":D,\"error\":WHY}   each poll\n"
+            "  {\"problem\":WHY}                                  a manifest left out\n",
+        .notes = "Exit status: 0 every poll answered, 1 a poll failed or a manifest was left\n"
+                 "out, 2 usage or invalid manifests.\n",
+        .opts = opts,
+    };
+    int first;
+    return vg_opt_parse(&cmd, argc, argv, &first);
+}
+
 int vg_cmd_probe(int argc, char **argv)
 {
-    static const struct option opts[] = {{"file", required_argument, 0, 'f'},
-                                         {"device", required_argument, 0, 'd'},
-                                         {"polls", required_argument, 0, 'n'},
-                                         {"listen-ms", required_argument, 0, 'l'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
     struct probe p = {.polls = 1};
-    int c;
-    while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            p.file = optarg;
-            break;
-        case 'd':
-            p.only_device = optarg;
-            break;
-        case 'n':
-            if (vg_opt_number("--polls", optarg, 1, 1000000, &p.polls))
-                return 2;
-            break;
-        case 'l':
-            if (vg_opt_number("--listen-ms", optarg, 0, 86400000, &p.listen_ms))
-                return 2;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!p.file || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    int rc = parse_args(argc, argv, &p);
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     p.devices = json_array();
     p.sensors = json_array();
-    int rc = load_manifests(&p) ? 2 : 0;
+    rc = load_manifests(&p) ? 2 : 0;
     if (!rc && json_array_size(p.devices) == 0) {
         fprintf(stderr, "vigild: %s: no Device%s%s\n", p.file, p.only_device ? " named " : "",
                 p.only_device ? p.only_device : "");

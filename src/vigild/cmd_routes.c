@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "api/api_int.h"
+#include "vigild/options.h"
 
 static const char *method_name(enum evhttp_cmd_type m)
 {
@@ -33,16 +34,34 @@ static json_t *roles_of(const struct vg_route *r)
     return roles;
 }
 
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
+static int parse_args(int argc, char **argv, int *as_json)
+{
+    static const char *const formats[] = {"json", NULL};
+    const char *output = NULL;
+    const struct vg_opt_def opts[] = {
+        VG_OPT_FORMAT('o', "output", &output, formats, NULL,
+                      "one JSON object per route and line, instead of the table"),
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "routes",
+        .usage = "vigild routes [-o json]",
+        .about = "Lists the REST API's routes: method, path and the roles that may\n"
+                 "call each (none: no token needed). See docs/api.md.\n",
+        .opts = opts,
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    *as_json = output != NULL;
+    return rc;
+}
+
 int vg_cmd_routes(int argc, char **argv)
 {
-    int as_json = argc == 3 && !strcmp(argv[1], "-o") && !strcmp(argv[2], "json");
-    if (argc > 1 && !as_json) {
-        FILE *out = strcmp(argv[1], "--help") ? stderr : stdout;
-        fprintf(out, "usage: vigild routes [-o json]\n\n"
-                     "Lists the REST API's routes: method, path and the roles that may\n"
-                     "call each (none: no token needed). See docs/api.md.\n");
-        return out == stdout ? 0 : 2;
-    }
+    int as_json;
+    int rc = parse_args(argc, argv, &as_json);
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     for (size_t t = 0; t == 0 || vg_services[t - 1]; t++) { /* ours, then each service's */
         const struct vg_route *table = t ? vg_services[t - 1]->routes : vg_api_routes;
         const char *owner = t ? vg_services[t - 1]->name : "api";

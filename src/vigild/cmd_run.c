@@ -7,7 +7,6 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -18,8 +17,10 @@
 #include "member/member.h"
 #include "service/service.h"
 #include "cluster/node.h"
+#include "vigild/options.h"
 
 #define DRAIN_DEADLINE_MS 10000
+#define DEFAULT_LISTEN    "127.0.0.1:7700"
 
 struct run_ctx {
     struct event_base *base;
@@ -34,44 +35,6 @@ struct run_ctx {
     struct event *drain_ev;
     uint64_t drain_deadline;
 };
-
-static void usage(FILE *out)
-{
-    fprintf(
-        out,
-        "usage: vigild run --data DIR [--listen HOST:PORT] [options]\n"
-        "       vigild run --node FILE [--bootstrap] [options]\n\n"
-        "Serves a vigil member from DIR (made by 'vigild init'), standalone, or as a\n"
-        "member of a two-site cluster described by a node file (see vigild(8) and\n"
-        "docs/cluster.md): data dir, API address, peer, witness, TLS and timing.\n\n"
-        "  --data DIR            data directory (standalone)\n"
-        "  --node FILE           cluster member: settings from this node file\n"
-        "  --bootstrap           with --node: if the witness has no configuration yet\n"
-        "                        (epoch 0), ask to become the first primary\n"
-        "  --listen HOST:PORT    API address (default 127.0.0.1:7700)\n"
-        "  --tls-cert FILE       PEM certificate chain for HTTPS (TLS 1.3)\n"
-        "  --tls-key FILE        PEM private key for HTTPS\n"
-        "  --insecure            allow plain HTTP on a non-loopback address\n"
-        "  --key-file FILE       keyring to use instead of DIR/keyring\n"
-        "  --snapshot-every N    records between state snapshots (default 10000)\n"
-        "  --segment-bytes N     log segment size before rollover (default 64 MiB)\n"
-        "  --http-timeout S      close connections idle or stalled for S seconds (default 30)\n"
-        "  --request-deadline S  a whole request must arrive within S seconds of the\n"
-        "                        connection opening or of the previous answer (default 15)\n"
-        "  --max-connections N   open API connections; past it 503 and close (default 4096)\n"
-        "  --max-pending-writes N  writes waiting to commit; past it 503 with Retry-After\n"
-        "                        (default 10000)\n"
-        "  --max-watchers N      open watch streams; past it 429 (default 256)\n"
-        "  --site NAME           collect only the devices of this site (standalone;\n"
-        "                        a node file's site otherwise)\n"
-        "  --no-collect          run no device: store pushed readings only\n"
-        "  --allow-core-dumps    keep the core file limit and dumpable state vigild\n"
-        "                        was started with (default: none: a core file would\n"
-        "                        hold the decrypted state)\n"
-        "  --log-level LEVEL     debug, info, warn or error (default info)\n\n"
-        "Plain HTTP is only served on loopback unless --insecure is given.\n"
-        "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n");
-}
 
 /* Connections are bounded by --max-connections, and descriptors must not
  * run out before that bound does: raise the soft limit to the hard one,
@@ -147,125 +110,107 @@ static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, stru
     return 0;
 }
 
+/* Numbers as parsed, before they go into the options of their module. */
+struct run_numbers {
+    uint64_t snapshot_every, segment_bytes, http_timeout, request_deadline;
+    uint64_t max_conns, max_pending, max_watchers;
+};
+
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
+static int parse_table(int argc, char **argv, struct vg_member_opts *mo,
+                       struct vg_server_opts *so, struct run_ctx *ctx, struct run_numbers *n)
+{
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING(0, "data", "DIR", &mo->data_dir, 0, NULL, "data directory (standalone)"),
+        VG_OPT_STRING(0, "node", "FILE", &ctx->node_file, 0, NULL,
+                      "cluster member: settings from this node file"),
+        VG_OPT_FLAG(0, "bootstrap", &ctx->bootstrap,
+                    "with --node: if the witness has no configuration yet (epoch 0), ask to "
+                    "become the first primary"),
+        VG_OPT_STRING(0, "listen", "HOST:PORT", &so->listen, 0, DEFAULT_LISTEN, "API address"),
+        VG_OPT_STRING(0, "tls-cert", "FILE", &so->tls_cert, 0, NULL,
+                      "PEM certificate chain for HTTPS (TLS 1.3)"),
+        VG_OPT_STRING(0, "tls-key", "FILE", &so->tls_key, 0, NULL, "PEM private key for HTTPS"),
+        VG_OPT_FLAG(0, "insecure", &so->insecure, "allow plain HTTP on a non-loopback address"),
+        VG_OPT_STRING(0, "key-file", "FILE", &mo->key_file, 0, NULL,
+                      "keyring to use instead of DIR/keyring"),
+        VG_OPT_NUMBER("snapshot-every", "N", &n->snapshot_every, 0, UINT64_MAX, "10000",
+                      "records between state snapshots"),
+        VG_OPT_NUMBER("segment-bytes", "N", &n->segment_bytes, 0, SIZE_MAX, "64 MiB",
+                      "log segment size before rollover"),
+        VG_OPT_NUMBER("http-timeout", "S", &n->http_timeout, 0, 3600, "30",
+                      "close connections idle or stalled for S seconds"),
+        VG_OPT_NUMBER("request-deadline", "S", &n->request_deadline, 1, 3600, "15",
+                      "a whole request must arrive within S seconds of the connection opening "
+                      "or of the previous answer"),
+        VG_OPT_NUMBER("max-connections", "N", &n->max_conns, 1, 1000000, "4096",
+                      "open API connections; past it 503 and close"),
+        VG_OPT_NUMBER("max-pending-writes", "N", &n->max_pending, 1, 10000000, "10000",
+                      "writes waiting to commit; past it 503 with Retry-After"),
+        VG_OPT_NUMBER("max-watchers", "N", &n->max_watchers, 1, 100000, "256",
+                      "open watch streams; past it 429"),
+        VG_OPT_STRING(0, "site", "NAME", &ctx->env.site, 0, NULL,
+                      "collect only the devices of this site (standalone; a node file's site "
+                      "otherwise)"),
+        VG_OPT_FLAG(0, "no-collect", &ctx->env.no_collect,
+                    "run no device: store pushed readings only"),
+        VG_OPT_FLAG(0, "allow-core-dumps", &ctx->allow_core_dumps,
+                    "keep the core file limit and dumpable state vigild was started with "
+                    "(default: none: a core file would hold the decrypted state)"),
+        VG_OPT_LOG_LEVEL,
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "run",
+        .usage = "vigild run --data DIR [--listen HOST:PORT] [options]\n"
+                 "       vigild run --node FILE [--bootstrap] [options]",
+        .about = "Serves a vigil member from DIR (made by 'vigild init'), standalone, or as a\n"
+                 "member of a two-site cluster described by a node file (see vigild(8) and\n"
+                 "docs/cluster.md): data dir, API address, peer, witness, TLS and timing.\n",
+        .notes = "Plain HTTP is only served on loopback unless --insecure is given.\n"
+                 "SIGTERM or SIGINT: finish writes in flight, flush, exit 0.\n",
+        .opts = opts,
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    if (rc != VG_OPT_PROCEED)
+        return rc;
+    if (!mo->data_dir == !ctx->node_file)
+        return vg_opt_usage_error(&cmd, "give either --data DIR or --node FILE");
+    if (ctx->bootstrap && !ctx->node_file)
+        return vg_opt_usage_error(&cmd, "--bootstrap goes with --node");
+    return VG_OPT_PROCEED;
+}
+
+/* 0 to run, -1 after --help, 2 on a usage error */
 static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
                       struct vg_server_opts *so, struct run_ctx *ctx)
 {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"listen", required_argument, 0, 'l'},
-                                         {"tls-cert", required_argument, 0, 'c'},
-                                         {"tls-key", required_argument, 0, 'k'},
-                                         {"insecure", no_argument, 0, 'i'},
-                                         {"key-file", required_argument, 0, 'K'},
-                                         {"snapshot-every", required_argument, 0, 'S'},
-                                         {"segment-bytes", required_argument, 0, 'B'},
-                                         {"http-timeout", required_argument, 0, 'T'},
-                                         {"request-deadline", required_argument, 0, 'D'},
-                                         {"max-connections", required_argument, 0, 'M'},
-                                         {"max-pending-writes", required_argument, 0, 'P'},
-                                         {"max-watchers", required_argument, 0, 'W'},
-                                         {"log-level", required_argument, 0, 'L'},
-                                         {"node", required_argument, 0, 'N'},
-                                         {"bootstrap", no_argument, 0, 'b'},
-                                         {"site", required_argument, 0, 's'},
-                                         {"no-collect", no_argument, 0, 'C'},
-                                         {"allow-core-dumps", no_argument, 0, 'A'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            mo->data_dir = optarg;
-            break;
-        case 'l':
-            so->listen = optarg;
-            break;
-        case 'c':
-            so->tls_cert = optarg;
-            break;
-        case 'k':
-            so->tls_key = optarg;
-            break;
-        case 'i':
-            so->insecure = 1;
-            break;
-        case 'K':
-            mo->key_file = optarg;
-            break;
-        case 'S':
-            if (vg_opt_number("--snapshot-every", optarg, 0, UINT64_MAX, &mo->snapshot_every))
-                return 2;
-            break;
-        case 'B':
-            if (vg_opt_number("--segment-bytes", optarg, 0, SIZE_MAX, &v))
-                return 2;
-            mo->segment_bytes = (size_t)v;
-            break;
-        case 'T':
-            if (vg_opt_number("--http-timeout", optarg, 0, 3600, &v))
-                return 2;
-            so->timeout_s = (int)v;
-            break;
-        case 'D':
-            if (vg_opt_number("--request-deadline", optarg, 1, 3600, &v))
-                return 2;
-            so->request_deadline_s = (unsigned)v;
-            break;
-        case 'M':
-            if (vg_opt_number("--max-connections", optarg, 1, 1000000, &v))
-                return 2;
-            so->max_conns = (size_t)v;
-            break;
-        case 'P':
-            if (vg_opt_number("--max-pending-writes", optarg, 1, 10000000, &v))
-                return 2;
-            so->max_pending = (size_t)v;
-            break;
-        case 'W':
-            if (vg_opt_number("--max-watchers", optarg, 1, 100000, &v))
-                return 2;
-            so->max_watchers = (size_t)v;
-            break;
-        case 'L':
-            if (vg_opt_log_level(optarg))
-                return 2;
-            break;
-        case 'N':
-            ctx->node_file = optarg;
-            break;
-        case 'b':
-            ctx->bootstrap = 1;
-            break;
-        case 's':
-            ctx->env.site = optarg;
-            break;
-        case 'C':
-            ctx->env.no_collect = 1;
-            break;
-        case 'A':
-            ctx->allow_core_dumps = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc || !mo->data_dir == !ctx->node_file ||
-        (ctx->bootstrap && !ctx->node_file)) {
-        usage(stderr);
-        return 2;
-    }
+    struct run_numbers n = {
+        .http_timeout = (uint64_t)so->timeout_s,
+        .request_deadline = so->request_deadline_s,
+        .max_conns = so->max_conns,
+        .max_pending = so->max_pending,
+        .max_watchers = so->max_watchers,
+        .snapshot_every = mo->snapshot_every,
+        .segment_bytes = mo->segment_bytes,
+    };
+    int rc = parse_table(argc, argv, mo, so, ctx, &n);
+    if (rc != VG_OPT_PROCEED)
+        return rc == 0 ? -1 : rc;
+    mo->snapshot_every = n.snapshot_every;
+    mo->segment_bytes = (size_t)n.segment_bytes;
+    so->timeout_s = (int)n.http_timeout;
+    so->request_deadline_s = (unsigned)n.request_deadline;
+    so->max_conns = (size_t)n.max_conns;
+    so->max_pending = (size_t)n.max_pending;
+    so->max_watchers = (size_t)n.max_watchers;
     return ctx->node_file ? apply_node(mo, so, ctx) : 0;
 }
 
 int vg_cmd_run(int argc, char **argv)
 {
     struct vg_member_opts mo = {0};
-    struct vg_server_opts so = {.listen = "127.0.0.1:7700"};
+    struct vg_server_opts so = {.listen = DEFAULT_LISTEN};
     struct run_ctx ctx = {0};
     int rc = parse_args(argc, argv, &mo, &so, &ctx);
     if (rc)

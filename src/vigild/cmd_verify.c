@@ -14,12 +14,12 @@
  */
 #include "vigild/vigild.h"
 
-#include <getopt.h>
 #include <jansson.h>
 
 #include "vigild/sources.h"
 #include "store/log.h"
 #include "store/snapshot.h"
+#include "vigild/options.h"
 
 /* exit statuses beyond 0, 1 (damage or unreadable) and 2 (usage) */
 #define VERIFY_TORN_TAIL 3
@@ -30,50 +30,37 @@ struct verify {
     int n_tails;
 };
 
-static void usage(FILE *out)
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
+static int parse_args(int argc, char **argv, const char **data, const char **key_file)
 {
-    fprintf(out,
-            "usage: vigild verify DATA [--key-file FILE]\n\n"
-            "Checks, without changing anything, every sealed file of a data directory:\n"
-            "each frame of each log segment (authentication, length, index continuity\n"
-            "within and across segments, epochs never going back), each snapshot\n"
-            "(authentication, header, the state inside), and the records a forced\n"
-            "failover set aside in DATA/diverged-*/. DATA may also be a log directory or\n"
-            "one diverged-* directory by itself.\n\n"
-            "  --key-file FILE  keyring to use (default DATA/keyring)\n\n"
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING(0, "key-file", "FILE", key_file, 0, "DATA/keyring", "keyring to use"),
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "verify",
+        .usage = "vigild verify DATA [--key-file FILE]",
+        .about = "Checks, without changing anything, every sealed file of a data directory:\n"
+                 "each frame of each log segment (authentication, length, index continuity\n"
+                 "within and across segments, epochs never going back), each snapshot\n"
+                 "(authentication, header, the state inside), and the records a forced\n"
+                 "failover set aside in DATA/diverged-*/. DATA may also be a log directory or\n"
+                 "one diverged-* directory by itself.\n",
+        .notes =
             "Takes no lock: safe next to a running member, whose newest frames may then\n"
             "show as a torn tail while they are written. Stop the member for a final word.\n\n"
             "Exit status: 0 all authentic (one summary line on standard output);\n"
             "1 damage, naming the first bad file and byte offset (standard error);\n"
             "3 no damage, but a torn or zero-filled tail that 'vigild run' would cut\n"
-            "(a write cut short by a crash); 2 usage error.\n");
-}
-
-/* 0 to go on, -1 after --help, 2 on a usage error */
-static int parse_args(int argc, char **argv, const char **data, const char **key_file)
-{
-    static const struct option opts[] = {
-        {"key-file", required_argument, 0, 'K'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'K':
-            *key_file = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
-    *data = argv[optind];
-    return 0;
+            "(a write cut short by a crash); 2 usage error.\n",
+        .opts = opts,
+        .n_operands = 1,
+        .operand = "DATA",
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    if (rc == VG_OPT_PROCEED)
+        *data = argv[first];
+    return rc;
 }
 
 /* The plaintext of an authentic snapshot must be the state it claims. */
@@ -175,8 +162,8 @@ int vg_cmd_verify(int argc, char **argv)
 {
     const char *data = NULL, *key_file = NULL;
     int rc = parse_args(argc, argv, &data, &key_file);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     char err[4096 + 512] = "";
     vg_keyring_t *keys = NULL;
     struct vg_source *sources = NULL;

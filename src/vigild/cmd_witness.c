@@ -10,106 +10,65 @@
 #include "core/fsutil.h"
 
 #include <event2/event.h>
-#include <getopt.h>
 #include <signal.h>
 
 #include "core/say.h"
 #include "witness/witness_server.h"
 #include "witness/witness_store.h"
+#include "vigild/options.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: vigild witness --data DIR --listen HOST:PORT\n"
-            "                      (--tls-cert FILE --tls-key FILE --tls-ca FILE |\n"
-            "                       --insecure-no-tls) [--dead-after-ms N]\n"
-            "                      [--allow-core-dumps]\n\n"
-            "Serves the cluster witness: it keeps the configuration (epoch, primary,\n"
-            "sync set) sealed in DIR and changes it only by the rules of docs/cluster.md.\n"
-            "It never holds data or the data key.\n\n"
-            "  --data DIR           witness directory (made with mode 0700 if missing; its\n"
-            "                       own keyring DIR/keyring is made on first start)\n"
-            "  --listen HOST:PORT   address to serve on\n"
-            "  --tls-cert FILE      PEM certificate chain of the witness\n"
-            "  --tls-key FILE       PEM private key of the witness\n"
-            "  --tls-ca FILE        cluster CA: clients must present a certificate from it;\n"
-            "                       its common name is the member's name\n"
-            "  --insecure-no-tls    plain HTTP, member named in the body; loopback only\n"
-            "  --dead-after-ms N    a primary unheard this long may be replaced (default %d)\n"
-            "  --allow-core-dumps   keep the core file limit and dumpable state the witness\n"
-            "                       was started with (default: none: a core file would\n"
-            "                       hold the witness key)\n"
-            "  --log-level LEVEL    debug, info, warn or error (default info)\n\n"
-            "SIGTERM or SIGINT: exit 0.\n",
-            VG_WITNESS_DEAD_AFTER_MS);
-}
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
-/* 0 to run, -1 after --help, 2 on a usage error. */
+/* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
 static int parse_args(int argc, char **argv, const char **dir, struct vg_witness_server_opts *o,
                       int *allow_core_dumps)
 {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"listen", required_argument, 0, 'l'},
-                                         {"tls-cert", required_argument, 0, 'c'},
-                                         {"tls-key", required_argument, 0, 'k'},
-                                         {"tls-ca", required_argument, 0, 'a'},
-                                         {"insecure-no-tls", no_argument, 0, 'i'},
-                                         {"dead-after-ms", required_argument, 0, 'D'},
-                                         {"log-level", required_argument, 0, 'L'},
-                                         {"allow-core-dumps", no_argument, 0, 'C'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            *dir = optarg;
-            break;
-        case 'l':
-            o->listen = optarg;
-            break;
-        case 'c':
-            o->tls_cert = optarg;
-            break;
-        case 'k':
-            o->tls_key = optarg;
-            break;
-        case 'a':
-            o->tls_ca = optarg;
-            break;
-        case 'i':
-            o->insecure_no_tls = 1;
-            break;
-        case 'D':
-            if (vg_opt_number("--dead-after-ms", optarg, 1, 3600000, &o->dead_after_ms))
-                return 2;
-            break;
-        case 'L':
-            if (vg_opt_log_level(optarg))
-                return 2;
-            break;
-        case 'C':
-            *allow_core_dumps = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!*dir || !o->listen || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const struct vg_opt_def opts[] = {
+        VG_OPT_STRING(0, "data", "DIR", dir, VG_OPT_REQUIRED, NULL,
+                      "witness directory (made with mode 0700 if missing; its own keyring "
+                      "DIR/keyring is made on first start)"),
+        VG_OPT_STRING(0, "listen", "HOST:PORT", &o->listen, VG_OPT_REQUIRED, NULL,
+                      "address to serve on"),
+        VG_OPT_STRING(0, "tls-cert", "FILE", &o->tls_cert, 0, NULL,
+                      "PEM certificate chain of the witness"),
+        VG_OPT_STRING(0, "tls-key", "FILE", &o->tls_key, 0, NULL,
+                      "PEM private key of the witness"),
+        VG_OPT_STRING(0, "tls-ca", "FILE", &o->tls_ca, 0, NULL,
+                      "cluster CA: clients must present a certificate from it; its common "
+                      "name is the member's name"),
+        VG_OPT_FLAG(0, "insecure-no-tls", &o->insecure_no_tls,
+                    "plain HTTP, member named in the body; loopback only"),
+        VG_OPT_NUMBER("dead-after-ms", "N", &o->dead_after_ms, 1, 3600000,
+                      STR(VG_WITNESS_DEAD_AFTER_MS),
+                      "a primary unheard this long may be replaced"),
+        VG_OPT_FLAG(0, "allow-core-dumps", allow_core_dumps,
+                    "keep the core file limit and dumpable state the witness was started "
+                    "with (default: none: a core file would hold the witness key)"),
+        VG_OPT_LOG_LEVEL,
+        VG_OPT_END,
+    };
+    const struct vg_opt_cmd cmd = {
+        .name = "witness",
+        .usage = "vigild witness --data DIR --listen HOST:PORT\n"
+                 "                      (--tls-cert FILE --tls-key FILE --tls-ca FILE |\n"
+                 "                       --insecure-no-tls) [--dead-after-ms N]\n"
+                 "                      [--allow-core-dumps]",
+        .about =
+            "Serves the cluster witness: it keeps the configuration (epoch, primary,\n"
+            "sync set) sealed in DIR and changes it only by the rules of docs/cluster.md.\n"
+            "It never holds data or the data key.\n",
+        .notes = "SIGTERM or SIGINT: exit 0.\n",
+        .opts = opts,
+    };
+    int first, rc = vg_opt_parse(&cmd, argc, argv, &first);
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     int some_tls = o->tls_cert || o->tls_key || o->tls_ca;
-    if (o->insecure_no_tls ? some_tls : !(o->tls_cert && o->tls_key && o->tls_ca)) {
-        fprintf(stderr, "vigild: give --tls-cert, --tls-key and --tls-ca, or "
-                        "--insecure-no-tls alone\n");
-        return 2;
-    }
-    return 0;
+    if (o->insecure_no_tls ? some_tls : !(o->tls_cert && o->tls_key && o->tls_ca))
+        return vg_opt_usage_error(&cmd, "give --tls-cert, --tls-key and --tls-ca, or "
+                                        "--insecure-no-tls alone");
+    return VG_OPT_PROCEED;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -125,8 +84,8 @@ int vg_cmd_witness(int argc, char **argv)
     struct vg_witness_server_opts o = {.dead_after_ms = VG_WITNESS_DEAD_AFTER_MS};
     int allow_core_dumps = 0;
     int rc = parse_args(argc, argv, &dir, &o, &allow_core_dumps);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    if (rc != VG_OPT_PROCEED)
+        return rc;
     char err[1024];
     if (vg_proc_harden(allow_core_dumps, err, sizeof err)) {
         vg_error("cannot start: %s", err);

@@ -1,8 +1,8 @@
 /*
- * daemon.h - vigild's subcommands (one file each) and their shared helpers.
+ * vigild.h - vigild's subcommands (one file each) and their shared helpers.
  */
-#ifndef VG_DAEMON_H
-#define VG_DAEMON_H
+#ifndef VG_VIGILD_H
+#define VG_VIGILD_H
 
 #include "core/vg.h"
 
@@ -18,16 +18,9 @@ int vg_cmd_verify(int argc, char **argv);
  * a no-op otherwise. */
 void vg_sd_notify(const char *state);
 
-/* --log-level: sets the level, or prints why not and returns 2. */
-int vg_opt_log_level(const char *s);
-
-/* A decimal number in [min, max] for flag, or a message and 2. */
-int vg_opt_number(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);
-
 /* Turns core dumps off (RLIMIT_CORE 0, soft and hard) and makes the
  * process non-dumpable (PR_SET_DUMPABLE 0), unless allow_core_dumps. Call
  * before any key is loaded. 0, or -errno with a message in err. */
 int vg_proc_harden(int allow_core_dumps, char *err, size_t errlen);
-
 
 #endif

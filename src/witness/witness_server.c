@@ -29,6 +29,7 @@
 
 #include "core/buf.h"
 #include "core/jsonout.h"
+#include "core/listen.h"
 #include "core/names.h"
 #include "core/say.h"
 #include "core/text.h"
@@ -78,7 +79,6 @@ static json_t *ascii_string(const char *s)
     vg_text_clean(clean, sizeof clean, s, strlen(s), 0);
     return json_string(clean);
 }
-
 
 /* {"error":msg[,"field":field]}; field may be NULL. */
 static void reply_error(struct evhttp_request *req, int code, const char *field,
@@ -333,15 +333,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- TLS and listener ----------------------------------------------------- */
 
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
-{
-    SSL *ssl = SSL_new(arg);
-    if (!ssl)
-        return NULL;
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
-}
-
 static int setup_listener(struct vg_witness_server *srv, const struct vg_witness_server_opts *o,
                           char *err, size_t errlen)
 {
@@ -361,18 +352,11 @@ static int setup_listener(struct vg_witness_server *srv, const struct vg_witness
                           "--insecure-no-tls on loopback)");
         if (!(srv->ssl = vg_tls_server_ctx(o->tls_cert, o->tls_key, o->tls_ca, err, errlen)))
             return -EINVAL;
-        evhttp_set_bevcb(srv->http, make_tls_bev, srv->ssl);
+        evhttp_set_bevcb(srv->http, vg_tls_accept_bev, srv->ssl);
     }
-    /* retry briefly: a killed predecessor's socket may still be closing */
-    struct evhttp_bound_socket *bound;
-    for (int tries = 0; !(bound = evhttp_bind_socket_with_handle(srv->http, host, port));
-         tries++) {
-        if (errno != EADDRINUSE || tries == 40)
-            return vg_err(err, errlen, -EADDRINUSE, "cannot listen on '%s': %s", o->listen,
-                          strerror(errno));
-        usleep(50000);
-    }
-    vg_tcp_nodelay(evhttp_bound_socket_get_fd(bound)); /* answers go out at once */
+    int rc = vg_http_listen(srv->http, o->listen, NULL, err, errlen);
+    if (rc)
+        return rc;
     vg_info("witness serving on %s://%s (dead_after %llu ms)", srv->ssl ? "https" : "http",
             o->listen, (unsigned long long)srv->dead_after_ms);
     return 0;
