@@ -1,7 +1,7 @@
 /*
  * monitor_service.c - the facility monitor as a service (service.h): the
  * first row of vg_services[]. Its data half is the alert facts
- * (alerts.c); its routes are the facility endpoints (api/routes_sense.c).
+ * (alerts.c); its routes are the facility endpoints (api/routes_monitor.c).
  */
 #include "monitor/alerts.h"
 #include "monitor/monitor.h"

@@ -1,5 +1,6 @@
 /*
- * routes_sense.c - facility monitoring endpoints:
+ * routes_monitor.c - the facility monitor's endpoints (its routes are declared in
+ * src/monitor/monitor_service.c):
  *   POST /api/v1/write?precision=ns|us|ms|s   Influx line protocol readings
  *   POST /api/v1/readings                     {"readings":[{sensor,time?,value}]}
  *   GET  /api/v1/series?sensor=&from=&to=&step=
