@@ -14,6 +14,7 @@ static const struct subcommand commands[] = {
     {"run", vg_cmd_run, "serve a member (standalone)"},
     {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
     {"probe", vg_cmd_probe, "read devices from a manifest file once and print the values"},
+    {"services", vg_cmd_services, "list the services vigild runs: kinds, records, routes, commands"},
     {"routes", vg_cmd_routes, "list the REST API's routes and the roles that may call them"},
     {"inspect", vg_cmd_inspect,
      "decrypt a data dir's log, snapshots and set-aside records "

@@ -11,6 +11,7 @@ int vg_cmd_run(int argc, char **argv);
 int vg_cmd_witness(int argc, char **argv);
 int vg_cmd_probe(int argc, char **argv);
 int vg_cmd_routes(int argc, char **argv);
+int vg_cmd_services(int argc, char **argv);
 int vg_cmd_inspect(int argc, char **argv);
 int vg_cmd_verify(int argc, char **argv);
 
