@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/text.h"
+#include "core/utf8.h"
 #include "schema/schema.h"
 
 #define PATH_NAME_MAX 24
@@ -24,12 +26,12 @@ static void require(int ok)
         __builtin_trap();
 }
 
-static int printable_ascii(const char *s)
+/* Messages may quote the input, but always as text a JSON reply and a log
+ * line can carry: valid UTF-8 without control bytes (core/text.h). */
+static int showable(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
+    size_t len = strlen(s);
+    return vg_utf8_check(s, len) == len && !vg_text_has_control(s, len);
 }
 
 /* Validating the normalized form again must succeed and change nothing. */
@@ -73,7 +75,7 @@ static void validate_once(const json_t *doc, const char *path_kind, const char *
         check_merge_over_itself(doc, path_kind, path_name, normalized);
     } else {
         require(rc == -EINVAL && !normalized);
-        require(err[0] && printable_ascii(err) && printable_ascii(field));
+        require(err[0] && showable(err) && showable(field));
     }
     json_decref(normalized);
 }

@@ -5,6 +5,8 @@
  */
 #include "vg.h"
 
+#include "core/text.h"
+
 #include <time.h>
 
 void vg_bug(const char *file, int line, const char *fmt, ...)
@@ -21,10 +23,16 @@ void vg_bug(const char *file, int line, const char *fmt, ...)
 int vg_err(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     if (err && errlen) {
+        /* messages quote names, keys and values from outside: made valid
+         * UTF-8 with control bytes visible and cut on a character boundary
+         * (core/text.h), so every reply and log line built from one can be */
+        char raw[2048];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        int n = vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        size_t len = n < 0 ? 0 : (size_t)n >= sizeof raw ? sizeof raw - 1 : (size_t)n;
+        vg_text_clean(err, errlen, raw, len, 0);
     }
     return code;
 }

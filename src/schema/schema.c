@@ -35,6 +35,7 @@
 
 #include "core/jsonout.h"
 #include "core/names.h"
+#include "core/text.h"
 #include "core/utf8.h"
 
 #define DESCRIPTION_MAX 1024 /* characters */
@@ -708,9 +709,8 @@ static int check_object_size(const json_t *normalized, const struct report *r)
                 VG_SCHEMA_OBJECT_BYTES);
 }
 
-int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
-                       json_t **normalized, char *err, size_t errlen, char *field,
-                       size_t fieldlen)
+static int validate(const json_t *manifest, const char *path_kind, const char *path_name,
+                    json_t **normalized, char *err, size_t errlen, char *field, size_t fieldlen)
 {
     struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
     const struct vg_kind *kind = NULL;
@@ -754,6 +754,20 @@ int vg_schema_validate(const json_t *manifest, const char *path_kind, const char
     return 0;
 fail:
     json_decref(out);
+    return rc;
+}
+
+int vg_schema_validate(const json_t *manifest, const char *path_kind, const char *path_name,
+                       json_t **normalized, char *err, size_t errlen, char *field,
+                       size_t fieldlen)
+{
+    int rc = validate(manifest, path_kind, path_name, normalized, err, errlen, field, fieldlen);
+    /* paths and messages quote keys cut to a length: whatever a cut left
+     * half of a character is shown escaped, never sent as broken UTF-8 */
+    if (rc && err && errlen)
+        vg_text_clean_inplace(err, errlen, 0);
+    if (rc && field && fieldlen)
+        vg_text_clean_inplace(field, fieldlen, 0);
     return rc;
 }
 

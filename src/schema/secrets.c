@@ -15,6 +15,7 @@
  * Must never: put a secret's value into an error message, or move a
  * credential between kinds of secret (another driver) on its own.
  */
+#include "core/text.h"
 #include "schema/schema.h"
 
 #include <sodium.h>
@@ -231,7 +232,7 @@ int vg_schema_validate_update(const json_t *manifest, const char *path_kind,
     if (rc) {
         vg_err(err, errlen, rc, "%s", why);
         if (field && fieldlen)
-            snprintf(field, fieldlen, "%s", at);
+            vg_text_clean(field, fieldlen, at, strlen(at), 0);
     }
     json_decref(body);
     return rc;
