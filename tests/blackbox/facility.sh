@@ -41,7 +41,9 @@ awk -v v="$inlet" 'BEGIN { exit !(v > 18 && v < 27) }' || fail "inlet $inlet not
 pass "simulated sensors and a derived dew point read"
 
 # --- pushed readings: stored exactly, queried back raw and rolled up
-t0=$(( $(date +%s) * 1000 - 60000 ))
+# three readings inside one minute: t0 is 10 s into the minute before last,
+# so the 1m rollup below sees all three whatever the clock says
+t0=$(( ($(date +%s) / 60 - 2) * 60000 + 10000 ))
 out=$(push "t1-rack-8 value=21.5 $t0
 t1-rack-8 value=21.7 $((t0 + 1000))
 t1-rack-8 value=21.6 $((t0 + 2000))")
