@@ -150,6 +150,8 @@ static void send_hello(struct link *l)
     if (msg.u.hello.last_index && vg_log_epoch_at(log, msg.u.hello.last_index, &e) == 0)
         msg.u.hello.last_epoch = e;
     msg.u.hello.commit_index = vg_state_applied_index(vg_member_state(c->m));
+    /* records never go back in epoch, so the state's is its last record's */
+    msg.u.hello.commit_epoch = vg_state_epoch(vg_member_state(c->m));
     snprintf(msg.u.hello.name, sizeof msg.u.hello.name, "%s", c->node.name);
     send_msg(l, &msg);
 }
@@ -333,6 +335,26 @@ static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
         vg_warn("%s committed records this primary lacks (a forced failover); it must set "
                 "them aside",
                 c->node.peer_name);
+        vg_peer_close(c, "diverged");
+        return;
+    }
+    /* What the mirror committed must be what we hold at the same index: a
+     * forced failover may have let it commit records alone that we replaced
+     * since (same length, other epoch), even inside a snapshot of its own,
+     * where no probe would look. Committed records are the same on every
+     * later primary otherwise, so the check costs nothing when all is well. */
+    uint64_t ci = msg->u.hello.commit_index, mine = 0;
+    if (ci && msg->u.hello.commit_epoch && ci <= durable &&
+        vg_log_epoch_at(vg_member_log(c->m), ci, &mine) == 0 &&
+        mine != msg->u.hello.commit_epoch) {
+        send_reject(l, REJECT_DIVERGED,
+                    "your committed record %llu is of epoch %llu; this primary's is of epoch "
+                    "%llu (a forced failover)",
+                    (unsigned long long)ci, (unsigned long long)msg->u.hello.commit_epoch,
+                    (unsigned long long)mine);
+        vg_warn("%s committed a record %llu this primary does not hold (a forced failover); "
+                "it must set its log aside",
+                c->node.peer_name, (unsigned long long)ci);
         vg_peer_close(c, "diverged");
         return;
     }

@@ -56,6 +56,7 @@ static void encode_body(const vg_wire_msg_t *m, vg_buf_t *b)
         put64(b, m->u.hello.last_index);
         put64(b, m->u.hello.last_epoch);
         put64(b, m->u.hello.commit_index);
+        put64(b, m->u.hello.commit_epoch);
         put_text(b, m->u.hello.name, VG_WIRE_NAME_MAX);
         break;
     case VG_WIRE_APPEND:
@@ -163,6 +164,7 @@ static int decode_hello(struct cursor *c, vg_wire_msg_t *m, char *err, size_t er
     m->u.hello.last_index = get64(c);
     m->u.hello.last_epoch = get64(c);
     m->u.hello.commit_index = get64(c);
+    m->u.hello.commit_epoch = get64(c);
     get_text(c, m->u.hello.name, sizeof m->u.hello.name);
     if (c->short_read)
         return vg_err(err, errlen, -EINVAL, "HELLO is truncated");

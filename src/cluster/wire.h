@@ -18,7 +18,7 @@
 
 #include "core/buf.h"
 
-#define VG_WIRE_VERSION      1
+#define VG_WIRE_VERSION      2
 #define VG_WIRE_HEADER_BYTES 5
 #define VG_WIRE_MAX_BODY     ((32u << 20) + 64) /* an APPEND batch or snapshot chunk */
 #define VG_WIRE_NAME_MAX     63
@@ -42,6 +42,7 @@ typedef struct vg_wire_msg {
         struct {
             uint16_t version;
             uint64_t last_index, last_epoch, commit_index;
+            uint64_t commit_epoch; /* epoch of the record at commit_index (0: none) */
             char name[VG_WIRE_NAME_MAX + 1];
         } hello;
         struct {

@@ -84,6 +84,18 @@ mirrored() { # PRIMARY: acting, and both in sync, and the mirror has the commit 
 }
 names() { api "$1" GET /api/v1/objects/Site | jq -c '[.items[] | [.name, .revision]]'; }
 same_objects() { [[ $(names dc1) == "$(names dc2)" ]]; }
+wait_same() { # WHAT: as wait_for same_objects, showing both sides when they differ
+    local i
+    for ((i = 0; i < 30; i++)); do
+        same_objects && return 0
+        sleep 0.1
+    done
+    echo "dc1: $(names dc1)" >&2
+    echo "dc2: $(names dc2)" >&2
+    echo "dc1 cluster: $(cluster dc1 | jq -c .)" >&2
+    echo "dc2 cluster: $(cluster dc2 | jq -c .)" >&2
+    fail "timed out waiting for: $1"
+}
 
 # --- bootstrap, restore, mirrored writes -----------------------------------
 start dc1 --bootstrap
@@ -98,7 +110,7 @@ for i in $(seq 1 20); do
     [[ -n $r ]] || fail "write a$i to the primary"
     ACKED+=("a$i")
 done
-wait_for "dc2 has what dc1 committed" 30 same_objects
+wait_same "dc2 has what dc1 committed"
 pass "20 writes on the primary are on the mirror, same revisions"
 
 code=$(api dc2 PUT /api/v1/objects/Site/m1 -d '{"spec":{"location":"x"}}' -o "$D/out" \
@@ -133,13 +145,16 @@ pass "the mirror refuses writes (503, names the primary); the CLI moves on to th
     done
 ) &
 WRITER=$!
-sleep 0.5
+# the kill lands while writes flow, however slow a loaded machine makes them
+acked_n() { [[ -e $D/acked ]] && wc -l <"$D/acked" || echo 0; }
+wait_for "the writer's first writes" 100 bash -c "(( \$(wc -l <'$D/acked' 2>/dev/null || echo 0) >= 3 ))"
 t0=$(date +%s%N)
 kill -9 "${PID[dc1]}"
 wait_for "dc2 acting primary" 50 bash -c "[[ \$(curl -s -H 'Authorization: Bearer $TOKEN' \
     http://127.0.0.1:${API[dc2]}/api/v1/cluster | jq -r .acting) == true ]]"
 ms=$((($(date +%s%N) - t0) / 1000000))
-sleep 0.5
+before=$(acked_n)
+wait_for "writes acknowledged by the new primary" 100 bash -c "(( \$(wc -l <'$D/acked') >= $before + 3 ))"
 touch "$D/stop"
 wait $WRITER
 mapfile -t W <"$D/acked"
@@ -157,7 +172,7 @@ for i in $(seq 1 150); do # past --snapshot-every: dc2 compacts what dc1 lacks
 done
 start dc1
 wait_for "dc1 rejoined as mirror and in sync" 150 mirrored dc2
-wait_for "same objects on both" 30 same_objects
+wait_same "same objects on both"
 grep -q "installed snapshot" "$D/dc1.log" || fail "dc1 caught up without the snapshot"
 assert_eq 1 "$(cluster dc2 | jq -r .failovers)" "failover count"
 pass "the old primary rejoined as mirror, caught up from a snapshot and is back in sync"
@@ -167,7 +182,7 @@ sw=$(api dc2 POST /api/v1/cluster/switchover -d '{"reason":"drill"}')
 assert_eq dc1 "$(jq -r .primary <<<"$sw")" "new primary after switchover: $sw"
 wait_for "dc1 mirrored after the switchover" 50 mirrored dc1
 [[ -n $(put dc1 after-switch) ]] || fail "write after the switchover"
-wait_for "same objects on both" 30 same_objects
+wait_same "same objects on both"
 pass "switchover to dc1 in $(jq -r .took_ms <<<"$sw") ms; writes go on, both agree"
 
 # --- refused operator requests --------------------------------------------------
@@ -230,7 +245,7 @@ if ! kill -0 "${PID[dc1]}" 2>/dev/null; then
     start dc1
 fi
 wait_for "dc1 rejoined as mirror and in sync" 150 mirrored dc2
-wait_for "same objects on both" 30 same_objects
+wait_same "same objects on both"
 # dc1 streamed "alone" to its link while dc2 was stopped: if it reached
 # dc2's socket before dc1 was killed, dc2 read it on SIGCONT and the forced
 # primary holds it too (nothing lost, nothing to set aside); if not, dc1

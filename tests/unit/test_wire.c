@@ -29,6 +29,7 @@ static void test_hello_round_trips(void **unused)
     m.u.hello.last_index = 100;
     m.u.hello.last_epoch = 6;
     m.u.hello.commit_index = 98;
+    m.u.hello.commit_epoch = 6;
     snprintf(m.u.hello.name, sizeof m.u.hello.name, "dc2-a");
     vg_buf_t b = VG_BUF_INIT;
     vg_wire_encode(&m, &b);
@@ -38,6 +39,7 @@ static void test_hello_round_trips(void **unused)
     assert_int_equal(d.u.hello.last_index, 100);
     assert_int_equal(d.u.hello.last_epoch, 6);
     assert_int_equal(d.u.hello.commit_index, 98);
+    assert_int_equal(d.u.hello.commit_epoch, 6);
     assert_string_equal(d.u.hello.name, "dc2-a");
     vg_buf_release(&b);
 }
