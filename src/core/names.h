@@ -11,6 +11,9 @@
 
 #include "core/vg.h"
 
+/* The longest object name, in characters (bytes: names are ASCII). */
+#define VG_NAME_MAX 63
+
 /* Each returns 0 if valid, else -EINVAL with a reason in err. */
 int vg_name_check(const char *name, char *err, size_t errlen);
 int vg_label_key_check(const char *key, char *err, size_t errlen);
