@@ -103,10 +103,14 @@ struct vg_pending_call {
     uint64_t handle;
     vg_api_commit_fn on_commit;
     char secret[VG_TOKEN_LEN + 1]; /* token to show once; wiped */
+    uint64_t ref;                  /* the caller's: what the reply is about (an incident) */
 };
 /* Submits payload as a record; on_commit gets the result with a live req. */
 void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
                    vg_api_commit_fn on_commit, const char *secret);
+/* The same, with pc->ref set for on_commit. */
+void vg_api_submit_ref(struct vg_call *call, uint16_t type, const json_t *payload,
+                       vg_api_commit_fn on_commit, uint64_t ref);
 /* From a connection's close callback: frees req if libevent detached it. */
 void vg_api_release_request(struct evhttp_request *req);
 

@@ -170,13 +170,14 @@ static void on_member_done(void *ctx, int code, const vg_apply_result_t *res)
     pending_free(pc);
 }
 
-void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
-                   vg_api_commit_fn on_commit, const char *secret)
+static void submit(struct vg_call *call, uint16_t type, const json_t *payload,
+                   vg_api_commit_fn on_commit, const char *secret, uint64_t ref)
 {
     struct vg_pending_call *pc = vg_calloc(1, sizeof *pc);
     pc->srv = call->srv;
     pc->req = call->req;
     pc->on_commit = on_commit;
+    pc->ref = ref;
     if (secret)
         snprintf(pc->secret, sizeof pc->secret, "%s", secret);
     int rc =
@@ -190,6 +191,18 @@ void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
     struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
     if (evcon)
         evhttp_connection_set_closecb(evcon, on_client_gone, pc);
+}
+
+void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
+                   vg_api_commit_fn on_commit, const char *secret)
+{
+    submit(call, type, payload, on_commit, secret, 0);
+}
+
+void vg_api_submit_ref(struct vg_call *call, uint16_t type, const json_t *payload,
+                       vg_api_commit_fn on_commit, uint64_t ref)
+{
+    submit(call, type, payload, on_commit, NULL, ref);
 }
 
 void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req, int code,

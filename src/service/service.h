@@ -76,6 +76,11 @@ struct vg_service_env {
     struct vg_cluster *cluster; /* NULL when standalone */
     const char *site;           /* collect only this site's devices; NULL: every one */
     int no_collect;             /* run no device */
+    /* paging (the incidents service) */
+    const char *public_url; /* base of links sent in pages: "https://vigil.example:7700" */
+    const char *smtp_url;   /* relay for email pages, or NULL */
+    const char *mail_from;  /* their From: address */
+    uint64_t minute_ms;     /* one minute of escalation delays (60000 unless drilling) */
 };
 
 /* One route (the API's router serves these beside its own). */

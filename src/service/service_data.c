@@ -4,10 +4,12 @@
  */
 #include "service/service.h"
 
+#include "incident/incidents.h"
 #include "monitor/alerts.h"
 
 const struct vg_service_data *const vg_service_data[] = {
-    &vg_alerts_data, /* the facility monitor's rule states */
+    &vg_alerts_data,    /* the facility monitor's rule states */
+    &vg_incidents_data, /* incidents, their pages and acknowledgements */
     NULL,
 };
 

@@ -35,6 +35,8 @@ enum vg_record_type {
     VG_REC_EVENT = 7,        /* {"time","severity","kind","member","epoch","message"} */
     VG_REC_ALERT = 8,        /* a rule state change: {"id","rule","sensor","from","to",
                                 "value","message","time","predicted_s"?} (rules.h) */
+    VG_REC_INCIDENT = 9,     /* an incident's change: {"op":"open"|"ack"|"resolve"|"note"|
+                                "escalate"|"notify"|"paged", ...} (incident/incidents.h) */
 };
 
 typedef struct vg_record {

@@ -114,6 +114,7 @@ static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, stru
 struct run_numbers {
     uint64_t snapshot_every, segment_bytes, http_timeout, request_deadline;
     uint64_t max_conns, max_pending, max_watchers;
+    uint64_t minute_ms;
 };
 
 /* VG_OPT_PROCEED, 0 after --help, 2 on a usage error */
@@ -154,6 +155,16 @@ static int parse_table(int argc, char **argv, struct vg_member_opts *mo,
                       "otherwise)"),
         VG_OPT_FLAG(0, "no-collect", &ctx->env.no_collect,
                     "run no device: store pushed readings only"),
+        VG_OPT_STRING(0, "public-url", "URL", &ctx->env.public_url, 0, NULL,
+                      "how people reach this API, for the acknowledge links pages carry "
+                      "(default: the --listen address)"),
+        VG_OPT_STRING(0, "smtp", "URL", &ctx->env.smtp_url, 0, NULL,
+                      "mail relay for email pages: smtp://HOST:PORT or smtps://HOST:PORT"),
+        VG_OPT_STRING(0, "mail-from", "ADDRESS", &ctx->env.mail_from, 0, "vigil@localhost",
+                      "From: address of email pages"),
+        VG_OPT_NUMBER("escalation-minute-ms", "MS", &n->minute_ms, 10, 60000, "60000",
+                      "length of a minute in escalation and notification delays: shorter only "
+                      "for drills and tests"),
         VG_OPT_FLAG(0, "allow-core-dumps", &ctx->allow_core_dumps,
                     "keep the core file limit and dumpable state vigild was started with "
                     "(default: none: a core file would hold the decrypted state)"),
@@ -193,6 +204,7 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
         .max_watchers = so->max_watchers,
         .snapshot_every = mo->snapshot_every,
         .segment_bytes = mo->segment_bytes,
+        .minute_ms = 60000,
     };
     int rc = parse_table(argc, argv, mo, so, ctx, &n);
     if (rc != VG_OPT_PROCEED)
@@ -204,6 +216,7 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
     so->max_conns = (size_t)n.max_conns;
     so->max_pending = (size_t)n.max_pending;
     so->max_watchers = (size_t)n.max_watchers;
+    ctx->env.minute_ms = n.minute_ms;
     return ctx->node_file ? apply_node(mo, so, ctx) : 0;
 }
 
@@ -254,6 +267,12 @@ int vg_cmd_run(int argc, char **argv)
     ctx.env.base = ctx.base;
     ctx.env.member = member;
     ctx.env.cluster = ctx.cluster;
+    char public_url[300];
+    if (!ctx.env.public_url) {
+        snprintf(public_url, sizeof public_url, "%s://%s", so.tls_cert ? "https" : "http",
+                 so.listen);
+        ctx.env.public_url = public_url;
+    }
     if (vg_services_start(&ctx.env, &ctx.services, err, sizeof err)) {
         vg_error("cannot start: %s", err);
         goto out;

@@ -1,0 +1,655 @@
+/*
+ * engine.c - what the acting primary does about incidents, every tick:
+ *
+ *  1. opens an incident for every rule instance in warning or critical and
+ *     resolves it when the rule is ok again (a stale sensor is not ok: it
+ *     never resolves one); opens and resolves incidents for cluster events
+ *     (mirroring degraded/restored, witness lost/back, failovers);
+ *  2. escalates every incident nobody acknowledged, step by step, round by
+ *     round, as its policy says, from the times recorded in the log, so a
+ *     new primary goes on exactly where the old one was;
+ *  3. delivers every page whose time has come. The page's intent (its
+ *     idempotency key) is in the log before it is sent, and its outcome
+ *     after; a new primary sends again, with the same key, only what has no
+ *     outcome yet;
+ *  4. tells whoever was paged when an incident resolves.
+ *
+ * Every decision is made from the committed state; records in flight are
+ * remembered (svc->inflight) only so one tick does not write twice what the
+ * previous one already did.
+ */
+#include "incident/incident_int.h"
+
+#include <time.h>
+
+#include "core/say.h"
+#include "monitor/alerts.h"
+#include "oncall/schedule.h"
+#include "store/record.h"
+
+int64_t vg_incident_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vg_incident_submit(struct vg_incident_svc *svc, json_t *payload)
+{
+    int rc = vg_member_submit(svc->member, VG_REC_INCIDENT, payload, NULL, NULL, NULL);
+    if (rc)
+        vg_warn("cannot record an incident change (%s): %s",
+                json_string_value(json_object_get(payload, "op")), strerror(-rc));
+    return rc;
+}
+
+/* 1 while what was submitted and not yet seen applied; marks it if not. */
+static int once(struct vg_incident_svc *svc, const char *what, int64_t now)
+{
+    json_t *until = json_object_get(svc->inflight, what);
+    if (until && json_integer_value(until) > now)
+        return 1;
+    json_object_set_new(svc->inflight, what, json_integer(now + VG_INCIDENT_INFLIGHT_MS));
+    return 0;
+}
+
+static void forget_expired(struct vg_incident_svc *svc, int64_t now)
+{
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(svc->inflight, tmp, k, v)
+    {
+        if (json_integer_value(v) <= now)
+            json_object_del(svc->inflight, k);
+    }
+}
+
+static const char *s_of(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---- 1. incidents from rule states and cluster events ---- */
+
+static void open_incident(struct vg_incident_svc *svc, json_t *p, int64_t now)
+{
+    const char *site = s_of(p, "site");
+    json_object_set_new(p, "op", json_string("open"));
+    json_object_set_new(p, "time", json_integer(now));
+    const char *policy =
+        vg_directory_route(&svc->dir, s_of(p, "severity"), site, json_object_get(p, "labels"));
+    if (policy)
+        json_object_set_new(p, "policy", json_string(policy));
+    if (!vg_incident_submit(svc, p))
+        svc->n_opened++;
+}
+
+static void resolve_incident(struct vg_incident_svc *svc, uint64_t id, const char *reason,
+                             uint64_t event_index, int64_t now)
+{
+    json_t *p = json_pack("{s:s,s:I,s:s,s:s,s:I}", "op", "resolve", "id", (json_int_t)id, "by",
+                          "vigil", "reason", reason, "time", now);
+    if (event_index)
+        json_object_set_new(p, "event_index", json_integer((json_int_t)event_index));
+    if (!vg_incident_submit(svc, p))
+        svc->n_resolved++;
+    json_decref(p);
+}
+
+static void open_for_alert(struct vg_incident_svc *svc, const char *id, const json_t *ch,
+                           int64_t now)
+{
+    const char *to = s_of(ch, "to"), *sensor = s_of(ch, "sensor"), *rule = s_of(ch, "rule");
+    const char *zone = sensor ? s_of(svc->dir.sensor_zone, sensor) : NULL;
+    const char *site = zone ? s_of(svc->dir.zone_site, zone) : NULL;
+    char summary[512];
+    if (s_of(ch, "message"))
+        snprintf(summary, sizeof summary, "%s", s_of(ch, "message"));
+    else
+        snprintf(summary, sizeof summary, "%s: %s", id, to);
+    char key[300];
+    snprintf(key, sizeof key, "rule/%s", id);
+    json_t *labels = json_object();
+    if (rule)
+        json_object_set_new(labels, "rule", json_string(rule));
+    if (sensor)
+        json_object_set_new(labels, "sensor", json_string(sensor));
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "key", key, "severity", to, "summary",
+                          summary, "source", "rule", "ref", id, "labels", labels);
+    if (site)
+        json_object_set_new(p, "site", json_string(site));
+    if (zone)
+        json_object_set_new(p, "zone", json_string(zone));
+    open_incident(svc, p, now);
+    json_decref(p);
+}
+
+static void from_alerts(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    json_t *active = vg_alerts_active(st);
+    const char *id;
+    json_t *ch;
+    char what[320];
+    json_object_foreach(active, id, ch)
+    {
+        const char *to = s_of(ch, "to");
+        if (!to || (strcmp(to, "warning") && strcmp(to, "critical")))
+            continue; /* stale, suppressed: the incident, if any, stays as it is */
+        char key[300];
+        snprintf(key, sizeof key, "rule/%s", id);
+        uint64_t open = vg_incidents_open_id(st, key);
+        const char *sev = open ? s_of(vg_incidents_get(st, open), "severity") : NULL;
+        if (open && sev && !strcmp(sev, to))
+            continue;
+        snprintf(what, sizeof what, "open/%s/%s", key, to);
+        if (!once(svc, what, now))
+            open_for_alert(svc, id, ch, now);
+    }
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), id, inc)
+    {
+        const char *ref = s_of(inc, "ref");
+        if (strcmp(s_of(inc, "status"), "resolved") && !strcmp(s_of(inc, "source"), "rule") &&
+            ref && !json_object_get(active, ref)) {
+            snprintf(what, sizeof what, "resolve/%s", id);
+            if (!once(svc, what, now))
+                resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
+                                 "the rule is ok again", 0, now);
+        }
+    }
+}
+
+/* What a cluster event means for incidents. */
+struct event_rule {
+    const char *kind;
+    const char *key; /* "%llu" takes the epoch */
+    const char *severity;
+    int opens; /* else resolves key */
+};
+
+static const struct event_rule event_rules[] = {
+    {"degraded", "cluster/mirroring", "critical", 1},
+    {"restored", "cluster/mirroring", NULL, 0},
+    {"witness_unreachable", "cluster/witness", "error", 1},
+    {"witness_reachable", "cluster/witness", NULL, 0},
+    {"failover", "cluster/failover-%llu", "critical", 1},
+    {"forced", "cluster/failover-%llu", "critical", 1},
+    {"switchover", "cluster/switchover-%llu", "info", 1},
+};
+
+/* 0 when handled (or nothing to do), -EAGAIN to try the event again on the
+ * next tick (what it resolves is still being opened). */
+static int on_event(struct vg_incident_svc *svc, const vg_state_t *st, const json_t *ev,
+                    int64_t now)
+{
+    const char *kind = s_of(ev, "kind");
+    uint64_t index = (uint64_t)json_integer_value(json_object_get(ev, "index"));
+    uint64_t epoch = (uint64_t)json_integer_value(json_object_get(ev, "epoch"));
+    for (size_t i = 0; kind && i < VG_ARRAY_LEN(event_rules); i++) {
+        const struct event_rule *r = &event_rules[i];
+        if (strcmp(kind, r->kind))
+            continue;
+        char key[80], what[120];
+        snprintf(key, sizeof key, r->key, (unsigned long long)epoch);
+        snprintf(what, sizeof what, "open/%s/event", key);
+        uint64_t open = vg_incidents_open_id(st, key);
+        if (!r->opens) {
+            json_t *pending = json_object_get(svc->inflight, what);
+            if (!open && pending && json_integer_value(pending) > now)
+                return -EAGAIN;
+            if (open)
+                resolve_incident(svc, open, s_of(ev, "message") ?: kind, index, now);
+            return 0;
+        }
+        if (open)
+            return 0;
+        once(svc, what, now);
+        json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:s}}", "key", key, "severity",
+                              r->severity, "summary", s_of(ev, "message") ?: kind, "source",
+                              "cluster", "event_index", (json_int_t)index, "labels", "event",
+                              kind);
+        if (s_of(ev, "member"))
+            json_object_set(p, "member", json_object_get(ev, "member"));
+        open_incident(svc, p, now);
+        json_decref(p);
+        return 0;
+    }
+    return 0;
+}
+
+static void from_events(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    uint64_t cursor = vg_incidents_event_cursor(st);
+    if (svc->events_seen < cursor)
+        svc->events_seen = cursor;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(vg_state_events(st), i, ev)
+    {
+        uint64_t index = (uint64_t)json_integer_value(json_object_get(ev, "index"));
+        if (index <= svc->events_seen)
+            continue;
+        if (on_event(svc, st, ev, now) == -EAGAIN)
+            return;
+        svc->events_seen = index;
+    }
+}
+
+/* A planned switchover is news, not a problem: resolved once recorded. */
+static void settle_switchovers(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    const char *id;
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), id, inc)
+    {
+        const char *key = s_of(inc, "key");
+        char what[64];
+        snprintf(what, sizeof what, "resolve/%s", id);
+        if (!strcmp(s_of(inc, "status"), "resolved") || strncmp(key, "cluster/switchover-", 19))
+            continue;
+        if (!once(svc, what, now))
+            resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
+                             "planned switchover completed", 0, now);
+    }
+}
+
+/* ---- 2. escalation ---- */
+
+struct intents {
+    json_t *pages;
+    uint64_t id;
+    json_int_t round, step;
+    int64_t now;
+    const char *event;
+};
+
+static const json_t *method_named(const json_t *spec, const char *name)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(spec, "contact_methods"), i, m)
+    {
+        if (!strcmp(s_of(m, "name") ?: "", name))
+            return m;
+    }
+    return NULL;
+}
+
+static void add_intent(struct intents *in, const char *target, const json_t *method,
+                       int64_t delay_ms)
+{
+    const char *name = s_of(method, "name"), *type = s_of(method, "type");
+    if (!name || !type)
+        return;
+    char key[400];
+    snprintf(key, sizeof key, "inc%llu-r%llds%lld-%s-%s-%s", (unsigned long long)in->id,
+             (long long)in->round, (long long)in->step, in->event, target, name);
+    json_array_append_new(in->pages,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "key", key, "target", target,
+                                    "method", name, "channel", type, "event", in->event, "due",
+                                    (json_int_t)(in->now + delay_ms)));
+}
+
+static void add_person(struct vg_incident_svc *svc, struct intents *in, const char *person)
+{
+    const json_t *spec = json_object_get(svc->dir.person, person);
+    if (!spec) {
+        vg_warn("incident %llu: escalation names person '%s', who does not exist",
+                (unsigned long long)in->id, person);
+        return;
+    }
+    json_t *rules = json_object_get(spec, "notification_rules");
+    size_t i;
+    json_t *r;
+    if (!json_array_size(rules)) { /* no rules: every method at once */
+        json_array_foreach(json_object_get(spec, "contact_methods"), i, r)
+            add_intent(in, person, r, 0);
+        return;
+    }
+    json_array_foreach(rules, i, r)
+    {
+        const json_t *m = method_named(spec, s_of(r, "contact") ?: "");
+        json_int_t delay = json_integer_value(json_object_get(r, "delay_minutes"));
+        if (m)
+            add_intent(in, person, m, delay * svc->minute_ms);
+    }
+}
+
+static void add_schedule(struct vg_incident_svc *svc, struct intents *in, const char *name)
+{
+    const json_t *spec = json_object_get(svc->dir.schedule, name);
+    struct vg_shift shift;
+    char err[256];
+    if (!spec || vg_schedule_oncall(spec, in->now, &shift, err, sizeof err)) {
+        vg_warn("incident %llu: schedule '%s' cannot say who is on call%s%s",
+                (unsigned long long)in->id, name, spec ? ": " : " (no such schedule)",
+                spec ? err : "");
+        return;
+    }
+    if (!shift.person[0]) {
+        vg_warn("incident %llu: nobody is on call in schedule '%s' now",
+                (unsigned long long)in->id, name);
+        return;
+    }
+    add_person(svc, in, shift.person);
+}
+
+static void add_target(struct vg_incident_svc *svc, struct intents *in, const json_t *t)
+{
+    size_t i;
+    json_t *v;
+    if (s_of(t, "person"))
+        add_person(svc, in, s_of(t, "person"));
+    else if (s_of(t, "schedule"))
+        add_schedule(svc, in, s_of(t, "schedule"));
+    else if (s_of(t, "team")) {
+        const json_t *team = json_object_get(svc->dir.team, s_of(t, "team"));
+        if (team && s_of(team, "schedule"))
+            add_schedule(svc, in, s_of(team, "schedule"));
+        else
+            json_array_foreach(json_object_get(team, "members"), i, v)
+                add_person(svc, in, json_string_value(v));
+    } else if (s_of(t, "contact")) {
+        const json_t *c = json_object_get(svc->dir.contact, s_of(t, "contact"));
+        json_array_foreach(json_object_get(c, "contact_methods"), i, v)
+            add_intent(in, s_of(t, "contact"), v, 0);
+    }
+}
+
+/* The step to fire next and when, or 0 when the policy is exhausted. */
+static int next_step(const json_t *inc, const json_t *policy, int64_t minute_ms,
+                     json_int_t *step, json_int_t *round, int64_t *due)
+{
+    json_t *steps = json_object_get(policy, "steps");
+    json_int_t n = (json_int_t)json_array_size(steps);
+    json_int_t cur = json_integer_value(json_object_get(inc, "step"));
+    json_int_t r = json_integer_value(json_object_get(inc, "round"));
+    json_int_t repeat = json_integer_value(json_object_get(policy, "repeat"));
+    if (!n)
+        return 0;
+    if (cur < 0) {
+        *step = 0, *round = 0;
+        *due = json_integer_value(json_object_get(inc, "opened"));
+        return 1;
+    }
+    json_int_t wait = json_integer_value(
+        json_object_get(json_array_get(steps, (size_t)(cur < n ? cur : n - 1)), "wait_minutes"));
+    *due = json_integer_value(json_object_get(inc, "stepped_at")) + wait * minute_ms;
+    *step = cur + 1, *round = r;
+    if (*step >= n) {
+        if (r >= repeat)
+            return 0;
+        *step = 0, *round = r + 1;
+    }
+    return 1;
+}
+
+static void escalate(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
+{
+    const char *pname = s_of(inc, "policy");
+    const json_t *policy = pname ? json_object_get(svc->dir.policy, pname) : NULL;
+    json_int_t step, round;
+    int64_t due;
+    if (!policy || strcmp(s_of(inc, "status"), "triggered") ||
+        !next_step(inc, policy, svc->minute_ms, &step, &round, &due) || now < due)
+        return;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
+    char what[96];
+    snprintf(what, sizeof what, "esc/%llu/%lld/%lld", (unsigned long long)id, (long long)round,
+             (long long)step);
+    if (once(svc, what, now))
+        return;
+    struct intents in = {json_array(), id, round, step, now, "trigger"};
+    size_t i;
+    json_t *t;
+    json_array_foreach(
+        json_object_get(json_array_get(json_object_get(policy, "steps"), (size_t)step), "notify"),
+        i, t) add_target(svc, &in, t);
+    json_t *p = json_pack("{s:s,s:I,s:I,s:I,s:o,s:I}", "op", "escalate", "id", (json_int_t)id,
+                          "step", step, "round", round, "pages", in.pages, "time", now);
+    if (!vg_incident_submit(svc, p))
+        svc->n_escalations++;
+    json_decref(p);
+}
+
+/* ---- 4. telling whoever was paged that it is over ---- */
+
+static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
+{
+    if (strcmp(s_of(inc, "status"), "resolved") ||
+        json_is_true(json_object_get(inc, "resolve_noticed")))
+        return;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
+    struct intents in = {json_array(), id, 0, 0, now, "resolve"};
+    json_t *seen = json_object();
+    const char *key;
+    json_t *pg;
+    json_object_foreach(json_object_get(inc, "pages"), key, pg)
+    {
+        const char *target = s_of(pg, "target"), *method = s_of(pg, "method");
+        char who[300];
+        if (strcmp(s_of(pg, "state"), "delivered") || strcmp(s_of(pg, "event"), "trigger"))
+            continue;
+        snprintf(who, sizeof who, "%s/%s", target, method);
+        if (json_object_get(seen, who))
+            continue;
+        json_object_set_new(seen, who, json_true());
+        const json_t *spec = json_object_get(svc->dir.person, target);
+        if (!spec)
+            spec = json_object_get(svc->dir.contact, target);
+        const json_t *m = spec ? method_named(spec, method) : NULL;
+        if (m)
+            add_intent(&in, target, m, 0);
+    }
+    json_decref(seen);
+    char what[64];
+    snprintf(what, sizeof what, "notice/%llu", (unsigned long long)id);
+    if (json_array_size(in.pages) && !once(svc, what, now)) {
+        json_t *p = json_pack("{s:s,s:I,s:s,s:O,s:I}", "op", "notify", "id", (json_int_t)id,
+                              "reason", "resolve", "pages", in.pages, "time", now);
+        vg_incident_submit(svc, p);
+        json_decref(p);
+    }
+    json_decref(in.pages);
+}
+
+/* ---- 3. delivery ---- */
+
+struct vg_incident_sending {
+    struct vg_incident_svc *svc;
+    uint64_t id;
+    char key[400];
+    struct vg_incident_sending *prev, *next;
+};
+
+static struct vg_incident_sending *sending_new(struct vg_incident_svc *svc, uint64_t id, const char *key)
+{
+    struct vg_incident_sending *s = vg_calloc(1, sizeof *s);
+    s->svc = svc;
+    s->id = id;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->next = svc->sends;
+    if (svc->sends)
+        svc->sends->prev = s;
+    svc->sends = s;
+    return s;
+}
+
+static void sending_free(struct vg_incident_sending *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->svc->sends = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    free(s);
+}
+
+void vg_incident_sends_free(struct vg_incident_svc *svc)
+{
+    while (svc->sends)
+        sending_free(svc->sends);
+}
+
+static void on_delivered(void *arg, const struct vg_page_result *res)
+{
+    struct vg_incident_sending *s = arg;
+    struct vg_incident_svc *svc = s->svc;
+    json_object_del(svc->sending, s->key);
+    if (res->ok)
+        svc->n_pages_ok++;
+    else
+        svc->n_pages_failed++;
+    if (svc->primary) { /* a mirror's result is the new primary's to find out */
+        json_t *p = json_pack("{s:s,s:I,s:s,s:b,s:b,s:i,s:i,s:s,s:I}", "op", "paged", "id",
+                              (json_int_t)s->id, "key", s->key, "ok", res->ok, "permanent",
+                              res->permanent, "attempts", res->attempts, "status", res->status,
+                              "detail", res->detail, "time", vg_incident_now_ms());
+        vg_incident_submit(svc, p);
+        json_decref(p);
+    }
+    sending_free(s);
+}
+
+static enum vg_page_event page_event(const char *e)
+{
+    return !strcmp(e, "resolve")       ? VG_PAGE_RESOLVE
+           : !strcmp(e, "acknowledge") ? VG_PAGE_ACKNOWLEDGE
+           : !strcmp(e, "notice")      ? VG_PAGE_NOTICE
+                                       : VG_PAGE_TRIGGER;
+}
+
+static int fill_channel(struct vg_page *page, const json_t *m, const char **argv, size_t max)
+{
+    const char *type = s_of(m, "type") ?: "";
+    if (!strcmp(type, "webhook")) {
+        const char *fmt = s_of(m, "format") ?: "generic";
+        page->channel = VG_PAGE_WEBHOOK;
+        page->url = s_of(m, "url");
+        page->format = !strcmp(fmt, "pagerduty") ? VG_PAGE_PAGERDUTY
+                       : !strcmp(fmt, "slack")   ? VG_PAGE_SLACK
+                                                 : VG_PAGE_GENERIC;
+        page->routing_key = s_of(m, "routing_key");
+        return 0;
+    }
+    if (!strcmp(type, "email")) {
+        page->channel = VG_PAGE_EMAIL;
+        page->to = s_of(m, "address");
+        return 0;
+    }
+    if (!strcmp(type, "exec")) {
+        size_t i, n = 0;
+        json_t *a;
+        json_array_foreach(json_object_get(m, "command"), i, a)
+        {
+            if (n + 1 < max && json_is_string(a))
+                argv[n++] = json_string_value(a);
+        }
+        argv[n] = NULL;
+        page->channel = VG_PAGE_EXEC;
+        page->argv = argv;
+        return n ? 0 : -EINVAL;
+    }
+    return -EINVAL;
+}
+
+static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json_t *pg)
+{
+    const char *target = s_of(pg, "target"), *key = s_of(pg, "key");
+    const json_t *spec = json_object_get(svc->dir.person, target);
+    if (!spec)
+        spec = json_object_get(svc->dir.contact, target);
+    const json_t *m = spec ? method_named(spec, s_of(pg, "method")) : NULL;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
+    char incident[24], ack_url[512] = "", token[160];
+    snprintf(incident, sizeof incident, "%llu", (unsigned long long)id);
+    const char *argv[33];
+    struct vg_page page = {
+        .key = key,
+        .event = page_event(s_of(pg, "event")),
+        .incident = incident,
+        .dedup = s_of(inc, "key"),
+        .summary = s_of(inc, "summary"),
+        .severity = s_of(inc, "severity"),
+        .site = s_of(inc, "site"),
+        .zone = s_of(inc, "zone"),
+        .labels = json_object_get(inc, "labels"),
+        .recipient = target,
+        .time_ms = json_integer_value(json_object_get(inc, "opened")),
+    };
+    if (page.event == VG_PAGE_TRIGGER &&
+        !vg_acklink_make(svc->member, id, vg_incident_now_ms() + VG_ACK_LINK_TTL_MS, token,
+                         sizeof token)) {
+        snprintf(ack_url, sizeof ack_url, "%s/ack/%s", svc->public_url, token);
+        page.ack_url = ack_url;
+    }
+    struct vg_page_result res = {.attempts = 0};
+    char err[256];
+    if (!m || fill_channel(&page, m, argv, VG_ARRAY_LEN(argv))) {
+        snprintf(res.detail, sizeof res.detail, "%s has no usable contact method '%s'", target,
+                 s_of(pg, "method"));
+        goto failed;
+    }
+    struct vg_incident_sending *s = sending_new(svc, id, key);
+    json_object_set_new(svc->sending, key, json_true());
+    if (vg_pager_send(svc->pager, &page, on_delivered, s, err, sizeof err) == 0)
+        return;
+    res.permanent = 1;
+    snprintf(res.detail, sizeof res.detail, "%s", err);
+    on_delivered(s, &res);
+    return;
+failed:
+    res.permanent = 1;
+    json_object_set_new(svc->sending, key, json_true());
+    on_delivered(sending_new(svc, id, key), &res);
+}
+
+static void deliver(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
+{
+    const char *key, *status = s_of(inc, "status");
+    json_t *pg;
+    json_object_foreach(json_object_get(inc, "pages"), key, pg)
+    {
+        if (strcmp(s_of(pg, "state"), "pending") || json_object_get(svc->sending, key) ||
+            json_integer_value(json_object_get(pg, "due")) > now)
+            continue;
+        char what[420];
+        snprintf(what, sizeof what, "paged/%s", key);
+        if (!strcmp(s_of(pg, "event"), "trigger") && strcmp(status, "triggered")) {
+            /* acknowledged or resolved before this page was due */
+            if (once(svc, what, now))
+                continue;
+            json_t *p = json_pack("{s:s,s:I,s:s,s:b,s:b,s:s,s:I}", "op", "paged", "id",
+                                  json_integer_value(json_object_get(inc, "id")), "key", key,
+                                  "ok", 0, "skipped", 1, "detail",
+                                  !strcmp(status, "resolved") ? "not sent: resolved first"
+                                                              : "not sent: acknowledged first",
+                                  "time", now);
+            vg_incident_submit(svc, p);
+            json_decref(p);
+            continue;
+        }
+        send_page(svc, inc, pg);
+    }
+}
+
+void vg_incident_tick(struct vg_incident_svc *svc)
+{
+    if (!svc->primary || !vg_member_writable(svc->member))
+        return;
+    const vg_state_t *st = vg_member_state(svc->member);
+    int64_t now = vg_incident_now_ms();
+    forget_expired(svc, now);
+    from_alerts(svc, st, now);
+    from_events(svc, st, now);
+    settle_switchovers(svc, st, now);
+    const char *id;
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), id, inc)
+    {
+        escalate(svc, inc, now);
+        notice_resolved(svc, inc, now);
+        deliver(svc, inc, now);
+    }
+}

@@ -1,0 +1,75 @@
+/*
+ * incident_int.h - the incidents service's runtime, shared by its files:
+ * the engine (engine.c: incidents from alerts and cluster events,
+ * escalation, delivery), the on-call directory (directory.c: people,
+ * teams, schedules, policies as the engine reads them), acknowledge links
+ * (acklink.c) and the routes (incident_service.c, incident_routes.c).
+ */
+#ifndef VG_INCIDENT_INT_H
+#define VG_INCIDENT_INT_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "incident/incidents.h"
+#include "member/member.h"
+#include "page/page.h"
+
+#define VG_ACK_LINK_TTL_MS (24 * 3600 * 1000LL) /* a page's acknowledge link */
+#define VG_INCIDENT_TICK_MS 100
+#define VG_INCIDENT_INFLIGHT_MS 5000 /* a record not seen committed by then is tried again */
+
+/* The on-call objects, by name, as the engine reads them (unredacted: the
+ * engine needs routing keys). Rebuilt when one of their kinds changes. */
+struct vg_directory {
+    json_t *person, *team, *schedule, *policy, *contact; /* {name: spec} */
+    json_t *policy_names;                                /* [name] sorted */
+    json_t *sensor_zone, *zone_site;                     /* {sensor: zone}, {zone: site} */
+};
+
+struct vg_incident_sending; /* engine.c: one delivery in progress */
+
+struct vg_incident_svc {
+    struct event_base *base;
+    vg_member_t *member;
+    const char *site; /* this member's site, for the log */
+    int primary;
+    int dirty; /* the directory must be rebuilt */
+    struct vg_directory dir;
+    struct event *tick;
+    vg_pager_t *pager;
+    char public_url[256];
+    int64_t minute_ms; /* a minute of escalation delays (60000; less in drills and tests) */
+    json_t *inflight;  /* {what: deadline ms} records submitted, not yet seen applied */
+    json_t *sending;   /* {page key: 1} deliveries in progress */
+    struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
+    uint64_t events_seen;
+    /* metrics */
+    uint64_t n_opened, n_resolved, n_escalations, n_pages_ok, n_pages_failed, n_acks_link;
+};
+
+/* engine.c */
+void vg_incident_tick(struct vg_incident_svc *svc);
+/* Writes an incident record (payload borrowed); 0 or a negative errno. */
+int vg_incident_submit(struct vg_incident_svc *svc, json_t *payload);
+int64_t vg_incident_now_ms(void);
+/* Frees the contexts of deliveries the pager dropped unanswered (stop). */
+void vg_incident_sends_free(struct vg_incident_svc *svc);
+
+/* directory.c */
+void vg_directory_init(struct vg_directory *d);
+void vg_directory_release(struct vg_directory *d);
+void vg_directory_load(struct vg_directory *d, const vg_state_t *st);
+/* The escalation policy whose match takes an incident, or NULL. */
+const char *vg_directory_route(const struct vg_directory *d, const char *severity,
+                               const char *site, const json_t *labels);
+
+/* acklink.c: a link that acknowledges incident id once, until expires_ms,
+ * sealed with the cluster's data key (both sites can open it). */
+int vg_acklink_make(const vg_member_t *m, uint64_t id, int64_t expires_ms, char *out,
+                    size_t outlen);
+/* Opens a token; 0 and the incident, nonce and expiry, or -EINVAL. */
+int vg_acklink_open(const vg_member_t *m, const char *token, uint64_t *id, char *nonce,
+                    size_t noncelen, int64_t *expires_ms);
+
+#endif
