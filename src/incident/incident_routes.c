@@ -23,6 +23,15 @@
 #define NOTE_MAX     2000 /* characters of a note */
 #define SHIFTS_MAX   5000
 
+/* 1 if s holds a control byte other than newline and tab. */
+static int has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
 /* 1 if s holds more than max characters (code points). */
 static int utf8_len_over(const char *s, size_t max)
 {
@@ -203,12 +212,15 @@ static void change(struct vg_call *call, const char *op)
     json_t *bad = NULL;
     if (!strcmp(op, "note")) {
         json_t *t = json_object_get(body, "text");
-        if (!json_is_string(t) || !*text || utf8_len_over(text, NOTE_MAX))
-            bad = json_string("text: required, 1 to 2000 characters");
+        if (!json_is_string(t) || !*text || utf8_len_over(text, NOTE_MAX) ||
+            has_control(text) || strlen(text) != json_string_length(t))
+            bad = json_string("text: required, 1 to 2000 characters, no control characters "
+                              "but newlines and tabs");
     } else if (json_object_get(body, "reason") &&
                (!json_is_string(json_object_get(body, "reason")) ||
-                utf8_len_over(reason, NOTE_MAX)))
-        bad = json_string("reason: a string of at most 2000 characters");
+                utf8_len_over(reason, NOTE_MAX) || has_control(reason) ||
+                strlen(reason) != json_string_length(json_object_get(body, "reason"))))
+        bad = json_string("reason: a string of at most 2000 characters, no control characters");
     if (bad) {
         vg_api_reply_error(call->srv, call->req, 400, !strcmp(op, "note") ? "text" : "reason",
                            "%s", json_string_value(bad));
