@@ -104,10 +104,15 @@ struct vg_pending_call {
     vg_api_commit_fn on_commit;
     char secret[VG_TOKEN_LEN + 1]; /* token to show once; wiped */
     uint64_t ref;                  /* the caller's: what the reply is about (an incident) */
+    json_t *answer;                /* vg_api_submit_answer: the body to answer */
+    int answer_code;
 };
 /* Submits payload as a record; on_commit gets the result with a live req. */
 void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
                    vg_api_commit_fn on_commit, const char *secret);
+/* Submits payload; once it commits answers code with answer (stolen). */
+void vg_api_submit_answer(struct vg_call *call, uint16_t type, const json_t *payload, int code,
+                          json_t *answer);
 /* The same, with pc->ref set for on_commit. */
 void vg_api_submit_ref(struct vg_call *call, uint16_t type, const json_t *payload,
                        vg_api_commit_fn on_commit, uint64_t ref);

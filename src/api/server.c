@@ -138,6 +138,7 @@ json_t *vg_api_body_json(struct vg_call *call)
 static void pending_free(struct vg_pending_call *pc)
 {
     sodium_memzero(pc->secret, sizeof pc->secret);
+    json_decref(pc->answer);
     free(pc);
 }
 
@@ -171,13 +172,16 @@ static void on_member_done(void *ctx, int code, const vg_apply_result_t *res)
 }
 
 static void submit(struct vg_call *call, uint16_t type, const json_t *payload,
-                   vg_api_commit_fn on_commit, const char *secret, uint64_t ref)
+                   vg_api_commit_fn on_commit, const char *secret, uint64_t ref, int code,
+                   json_t *answer)
 {
     struct vg_pending_call *pc = vg_calloc(1, sizeof *pc);
     pc->srv = call->srv;
     pc->req = call->req;
     pc->on_commit = on_commit;
     pc->ref = ref;
+    pc->answer = answer;
+    pc->answer_code = code;
     if (secret)
         snprintf(pc->secret, sizeof pc->secret, "%s", secret);
     int rc =
@@ -196,13 +200,27 @@ static void submit(struct vg_call *call, uint16_t type, const json_t *payload,
 void vg_api_submit(struct vg_call *call, uint16_t type, const json_t *payload,
                    vg_api_commit_fn on_commit, const char *secret)
 {
-    submit(call, type, payload, on_commit, secret, 0);
+    submit(call, type, payload, on_commit, secret, 0, 0, NULL);
 }
 
 void vg_api_submit_ref(struct vg_call *call, uint16_t type, const json_t *payload,
                        vg_api_commit_fn on_commit, uint64_t ref)
 {
-    submit(call, type, payload, on_commit, NULL, ref);
+    submit(call, type, payload, on_commit, NULL, ref, 0, NULL);
+}
+
+static void reply_answer(struct vg_pending_call *pc, int code, const vg_apply_result_t *res)
+{
+    if (code)
+        vg_api_reply_apply_error(pc->srv, pc->req, code, res);
+    else
+        vg_api_reply_json(pc->srv, pc->req, pc->answer_code, pc->answer);
+}
+
+void vg_api_submit_answer(struct vg_call *call, uint16_t type, const json_t *payload, int code,
+                          json_t *answer)
+{
+    submit(call, type, payload, reply_answer, NULL, 0, code, answer);
 }
 
 void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req, int code,

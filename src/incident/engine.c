@@ -71,8 +71,12 @@ static const char *s_of(const json_t *o, const char *k)
 
 /* ---- 1. incidents from rule states and cluster events ---- */
 
-static void open_incident(struct vg_incident_svc *svc, json_t *p, int64_t now)
+void vg_incident_prepare_open(struct vg_incident_svc *svc, json_t *p, int64_t now)
 {
+    if (svc->dirty) {
+        vg_directory_load(&svc->dir, vg_member_state(svc->member));
+        svc->dirty = 0;
+    }
     const char *site = s_of(p, "site");
     json_object_set_new(p, "op", json_string("open"));
     json_object_set_new(p, "time", json_integer(now));
@@ -80,6 +84,11 @@ static void open_incident(struct vg_incident_svc *svc, json_t *p, int64_t now)
         vg_directory_route(&svc->dir, s_of(p, "severity"), site, json_object_get(p, "labels"));
     if (policy)
         json_object_set_new(p, "policy", json_string(policy));
+}
+
+static void open_incident(struct vg_incident_svc *svc, json_t *p, int64_t now)
+{
+    vg_incident_prepare_open(svc, p, now);
     if (!vg_incident_submit(svc, p))
         svc->n_opened++;
 }

@@ -53,6 +53,9 @@ void vg_incident_tick(struct vg_incident_svc *svc);
 /* Writes an incident record (payload borrowed); 0 or a negative errno. */
 int vg_incident_submit(struct vg_incident_svc *svc, json_t *payload);
 int64_t vg_incident_now_ms(void);
+/* Makes p (key, severity, summary, source, labels, site...) an "open"
+ * record: op, time and the escalation policy that takes it. */
+void vg_incident_prepare_open(struct vg_incident_svc *svc, json_t *p, int64_t now);
 /* Frees the contexts of deliveries the pager dropped unanswered (stop). */
 void vg_incident_sends_free(struct vg_incident_svc *svc);
 

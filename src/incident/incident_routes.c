@@ -9,11 +9,13 @@
 
 #include <event2/buffer.h>
 #include <limits.h>
+#include <sodium.h>
 
 #include "api/api_int.h"
 #include "core/say.h"
 #include "core/text.h"
 #include "core/utf8.h"
+#include "incident/inbound.h"
 #include "incident/incident_int.h"
 #include "oncall/schedule.h"
 #include "store/record.h"
@@ -525,6 +527,120 @@ void vg_api_oncall_ics(struct vg_call *call)
     json_decref(owned);
 }
 
+/* ---- alerts from other systems ---- */
+
+/* The record a change makes, or NULL when it changes nothing (a trigger of
+ * an incident open at that severity, an ack of one not waiting). */
+static json_t *change_record(struct vg_call *call, const json_t *c, const char *source,
+                             int64_t now)
+{
+    const vg_state_t *st = state_of(call);
+    const char *action = json_string_value(json_object_get(c, "action"));
+    const char *key = json_string_value(json_object_get(c, "key"));
+    uint64_t open = vg_incidents_open_id(st, key);
+    json_t *inc = open ? vg_incidents_get(st, open) : NULL;
+    const char *status = json_string_value(json_object_get(inc, "status"));
+    if (!strcmp(action, "trigger")) {
+        const char *sev = json_string_value(json_object_get(c, "severity"));
+        if (inc && !strcmp(json_string_value(json_object_get(inc, "severity")), sev))
+            return NULL;
+        json_t *p = json_pack("{s:s,s:s,s:O,s:s,s:O}", "key", key, "severity", sev, "summary",
+                              json_object_get(c, "summary"), "source", source, "labels",
+                              json_object_get(c, "labels"));
+        if (json_object_get(c, "site"))
+            json_object_set(p, "site", json_object_get(c, "site"));
+        vg_incident_prepare_open(svc_of(call), p, now);
+        return p;
+    }
+    if (!inc || (!strcmp(action, "acknowledge") && strcmp(status, "triggered")))
+        return NULL;
+    char by[64];
+    snprintf(by, sizeof by, "%s event", source);
+    if (!strcmp(action, "acknowledge"))
+        return json_pack("{s:s,s:I,s:s,s:s,s:I}", "op", "ack", "id", (json_int_t)open, "by", by,
+                         "via", source, "time", (json_int_t)now);
+    return json_pack("{s:s,s:I,s:s,s:s,s:I}", "op", "resolve", "id", (json_int_t)open, "by", by,
+                     "reason", "resolved at the source", "time", (json_int_t)now);
+}
+
+/* Writes the records of changes; the answer goes once the last commits
+ * (records commit in order), or at once when nothing changes. */
+static void write_changes(struct vg_call *call, const json_t *changes, const char *source,
+                          int code, json_t *answer)
+{
+    int64_t now = vg_incident_now_ms();
+    json_t *records = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        json_t *r = change_record(call, c, source, now);
+        if (r)
+            json_array_append_new(records, r);
+    }
+    size_t n = json_array_size(records);
+    for (i = 0; i + 1 < n; i++) {
+        int rc = vg_member_submit(call->srv->member, VG_REC_INCIDENT, json_array_get(records, i),
+                                  NULL, NULL, NULL);
+        if (rc) {
+            vg_api_reply_apply_error(call->srv, call->req, rc, NULL);
+            json_decref(answer);
+            json_decref(records);
+            return;
+        }
+    }
+    if (n)
+        vg_api_submit_answer(call, VG_REC_INCIDENT, json_array_get(records, n - 1), code, answer);
+    else {
+        vg_api_reply_json(call->srv, call->req, code, answer);
+        json_decref(answer);
+    }
+    json_decref(records);
+}
+
+void vg_api_inbound_alertmanager(struct vg_call *call)
+{
+    json_t *body = vg_api_body_json(call), *changes = NULL;
+    if (!body)
+        return;
+    char err[300], field[128] = "";
+    if (vg_inbound_alertmanager(body, &changes, err, sizeof err, field, sizeof field))
+        vg_api_reply_error(call->srv, call->req, 400, field, "%s", err);
+    else
+        write_changes(call, changes, "alertmanager", 200,
+                      json_pack("{s:I}", "accepted", (json_int_t)json_array_size(changes)));
+    json_decref(changes);
+    json_decref(body);
+}
+
+void vg_api_inbound_pagerduty(struct vg_call *call)
+{
+    json_t *body = vg_api_body_json(call), *change = NULL;
+    if (!body)
+        return;
+    char err[300], field[128] = "", fresh[40];
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(fresh, sizeof fresh, raw, sizeof raw);
+    if (vg_inbound_pagerduty(body, fresh, &change, err, sizeof err, field, sizeof field)) {
+        /* PagerDuty's own error shape, with vigil's "error" beside it */
+        json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "error", err, "field", field, "status",
+                              "invalid event", "message", "Event object is invalid", "errors",
+                              err);
+        vg_api_reply_json(call->srv, call->req, 400, e);
+        json_decref(e);
+    } else {
+        json_t *changes = json_pack("[O]", change);
+        write_changes(call, changes, "pagerduty", 202,
+                      json_pack("{s:s,s:s,s:O}", "status", "success", "message",
+                                "Event processed", "dedup_key",
+                                json_object_get(change, "dedup_key")));
+        json_decref(changes);
+    }
+    json_decref(change);
+    json_decref(body);
+}
+
 #define GET  EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
 
@@ -539,6 +655,10 @@ const struct vg_route vg_incident_routes[] = {
     {GET, "/api/v1/oncall", VG_PERM_READ, 0, vg_api_oncall},
     {GET, "/api/v1/oncall/shifts", VG_PERM_READ, 0, vg_api_oncall_shifts},
     {GET, "/api/v1/schedules/{name}/calendar.ics", VG_PERM_READ, 0, vg_api_oncall_ics},
+    {POST, "/api/v1/inbound/alertmanager", VG_PERM_WRITE, VG_ROUTE_PRIMARY,
+     vg_api_inbound_alertmanager},
+    {POST, "/api/v1/inbound/pagerduty", VG_PERM_WRITE, VG_ROUTE_PRIMARY,
+     vg_api_inbound_pagerduty},
     /* the sealed token is the credential */
     {GET, "/ack/{token}", 0, VG_ROUTE_PUBLIC, vg_api_ack_link_show},
     {POST, "/ack/{token}", 0, VG_ROUTE_PUBLIC | VG_ROUTE_PRIMARY, vg_api_ack_link},

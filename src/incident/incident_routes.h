@@ -19,5 +19,7 @@ void vg_api_ack_link(struct vg_call *call);
 void vg_api_oncall(struct vg_call *call);
 void vg_api_oncall_shifts(struct vg_call *call);
 void vg_api_oncall_ics(struct vg_call *call);
+void vg_api_inbound_alertmanager(struct vg_call *call);
+void vg_api_inbound_pagerduty(struct vg_call *call);
 
 #endif
