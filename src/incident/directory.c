@@ -8,6 +8,9 @@
 #include "incident/incident_int.h"
 
 #include "core/say.h"
+#include "core/timefmt.h"
+
+static int has_string(const json_t *list, const char *s);
 
 void vg_directory_init(struct vg_directory *d)
 {
@@ -20,12 +23,15 @@ void vg_directory_init(struct vg_directory *d)
     d->policy_names = json_array();
     d->sensor_zone = json_object();
     d->zone_site = json_object();
+    d->silence = json_object();
+    d->maintenance = json_object();
 }
 
 void vg_directory_release(struct vg_directory *d)
 {
-    json_t **all[] = {&d->person,       &d->team,        &d->schedule,  &d->policy,
-                      &d->contact,      &d->policy_names, &d->sensor_zone, &d->zone_site};
+    json_t **all[] = {&d->person,      &d->team,         &d->schedule,    &d->policy,
+                      &d->contact,     &d->policy_names, &d->sensor_zone, &d->zone_site,
+                      &d->silence,     &d->maintenance};
     for (size_t i = 0; i < VG_ARRAY_LEN(all); i++) {
         json_decref(*all[i]);
         *all[i] = NULL;
@@ -85,6 +91,68 @@ void vg_directory_load(struct vg_directory *d, const vg_state_t *st)
     load_kind(st, "EscalationPolicy", d->policy, d->policy_names);
     load_refs(st, "Sensor", "zone", d->sensor_zone);
     load_refs(st, "Zone", "site", d->zone_site);
+    load_kind(st, "Silence", d->silence, NULL);
+    load_kind(st, "MaintenanceWindow", d->maintenance, NULL);
+}
+
+static int in_period(const json_t *spec, int64_t now)
+{
+    int64_t starts, ends;
+    return !vg_time_parse_utc(json_string_value(json_object_get(spec, "starts")) ?: "", &starts) &&
+           !vg_time_parse_utc(json_string_value(json_object_get(spec, "ends")) ?: "", &ends) &&
+           now >= starts && now < ends;
+}
+
+static int str_is(const json_t *o, const char *k, const char *want)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v && want && !strcmp(v, want);
+}
+
+static int silence_matches(const json_t *m, const json_t *inc)
+{
+    const char *key = json_string_value(json_object_get(inc, "key"));
+    const char *prefix = json_string_value(json_object_get(m, "key_prefix"));
+    const json_t *labels = json_object_get(inc, "labels");
+    if ((json_object_get(m, "site") && !str_is(inc, "site", json_string_value(json_object_get(m, "site")))) ||
+        (json_object_get(m, "zone") && !str_is(inc, "zone", json_string_value(json_object_get(m, "zone")))) ||
+        (prefix && strncmp(key ? key : "", prefix, strlen(prefix))))
+        return 0;
+    json_t *sev = json_object_get(m, "severity");
+    if (sev && !has_string(sev, json_string_value(json_object_get(inc, "severity"))))
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(m, "labels"), k, v)
+    {
+        if (!str_is(labels, k, json_string_value(v)))
+            return 0;
+    }
+    return 1;
+}
+
+const char *vg_directory_silenced(const struct vg_directory *d, const json_t *inc, int64_t now,
+                                  int64_t *until)
+{
+    const char *name;
+    json_t *spec;
+    json_object_foreach(d->silence, name, spec)
+    {
+        if (in_period(spec, now) && silence_matches(json_object_get(spec, "match"), inc)) {
+            vg_time_parse_utc(json_string_value(json_object_get(spec, "ends")), until);
+            return name;
+        }
+    }
+    json_object_foreach(d->maintenance, name, spec)
+    {
+        json_t *zones = json_object_get(spec, "zones");
+        if (in_period(spec, now) && str_is(inc, "site", json_string_value(json_object_get(spec, "site"))) &&
+            (!json_array_size(zones) || has_string(zones, json_string_value(json_object_get(inc, "zone"))))) {
+            vg_time_parse_utc(json_string_value(json_object_get(spec, "ends")), until);
+            return name;
+        }
+    }
+    return NULL;
 }
 
 static int has_string(const json_t *list, const char *s)

@@ -399,11 +399,31 @@ static void escalate(struct vg_incident_svc *svc, const json_t *inc, int64_t now
     const json_t *policy = pname ? json_object_get(svc->dir.policy, pname) : NULL;
     json_int_t step, round;
     int64_t due;
+    json_t *head_id = json_object_get(inc, "group_of");
+    if (head_id) { /* paged with its group's head while that is open */
+        json_t *head = vg_incidents_get(vg_member_state(svc->member),
+                                        (uint64_t)json_integer_value(head_id));
+        if (head && strcmp(s_of(head, "status"), "resolved"))
+            return;
+    }
     if (!policy || strcmp(s_of(inc, "status"), "triggered") ||
         !next_step(inc, policy, svc->minute_ms, &step, &round, &due) || now < due)
         return;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
     char what[96];
+    int64_t until = 0;
+    const char *quiet = vg_directory_silenced(&svc->dir, inc, now, &until);
+    if (quiet) { /* recorded once per silence; escalation waits for its end */
+        const char *was = s_of(inc, "silenced_by");
+        snprintf(what, sizeof what, "quiet/%llu/%s", (unsigned long long)id, quiet);
+        if ((!was || strcmp(was, quiet)) && !once(svc, what, now)) {
+            json_t *p = json_pack("{s:s,s:I,s:s,s:I,s:I}", "op", "silenced", "id", (json_int_t)id,
+                                  "by", quiet, "until", (json_int_t)until, "time", now);
+            vg_incident_submit(svc, p);
+            json_decref(p);
+        }
+        return;
+    }
     snprintf(what, sizeof what, "esc/%llu/%lld/%lld", (unsigned long long)id, (long long)round,
              (long long)step);
     if (once(svc, what, now))
@@ -451,6 +471,16 @@ static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int6
             add_intent(&in, target, m, 0);
     }
     json_decref(seen);
+    const char *pname = s_of(inc, "policy");
+    const json_t *policy = pname ? json_object_get(svc->dir.policy, pname) : NULL;
+    if (!json_array_size(in.pages) && s_of(inc, "silenced_by") && policy) {
+        /* silenced all along: its resolution still goes to the first step */
+        size_t i;
+        json_t *t;
+        json_array_foreach(
+            json_object_get(json_array_get(json_object_get(policy, "steps"), 0), "notify"), i, t)
+            add_target(svc, &in, t);
+    }
     char what[64];
     snprintf(what, sizeof what, "notice/%llu", (unsigned long long)id);
     if (json_array_size(in.pages) && !once(svc, what, now)) {
@@ -571,7 +601,14 @@ static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json
         spec = json_object_get(svc->dir.contact, target);
     const json_t *m = spec ? method_named(spec, s_of(pg, "method")) : NULL;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
-    char incident[24], ack_url[512] = "", token[160];
+    char incident[24], ack_url[512] = "", token[160], summary[1200];
+    json_int_t grouped = json_integer_value(json_object_get(inc, "grouped"));
+    if (grouped > 0)
+        snprintf(summary, sizeof summary, "%s (+%lld more%s%s)", s_of(inc, "summary"),
+                 (long long)grouped, s_of(inc, "site") ? " at " : "",
+                 s_of(inc, "site") ? s_of(inc, "site") : "");
+    else
+        snprintf(summary, sizeof summary, "%s", s_of(inc, "summary"));
     snprintf(incident, sizeof incident, "%llu", (unsigned long long)id);
     const char *argv[33];
     struct vg_page page = {
@@ -579,7 +616,7 @@ static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json
         .event = page_event(s_of(pg, "event")),
         .incident = incident,
         .dedup = s_of(inc, "key"),
-        .summary = s_of(inc, "summary"),
+        .summary = summary,
         .severity = s_of(inc, "severity"),
         .site = s_of(inc, "site"),
         .zone = s_of(inc, "zone"),
@@ -614,6 +651,28 @@ failed:
     on_delivered(sending_new(svc, id, key), &res);
 }
 
+/* At most PAGE_BURST pages a minute to one contact method: the rest wait
+ * (a page is late rather than lost; a phone buzzing 300 times helps nobody). */
+#define PAGE_BURST 10
+
+static int throttled(struct vg_incident_svc *svc, const json_t *pg, int64_t now)
+{
+    char who[300];
+    snprintf(who, sizeof who, "%s/%s", s_of(pg, "target"), s_of(pg, "method"));
+    json_t *w = json_object_get(svc->throttle, who);
+    if (!w || now - json_integer_value(json_array_get(w, 0)) >= svc->minute_ms) {
+        json_object_set_new(svc->throttle, who, json_pack("[I,i]", (json_int_t)now, 1));
+        return 0;
+    }
+    json_int_t n = json_integer_value(json_array_get(w, 1));
+    if (n >= PAGE_BURST) {
+        svc->n_throttled++;
+        return 1;
+    }
+    json_array_set_new(w, 1, json_integer(n + 1));
+    return 0;
+}
+
 static void deliver(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
 {
     const char *key, *status = s_of(inc, "status");
@@ -639,7 +698,8 @@ static void deliver(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
             json_decref(p);
             continue;
         }
-        send_page(svc, inc, pg);
+        if (!throttled(svc, pg, now))
+            send_page(svc, inc, pg);
     }
 }
 

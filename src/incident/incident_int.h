@@ -25,6 +25,7 @@ struct vg_directory {
     json_t *person, *team, *schedule, *policy, *contact; /* {name: spec} */
     json_t *policy_names;                                /* [name] sorted */
     json_t *sensor_zone, *zone_site;                     /* {sensor: zone}, {zone: site} */
+    json_t *silence, *maintenance;                       /* {name: spec} */
 };
 
 struct vg_incident_sending; /* engine.c: one delivery in progress */
@@ -42,10 +43,12 @@ struct vg_incident_svc {
     int64_t minute_ms; /* a minute of escalation delays (60000; less in drills and tests) */
     json_t *inflight;  /* {what: deadline ms} records submitted, not yet seen applied */
     json_t *sending;   /* {page key: 1} deliveries in progress */
+    json_t *throttle;  /* {target/method: [window start ms, pages]} */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     /* metrics */
     uint64_t n_opened, n_resolved, n_escalations, n_pages_ok, n_pages_failed, n_acks_link;
+    uint64_t n_throttled;
 };
 
 /* engine.c */
@@ -66,6 +69,11 @@ void vg_directory_load(struct vg_directory *d, const vg_state_t *st);
 /* The escalation policy whose match takes an incident, or NULL. */
 const char *vg_directory_route(const struct vg_directory *d, const char *severity,
                                const char *site, const json_t *labels);
+
+/* The name of the Silence or MaintenanceWindow covering incident inc at
+ * now (and when it ends), or NULL. */
+const char *vg_directory_silenced(const struct vg_directory *d, const json_t *inc, int64_t now,
+                                  int64_t *until);
 
 /* acklink.c: a link that acknowledges incident id once, until expires_ms,
  * sealed with the cluster's data key (both sites can open it). */

@@ -37,6 +37,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
         svc->public_url[--n] = '\0';
     svc->inflight = json_object();
     svc->sending = json_object();
+    svc->throttle = json_object();
     svc->dirty = 1;
     vg_directory_init(&svc->dir);
     struct vg_pager_opts po = {
@@ -47,6 +48,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     if (rc) {
         json_decref(svc->inflight);
         json_decref(svc->sending);
+        json_decref(svc->throttle);
         vg_directory_release(&svc->dir);
         free(svc);
         return rc;
@@ -69,6 +71,7 @@ static void stop(void *instance)
     vg_directory_release(&svc->dir);
     json_decref(svc->inflight);
     json_decref(svc->sending);
+    json_decref(svc->throttle);
     free(svc);
 }
 
@@ -115,10 +118,15 @@ static void metrics(void *instance, vg_buf_t *out)
                   "# HELP vigil_incident_pages_total Pages this member delivered, by outcome.\n"
                   "# TYPE vigil_incident_pages_total counter\n"
                   "vigil_incident_pages_total{outcome=\"delivered\"} %llu\n"
-                  "vigil_incident_pages_total{outcome=\"failed\"} %llu\n",
+                  "vigil_incident_pages_total{outcome=\"failed\"} %llu\n"
+                  "# HELP vigil_incident_pages_throttled_total Times a page waited: its contact "
+                  "method had %d pages in the last minute.\n"
+                  "# TYPE vigil_incident_pages_throttled_total counter\n"
+                  "vigil_incident_pages_throttled_total %llu\n",
                   vg_incidents_n_open(st), (unsigned long long)svc->n_opened,
                   (unsigned long long)svc->n_escalations, (unsigned long long)svc->n_pages_ok,
-                  (unsigned long long)svc->n_pages_failed);
+                  (unsigned long long)svc->n_pages_failed, 10,
+                  (unsigned long long)svc->n_throttled);
     vg_pager_metrics(svc->pager, out);
 }
 

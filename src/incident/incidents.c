@@ -10,8 +10,17 @@
 #include "core/jsonout.h"
 #include "store/record.h"
 
+/* A condition that clears and comes back within this time reopens its
+ * incident (flapping) instead of paging afresh. */
+#define FLAP_WINDOW_MS (10 * 60 * 1000LL)
+/* Incidents of one source, site and policy opened within this time of the
+ * first are grouped into it: one page, with a count. */
+#define GROUP_WINDOW_MS (60 * 1000LL)
+
 struct incidents {
     json_t *all;       /* {"<id>": incident} */
+    json_t *recent;    /* {dedup key: id} resolved, for flapping */
+    json_t *heads;     /* {group: id} the incident a group's newcomers join */
     json_t *open_keys; /* {dedup key: id} of incidents not resolved */
     json_t *resolved;  /* [id] resolved, oldest first (for pruning) */
     uint64_t next_id;
@@ -24,6 +33,8 @@ static void *slice_new(void)
     s->all = json_object();
     s->open_keys = json_object();
     s->resolved = json_array();
+    s->recent = json_object();
+    s->heads = json_object();
     s->next_id = 1;
     return s;
 }
@@ -36,6 +47,8 @@ static void slice_free(void *slice)
     json_decref(s->all);
     json_decref(s->open_keys);
     json_decref(s->resolved);
+    json_decref(s->recent);
+    json_decref(s->heads);
     free(s);
 }
 
@@ -101,6 +114,82 @@ static void retrigger(json_t *inc, const json_t *p, json_int_t time)
     timeline(inc, time, "retriggered", NULL, extra);
 }
 
+static json_t *by_id(struct incidents *s, json_int_t id)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    return json_object_get(s->all, key);
+}
+
+static void drop_resolved_entry(struct incidents *s, json_int_t id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(s->resolved, i, v)
+    {
+        if (json_integer_value(v) == id) {
+            json_array_remove(s->resolved, i);
+            return;
+        }
+    }
+}
+
+/* The condition came back soon after it cleared: the same incident again. */
+static int reopen(struct incidents *s, const json_t *p, json_int_t time)
+{
+    const char *key = str(p, "key");
+    json_t *rid = json_object_get(s->recent, key);
+    json_t *inc = rid ? by_id(s, json_integer_value(rid)) : NULL;
+    json_int_t resolved_at = inc ? num(inc, "resolved_at") : 0;
+    if (!inc || strcmp(str(inc, "status"), "resolved") || time - resolved_at > FLAP_WINDOW_MS)
+        return 0;
+    json_int_t id = json_integer_value(rid);
+    json_object_set_new(inc, "status",
+                        json_string(json_object_get(inc, "acked_by") ? "acknowledged" : "triggered"));
+    json_object_set(inc, "severity", json_object_get(p, "severity"));
+    json_object_set(inc, "summary", json_object_get(p, "summary"));
+    json_object_set_new(inc, "count", json_integer(num(inc, "count") + 1));
+    json_object_set_new(inc, "flaps", json_integer(num(inc, "flaps") + 1));
+    json_object_del(inc, "resolved_at");
+    json_object_del(inc, "resolved_by");
+    char detail[96];
+    snprintf(detail, sizeof detail, "flapping: it cleared %lld s before", (long long)((time - resolved_at) / 1000));
+    timeline(inc, time, "reopened", NULL, json_pack("{s:s,s:O}", "detail", detail, "severity", json_object_get(p, "severity")));
+    json_object_set_new(s->open_keys, key, json_integer(id));
+    json_object_del(s->recent, key);
+    drop_resolved_entry(s, id);
+    return 1;
+}
+
+/* Joins inc (new, id) to the group of its source, site and policy when
+ * the group's head opened within the window and still waits for someone. */
+static void group(struct incidents *s, json_t *inc, uint64_t id, json_int_t time)
+{
+    const char *policy = str(inc, "policy");
+    if (!policy)
+        return;
+    char g[400];
+    snprintf(g, sizeof g, "%s|%s|%s", str(inc, "source"), str(inc, "site") ?: "-", policy);
+    json_t *hid = json_object_get(s->heads, g);
+    json_t *head = hid ? by_id(s, json_integer_value(hid)) : NULL;
+    if (!head || strcmp(str(head, "status"), "triggered") ||
+        time - num(head, "opened") > GROUP_WINDOW_MS) {
+        json_object_set_new(s->heads, g, json_integer((json_int_t)id));
+        return;
+    }
+    json_object_set(inc, "group_of", hid);
+    json_t *children = json_object_get(head, "children");
+    if (!children)
+        json_object_set_new(head, "children", children = json_array());
+    if (json_array_size(children) < VG_INCIDENT_PAGES_MAX)
+        json_array_append_new(children, json_integer((json_int_t)id));
+    json_object_set_new(head, "grouped", json_integer(num(head, "grouped") + 1));
+    timeline(head, time, "grouped", NULL,
+             json_pack("{s:I,s:s}", "incident", (json_int_t)id, "detail", str(inc, "summary")));
+    timeline(inc, time, "grouped", NULL,
+             json_pack("{s:O,s:s}", "incident", hid, "detail", "paged with the incident it joined"));
+}
+
 static int apply_open(struct incidents *s, const json_t *p)
 {
     const char *key = str(p, "key"), *sev = str(p, "severity"), *summary = str(p, "summary");
@@ -118,6 +207,8 @@ static int apply_open(struct incidents *s, const json_t *p)
             retrigger(inc, p, time);
         return 0;
     }
+    if (reopen(s, p, time))
+        return 0;
     uint64_t id = s->next_id++;
     json_t *inc = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:i,s:i,s:I,s:o,s:o}", "id",
                             (json_int_t)id, "key", key, "status", "triggered", "severity", sev,
@@ -141,6 +232,7 @@ static int apply_open(struct incidents *s, const json_t *p)
     snprintf(idk, sizeof idk, "%llu", (unsigned long long)id);
     json_object_set_new(s->all, idk, inc);
     json_object_set_new(s->open_keys, key, json_integer((json_int_t)id));
+    group(s, inc, id, time);
     return 0;
 }
 
@@ -175,6 +267,18 @@ static int apply_ack(struct incidents *s, const json_t *p)
     json_object_set_new(inc, "acked_at", json_integer(time));
     json_object_set_new(inc, "acked_by", json_string(by));
     timeline(inc, time, "acknowledged", by, json_pack("{s:s}", "via", via));
+    size_t i;
+    json_t *cid;
+    json_array_foreach(json_object_get(inc, "children"), i, cid)
+    {
+        json_t *child = by_id(s, json_integer_value(cid));
+        if (child && !strcmp(str(child, "status"), "triggered")) {
+            json_object_set_new(child, "status", json_string("acknowledged"));
+            json_object_set_new(child, "acked_at", json_integer(time));
+            json_object_set_new(child, "acked_by", json_string(by));
+            timeline(child, time, "acknowledged", by, json_pack("{s:s}", "via", "its group"));
+        }
+    }
     return 0;
 }
 
@@ -184,6 +288,11 @@ static void prune_resolved(struct incidents *s)
         char id[24];
         snprintf(id, sizeof id, "%lld",
                  (long long)json_integer_value(json_array_get(s->resolved, 0)));
+        json_t *gone = json_object_get(s->all, id);
+        const char *key = gone ? str(gone, "key") : NULL;
+        json_t *r = key ? json_object_get(s->recent, key) : NULL;
+        if (r && json_integer_value(r) == json_integer_value(json_array_get(s->resolved, 0)))
+            json_object_del(s->recent, key);
         json_object_del(s->all, id);
         json_array_remove(s->resolved, 0);
     }
@@ -202,6 +311,7 @@ static int apply_resolve(struct incidents *s, const json_t *p)
     json_object_set_new(inc, "resolved_by", json_string(by));
     timeline(inc, time, "resolved", by, json_pack("{s:s}", "reason", reason));
     json_object_del(s->open_keys, str(inc, "key"));
+    json_object_set(s->recent, str(inc, "key"), json_object_get(inc, "id"));
     json_array_append(s->resolved, json_object_get(inc, "id"));
     prune_resolved(s);
     return 0;
@@ -252,6 +362,7 @@ static int apply_escalate(struct incidents *s, const json_t *p)
     json_int_t time = num(p, "time");
     json_object_set(inc, "step", step);
     json_object_set(inc, "round", round);
+    json_object_del(inc, "silenced_by");
     json_object_set_new(inc, "stepped_at", json_integer(time));
     add_pages(inc, list);
     json_t *who = json_array();
@@ -279,6 +390,19 @@ static int apply_notify(struct incidents *s, const json_t *p)
         json_object_set_new(inc, "resolve_noticed", json_true());
     else if (!strcmp(reason, "ack"))
         json_object_set_new(inc, "ack_noticed", json_true());
+    return 0;
+}
+
+static int apply_silenced(struct incidents *s, const json_t *p)
+{
+    json_t *inc = find(s, p);
+    const char *by = str(p, "by");
+    if (!inc || !by || !strcmp(str(inc, "status"), "resolved"))
+        return 0;
+    json_object_set_new(inc, "silenced_by", json_string(by));
+    json_object_set(inc, "silenced_until", json_object_get(p, "until"));
+    timeline(inc, num(p, "time"), "silenced", NULL,
+             json_pack("{s:s,s:I}", "detail", by, "until", num(p, "until")));
     return 0;
 }
 
@@ -322,7 +446,7 @@ static int apply(void *slice, uint64_t index, uint16_t type, json_t *payload)
     } ops[] = {
         {"open", apply_open},         {"ack", apply_ack},       {"resolve", apply_resolve},
         {"note", apply_note},         {"escalate", apply_escalate}, {"notify", apply_notify},
-        {"paged", apply_paged},
+        {"paged", apply_paged},       {"silenced", apply_silenced},
     };
     for (size_t i = 0; i < VG_ARRAY_LEN(ops); i++)
         if (!strcmp(op, ops[i].op))
@@ -340,6 +464,10 @@ static void dump(const void *slice, vg_buf_t *out)
     vg_json_dump(s->open_keys, out);
     vg_buf_adds(out, ",\"resolved\":");
     vg_json_dump(s->resolved, out);
+    vg_buf_adds(out, ",\"recent\":");
+    vg_json_dump(s->recent, out);
+    vg_buf_adds(out, ",\"heads\":");
+    vg_json_dump(s->heads, out);
     vg_buf_adds(out, "}");
 }
 
@@ -350,11 +478,13 @@ static int load(void *slice, const json_t *d, char *err, size_t errlen)
     json_t *all = json_object_get(d, "incidents"), *keys = json_object_get(d, "open_keys");
     json_t *resolved = json_object_get(d, "resolved"), *next = json_object_get(d, "next_id");
     json_t *cursor = json_object_get(d, "event_cursor");
+    json_t *recent = json_object_get(d, "recent"), *heads = json_object_get(d, "heads");
     if (!all && !keys && !resolved)
         return 0;
     if (!json_is_object(all) || !json_is_object(keys) || !json_is_array(resolved) ||
         !json_is_integer(next) || json_integer_value(next) < 1 ||
-        (cursor && !json_is_integer(cursor)))
+        (cursor && !json_is_integer(cursor)) || (recent && !json_is_object(recent)) ||
+        (heads && !json_is_object(heads)))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: incidents");
     json_decref(s->all);
     json_decref(s->open_keys);
@@ -362,6 +492,14 @@ static int load(void *slice, const json_t *d, char *err, size_t errlen)
     s->all = vg_json_copy(all);
     s->open_keys = vg_json_copy(keys);
     s->resolved = vg_json_copy(resolved);
+    if (recent) {
+        json_decref(s->recent);
+        s->recent = vg_json_copy(recent);
+    }
+    if (heads) {
+        json_decref(s->heads);
+        s->heads = vg_json_copy(heads);
+    }
     s->next_id = (uint64_t)json_integer_value(next);
     s->event_cursor = cursor ? (uint64_t)json_integer_value(cursor) : 0;
     return 0;

@@ -82,9 +82,61 @@ static void test_ack_stops_and_resolve_frees_the_key(void **unused)
                         "reason", "the rule is ok again", "time", (json_int_t)T0 + 9000));
     assert_string_equal(status_of(st, 1), "resolved");
     assert_int_equal(vg_incidents_open_id(st, "rule/hot/t1"), 0);
-    /* the same condition again is a new incident */
-    open_rule(st, "rule/hot/t1", "warning", T0 + 20000);
+    /* the same condition long after is a new incident */
+    open_rule(st, "rule/hot/t1", "warning", T0 + 11 * 60000);
     assert_int_equal(vg_incidents_open_id(st, "rule/hot/t1"), 2);
+    vg_state_free(st);
+}
+
+static void test_a_flapping_condition_reopens_its_incident(void **unused)
+{
+    (void)unused;
+    vg_state_t *st = vg_state_new();
+    open_rule(st, "rule/hot/t1", "critical", T0);
+    apply(st, json_pack("{s:s,s:i,s:s,s:s,s:I}", "op", "resolve", "id", 1, "by", "vigil",
+                        "reason", "ok again", "time", (json_int_t)T0 + 9000));
+    open_rule(st, "rule/hot/t1", "warning", T0 + 60000); /* back within the window */
+    assert_int_equal(vg_incidents_open_id(st, "rule/hot/t1"), 1);
+    json_t *inc = vg_incidents_get(st, 1);
+    assert_string_equal(status_of(st, 1), "triggered");
+    assert_int_equal(json_integer_value(json_object_get(inc, "flaps")), 1);
+    assert_null(vg_incidents_get(st, 2));
+    vg_state_free(st);
+}
+
+static void test_incidents_of_one_cause_are_grouped(void **unused)
+{
+    (void)unused;
+    vg_state_t *st = vg_state_new();
+    open_rule(st, "rule/mains/ups-1", "critical", T0);
+    open_rule(st, "rule/mains/ups-2", "critical", T0 + 2000);
+    open_rule(st, "rule/mains/pdu-1", "warning", T0 + 3000);
+    open_rule(st, "rule/hot/t9", "critical", T0 + 5 * 60000); /* long after: its own */
+    json_t *head = vg_incidents_get(st, 1);
+    assert_int_equal(json_integer_value(json_object_get(head, "grouped")), 2);
+    assert_int_equal(json_integer_value(json_object_get(vg_incidents_get(st, 2), "group_of")), 1);
+    assert_null(json_object_get(vg_incidents_get(st, 4), "group_of"));
+    /* acknowledging the head acknowledges the group */
+    apply(st, json_pack("{s:s,s:i,s:s,s:s,s:I}", "op", "ack", "id", 1, "by", "alice", "via",
+                        "api", "time", (json_int_t)T0 + 9000));
+    assert_string_equal(status_of(st, 2), "acknowledged");
+    assert_string_equal(status_of(st, 3), "acknowledged");
+    assert_string_equal(status_of(st, 4), "triggered");
+    vg_state_free(st);
+}
+
+static void test_silenced_is_recorded_on_the_timeline(void **unused)
+{
+    (void)unused;
+    vg_state_t *st = vg_state_new();
+    open_rule(st, "rule/hot/t1", "critical", T0);
+    apply(st, json_pack("{s:s,s:i,s:s,s:I,s:I}", "op", "silenced", "id", 1, "by", "crah-work",
+                        "until", (json_int_t)T0 + 3600000, "time", (json_int_t)T0 + 10));
+    json_t *inc = vg_incidents_get(st, 1);
+    assert_string_equal(json_string_value(json_object_get(inc, "silenced_by")), "crah-work");
+    json_t *last = json_array_get(json_object_get(inc, "timeline"),
+                                  json_array_size(json_object_get(inc, "timeline")) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "what")), "silenced");
     vg_state_free(st);
 }
 
@@ -215,6 +267,9 @@ int main(void)
         cmocka_unit_test(test_one_condition_is_one_incident),
         cmocka_unit_test(test_ack_stops_and_resolve_frees_the_key),
         cmocka_unit_test(test_an_ack_link_works_once),
+        cmocka_unit_test(test_a_flapping_condition_reopens_its_incident),
+        cmocka_unit_test(test_incidents_of_one_cause_are_grouped),
+        cmocka_unit_test(test_silenced_is_recorded_on_the_timeline),
         cmocka_unit_test(test_escalation_records_intents_and_outcomes),
         cmocka_unit_test(test_malformed_records_change_nothing),
         cmocka_unit_test(test_incidents_survive_a_snapshot),
