@@ -21,9 +21,8 @@
  * valid UTF-8 (jansson's parser guarantees it, trees built in code may not).
  *
  * Free-form fields (VG_F_OBJECT: spec.options, spec.source, ...; VG_F_LIST:
- * lists of objects such as spec.steps, whose elements the kind's check
- * hook checks) are kept
- * as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
+ * lists of objects such as spec.steps, whose elements the kind's check hook
+ * checks with vg_schema_check_fields) are kept as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
  * key and string length and size; keys must not hold NUL (jansson cuts a
  * key at its first NUL when it is written out) or control characters. The
  * whole normalized object is held to VG_SCHEMA_OBJECT_BYTES. These limits
@@ -40,7 +39,7 @@
 #include "core/text.h"
 #include "core/utf8.h"
 
-#define DESCRIPTION_MAX 1024                 /* characters */
+#define DESCRIPTION_MAX 1024 /* characters */
 #define STRING_MAX      VG_SCHEMA_STRING_MAX /* characters, when a field sets no max */
 #define LABELS_MAX      64
 #define SHOW_BYTES      64 /* input bytes echoed in a message before "..." */
@@ -61,7 +60,17 @@ extern const struct vg_kind vg_kind_escalation_policy;
 extern const struct vg_kind vg_kind_contact;
 
 static const struct vg_kind *const kinds[] = {
-    &vg_kind_site, &vg_kind_zone, &vg_kind_device, &vg_kind_sensor, &vg_kind_rule, NULL,
+    &vg_kind_site,
+    &vg_kind_zone,
+    &vg_kind_device,
+    &vg_kind_sensor,
+    &vg_kind_rule,
+    &vg_kind_person,
+    &vg_kind_team,
+    &vg_kind_schedule,
+    &vg_kind_escalation_policy,
+    &vg_kind_contact,
+    NULL,
 };
 
 static const char *const top_fields[] = {"kind", "name", "labels", "description", "spec", NULL};
