@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libevent-dev libssl-dev libsodium-dev libjansson-dev libyaml-dev
     libcurl4-openssl-dev libcmocka-dev libsnmp-dev libmodbus-dev libmosquitto-dev
     libupsclient-dev)
-test_pkgs=(curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
+test_pkgs=(tzdata curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
     snmpd snmp mosquitto mosquitto-clients nut-server nut-client
     prometheus prometheus-alertmanager)
 bench_pkgs=(etcd-server etcd-client influxdb)

@@ -15,7 +15,8 @@
  *                                       across daylight saving)
  *       restrictions:                   optional: when the layer applies
  *         - {days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00"}
- *     - name: nights ... (a "to" before "from" runs past midnight)
+ *     - name: nights ... (a "to" before "from" runs past midnight;
+ *                         "to" may be "24:00", the end of the day)
  *   overrides:                          optional, win over every layer
  *     - {person: carol, start: "2026-12-24T18:00", end: "2026-12-27T09:00"}
  *   swaps:                              optional: during [start, end) the
@@ -55,7 +56,8 @@ struct vg_shift {
 int vg_schedule_shifts(const json_t *spec, int64_t from_ms, int64_t to_ms, size_t max,
                        struct vg_shift **out, size_t *n, char *err, size_t errlen);
 
-/* Who is on call at at_ms (person "" when nobody), and until when. */
+/* Who is on call at at_ms (person "" when nobody), and from and until
+ * when; start_ms and end_ms are clipped to 31 days either side of at_ms. */
 int vg_schedule_oncall(const json_t *spec, int64_t at_ms, struct vg_shift *out, char *err,
                        size_t errlen);
 

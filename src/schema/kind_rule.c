@@ -42,15 +42,18 @@ static const struct vg_field rule_fields[] = {
      "the condition must last this long before the rule raises (default 0)"},
     {"rate_per_min", VG_F_NUMBER, 0, NULL, 0, 0,
      "raise when the value changes this much per minute (negative: falling)"},
-    {"window_s", VG_F_INT, 0, NULL, 10, 86400, "rate_per_min: the window of the slope (default 300)"},
+    {"window_s", VG_F_INT, 0, NULL, 10, 86400,
+     "rate_per_min: the window of the slope (default 300)"},
     {"predict", VG_F_OBJECT, 0, NULL, 0, 0,
-     "{threshold, within_s, window_s, falling}: raise when the trend reaches threshold within_s"},
+     "{threshold, within_s, window_s, falling}: raise when the trend reaches threshold "
+     "within_s"},
     {"fuel", VG_F_OBJECT, 0, NULL, 0, 0,
      "{burn_lph_full, tank_litres, idle_fraction, load_sensor, below_hours, critical_hours}"},
     {"depends_on", VG_F_STRING_LIST, 0, NULL, 0, 32,
      "names of rules that suppress this one while they fire"},
     {"all", VG_F_STRING_LIST, 0, NULL, 0, 32, "composite: fires while all of these rules fire"},
-    {"any", VG_F_STRING_LIST, 0, NULL, 0, 32, "composite: fires while any of these rules fires"},
+    {"any", VG_F_STRING_LIST, 0, NULL, 0, 32,
+     "composite: fires while any of these rules fires"},
     {"message", VG_F_STRING, 0, NULL, 0, 256,
      "text of the alert; {rule} {sensor} {device} {zone} {site} {value} {predicted}"},
     {.name = NULL}, /* end of table */
@@ -132,7 +135,8 @@ static int check_sub(const struct report *r, const char *name, const json_t *obj
                                  fields[i].key);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (i < n_fields && strcmp(fields[i].key, key) != 0)
             i++;
@@ -189,8 +193,8 @@ static int check_fuel(const struct report *r, const json_t *fuel)
 
 /* ---- the condition ---- */
 
-static const char *const band_keys[] = {"above", "below", "critical_above", "critical_below",
-                                        "clear_below", "clear_above", NULL};
+static const char *const band_keys[] = {
+    "above", "below", "critical_above", "critical_below", "clear_below", "clear_above", NULL};
 
 /* The groups of fields that make a condition; a rule has exactly one. */
 static const struct {
@@ -222,8 +226,9 @@ static int condition_of(const struct report *r, const json_t *spec)
             found = (int)g;
         }
     if (found < 0)
-        fail(r, "spec", "no condition: give above/below, equals, rate_per_min, predict, fuel "
-                        "or all/any");
+        fail(r, "spec",
+             "no condition: give above/below, equals, rate_per_min, predict, fuel "
+             "or all/any");
     return found;
 }
 
@@ -241,21 +246,24 @@ static int check_band(const struct report *r, const json_t *spec)
     double clear_below = num(spec, "clear_below"), clear_above = num(spec, "clear_above");
     if (isnan(above) && isnan(below))
         return fail(r, "spec.above", "required (or below) with %s",
-                    !isnan(crit_above) ? "critical_above" : !isnan(crit_below) ? "critical_below"
-                    : !isnan(clear_below)                                      ? "clear_below"
-                                                                               : "clear_above");
+                    !isnan(crit_above)    ? "critical_above"
+                    : !isnan(crit_below)  ? "critical_below"
+                    : !isnan(clear_below) ? "clear_below"
+                                          : "clear_above");
     if (!isnan(clear_below) && isnan(above))
         return fail(r, "spec.clear_below", "only with above");
     if (!isnan(clear_below) && clear_below > above)
         return fail(r, "spec.clear_below",
                     "%.15g is above spec.above %.15g: an above-rule must clear below where it "
-                    "raises", clear_below, above);
+                    "raises",
+                    clear_below, above);
     if (!isnan(clear_above) && isnan(below))
         return fail(r, "spec.clear_above", "only with below");
     if (!isnan(clear_above) && clear_above < below)
         return fail(r, "spec.clear_above",
                     "%.15g is below spec.below %.15g: a below-rule must clear above where it "
-                    "raises", clear_above, below);
+                    "raises",
+                    clear_above, below);
     if (!isnan(crit_above) && !(crit_above > above))
         return fail(r, "spec.critical_above", "needs above, and must be greater than it");
     if (!isnan(crit_below) && !(crit_below < below))
@@ -298,7 +306,8 @@ static int check_names(const struct report *r, const json_t *spec, const char *k
 {
     size_t i;
     const json_t *item;
-    json_array_foreach(get(spec, key), i, item) {
+    json_array_foreach(get(spec, key), i, item)
+    {
         char why[256], path[64];
         snprintf(path, sizeof path, "spec.%s[%zu]", key, i);
         if (vg_name_check(json_string_value(item), why, sizeof why))

@@ -54,15 +54,16 @@ static int check_source(const json_t *source, char *err, size_t errlen, char *fi
         const char *key;
         json_type type;
     } keys[] = {
-        {"oid", JSON_STRING},      {"register", JSON_INTEGER}, {"table", JSON_STRING},
+        {"oid", JSON_STRING},      {"register", JSON_INTEGER},  {"table", JSON_STRING},
         {"format", JSON_STRING},   {"word_order", JSON_STRING}, {"topic", JSON_STRING},
-        {"path", JSON_STRING},     {"variable", JSON_STRING},  {"unit_id", JSON_INTEGER},
-        {"quantity", JSON_STRING}, {"map", JSON_OBJECT},       {"field", JSON_STRING},
+        {"path", JSON_STRING},     {"variable", JSON_STRING},   {"unit_id", JSON_INTEGER},
+        {"quantity", JSON_STRING}, {"map", JSON_OBJECT},        {"field", JSON_STRING},
         {"bit", JSON_INTEGER},
     };
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)source, key, v) {
+    json_object_foreach((json_t *)source, key, v)
+    {
         size_t i = 0;
         while (i < VG_ARRAY_LEN(keys) && strcmp(keys[i].key, key) != 0)
             i++;
@@ -131,9 +132,7 @@ __attribute__((constructor)) static void fill_type_list(void)
 }
 
 const struct vg_kind vg_kind_sensor = {
-    "Sensor",
-    "one measured quantity or state in a zone, read from a device (or derived)",
-    sensor_fields,
-    sensor_check,
+    "Sensor",      "one measured quantity or state in a zone, read from a device (or derived)",
+    sensor_fields, sensor_check,
     NULL, /* no secrets */
 };

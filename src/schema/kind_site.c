@@ -75,9 +75,7 @@ static int site_check(const json_t *spec, char *err, size_t errlen, char *field,
 }
 
 const struct vg_kind vg_kind_site = {
-    "Site",
-    "a data centre site: where it is, the part it plays and who to call there",
-    site_fields,
-    site_check,
+    "Site",      "a data centre site: where it is, the part it plays and who to call there",
+    site_fields, site_check,
     NULL, /* no secrets */
 };

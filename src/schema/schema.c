@@ -20,8 +20,9 @@
  * is held to the 1024-character default). Every string and key must be
  * valid UTF-8 (jansson's parser guarantees it, trees built in code may not).
  *
- * Free-form fields (VG_F_OBJECT: spec.options, spec.source, ...) are kept
- * as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
+ * Free-form fields (VG_F_OBJECT: spec.options, spec.source, ...; VG_F_LIST:
+ * lists of objects such as spec.steps, whose elements the kind's check hook
+ * checks with vg_schema_check_fields) are kept as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
  * key and string length and size; keys must not hold NUL (jansson cuts a
  * key at its first NUL when it is written out) or control characters. The
  * whole normalized object is held to VG_SCHEMA_OBJECT_BYTES. These limits
@@ -52,6 +53,11 @@ extern const struct vg_kind vg_kind_zone;
 extern const struct vg_kind vg_kind_device;
 extern const struct vg_kind vg_kind_sensor;
 extern const struct vg_kind vg_kind_rule;
+extern const struct vg_kind vg_kind_person;
+extern const struct vg_kind vg_kind_team;
+extern const struct vg_kind vg_kind_schedule;
+extern const struct vg_kind vg_kind_escalation_policy;
+extern const struct vg_kind vg_kind_contact;
 extern const struct vg_kind vg_kind_silence;
 extern const struct vg_kind vg_kind_maintenance;
 
@@ -61,6 +67,11 @@ static const struct vg_kind *const kinds[] = {
     &vg_kind_device,
     &vg_kind_sensor,
     &vg_kind_rule,
+    &vg_kind_person,
+    &vg_kind_team,
+    &vg_kind_schedule,
+    &vg_kind_escalation_policy,
+    &vg_kind_contact,
     &vg_kind_silence,
     &vg_kind_maintenance,
     NULL,
@@ -172,6 +183,7 @@ static const char *field_type_name(enum vg_ftype type)
         [VG_F_NAME] = "name",
         [VG_F_STRING_LIST] = "string-list",
         [VG_F_OBJECT] = "object",
+        [VG_F_LIST] = "list",
     };
     if ((size_t)type >= VG_ARRAY_LEN(names) || !names[type])
         VG_BUG("field type %d has no name", (int)type);
@@ -473,6 +485,25 @@ static int check_object(const struct vg_field *f, const json_t *v, const char *p
     return 0;
 }
 
+/* A list of values whose shape the kind's check hook knows: here only the
+ * free-form limits, and the field's own bound on items. */
+static int check_list(const struct vg_field *f, const json_t *v, const char *path,
+                      const struct report *r)
+{
+    if (!json_is_array(v))
+        return fail(r, path, "expected a list, got %s", json_type_name(v));
+    if (f->max > 0 && (double)json_array_size(v) > f->max)
+        return fail(r, path, "%zu items, at most %.15g allowed", json_array_size(v), f->max);
+    int rc = check_free(v, path, 1, r);
+    if (rc)
+        return rc;
+    size_t n_bytes = json_bytes(v);
+    if (n_bytes > VG_SCHEMA_FREE_BYTES)
+        return fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
+                    VG_SCHEMA_FREE_BYTES);
+    return 0;
+}
+
 static field_checker checker_for(enum vg_ftype type)
 {
     static const field_checker checkers[] = {
@@ -484,6 +515,7 @@ static field_checker checker_for(enum vg_ftype type)
         [VG_F_NAME] = check_name_ref,
         [VG_F_STRING_LIST] = check_string_list,
         [VG_F_OBJECT] = check_object,
+        [VG_F_LIST] = check_list,
     };
     if ((size_t)type >= VG_ARRAY_LEN(checkers) || !checkers[type])
         VG_BUG("field type %d has no checker", (int)type);
@@ -631,9 +663,9 @@ static int normalize_description(const json_t *manifest, json_t *out, const stru
     return 0;
 }
 
-static const struct vg_field *find_field(const struct vg_kind *kind, const char *name)
+static const struct vg_field *find_field(const struct vg_field *fields, const char *name)
 {
-    for (const struct vg_field *f = kind->fields; f->name; f++)
+    for (const struct vg_field *f = fields; f->name; f++)
         if (strcmp(f->name, name) == 0)
             return f;
     return NULL;
@@ -648,7 +680,7 @@ static int reject_unknown_spec_fields(const struct vg_kind *kind, const json_t *
 
     json_object_foreach((json_t *)spec, key, value)
     {
-        if (!key_has_nul(key) && find_field(kind, key))
+        if (!key_has_nul(key) && find_field(kind->fields, key))
             continue;
         child_path(path, "spec", key);
         join_fields(known, kind->fields);
@@ -701,6 +733,58 @@ static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, js
         json_decref(standins);
     }
     return rc ? -EINVAL : 0;
+}
+
+/* ---- for kinds' check hooks ---- */
+
+void vg_schema_path(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+int vg_schema_fail(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
+                   const char *fmt, ...)
+{
+    char msg[LIST_BUF + PATH_BUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (field && fieldlen)
+        snprintf(field, fieldlen, "%s", path);
+    return vg_err(err, errlen, -EINVAL, "%s: %s", path, msg);
+}
+
+int vg_schema_check_fields(const struct vg_field *fields, const json_t *obj, const char *path,
+                           char *err, size_t errlen, char *field, size_t fieldlen)
+{
+    struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
+    const char *key;
+    const json_t *value;
+    char sub[PATH_BUF], known[LIST_BUF];
+    if (!json_is_object(obj))
+        return fail(&r, path, "expected object, got %s", json_type_name(obj));
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        if (!key_has_nul(key) && find_field(fields, key))
+            continue;
+        child_path(sub, path, key);
+        join_fields(known, fields);
+        return fail(&r, sub, "unknown field (known fields: %s)", known);
+    }
+    for (const struct vg_field *f = fields; f->name; f++) {
+        const json_t *v = get_given(obj, f->name);
+        child_path(sub, path, f->name);
+        if (!v && f->required)
+            return fail(&r, sub, "required field is missing");
+        int rc = v ? checker_for(f->type)(f, v, sub, &r) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* The whole object, once every part of it is within its own limits. */
@@ -794,6 +878,7 @@ static void describe_bounds(const struct vg_field *f, json_t *out)
         break;
     case VG_F_STRING:
     case VG_F_STRING_LIST:
+    case VG_F_LIST:
         if (f->max > 0)
             json_object_set_new(out, "max", json_integer((json_int_t)f->max));
         break;

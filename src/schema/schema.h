@@ -54,6 +54,10 @@ enum vg_ftype {
     VG_F_NAME,        /* string obeying names.h (a reference to another object) */
     VG_F_STRING_LIST, /* array of strings */
     VG_F_OBJECT,      /* free-form object (kept as given, within the VG_SCHEMA_FREE_* limits) */
+    VG_F_LIST,        /* array of any JSON values, kept as given within the VG_SCHEMA_FREE_*
+                         limits (at most max items when max > 0); the shape of its
+                         elements is the kind's check hook's to check, naming the element
+                         ("spec.steps[0].notify[1].person") */
 };
 
 struct vg_field {
@@ -61,7 +65,8 @@ struct vg_field {
     enum vg_ftype type;
     int required;
     const char *const *enum_values; /* NULL-terminated, for VG_F_ENUM */
-    double min, max;  /* for INT/NUMBER when min < max; string max length for STRING */
+    double min, max;  /* for INT/NUMBER when min < max; string max length for STRING;
+                         max items for STRING_LIST and LIST */
     const char *help; /* one line for `vigil explain` and errors */
 };
 
@@ -123,6 +128,25 @@ int vg_schema_is_secret_placeholder(const json_t *v);
  * driver's check accepts, or NULL when spec has no placeholder there. New
  * reference. */
 json_t *vg_schema_secret_standins(const struct vg_kind *kind, const json_t *spec);
+
+/* For check hooks: formats a field's dotted path into buf (cut to len;
+ * paths of kinds' tables are short). */
+#define VG_SCHEMA_PATH_MAX 160
+void vg_schema_path(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* For check hooks: fills field with path and err with "path: message";
+ * returns -EINVAL. */
+int vg_schema_fail(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* For check hooks, on the elements of a VG_F_LIST field: checks obj
+ * against a field table the way a spec is checked (an object, no unknown
+ * keys, required fields present, each value of its type and within its
+ * bounds). path is obj's own ("spec.steps[0]"); a fault names
+ * path.field. */
+int vg_schema_check_fields(const struct vg_field *fields, const json_t *obj, const char *path,
+                           char *err, size_t errlen, char *field, size_t fieldlen);
 
 /* The kind's schema as JSON (for GET /api/v1/kinds). New reference. */
 json_t *vg_schema_describe(const struct vg_kind *kind);
