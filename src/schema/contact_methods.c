@@ -168,3 +168,10 @@ int vg_contact_methods_has(const json_t *spec, const char *name)
     }
     return 0;
 }
+
+const char *const *vg_contact_method_secrets(const json_t *method)
+{
+    static const char *const webhook[] = {"url", "routing_key", NULL};
+    const char *type = json_string_value(json_object_get(method, "type"));
+    return type && !strcmp(type, "webhook") ? webhook : NULL;
+}

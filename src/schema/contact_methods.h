@@ -16,6 +16,11 @@
 int vg_contact_methods_check(const json_t *spec, char *err, size_t errlen, char *field,
                              size_t fieldlen);
 
+/* The secret keys of one contact method (schema.h, element_secrets): a
+ * webhook's URL (Slack's and most others carry their credential in it)
+ * and routing key; none for email and exec. */
+const char *const *vg_contact_method_secrets(const json_t *method);
+
 /* 1 when spec.contact_methods holds a method called name. */
 int vg_contact_methods_has(const json_t *spec, const char *name);
 

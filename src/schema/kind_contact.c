@@ -29,5 +29,7 @@ const struct vg_kind vg_kind_contact = {
     "someone outside the team to reach in an incident (a supplier, a landlord's desk)",
     contact_fields,
     contact_check,
-    NULL, /* routing keys sit in list elements, which secrets.c does not reach */
+    NULL,
+    "contact_methods",
+    vg_contact_method_secrets,
 };

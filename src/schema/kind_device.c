@@ -82,4 +82,6 @@ const struct vg_kind vg_kind_device = {
     device_fields,
     device_check,
     device_secrets,
+    NULL, /* no secrets in lists */
+    NULL,
 };

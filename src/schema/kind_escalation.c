@@ -146,4 +146,6 @@ const struct vg_kind vg_kind_escalation_policy = {
     policy_fields,
     policy_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

@@ -89,5 +89,7 @@ static int person_check(const json_t *spec, char *err, size_t errlen, char *fiel
 const struct vg_kind vg_kind_person = {
     "Person",      "someone who can be on call: how to reach them and in which order",
     person_fields, person_check,
-    NULL, /* routing keys sit in list elements, which secrets.c does not reach */
+    NULL,
+    "contact_methods",
+    vg_contact_method_secrets,
 };

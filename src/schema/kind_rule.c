@@ -358,4 +358,6 @@ const struct vg_kind vg_kind_rule = {
     rule_fields,
     rule_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

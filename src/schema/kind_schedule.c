@@ -26,4 +26,6 @@ const struct vg_kind vg_kind_schedule = {
     schedule_fields,
     vg_schedule_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

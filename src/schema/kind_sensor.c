@@ -135,4 +135,6 @@ const struct vg_kind vg_kind_sensor = {
     "Sensor",      "one measured quantity or state in a zone, read from a device (or derived)",
     sensor_fields, sensor_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

@@ -123,6 +123,8 @@ const struct vg_kind vg_kind_silence = {
     silence_fields,
     silence_check,
     NULL,
+    NULL, /* no secrets in lists */
+    NULL,
 };
 
 const struct vg_kind vg_kind_maintenance = {
@@ -130,5 +132,7 @@ const struct vg_kind vg_kind_maintenance = {
     "planned work at a site (or some of its zones): its incidents page nobody until it ends",
     window_fields,
     check_period,
+    NULL,
+    NULL, /* no secrets in lists */
     NULL,
 };

@@ -78,4 +78,6 @@ const struct vg_kind vg_kind_site = {
     "Site",      "a data centre site: where it is, the part it plays and who to call there",
     site_fields, site_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

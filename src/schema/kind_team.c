@@ -35,4 +35,6 @@ const struct vg_kind vg_kind_team = {
     "Team",      "people who share a duty, and the Schedule that says who of them is on call",
     team_fields, team_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

@@ -51,4 +51,6 @@ const struct vg_kind vg_kind_zone = {
     zone_fields,
     zone_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

@@ -83,6 +83,13 @@ struct vg_kind {
      * (for a Device: the same driver), so a password never moves from one
      * protocol to another. */
     const char *const *(*secrets)(const json_t *spec, const char **within);
+    /* optional: credentials inside the elements of a list field (a Person's
+     * contact methods: a webhook's URL and routing key). secret_list names
+     * the VG_F_LIST field; element_secrets gives an element's secret keys
+     * (NULL: none). On a write, an element takes the stored secrets of the
+     * stored element of the same "name" and the same list of keys. */
+    const char *secret_list;
+    const char *const *(*element_secrets)(const json_t *element);
 };
 
 /* Looks a kind up by its exact name; NULL if unknown. */

@@ -71,6 +71,109 @@ static void hide(json_t *holder, const char *key, json_t *v)
     json_object_set_new(holder, key, placeholder());
 }
 
+/* ---- secrets inside list elements ---- */
+
+static json_t *secret_list_of(const struct vg_kind *kind, json_t *spec)
+{
+    if (!kind || !kind->secret_list || !kind->element_secrets || !json_is_object(spec))
+        return NULL;
+    json_t *list = json_object_get(spec, kind->secret_list);
+    return json_is_array(list) ? list : NULL;
+}
+
+static size_t redact_list(const struct vg_kind *kind, json_t *spec)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(secret_list_of(kind, spec), i, e)
+    {
+        const char *const *keys = json_is_object(e) ? kind->element_secrets(e) : NULL;
+        for (size_t k = 0; keys && keys[k]; k++) {
+            json_t *v = json_object_get(e, keys[k]);
+            if (!v || json_is_null(v) || vg_schema_is_secret_placeholder(v))
+                continue;
+            hide(e, keys[k], v);
+            n++;
+        }
+    }
+    return n;
+}
+
+static json_t *element_named(json_t *list, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        if (n && name && !strcmp(n, name))
+            return e;
+    }
+    return NULL;
+}
+
+/* Placeholders take the stored element's value; left-out secrets are kept
+ * when the element's secret keys are the same list as the stored one's. */
+static int merge_list(const struct vg_kind *kind, json_t *spec, const json_t *stored_spec,
+                      char *err, size_t errlen, char *field, size_t fieldlen)
+{
+    json_t *list = secret_list_of(kind, spec);
+    json_t *stored_list = secret_list_of(kind, (json_t *)stored_spec);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *const *keys = json_is_object(e) ? kind->element_secrets(e) : NULL;
+        json_t *old = element_named(stored_list,
+                                    json_string_value(json_object_get(e, "name")));
+        int same = old && kind->element_secrets(old) == keys;
+        for (size_t k = 0; keys && keys[k]; k++) {
+            json_t *v = json_object_get(e, keys[k]);
+            json_t *sv = same ? json_object_get(old, keys[k]) : NULL;
+            if (vg_schema_is_secret_placeholder(v)) {
+                if (!sv) {
+                    char path[PATH_MAX_LEN];
+                    snprintf(path, sizeof path, "spec.%s[%zu].%s", kind->secret_list, i,
+                             keys[k]);
+                    if (field && fieldlen)
+                        snprintf(field, fieldlen, "%s", path);
+                    return vg_err(err, errlen, -EINVAL,
+                                  "%s: {\"secret\": true} keeps the stored value, but none "
+                                  "is stored for this contact: give the value",
+                                  path);
+                }
+                json_object_set_new(e, keys[k], vg_json_copy(sv));
+            } else if (json_is_null(v))
+                json_object_del(e, keys[k]);
+            else if (!v && sv)
+                json_object_set_new(e, keys[k], vg_json_copy(sv));
+        }
+    }
+    return 0;
+}
+
+static json_t *list_standins(const struct vg_kind *kind, const json_t *spec, json_t *copy)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(secret_list_of(kind, (json_t *)spec), i, e)
+    {
+        const char *const *keys = json_is_object(e) ? kind->element_secrets(e) : NULL;
+        for (size_t k = 0; keys && keys[k]; k++) {
+            if (!vg_schema_is_secret_placeholder(json_object_get(e, keys[k])))
+                continue;
+            if (!copy)
+                copy = vg_json_copy(spec);
+            json_t *ce = json_array_get(json_object_get(copy, kind->secret_list), i);
+            /* a stand-in the element's own check accepts: a URL for a URL */
+            json_object_set_new(ce, keys[k],
+                                json_string(!strcmp(keys[k], "url") ? "https://stored-secret.invalid/"
+                                                                    : STANDIN));
+        }
+    }
+    return copy;
+}
+
 size_t vg_schema_redact(json_t *obj)
 {
     const struct vg_kind *kind =
@@ -87,7 +190,7 @@ size_t vg_schema_redact(json_t *obj)
         hide(holder, keys[i], v);
         n++;
     }
-    return n;
+    return n + redact_list(kind, spec);
 }
 
 json_t *vg_schema_secret_standins(const struct vg_kind *kind, const json_t *spec)
@@ -105,7 +208,7 @@ json_t *vg_schema_secret_standins(const struct vg_kind *kind, const json_t *spec
         }
         json_object_set_new(holder, keys[i], json_string(STANDIN));
     }
-    return copy;
+    return list_standins(kind, spec, copy);
 }
 
 /* ---- the merge of a write over the stored object ---- */
@@ -174,10 +277,11 @@ static int merge_secrets(json_t *body, const char *path_kind, const json_t *stor
     const char *kind_name = json_string_value(json_object_get(body, "kind"));
     const struct vg_kind *kind = vg_schema_kind(kind_name ? kind_name : path_kind);
     json_t *spec = json_object_get(body, "spec");
-    const char *const *keys = secret_keys(kind, spec, &m->within);
-    if (!keys)
-        return 0;
     json_t *stored_spec = json_object_get(stored, "spec");
+    int rc = merge_list(kind, spec, stored_spec, err, errlen, field, fieldlen);
+    const char *const *keys = secret_keys(kind, spec, &m->within);
+    if (rc || !keys)
+        return rc;
     const char *stored_within;
     json_t *stored_holder = NULL;
     if (secret_keys(kind, stored_spec, &stored_within) == keys)

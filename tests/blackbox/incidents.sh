@@ -15,20 +15,21 @@ vg_init "$D"
 vg_start "$D" "$(vg_free_port)" --escalation-minute-ms 300
 export VIGIL_SERVER=http://127.0.0.1:$VG_PORT VIGIL_TOKEN=$VG_TOKEN
 
-receiver() { # LOG [args...] -> port on stdout; the receiver runs in the background
-    local log=$1 fifo=$VG_TMP/port.$RANDOM
-    shift
+receiver() { # VAR LOG [args...]: a webhook receiver in the background; its port in VAR
+    local var=$1 log=$2 fifo=$VG_TMP/port.$RANDOM port
+    shift 2
     mkfifo "$fifo"
     python3 "$VG_SOURCE/tests/tools/page_receiver.py" --log "$log" "$@" >"$fifo" &
     VG_PIDS+=("$!")
-    head -1 "$fifo"
+    read -r port <"$fifo"
     rm -f "$fifo"
+    printf -v "$var" %s "$port"
 }
 A_LOG=$VG_TMP/alice.jsonl B_LOG=$VG_TMP/bob.jsonl C_LOG=$VG_TMP/carol.jsonl
 touch "$A_LOG" "$B_LOG" "$C_LOG"
-A_PORT=$(receiver "$A_LOG")
-B_PORT=$(receiver "$B_LOG")
-C_PORT=$(receiver "$C_LOG" --default 400)
+receiver A_PORT "$A_LOG"
+receiver B_PORT "$B_LOG"
+receiver C_PORT "$C_LOG" --default 400
 
 cat >"$VG_TMP/oncall.yaml" <<EOF
 kind: Site
@@ -93,12 +94,16 @@ spec:
 EOF
 "$VIGIL" apply -f "$VG_TMP/oncall.yaml" >/dev/null || fail "apply the on-call manifests"
 
-push() { # SENSOR VALUE
-    local code
-    code=$(curl -sS -o "$VG_TMP/push" -w '%{http_code}' -H "Authorization: Bearer $VG_TOKEN" \
-        --data-binary "$1 value=$2 $(($(date +%s%N) / 1000000))" \
-        "http://127.0.0.1:$VG_PORT/api/v1/write?precision=ms")
-    [[ $code == 200 ]] || fail "push $1=$2: HTTP $code $(cat "$VG_TMP/push")"
+push() { # SENSOR VALUE (the monitor learns new sensors a moment after they commit)
+    local code i
+    for ((i = 0; i < 50; i++)); do
+        code=$(curl -sS -o "$VG_TMP/push" -w '%{http_code}' -H "Authorization: Bearer $VG_TOKEN" \
+            --data-binary "$1 value=$2 $(($(date +%s%N) / 1000000))" \
+            "http://127.0.0.1:$VG_PORT/api/v1/write?precision=ms")
+        [[ $code == 200 && $(jq .accepted "$VG_TMP/push") == 1 ]] && return 0
+        sleep 0.1
+    done
+    fail "push $1=$2: HTTP $code $(cat "$VG_TMP/push")"
 }
 wait_for() { # SECONDS WHAT CONDITION
     local i
