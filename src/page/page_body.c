@@ -209,7 +209,7 @@ static json_t *body_slack(const struct vg_page *pg)
 {
     vg_buf_t head = VG_BUF_INIT, text = VG_BUF_INIT, place = VG_BUF_INIT, ack = VG_BUF_INIT;
     vg_page_headline(pg, VG_PAGE_SUMMARY_MAX, &head);
-    slack_add(&text, (const char *)head.data, head.len + 1, 0);
+    slack_add(&text, (const char *)head.data, head.len + 4, 0); /* room not to cut */
     vg_buf_adds(&place, "*");
     vg_buf_add(&place, text.data, text.len);
     vg_buf_adds(&place, "*");

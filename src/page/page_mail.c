@@ -67,7 +67,7 @@ static void add_subject(vg_buf_t *out, const struct vg_page *pg)
     vg_buf_t words = VG_BUF_INIT;
     vg_buf_adds(&words, "[vigil] ");
     vg_page_headline(pg, SUBJECT_SUMMARY, &words);
-    char *subject = header_value((const char *)words.data, words.len + 1);
+    char *subject = header_value((const char *)words.data, words.len + 4); /* no cut */
     vg_buf_adds(out, "Subject: ");
     if (is_ascii(subject))
         vg_buf_adds(out, subject);
