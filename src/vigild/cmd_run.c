@@ -162,7 +162,7 @@ static int parse_table(int argc, char **argv, struct vg_member_opts *mo,
                       "mail relay for email pages: smtp://HOST:PORT or smtps://HOST:PORT"),
         VG_OPT_STRING(0, "mail-from", "ADDRESS", &ctx->env.mail_from, 0, "vigil@localhost",
                       "From: address of email pages"),
-        VG_OPT_NUMBER("escalation-minute-ms", "MS", &n->minute_ms, 10, 60000, "60000",
+        VG_OPT_NUMBER("escalation-minute-ms", "MS", &n->minute_ms, 1, 60000, "60000",
                       "length of a minute in escalation and notification delays: shorter only "
                       "for drills and tests"),
         VG_OPT_FLAG(0, "allow-core-dumps", &ctx->allow_core_dumps,

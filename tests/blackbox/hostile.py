@@ -116,42 +116,7 @@ def case(name, expect, method=None, path=None, role=None, headers=None, body=b""
     if not alive():
         problems.append("vigild stopped answering /healthz")
         failures.append(f"{name}: " + "; ".join(problems))
-        # --- incidents, on-call and acknowledge links
-for role in ["viewer", "auditor", "external-reviewer"]:
-    for action in ["ack", "resolve", "notes"]:
-        case(f"{role}: {action} an incident", {403}, "POST", f"/api/v1/incidents/1/{action}",
-             role, body='{"text":"x"}')
-for bad_id, want in [("0", 404), ("abc", 404), ("-1", 404), ("18446744073709551616", 404),
-                     ("99", 404), ("%FF", 400), ("1%00", 400), ("01", 404)]:
-    case(f"incident id {bad_id!r}", {want}, "GET", f"/api/v1/incidents/{bad_id}", "viewer")
-    case(f"ack incident id {bad_id!r}", {want}, "POST", f"/api/v1/incidents/{bad_id}/ack",
-         "operator")
-for q in ["status=bogus", "status=%FF", "limit=0", "limit=abc", "limit=99999999999999999999",
-          "limit=-5", "site=%00"]:
-    case(f"incidents?{q}", {400}, "GET", "/api/v1/incidents?" + q, "viewer")
-case("incidents: an empty list", {200}, "GET", "/api/v1/incidents?status=all", "auditor")
-for q in ["at=-1", "at=abc", "at=99999999999999999999", "schedule=%FF"]:
-    case(f"oncall?{q}", {400}, "GET", "/api/v1/oncall?" + q, "viewer")
-case("oncall of an unknown schedule", {404}, "GET", "/api/v1/oncall?schedule=nothere", "viewer")
-for q in ["", "schedule=s&from=5&to=1", "schedule=s&from=0&to=99999999999999",
-          "schedule=s&to=abc"]:
-    case(f"oncall/shifts?{q}", {400}, "GET", "/api/v1/oncall/shifts?" + q, "viewer")
-case("shifts of an unknown schedule", {404}, "GET", "/api/v1/oncall/shifts?schedule=nothere",
-     "viewer")
-case("calendar of an unknown schedule", {404}, "GET",
-     "/api/v1/schedules/nothere/calendar.ics", "viewer")
-case("calendar with %FF", {400}, "GET", "/api/v1/schedules/%FF/calendar.ics", "viewer")
-for token in ["x", "A" * 200, "A" * 5000, "AAAA-_" * 20]:
-    for method in ["GET", "POST"]:
-        case(f"{method} ack link {token[:12]!r}", {404}, method, f"/ack/{token}", html=True)
-case("ack link with NUL", {400}, "GET", "/ack/%00")
-case("ack link with invalid UTF-8", {400}, "GET", "/ack/%FF%FE")
-for method, path in [("DELETE", "/api/v1/incidents"), ("PUT", "/api/v1/incidents/1"),
-                     ("GET", "/api/v1/incidents/1/ack"), ("POST", "/api/v1/oncall"),
-                     ("PUT", "/ack/x")]:
-    case(f"{method} {path}: 405", {405}, method, path, "admin")
-
-report_and_exit()
+        report_and_exit()
     if not changes and stored() != before:
         problems.append("stored data changed")
     if problems:
@@ -160,42 +125,7 @@ report_and_exit()
         print(f"ok: {name} -> {status}")
 
 
-def # --- incidents, on-call and acknowledge links
-for role in ["viewer", "auditor", "external-reviewer"]:
-    for action in ["ack", "resolve", "notes"]:
-        case(f"{role}: {action} an incident", {403}, "POST", f"/api/v1/incidents/1/{action}",
-             role, body='{"text":"x"}')
-for bad_id, want in [("0", 404), ("abc", 404), ("-1", 404), ("18446744073709551616", 404),
-                     ("99", 404), ("%FF", 400), ("1%00", 400), ("01", 404)]:
-    case(f"incident id {bad_id!r}", {want}, "GET", f"/api/v1/incidents/{bad_id}", "viewer")
-    case(f"ack incident id {bad_id!r}", {want}, "POST", f"/api/v1/incidents/{bad_id}/ack",
-         "operator")
-for q in ["status=bogus", "status=%FF", "limit=0", "limit=abc", "limit=99999999999999999999",
-          "limit=-5", "site=%00"]:
-    case(f"incidents?{q}", {400}, "GET", "/api/v1/incidents?" + q, "viewer")
-case("incidents: an empty list", {200}, "GET", "/api/v1/incidents?status=all", "auditor")
-for q in ["at=-1", "at=abc", "at=99999999999999999999", "schedule=%FF"]:
-    case(f"oncall?{q}", {400}, "GET", "/api/v1/oncall?" + q, "viewer")
-case("oncall of an unknown schedule", {404}, "GET", "/api/v1/oncall?schedule=nothere", "viewer")
-for q in ["", "schedule=s&from=5&to=1", "schedule=s&from=0&to=99999999999999",
-          "schedule=s&to=abc"]:
-    case(f"oncall/shifts?{q}", {400}, "GET", "/api/v1/oncall/shifts?" + q, "viewer")
-case("shifts of an unknown schedule", {404}, "GET", "/api/v1/oncall/shifts?schedule=nothere",
-     "viewer")
-case("calendar of an unknown schedule", {404}, "GET",
-     "/api/v1/schedules/nothere/calendar.ics", "viewer")
-case("calendar with %FF", {400}, "GET", "/api/v1/schedules/%FF/calendar.ics", "viewer")
-for token in ["x", "A" * 200, "A" * 5000, "AAAA-_" * 20]:
-    for method in ["GET", "POST"]:
-        case(f"{method} ack link {token[:12]!r}", {404}, method, f"/ack/{token}", html=True)
-case("ack link with NUL", {400}, "GET", "/ack/%00")
-case("ack link with invalid UTF-8", {400}, "GET", "/ack/%FF%FE")
-for method, path in [("DELETE", "/api/v1/incidents"), ("PUT", "/api/v1/incidents/1"),
-                     ("GET", "/api/v1/incidents/1/ack"), ("POST", "/api/v1/oncall"),
-                     ("PUT", "/ack/x")]:
-    case(f"{method} {path}: 405", {405}, method, path, "admin")
-
-report_and_exit():
+def report_and_exit():
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
     print(f"{n_cases} hostile cases, {len(failures)} failed")

@@ -143,7 +143,7 @@ for body_field in \
     '{"event_action":"explode","dedup_key":"x"}|event_action' \
     '{"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"meh"}}|payload.severity' \
     '{"event_action":"resolve"}|dedup_key' \
-    '{"event_action":"trigger","payload":{"summary":"a\u0000b","source":"h","severity":"info"}}|payload.summary'; do
+    '{"event_action":"trigger","payload":{"summary":"a\u0001b","source":"h","severity":"info"}}|payload.summary'; do
     out=$(pd "${body_field%|*}")
     assert_eq 400 "${out%% *}" "malformed PagerDuty event ${body_field%|*}"
     assert_eq "${body_field#*|}" "$(echo "${out#* }" | jq -r .field)" "the field named"

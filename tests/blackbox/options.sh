@@ -13,9 +13,10 @@ SRC=${VG_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 # (and routes' long --output): none may go missing or appear unnoticed.
 declare -A EXPECT=(
     [init]="data help key-file mirror output"
-    [run]="allow-core-dumps bootstrap data help http-timeout insecure key-file listen log-level
-           max-connections max-pending-writes max-watchers no-collect node request-deadline
-           segment-bytes site snapshot-every tls-cert tls-key"
+    [run]="allow-core-dumps bootstrap data escalation-minute-ms help http-timeout insecure
+           key-file listen log-level mail-from max-connections max-pending-writes max-watchers
+           no-collect node public-url request-deadline segment-bytes site smtp snapshot-every
+           tls-cert tls-key"
     [witness]="allow-core-dumps data dead-after-ms help insecure-no-tls listen log-level tls-ca
                tls-cert tls-key"
     [probe]="device file help listen-ms polls"
