@@ -52,6 +52,8 @@ extern const struct vg_kind vg_kind_zone;
 extern const struct vg_kind vg_kind_device;
 extern const struct vg_kind vg_kind_sensor;
 extern const struct vg_kind vg_kind_rule;
+extern const struct vg_kind vg_kind_course;
+extern const struct vg_kind vg_kind_completion;
 
 static const struct vg_kind *const kinds[] = {
     &vg_kind_site,
@@ -59,6 +61,8 @@ static const struct vg_kind *const kinds[] = {
     &vg_kind_device,
     &vg_kind_sensor,
     &vg_kind_rule,
+    &vg_kind_course,
+    &vg_kind_completion,
     NULL,
 };
 
