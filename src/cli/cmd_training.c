@@ -80,8 +80,8 @@ static void add_query(vg_buf_t *path, const char *key, const char *value)
 
 static void print_status_table(const json_t *items, int wide)
 {
-    static const char *const headers[] = {"PERSON", "COURSE",  "STATUS",  "COMPLETED",
-                                          "DUE",    "MANAGER", "TITLE",   "EVIDENCE"};
+    static const char *const headers[] = {"PERSON", "COURSE",  "STATUS", "COMPLETED",
+                                          "DUE",    "MANAGER", "TITLE",  "EVIDENCE"};
     struct vg_table *t = vg_table_new(wide ? 8 : 6, headers);
     if (want_colour())
         vg_table_set_colour(t, status_sgr);
@@ -89,10 +89,11 @@ static void print_status_table(const json_t *items, int wide)
     const json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *cells[] = {vg_cli_str(it, "person", "?"),     vg_cli_str(it, "course", "?"),
-                               vg_cli_str(it, "status", "?"),     vg_cli_str(it, "completed_on", "never"),
-                               vg_cli_str(it, "due_on", "now"),   vg_cli_str(it, "manager", "-"),
-                               vg_cli_str(it, "title", "-"),      vg_cli_str(it, "evidence", "-")};
+        const char *cells[] = {
+            vg_cli_str(it, "person", "?"),   vg_cli_str(it, "course", "?"),
+            vg_cli_str(it, "status", "?"),   vg_cli_str(it, "completed_on", "-"),
+            vg_cli_str(it, "due_on", "now"), vg_cli_str(it, "manager", "-"),
+            vg_cli_str(it, "title", "-"),    vg_cli_str(it, "evidence", "-")};
         vg_table_add(t, cells);
     }
     vg_table_print(t, stdout);
@@ -219,10 +220,10 @@ static int put_completion(struct import *im, const json_t *manifest)
 static int print_import_totals(const struct import *im, size_t total)
 {
     if (im->cli->output == VG_OUT_JSON || im->cli->output == VG_OUT_YAML) {
-        json_t *answer = json_pack("{s:I, s:I, s:I, s:I}", "completions", (json_int_t)total,
-                                   "new", (json_int_t)im->n_new, "changed",
-                                   (json_int_t)im->n_changed, "unchanged",
-                                   (json_int_t)im->n_unchanged);
+        json_t *answer =
+            json_pack("{s:I, s:I, s:I, s:I}", "completions", (json_int_t)total, "new",
+                      (json_int_t)im->n_new, "changed", (json_int_t)im->n_changed, "unchanged",
+                      (json_int_t)im->n_unchanged);
         int rc = vg_cli_print_value(im->cli, answer);
         json_decref(answer);
         return rc;
@@ -251,8 +252,10 @@ static int import_text(struct import *im, const vg_buf_t *text)
     if (rc && im->progress)
         fputc('\n', stderr);
     if (rc)
-        vg_cli_fail(rc, "%s: stored %zu of %zu completions before that; running the import "
-                    "again is safe", im->input_name, i - 1, total);
+        vg_cli_fail(rc,
+                    "%s: stored %zu of %zu completions before that; running the import "
+                    "again is safe",
+                    im->input_name, i - 1, total);
     else
         rc = print_import_totals(im, total);
     json_decref(manifests);

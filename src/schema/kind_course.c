@@ -11,7 +11,7 @@
 
 #include "core/names.h"
 
-#define TITLE_MAX 200
+#define TITLE_MAX         200
 #define REQUIRED_LIST_MAX 1024 /* people or teams one course names */
 
 static const struct vg_field course_fields[] = {
@@ -82,10 +82,10 @@ static int course_check(const json_t *spec, char *err, size_t errlen, char *fiel
             rc = check_names(v, "spec.required_for.teams", "Team", &n_teams, err, errlen, field,
                              fieldlen);
         else if (strcmp(key, "all") == 0 && !json_is_boolean(v))
-            rc = fail(err, errlen, field, fieldlen, "spec.required_for.all", "expected boolean");
+            rc =
+                fail(err, errlen, field, fieldlen, "spec.required_for.all", "expected boolean");
         else if (strcmp(key, "all") != 0)
-            rc = fail(err, errlen, field, fieldlen, path,
-                      "unknown field (people, teams, all)");
+            rc = fail(err, errlen, field, fieldlen, path, "unknown field (people, teams, all)");
         if (rc)
             return rc;
     }

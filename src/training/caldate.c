@@ -59,9 +59,9 @@ static int digits(const char *text, size_t n)
     return v;
 }
 
-static const char *const month_names[] = {"January", "February", "March",     "April",
-                                          "May",     "June",     "July",      "August",
-                                          "September", "October", "November", "December"};
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
 
 int vg_caldate_parse(const char *text, size_t len, int32_t *day, char *why, size_t whylen)
 {

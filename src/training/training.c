@@ -114,8 +114,8 @@ static void infer_everyone(struct index *ix, const json_t *courses)
     json_t *by_person, *spec, *list;
     json_object_foreach(ix->latest, course, by_person)
     {
-        json_object_foreach(by_person, person, spec) json_object_set_new(ix->everyone, person,
-                                                                          json_true());
+        json_object_foreach(by_person, person, spec)
+            json_object_set_new(ix->everyone, person, json_true());
     }
     const char *team;
     json_object_foreach(ix->members, team, list) add_names(ix->everyone, list);
@@ -253,8 +253,8 @@ int vg_training_status(const json_t *courses, const json_t *completions, const j
         json_t *who = required_people(&ix, course);
         const char *person;
         json_t *yes;
-        json_object_foreach(who, person, yes) json_array_append_new(items,
-                                                                    item_for(&ix, course, person));
+        json_object_foreach(who, person, yes)
+            json_array_append_new(items, item_for(&ix, course, person));
         json_decref(who);
     }
     sort_items(items);

@@ -32,14 +32,15 @@ struct field {
 
 struct parser {
     json_t *manifests, *errors;
-    json_t *seen;        /* object name -> line it came from */
-    size_t n_bad;        /* bad lines, shown or not */
+    json_t *seen;         /* object name -> line it came from */
+    size_t n_bad;         /* bad lines, shown or not */
     int field_of[N_COLS]; /* which field of a line holds each column; -1: none */
-    size_t n_cols;       /* fields the header names */
+    size_t n_cols;        /* fields the header names */
     unsigned line;
 };
 
-static void add_error(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_error(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void add_error(struct parser *p, const char *fmt, ...)
 {
@@ -145,17 +146,20 @@ static int read_header(struct parser *p, const struct field *fields, size_t n_fi
     for (size_t i = 0; i < n_fields; i++) {
         int c = header_column(&fields[i]);
         if (c < 0 || p->field_of[c] >= 0) {
-            add_error(p, "line %u: %s column '%s' (the header names person, course, "
-                      "completed_on and optionally evidence)", p->line,
-                      c < 0 ? "unknown" : "a second", show(shown, &fields[i]));
+            add_error(p,
+                      "line %u: %s column '%s' (the header names person, course, "
+                      "completed_on and optionally evidence)",
+                      p->line, c < 0 ? "unknown" : "a second", show(shown, &fields[i]));
             return -EINVAL;
         }
         p->field_of[c] = (int)i;
     }
     for (int c = 0; c < COL_EVIDENCE; c++)
         if (p->field_of[c] < 0) {
-            add_error(p, "line %u: no %s column (the header names person, course, "
-                      "completed_on and optionally evidence)", p->line, col_names[c]);
+            add_error(p,
+                      "line %u: no %s column (the header names person, course, "
+                      "completed_on and optionally evidence)",
+                      p->line, col_names[c]);
             return -EINVAL;
         }
     p->n_cols = n_fields;
@@ -190,7 +194,8 @@ static int check_date_col(struct parser *p, const struct field *f)
     int32_t day;
     if (vg_caldate_parse(f->text, f->len, &day, why, sizeof why) == 0)
         return 0;
-    add_error(p, "line %u, completed_on: '%s' is not a date (%s)", p->line, show(shown, f), why);
+    add_error(p, "line %u, completed_on: '%s' is not a date (%s)", p->line, show(shown, f),
+              why);
     return -EINVAL;
 }
 
@@ -210,8 +215,8 @@ static json_t *line_manifest(const struct field *v[N_COLS], char name[VG_NAME_MA
     snprintf(course, sizeof course, "%.*s", (int)v[COL_COURSE]->len, v[COL_COURSE]->text);
     snprintf(date, sizeof date, "%.*s", (int)v[COL_DATE]->len, v[COL_DATE]->text);
     vg_training_completion_name(person, course, date, name, VG_NAME_MAX + 1);
-    json_t *spec = json_pack("{s:s, s:s, s:s}", "person", person, "course", course,
-                             "completed_on", date);
+    json_t *spec =
+        json_pack("{s:s, s:s, s:s}", "person", person, "course", course, "completed_on", date);
     if (v[COL_EVIDENCE] && v[COL_EVIDENCE]->len)
         json_object_set_new(spec, "evidence",
                             json_stringn(v[COL_EVIDENCE]->text, v[COL_EVIDENCE]->len));
@@ -239,7 +244,8 @@ static void read_row(struct parser *p, const struct field *fields, size_t n_fiel
 {
     const struct field *v[N_COLS] = {0};
     if (n_fields != p->n_cols) {
-        add_error(p, "line %u: %zu columns, the header names %zu", p->line, n_fields, p->n_cols);
+        add_error(p, "line %u: %zu columns, the header names %zu", p->line, n_fields,
+                  p->n_cols);
         return;
     }
     for (int c = 0; c < N_COLS; c++)
@@ -324,7 +330,8 @@ static void read_lines(struct parser *p, const char *text, size_t len)
 
 int vg_training_csv_parse(const char *text, size_t len, json_t **manifests, json_t **errors)
 {
-    struct parser p = {.manifests = json_array(), .errors = json_array(), .seen = json_object()};
+    struct parser p = {
+        .manifests = json_array(), .errors = json_array(), .seen = json_object()};
     read_lines(&p, text, len);
     json_decref(p.seen);
     if (p.n_bad > VG_TRAINING_CSV_MAX_ERRORS) {

@@ -36,7 +36,8 @@ static int check_statuses(struct vg_call *call, const char *list)
     char one[STATUS_ARG_MAX + 1], shown[96];
     for (const char *s = list; s && *s;) {
         size_t len = strcspn(s, ",");
-        snprintf(one, sizeof one, "%.*s", (int)(len < STATUS_ARG_MAX ? len : STATUS_ARG_MAX), s);
+        snprintf(one, sizeof one, "%.*s", (int)(len < STATUS_ARG_MAX ? len : STATUS_ARG_MAX),
+                 s);
         if (len > STATUS_ARG_MAX || !vg_training_status_known(one)) {
             vg_text_clean(shown, sizeof shown, s, len, 0);
             vg_api_reply_error(call->srv, call->req, 400, "status",

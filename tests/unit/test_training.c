@@ -71,8 +71,8 @@ static json_t *array_of(json_t *a, json_t *b, json_t *c, json_t *d)
 static json_t *status_of(json_t *courses, json_t *completions, json_t *people, json_t *teams)
 {
     json_t *items = NULL;
-    assert_int_equal(vg_training_status(courses, completions, people, teams, today_ms(), &items),
-                     0);
+    assert_int_equal(
+        vg_training_status(courses, completions, people, teams, today_ms(), &items), 0);
     json_decref(courses);
     json_decref(completions);
     json_decref(people);
@@ -126,12 +126,12 @@ static void test_training_renewal_gives_due_date_and_status(void **state)
 /* Due 2026-03-01: with 14 days of grace the 15th is the last day of it. */
 static void test_training_grace_delays_overdue(void **state)
 {
-    json_t *items = status_of(
-        array_of(course("g13", 365, 13, "{\"people\":[\"ann\"]}"),
-                 course("g14", 365, 14, "{\"people\":[\"ann\"]}"), NULL, NULL),
-        array_of(completion("ann", "g13", "2025-03-01"), completion("ann", "g14", "2025-03-01"),
-                 NULL, NULL),
-        NULL, NULL);
+    json_t *items =
+        status_of(array_of(course("g13", 365, 13, "{\"people\":[\"ann\"]}"),
+                           course("g14", 365, 14, "{\"people\":[\"ann\"]}"), NULL, NULL),
+                  array_of(completion("ann", "g13", "2025-03-01"),
+                           completion("ann", "g14", "2025-03-01"), NULL, NULL),
+                  NULL, NULL);
     assert_string_equal(str(item(items, "ann", "g13"), "status"), "overdue");
     assert_string_equal(str(item(items, "ann", "g14"), "status"), "due-soon");
     json_decref(items);
@@ -142,7 +142,8 @@ static void test_training_due_soon_starts_thirty_days_before(void **state)
     /* renewal 30 from 2026-02-13 is due 2026-03-15 (today); from
      * 2026-03-14 it is due 2026-04-13, 29 days away; 2026-03-16 -> 31 */
     json_t *items = status_of(
-        array_of(course("c", 30, 0, "{\"people\":[\"ann\",\"bob\",\"cat\"]}"), NULL, NULL, NULL),
+        array_of(course("c", 30, 0, "{\"people\":[\"ann\",\"bob\",\"cat\"]}"), NULL, NULL,
+                 NULL),
         array_of(completion("ann", "c", "2026-02-13"), completion("bob", "c", "2026-03-14"),
                  completion("cat", "c", "2026-03-16"), NULL),
         NULL, NULL);
@@ -200,9 +201,9 @@ static void test_training_all_without_people_uses_names_known(void **state)
 
 static void test_training_never_completed_is_due_at_once(void **state)
 {
-    json_t *items = status_of(array_of(course("sec", 365, 30, "{\"people\":[\"ann\"]}"), NULL,
-                                       NULL, NULL),
-                              json_array(), NULL, NULL);
+    json_t *items =
+        status_of(array_of(course("sec", 365, 30, "{\"people\":[\"ann\"]}"), NULL, NULL, NULL),
+                  json_array(), NULL, NULL);
     const json_t *ann = item(items, "ann", "sec");
     assert_string_equal(str(ann, "status"), "never");
     assert_string_equal(str(ann, "completed_on"), "null");
@@ -229,11 +230,12 @@ static void test_training_latest_of_several_completions_counts(void **state)
 
 static void test_training_completions_nobody_requires_are_ignored(void **state)
 {
-    json_t *items = status_of(
-        array_of(course("sec", 365, 0, "{\"people\":[\"ann\"]}"), NULL, NULL, NULL),
-        array_of(completion("ann", "sec", "2026-01-01"), completion("ann", "forklift", "2020-01-01"),
-                 completion("bob", "sec", "2020-01-01"), NULL),
-        NULL, NULL);
+    json_t *items =
+        status_of(array_of(course("sec", 365, 0, "{\"people\":[\"ann\"]}"), NULL, NULL, NULL),
+                  array_of(completion("ann", "sec", "2026-01-01"),
+                           completion("ann", "forklift", "2020-01-01"),
+                           completion("bob", "sec", "2020-01-01"), NULL),
+                  NULL, NULL);
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(str(item(items, "ann", "sec"), "status"), "ok");
     json_decref(items);
@@ -263,14 +265,15 @@ static void test_training_items_sorted_and_summarised(void **state)
  * is skipped, never a crash. */
 static void test_training_malformed_objects_are_skipped(void **state)
 {
-    json_t *items = status_of(
-        parse("[{\"name\":\"x\"},{\"name\":\"y\",\"spec\":{\"renewal_days\":\"9\"}},"
-              "{\"name\":\"sec\",\"spec\":{\"renewal_days\":365,\"required_for\":"
-              "{\"people\":[\"ann\",7]}}}]"),
-        parse("[{\"spec\":{\"person\":\"ann\",\"course\":\"sec\",\"completed_on\":\"2026-02-30\"}},"
-              "{\"spec\":{\"person\":\"ann\"}}, 5]"),
-        parse("[{\"name\":3}, {\"name\":\"ann\",\"spec\":{\"manager\":4}}]"),
-        parse("[{\"name\":\"t\",\"spec\":{\"members\":\"ann\"}}]"));
+    json_t *items =
+        status_of(parse("[{\"name\":\"x\"},{\"name\":\"y\",\"spec\":{\"renewal_days\":\"9\"}},"
+                        "{\"name\":\"sec\",\"spec\":{\"renewal_days\":365,\"required_for\":"
+                        "{\"people\":[\"ann\",7]}}}]"),
+                  parse("[{\"spec\":{\"person\":\"ann\",\"course\":\"sec\",\"completed_on\":"
+                        "\"2026-02-30\"}},"
+                        "{\"spec\":{\"person\":\"ann\"}}, 5]"),
+                  parse("[{\"name\":3}, {\"name\":\"ann\",\"spec\":{\"manager\":4}}]"),
+                  parse("[{\"name\":\"t\",\"spec\":{\"members\":\"ann\"}}]"));
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(str(item(items, "ann", "sec"), "status"), "never");
     assert_string_equal(str(item(items, "ann", "sec"), "title"), "null");
@@ -299,7 +302,7 @@ static void test_caldate_round_trips_every_day_of_the_range(void **state)
     char text[16];
     assert_int_equal(vg_caldate_parse("2000-01-01", 10, &first, NULL, 0), 0);
     assert_int_equal(vg_caldate_parse("2100-12-31", 10, &last, NULL, 0), 0);
-    assert_int_equal(first, 10957); /* days from 1970-01-01 */
+    assert_int_equal(first, 10957);                     /* days from 1970-01-01 */
     assert_int_equal(last - first + 1, 101 * 365 + 25); /* 2000 is leap, 2100 is not */
     for (int32_t d = first; d <= last; d++) {
         vg_caldate_format(d, text, sizeof text);

@@ -69,8 +69,9 @@ static void test_course_renewal_and_grace_are_bounded(void **state)
 {
     expect_course_reject("{\"title\":\"S\",\"renewal_days\":0,\"required_for\":{\"all\":true}}",
                          "spec.renewal_days", "out of range 1..3650");
-    expect_course_reject("{\"title\":\"S\",\"renewal_days\":3651,\"required_for\":{\"all\":true}}",
-                         "spec.renewal_days", "out of range");
+    expect_course_reject(
+        "{\"title\":\"S\",\"renewal_days\":3651,\"required_for\":{\"all\":true}}",
+        "spec.renewal_days", "out of range");
     expect_course_reject("{\"title\":\"S\",\"renewal_days\":9,\"grace_days\":366,"
                          "\"required_for\":{\"all\":true}}",
                          "spec.grace_days", "out of range 0..365");
@@ -198,7 +199,8 @@ static void test_csv_hostile_bytes_give_clean_messages(void **state)
                         "ann,sec,2026-01-01,\xff\xfe\n"
                         "bob,sec,2026-01-01,a\x00z\n";
     json_t *manifests = NULL, *errors = NULL;
-    assert_int_equal(vg_training_csv_parse(text, sizeof text - 1, &manifests, &errors), -EINVAL);
+    assert_int_equal(vg_training_csv_parse(text, sizeof text - 1, &manifests, &errors),
+                     -EINVAL);
     assert_null(manifests);
     assert_int_equal(json_array_size(errors), 3);
     assert_has_error(errors, "line 3, evidence: holds a NUL byte or is not valid UTF-8");
