@@ -187,6 +187,9 @@ static void test_csv_header_must_name_the_columns(void **state)
                         "completed_on and optionally evidence)");
     json_decref(e);
     assert_int_equal(csv("", &e), -EINVAL);
+    assert_has_error(e, "the file is empty: expected a header line "
+                        "(person,course,completed_on[,evidence])");
+    json_decref(e);
     assert_int_equal(csv("person,course,completed_on\n\n", &e), -EINVAL);
     assert_has_error(e, "no completions after the header");
     json_decref(e);
