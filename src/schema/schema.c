@@ -60,6 +60,8 @@ extern const struct vg_kind vg_kind_escalation_policy;
 extern const struct vg_kind vg_kind_contact;
 extern const struct vg_kind vg_kind_silence;
 extern const struct vg_kind vg_kind_maintenance;
+extern const struct vg_kind vg_kind_course;
+extern const struct vg_kind vg_kind_completion;
 
 static const struct vg_kind *const kinds[] = {
     &vg_kind_site,
@@ -74,6 +76,8 @@ static const struct vg_kind *const kinds[] = {
     &vg_kind_contact,
     &vg_kind_silence,
     &vg_kind_maintenance,
+    &vg_kind_course,
+    &vg_kind_completion,
     NULL,
 };
 

@@ -286,6 +286,18 @@ for method, path in [("POST", "/api/v1/facility"), ("PUT", "/api/v1/rules"),
     case(f"{method} {path}: 405", {405}, method, path, "viewer")
 case("external-reviewer: metrics", {403}, "GET", "/metrics", "external-reviewer")
 case("auditor: kinds are readable", {200}, "GET", "/api/v1/kinds", "auditor")
+case("training: an unknown status", {400}, "GET", "/api/v1/training?status=late", "viewer")
+case("training: an empty status in a list", {400}, "GET", "/api/v1/training?status=ok,,never",
+     "viewer")
+case("training: a 5000-byte status", {400}, "GET", "/api/v1/training?status=" + "o" * 5000,
+     "viewer")
+case("training: person with NUL", {400}, "GET", "/api/v1/training?person=a%00", "auditor")
+case("training: an unknown person lists nothing", {200}, "GET",
+     "/api/v1/training?person=%C3%A9t%C3%A9&course=x", "external-reviewer")
+case("training: POST", {405}, "POST", "/api/v1/training", "admin", body="{}")
+case("training: no token", {401}, "GET", "/api/v1/training")
+case("training: a Completion on 2026-02-30", {400}, "PUT", "/api/v1/objects/Completion/c1",
+     "admin", body='{"spec":{"person":"a","course":"b","completed_on":"2026-02-30"}}')
 case("cluster status on a standalone member", {404}, "GET", "/api/v1/cluster", "viewer")
 case("switchover on a standalone member", {404}, "POST", "/api/v1/cluster/switchover",
      "admin", body="{}")
