@@ -16,7 +16,6 @@
 #include "core/text.h"
 #include "core/utf8.h"
 #include "state/state.h"
-#include "training/training_routes.h"
 
 #define GET     EVHTTP_REQ_GET
 #define PUT     EVHTTP_REQ_PUT
@@ -44,8 +43,6 @@ const struct vg_route vg_api_routes[] = {
     {POST, "/api/v1/cluster/switchover", VG_PERM_SWITCHOVER, 0, vg_api_switchover},
     {POST, "/api/v1/cluster/failover", VG_PERM_FORCE, 0, vg_api_failover},
     {GET, "/api/v1/events", VG_PERM_READ, 0, vg_api_events},
-    /* training status (issue 12); may move to the incidents service's table */
-    {GET, "/api/v1/training", VG_PERM_READ, 0, vg_api_training},
     {0, NULL, 0, 0, NULL},
 };
 

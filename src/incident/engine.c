@@ -26,6 +26,7 @@
 #include "monitor/alerts.h"
 #include "oncall/schedule.h"
 #include "store/record.h"
+#include "training/training.h"
 
 int64_t vg_incident_now_ms(void)
 {
@@ -262,6 +263,83 @@ static void settle_switchovers(struct vg_incident_svc *svc, const vg_state_t *st
     }
 }
 
+/* Overdue security training: a warning incident per person and course,
+ * paged to the person's manager (no policy), resolved once a completion
+ * is recorded. Looked at every TRAINING_EVERY_MS, not every tick. */
+#define TRAINING_EVERY_MS 10000
+
+static json_t *list_of(const vg_state_t *st, const char *kind)
+{
+    json_t *items = NULL;
+    char err[128];
+    if (vg_state_list_unredacted(st, kind, NULL, &items, err, sizeof err))
+        return json_array();
+    return items;
+}
+
+static void open_training(struct vg_incident_svc *svc, const json_t *it, const char *key,
+                          int64_t now)
+{
+    const char *person = s_of(it, "person"), *manager = s_of(it, "manager");
+    char summary[512];
+    snprintf(summary, sizeof summary, "%s's training '%s' is overdue (due %s)", person,
+             s_of(it, "title") ? s_of(it, "title") : s_of(it, "course"),
+             s_of(it, "due_on") ? s_of(it, "due_on") : "?");
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:I}", "op", "open", "key", key,
+                          "severity", "warning", "summary", summary, "source", "training",
+                          "labels", "person", person, "course", s_of(it, "course"), "time", now);
+    if (manager)
+        json_object_set_new(p, "direct", json_string(manager));
+    if (!vg_incident_submit(svc, p))
+        svc->n_opened++;
+    json_decref(p);
+}
+
+static void from_training(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    if (now - svc->training_at < TRAINING_EVERY_MS * svc->minute_ms / 60000)
+        return;
+    svc->training_at = now;
+    json_t *courses = list_of(st, "Course"), *done = list_of(st, "Completion");
+    json_t *people = list_of(st, "Person"), *teams = list_of(st, "Team"), *items = NULL;
+    json_t *overdue = json_object();
+    if (json_array_size(courses) &&
+        !vg_training_status(courses, done, people, teams, now, &items)) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            char key[200], what[240];
+            if (strcmp(s_of(it, "status") ?: "", "overdue"))
+                continue;
+            snprintf(key, sizeof key, "training/%s/%s", s_of(it, "person"), s_of(it, "course"));
+            json_object_set_new(overdue, key, json_true());
+            snprintf(what, sizeof what, "open/%s", key);
+            if (!vg_incidents_open_id(st, key) && !once(svc, what, now))
+                open_training(svc, it, key, now);
+        }
+    }
+    const char *id;
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), id, inc)
+    {
+        char what[64];
+        if (strcmp(s_of(inc, "source"), "training") || !strcmp(s_of(inc, "status"), "resolved") ||
+            json_object_get(overdue, s_of(inc, "key")))
+            continue;
+        snprintf(what, sizeof what, "resolve/%s", id);
+        if (!once(svc, what, now))
+            resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
+                             "the training is completed", 0, now);
+    }
+    json_decref(overdue);
+    json_decref(items);
+    json_decref(courses);
+    json_decref(done);
+    json_decref(people);
+    json_decref(teams);
+}
+
 /* ---- 2. escalation ---- */
 
 struct intents {
@@ -406,6 +484,15 @@ static void escalate(struct vg_incident_svc *svc, const json_t *inc, int64_t now
         if (head && strcmp(s_of(head, "status"), "resolved"))
             return;
     }
+    /* routed to one person, not a policy (overdue training: the manager):
+     * paged once */
+    static const json_t *direct_policy;
+    if (!policy && s_of(inc, "direct")) {
+        if (!direct_policy)
+            direct_policy = json_pack("{s:[{s:[{s:s}],s:i}],s:i}", "steps", "notify", "person",
+                                      "-", "wait_minutes", 0, "repeat", 0);
+        policy = direct_policy;
+    }
     if (!policy || strcmp(s_of(inc, "status"), "triggered") ||
         !next_step(inc, policy, svc->minute_ms, &step, &round, &due) || now < due)
         return;
@@ -431,9 +518,13 @@ static void escalate(struct vg_incident_svc *svc, const json_t *inc, int64_t now
     struct intents in = {json_array(), id, round, step, now, "trigger"};
     size_t i;
     json_t *t;
-    json_array_foreach(
-        json_object_get(json_array_get(json_object_get(policy, "steps"), (size_t)step), "notify"),
-        i, t) add_target(svc, &in, t);
+    if (s_of(inc, "direct") && !pname)
+        add_person(svc, &in, s_of(inc, "direct"));
+    else
+        json_array_foreach(json_object_get(json_array_get(json_object_get(policy, "steps"),
+                                                          (size_t)step),
+                                           "notify"),
+                           i, t) add_target(svc, &in, t);
     json_t *p = json_pack("{s:s,s:I,s:I,s:I,s:o,s:I}", "op", "escalate", "id", (json_int_t)id,
                           "step", step, "round", round, "pages", in.pages, "time", now);
     if (!vg_incident_submit(svc, p))
@@ -712,6 +803,7 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     forget_expired(svc, now);
     from_alerts(svc, st, now);
     from_events(svc, st, now);
+    from_training(svc, st, now);
     settle_switchovers(svc, st, now);
     const char *id;
     json_t *inc;

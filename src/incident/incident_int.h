@@ -46,6 +46,7 @@ struct vg_incident_svc {
     json_t *throttle;  /* {target/method: [window start ms, pages]} */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
+    int64_t training_at; /* when overdue training was last looked at */
     /* metrics */
     uint64_t n_opened, n_resolved, n_escalations, n_pages_ok, n_pages_failed, n_acks_link;
     uint64_t n_throttled;

@@ -16,6 +16,7 @@
 #include "core/text.h"
 #include "core/utf8.h"
 #include "incident/inbound.h"
+#include "training/training_routes.h"
 #include "incident/incident_int.h"
 #include "oncall/schedule.h"
 #include "store/record.h"
@@ -653,6 +654,7 @@ const struct vg_route vg_incident_routes[] = {
     {POST, "/api/v1/incidents/{id}/notes", VG_PERM_WRITE, VG_ROUTE_PRIMARY,
      vg_api_incident_note},
     {GET, "/api/v1/oncall", VG_PERM_READ, 0, vg_api_oncall},
+    {GET, "/api/v1/training", VG_PERM_READ, 0, vg_api_training},
     {GET, "/api/v1/oncall/shifts", VG_PERM_READ, 0, vg_api_oncall_shifts},
     {GET, "/api/v1/schedules/{name}/calendar.ics", VG_PERM_READ, 0, vg_api_oncall_ics},
     {POST, "/api/v1/inbound/alertmanager", VG_PERM_WRITE, VG_ROUTE_PRIMARY,

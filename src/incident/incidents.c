@@ -215,7 +215,8 @@ static int apply_open(struct incidents *s, const json_t *p)
                             "summary", summary, "source", source, "opened", time, "count",
                             (json_int_t)1, "step", -1, "round", 0, "stepped_at", (json_int_t)0,
                             "pages", json_object(), "timeline", json_array());
-    static const char *const copied[] = {"site", "zone", "labels", "policy", "ref", NULL};
+    static const char *const copied[] = {"site", "zone", "labels", "policy", "ref", "direct",
+                                         NULL};
     for (size_t i = 0; copied[i]; i++) {
         json_t *v = json_object_get(p, copied[i]);
         if (v && !json_is_null(v))
@@ -225,7 +226,7 @@ static int apply_open(struct incidents *s, const json_t *p)
     if (str(p, "policy"))
         json_object_set(extra, "policy", json_object_get(p, "policy"));
     timeline(inc, time, "triggered", NULL, extra);
-    if (!str(p, "policy"))
+    if (!str(p, "policy") && !str(p, "direct"))
         timeline(inc, time, "unrouted", NULL,
                  json_pack("{s:s}", "detail", "no escalation policy matches: nobody is paged"));
     char idk[24];

@@ -48,4 +48,6 @@ const struct vg_kind vg_kind_completion = {
     completion_fields,
     completion_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

@@ -101,4 +101,6 @@ const struct vg_kind vg_kind_course = {
     course_fields,
     course_check,
     NULL, /* no secrets */
+    NULL, /* no secrets in lists */
+    NULL,
 };

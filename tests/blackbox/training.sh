@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 
 D=$VG_TMP/m
 vg_init "$D"
-vg_start "$D" "$(vg_free_port)"
+vg_start "$D" "$(vg_free_port)" --escalation-minute-ms 300
 export VIGIL_SERVER=http://127.0.0.1:$VG_PORT VIGIL_TOKEN=$VG_TOKEN
 
 ago() { date -u -d "$1 days ago" +%F; }
@@ -41,7 +41,13 @@ if [[ " $kinds " == *" Person "* ]]; then
     for p in ann bob cat dan; do
         printf 'kind: Person\nname: %s\nspec: {manager: mia}\n---\n' "$p"
     done >"$VG_TMP/people.yaml"
-    printf 'kind: Person\nname: mia\nspec: {}\n' >>"$VG_TMP/people.yaml"
+    mkfifo "$VG_TMP/port.fifo"
+    touch "$VG_TMP/mia.jsonl"
+    python3 "$VG_SOURCE/tests/tools/page_receiver.py" --log "$VG_TMP/mia.jsonl" >"$VG_TMP/port.fifo" &
+    VG_PIDS+=("$!")
+    read -r MIA_PORT <"$VG_TMP/port.fifo"
+    printf 'kind: Person\nname: mia\nspec: {contact_methods: [{name: hook, type: webhook, url: "http://127.0.0.1:%s/mia"}]}\n' \
+        "$MIA_PORT" >>"$VG_TMP/people.yaml"
     "$VIGIL" apply -f "$VG_TMP/people.yaml" >/dev/null || fail "apply the people"
 fi
 out=$(vg_api PUT /api/v1/objects/Course/nobody \
@@ -126,3 +132,29 @@ out=$(vg_api GET '/api/v1/training?status=never,due-soon')
 assert_eq "due-soon never" "$(cut -d' ' -f2- <<<"$out" | jq -r '[.items[].status] | unique | join(" ")')" \
     "a list of statuses"
 pass "status per person, as a table, by several statuses; unknown statuses refused"
+
+# --- overdue training raises a warning incident paged to the manager ------------
+if ((with_people)); then
+    training_incidents() { vg_api GET '/api/v1/incidents?status=all' | cut -d' ' -f2- |
+        jq -c '[.items[] | select(.source == "training")] | sort_by(.key)'; }
+    wait_for_n() { # N: training incidents open
+        local i
+        for ((i = 0; i < 100; i++)); do
+            [[ $(training_incidents | jq '[.[] | select(.status != "resolved")] | length') == "$1" ]] && return 0
+            sleep 0.1
+        done
+        fail "expected $1 open training incidents, have: $(training_incidents)"
+    }
+    wait_for_n 3
+    inc=$(training_incidents)
+    assert_eq "warning warning warning" "$(jq -r '[.[].severity] | join(" ")' <<<"$inc")" "severities"
+    assert_contains "$(jq -r '.[0].summary' <<<"$inc")" "is overdue" "the summary"
+    for ((i = 0; i < 50; i++)); do (($(wc -l <"$VG_TMP/mia.jsonl") >= 3)) && break; sleep 0.1; done
+    assert_eq 3 "$(jq -r .path "$VG_TMP/mia.jsonl" | grep -c /mia)" "mia, the manager, paged once each"
+    printf 'person,course,completed_on\nbob,sec-awareness,%s\n' "$(ago 0)" >"$VG_TMP/bob.csv"
+    "$VIGIL" training import "$VG_TMP/bob.csv" >/dev/null 2>&1 || fail "import bob's completion"
+    wait_for_n 2
+    assert_eq resolved "$(training_incidents | jq -r '.[] | select(.labels.person == "bob") | .status')" \
+        "bob's incident"
+    pass "overdue training opens a warning incident paged to the manager; a completion resolves it"
+fi

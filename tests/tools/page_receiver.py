@@ -12,7 +12,11 @@ import argparse
 import json
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+LOCK = threading.Lock()
 
 
 def make_handler(args, statuses):
@@ -29,10 +33,11 @@ def make_handler(args, statuses):
             record = {"method": self.command, "path": self.path,
                       "headers": {k: v for k, v in self.headers.items()},
                       "body": body, "utf8": utf8}
-            with open(args.log, "a", encoding="utf-8") as log:
+            with LOCK, open(args.log, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
             time.sleep(args.delay)
-            status = statuses.pop(0) if statuses else args.default
+            with LOCK:
+                status = statuses.pop(0) if statuses else args.default
             reply = b'{"status":"recorded"}'
             self.send_response(status)
             if status in (429, 503):
@@ -56,7 +61,7 @@ def main():
     ap.add_argument("--delay", type=float, default=0.0)
     args = ap.parse_args()
     statuses = [int(s) for s in args.statuses.split(",") if s]
-    server = HTTPServer(("127.0.0.1", 0), make_handler(args, statuses))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, statuses))
     sys.stdout.write("%d\n" % server.server_address[1])  # one write: the port line
     sys.stdout.flush()
     server.serve_forever()
