@@ -111,6 +111,43 @@ void vg_peer_close(vg_cluster_t *c, const char *why)
     link_free(l);
 }
 
+/* A link closed after its last message (a REJECT the other side must read
+ * to act on) has left: freeing a TLS bufferevent drops what it has not
+ * sent yet, so it stays, reading nothing, until its output is written or
+ * FLUSH_TIMEOUT_S passes; shutdown frees it with the loose links. */
+#define FLUSH_TIMEOUT_S 2
+
+static void on_closing_written(struct bufferevent *bev, void *arg)
+{
+    if (!evbuffer_get_length(bufferevent_get_output(bev)))
+        link_free(arg);
+}
+
+static void on_closing_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    link_free(arg);
+}
+
+static void close_after_flush(vg_cluster_t *c, const char *why)
+{
+    struct link *l = c->link;
+    if (!l)
+        return;
+    vg_debug("closing the link to %s once its last message is out: %s", c->node.peer_name,
+             why);
+    c->link = NULL;
+    if (!evbuffer_get_length(bufferevent_get_output(l->bev)) || loose_add(l)) {
+        link_free(l);
+        return;
+    }
+    struct timeval tv = {FLUSH_TIMEOUT_S, 0};
+    bufferevent_disable(l->bev, EV_READ);
+    bufferevent_setcb(l->bev, NULL, on_closing_written, on_closing_event, l);
+    bufferevent_set_timeouts(l->bev, NULL, &tv);
+}
+
 void vg_peer_close_outgoing(vg_cluster_t *c, const char *why)
 {
     if (c->link && c->link->outgoing)
@@ -335,7 +372,8 @@ static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
         vg_warn("%s committed records this primary lacks (a forced failover); it must set "
                 "them aside",
                 c->node.peer_name);
-        vg_peer_close(c, "diverged");
+        c->diverged_until_us = vg_mono_us() + DIVERGED_WAIT_US; /* no redial storm */
+        close_after_flush(c, "diverged");
         return;
     }
     /* What the mirror committed must be what we hold at the same index: a
@@ -355,7 +393,8 @@ static void primary_on_hello(struct link *l, const vg_wire_msg_t *msg)
         vg_warn("%s committed a record %llu this primary does not hold (a forced failover); "
                 "it must set its log aside",
                 c->node.peer_name, (unsigned long long)ci);
-        vg_peer_close(c, "diverged");
+        c->diverged_until_us = vg_mono_us() + DIVERGED_WAIT_US; /* no redial storm */
+        close_after_flush(c, "diverged");
         return;
     }
     uint64_t probe = msg->u.hello.last_index < durable ? msg->u.hello.last_index : durable;
