@@ -12,7 +12,15 @@ source "$(dirname "$0")/lib.sh"
 
 D=$VG_TMP/m
 vg_init "$D"
-vg_start "$D" "$(vg_free_port)" --escalation-minute-ms 300
+# a real SMTP server (Debian's aiosmtpd) saving each message it accepts
+SMTP_PORT=$(vg_free_port)
+mkdir -p "$VG_TMP/mail"
+PYTHONPATH=$VG_SOURCE/tests/tools /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+    -c page_smtp_handler.Save "$VG_TMP/mail" >"$VG_TMP/smtp.out" 2>&1 &
+VG_PIDS+=("$!")
+for _ in $(seq 50); do ss -Htln "sport = :$SMTP_PORT" | grep -q . && break; sleep 0.1; done
+vg_start "$D" "$(vg_free_port)" --escalation-minute-ms 300 --smtp "smtp://127.0.0.1:$SMTP_PORT" \
+    --mail-from vigil@dc1.example
 export VIGIL_SERVER=http://127.0.0.1:$VG_PORT VIGIL_TOKEN=$VG_TOKEN
 
 receiver() { # VAR LOG [args...]: a webhook receiver in the background; its port in VAR
@@ -76,6 +84,12 @@ spec:
        routing_key: "R0UT1NGKEYSECRETx"}
 ---
 kind: Person
+name: dave
+spec:
+  contact_methods:
+    - {name: mail, type: email, address: dave@dc1.example}
+---
+kind: Person
 name: carol
 spec:
   contact_methods:
@@ -86,7 +100,7 @@ name: facilities
 spec:
   match: {severity: [critical, warning], site: dc1}
   steps:
-    - notify: [{person: alice}, {person: carol}]
+    - notify: [{person: alice}, {person: carol}, {person: dave}]
       wait_minutes: 3
     - notify: [{person: bob}]
       wait_minutes: 3
@@ -139,6 +153,15 @@ sleep 0.5
 assert_eq 1 "$(vg_api GET '/api/v1/incidents?status=all' | cut -d' ' -f2- | jq '.items | length')" \
     "one condition, one incident"
 pass "a critical rule opens one incident; alice is paged with a key and an acknowledge link"
+
+# --- email through a real SMTP server ------------------------------------------
+wait_for 5 "dave's email" '[[ -f $VG_TMP/mail/1.eml ]]'
+mail=$(cat "$VG_TMP/mail/1.eml")
+assert_eq '["dave@dc1.example"]' "$(jq -c .rcpt_tos "$VG_TMP/mail/1.json")" "the email's recipient"
+grep -q "^Subject: .*CRITICAL.*$ID" <<<"$mail" || fail "email subject: $(grep Subject <<<"$mail")"
+grep -q "^From: .*vigil@dc1.example" <<<"$mail" || fail "email From: $(grep ^From <<<"$mail")"
+grep -q "/ack/" <<<"$mail" || fail "the email has no acknowledge link"
+pass "dave is paged by email through a real SMTP server, with the acknowledge link"
 
 # --- a receiver that refuses is recorded, not retried -------------------------
 wait_for 5 "carol's page recorded as failed" \
