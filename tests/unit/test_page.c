@@ -744,7 +744,7 @@ static void test_max_inflight_runs_pages_one_after_another_in_order(void **state
     char out[256];
     new_path(out, sizeof out, "order");
     const char *script = "echo start $1 >> \"$0\"; sleep 0.1; echo end $1 >> \"$0\"";
-    const char *const argv[3][5] = {{"sh", "-c", script, out, "1"},
+    const char *const argv[3][6] = {{"sh", "-c", script, out, "1"},
                                     {"sh", "-c", script, out, "2"},
                                     {"sh", "-c", script, out, "3"}};
     struct outcome o[3] = {0};
