@@ -8,7 +8,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libcurl4-openssl-dev libcmocka-dev libsnmp-dev libmodbus-dev libmosquitto-dev
     libupsclient-dev)
 test_pkgs=(curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
-    snmpd snmp mosquitto mosquitto-clients nut-server nut-client)
+    snmpd snmp mosquitto mosquitto-clients nut-server nut-client python3-aiosmtpd)
 bench_pkgs=(etcd-server etcd-client influxdb)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
