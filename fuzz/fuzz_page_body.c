@@ -34,9 +34,10 @@ static void check_json(const vg_buf_t *b)
 
 static int known_header(const char *line)
 {
-    static const char *const names[] = {"From: ", "To: ", "Subject: ", "Date: ", "Message-ID: <",
-                                        "MIME-Version: ", "Content-Type: ",
-                                        "Content-Transfer-Encoding: ", "Auto-Submitted: "};
+    static const char *const names[] = {
+        "From: ",          "To: ",           "Subject: ",      "Date: ",
+        "Message-ID: <",   "MIME-Version: ", "Content-Type: ", "Content-Transfer-Encoding: ",
+        "Auto-Submitted: "};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strncmp(line, names[i], strlen(names[i])) == 0)
             return 1;
@@ -84,11 +85,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         at += at < stop ? strlen(at) + 1 : 0;
     }
     json_t *labels = raw_labels(f[12] ? f[12] : "", f[13] ? f[13] : "");
-    struct vg_page pg = {.key = f[0], .event = (enum vg_page_event)(data[1] % 4),
-                         .incident = f[1], .dedup = f[2], .summary = f[3], .severity = f[4],
-                         .site = f[5], .zone = f[6], .labels = labels, .ack_url = f[7],
-                         .details = f[8], .recipient = f[9], .routing_key = f[10],
-                         .to = f[11], .time_ms = (int64_t)data[0] * 86400000LL * 1000};
+    struct vg_page pg = {.key = f[0],
+                         .event = (enum vg_page_event)(data[1] % 4),
+                         .incident = f[1],
+                         .dedup = f[2],
+                         .summary = f[3],
+                         .severity = f[4],
+                         .site = f[5],
+                         .zone = f[6],
+                         .labels = labels,
+                         .ack_url = f[7],
+                         .details = f[8],
+                         .recipient = f[9],
+                         .routing_key = f[10],
+                         .to = f[11],
+                         .time_ms = (int64_t)data[0] * 86400000LL * 1000};
     vg_buf_t b = VG_BUF_INIT;
     pg.format = (enum vg_page_format)(data[0] % 3);
     vg_page_body(&pg, &b);
