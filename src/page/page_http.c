@@ -108,7 +108,7 @@ int vg_page_http_init(struct vg_pager *p, char *err, size_t errlen)
         strncmp(p->smtp_url, "smtps://", 8))
         return vg_err(err, errlen, -EINVAL, "SMTP relay '%s' is not smtp:// or smtps://",
                       p->smtp_where);
-    if (!valid_address(p->mail_from))
+    if (p->smtp_url && !valid_address(p->mail_from))
         return vg_err(err, errlen, -EINVAL, "mail from '%s' is not an address", p->mail_from);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return vg_err(err, errlen, -ENOMEM, "cannot initialise libcurl");
