@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libupsclient-dev)
 test_pkgs=(tzdata curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
     snmpd snmp mosquitto mosquitto-clients nut-server nut-client
-    prometheus prometheus-alertmanager)
+    prometheus prometheus-alertmanager python3-aiosmtpd)
 bench_pkgs=(etcd-server etcd-client influxdb)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

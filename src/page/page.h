@@ -61,6 +61,7 @@ struct vg_page_result {
     char detail[256];  /* "HTTP 202", "connection refused", "exit status 1" */
 };
 
+/* May send more pages, or even vg_pager_free the pager. */
 typedef void (*vg_page_done_fn)(void *arg, const struct vg_page_result *res);
 
 struct vg_pager_opts {

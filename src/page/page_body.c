@@ -82,12 +82,12 @@ static json_t *labels_json(const json_t *labels)
     size_t n = 0;
     if (!json_is_object(labels))
         return out;
-    json_object_foreach ((json_t *)labels, name, value) {
+    json_object_foreach((json_t *)labels, name, value) {
         if (n++ == VG_PAGE_LABELS_MAX)
             break;
         char *text = json_is_string(value) ? vg_strdup(json_string_value(value))
                      : (json_is_number(value) || json_is_boolean(value))
-                         ? json_dumps(value, JSON_ENCODE_ANY)
+                         ? json_dumps(value, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10))
                          : NULL;
         if (!text)
             continue;
@@ -113,8 +113,8 @@ static json_t *body_generic(const struct vg_page *pg)
     set_text(o, "zone", pg->zone, VG_PAGE_FIELD_MAX);
     json_object_set_new(o, "labels", labels_json(pg->labels));
     set_text(o, "ack_url", pg->ack_url, VG_PAGE_URL_MAX);
-    json_object_set_new(o, "details", jtext(pg->details, VG_PAGE_DETAILS_MAX,
-                                            VG_TEXT_KEEP_NEWLINES));
+    json_object_set_new(o, "details",
+                        jtext(pg->details, VG_PAGE_DETAILS_MAX, VG_TEXT_KEEP_NEWLINES));
     json_object_set_new(o, "time", json_string(when));
     set_text(o, "recipient", pg->recipient, VG_PAGE_FIELD_MAX);
     char *key = vg_page_key_clean(pg->key);
@@ -268,7 +268,7 @@ static void text_labels(vg_buf_t *out, const json_t *labels)
     const char *name;
     json_t *value;
     const char *sep = "Labels:   ";
-    json_object_foreach (clean, name, value) {
+    json_object_foreach(clean, name, value) {
         vg_buf_printf(out, "%s%s=%s", sep, name, json_string_value(value));
         sep = ", ";
     }

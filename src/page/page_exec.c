@@ -25,7 +25,7 @@
 extern char **environ;
 
 #define EXEC_ARGS_MAX 64
-#define EXEC_POLL_MS 50 /* waitpid polling without a pidfd */
+#define EXEC_POLL_MS  50 /* waitpid polling without a pidfd */
 
 static char *env_pair(const char *name, const char *value, size_t cap)
 {

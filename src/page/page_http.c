@@ -104,16 +104,19 @@ static int valid_address(const char *a)
 
 int vg_page_http_init(struct vg_pager *p, char *err, size_t errlen)
 {
-    if (p->smtp_url && strncmp(p->smtp_url, "smtp://", 7) && strncmp(p->smtp_url, "smtps://", 8))
+    if (p->smtp_url && strncmp(p->smtp_url, "smtp://", 7) &&
+        strncmp(p->smtp_url, "smtps://", 8))
         return vg_err(err, errlen, -EINVAL, "SMTP relay '%s' is not smtp:// or smtps://",
                       p->smtp_where);
-    if (!valid_address(p->mail_from))
+    if (p->smtp_url && !valid_address(p->mail_from))
         return vg_err(err, errlen, -EINVAL, "mail from '%s' is not an address", p->mail_from);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return vg_err(err, errlen, -ENOMEM, "cannot initialise libcurl");
     p->multi = curl_multi_init();
-    if (!p->multi)
+    if (!p->multi) {
+        curl_global_cleanup();
         return vg_err(err, errlen, -ENOMEM, "cannot initialise libcurl");
+    }
     p->curl_timer = evtimer_new(p->base, curl_timer_cb, p);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
@@ -163,11 +166,11 @@ static int prepare_webhook(struct vg_page_job *job, const struct vg_page *page, 
 {
     const char *url = page->url;
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-        return vg_err(err, errlen, -EINVAL, "page '%s': webhook needs an http:// or https:// URL",
-                      job->key);
+        return vg_err(err, errlen, -EINVAL,
+                      "page '%s': webhook needs an http:// or https:// URL", job->key);
     if (page->format == VG_PAGE_PAGERDUTY && (!page->routing_key || !*page->routing_key))
-        return vg_err(err, errlen, -EINVAL, "page '%s': PagerDuty webhook without a routing key",
-                      job->key);
+        return vg_err(err, errlen, -EINVAL,
+                      "page '%s': PagerDuty webhook without a routing key", job->key);
     job->target = vg_strdup(url);
     job->where = vg_page_url_where(url);
     vg_page_body(page, &job->body);
@@ -323,7 +326,7 @@ static void end_http(struct vg_page_job *job, CURLcode rc, long code)
                                   ? VG_PAGER_BACKOFF_CAP_MS
                                   : (int)retry_after * 1000;
     vg_page_http_cancel(job);
-    enum vg_page_verdict v = (code >= 200 && code < 300)                    ? VG_PAGE_OK
+    enum vg_page_verdict v = (code >= 200 && code < 300)                   ? VG_PAGE_OK
                              : (code == 408 || code == 429 || code >= 500) ? VG_PAGE_RETRY
                                                                            : VG_PAGE_PERMANENT;
     vg_page_attempt_end(job, v, (int)code, "HTTP %ld", code);

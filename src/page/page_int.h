@@ -18,12 +18,12 @@
 
 /* bounds on what a page carries into a body (longer text is cut on a
  * character boundary with "...") */
-#define VG_PAGE_FIELD_MAX 256
+#define VG_PAGE_FIELD_MAX   256
 #define VG_PAGE_SUMMARY_MAX 1024
 #define VG_PAGE_DETAILS_MAX 8192
-#define VG_PAGE_URL_MAX 2048
-#define VG_PAGE_KEY_MAX 128
-#define VG_PAGE_LABELS_MAX 64
+#define VG_PAGE_URL_MAX     2048
+#define VG_PAGE_KEY_MAX     128
+#define VG_PAGE_LABELS_MAX  64
 /* jobs waiting for a slot or for their next attempt; past it -EAGAIN */
 #define VG_PAGER_PENDING_MAX 10000
 /* no backoff (nor Retry-After) waits longer than this */
@@ -45,16 +45,16 @@ struct vg_page_job {
     struct vg_page_job *qnext;       /* the FIFO, when QUEUED */
     enum vg_page_job_state state;
     enum vg_page_channel channel;
-    char *key;    /* header-safe idempotency key */
-    char *target; /* webhook URL or email address (may hold secrets) */
-    char *where;  /* the target as it may be logged: no userinfo, path, query */
-    vg_buf_t body; /* JSON, RFC 5322 message, or the exec's stdin */
+    char *key;           /* header-safe idempotency key */
+    char *target;        /* webhook URL or email address (may hold secrets) */
+    char *where;         /* the target as it may be logged: no userinfo, path, query */
+    vg_buf_t body;       /* JSON, RFC 5322 message, or the exec's stdin */
     char **argv, **envp; /* exec */
     vg_page_done_fn done;
     void *arg;
     struct vg_page_result res;
-    struct event *timer;  /* backoff, then the deferred finish */
-    int retry_after_ms;   /* a receiver's Retry-After, 0 if none */
+    struct event *timer; /* backoff, then the deferred finish */
+    int retry_after_ms;  /* a receiver's Retry-After, 0 if none */
 
     /* page_http.c */
     CURL *easy;
@@ -75,10 +75,10 @@ struct vg_pager {
     struct event_base *base;
     struct vg_pager_opts opts; /* defaults filled in */
     char *smtp_url, *smtp_where, *mail_from;
-    struct vg_page_job *jobs;              /* all, in a doubly linked list */
-    struct vg_page_job *fifo, *fifo_tail;  /* QUEUED, oldest first */
-    struct event *pump;                    /* starts queued jobs from the loop */
-    size_t n_running, n_pending;           /* pending: QUEUED + BACKOFF */
+    struct vg_page_job *jobs;             /* all, in a doubly linked list */
+    struct vg_page_job *fifo, *fifo_tail; /* QUEUED, oldest first */
+    struct event *pump;                   /* starts queued jobs from the loop */
+    size_t n_running, n_pending;          /* pending: QUEUED + BACKOFF */
 
     CURLM *multi;
     struct event *curl_timer;

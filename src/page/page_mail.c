@@ -17,9 +17,9 @@
 #include "core/text.h"
 #include "core/utf8.h"
 
-#define LINE_MAX_BYTES 900   /* body lines are cut here, well below 998 */
-#define SUBJECT_SUMMARY 200  /* bytes of the summary in the Subject */
-#define ENCODED_CHUNK 45     /* bytes per encoded word: 60 base64 chars */
+#define LINE_MAX_BYTES  900 /* body lines are cut here, well below 998 */
+#define SUBJECT_SUMMARY 200 /* bytes of the summary in the Subject */
+#define ENCODED_CHUNK   45  /* bytes per encoded word: 60 base64 chars */
 
 /* Value for a header: valid UTF-8, every control byte a space. */
 static char *header_value(const char *s, size_t cap)
@@ -101,8 +101,8 @@ static void add_message_id(vg_buf_t *out, const char *key, const char *from)
     const unsigned char *k = (const unsigned char *)(key ? key : "");
     vg_buf_adds(out, "Message-ID: <");
     for (const unsigned char *c = k; *c && c - k < VG_PAGE_KEY_MAX; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-            (*c >= '0' && *c <= '9') || strchr(".-_+", *c))
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr(".-_+", *c))
             vg_buf_add(out, c, 1);
         else
             vg_buf_printf(out, "=%c%c", hex[*c >> 4], hex[*c & 15]);

@@ -87,8 +87,15 @@ static struct peer http_peer(const char *statuses, const char *delay)
     new_path(p.path, sizeof p.path, "requests");
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    char *argv[] = {(char *)python(), TOOLS "/page_receiver.py", "--log", p.path,
-                    "--statuses", (char *)statuses, "--delay", (char *)delay, NULL};
+    char *argv[] = {(char *)python(),
+                    TOOLS "/page_receiver.py",
+                    "--log",
+                    p.path,
+                    "--statuses",
+                    (char *)statuses,
+                    "--delay",
+                    (char *)delay,
+                    NULL};
     p.pid = peers[n_peers++ % 64] = spawn_argv(argv, fds[1]);
     close(fds[1]);
     struct pollfd pfd = {fds[0], POLLIN, 0};
@@ -121,7 +128,8 @@ static int free_port(void)
 static int port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -137,8 +145,8 @@ static struct peer smtp_peer(const char *codes)
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", p.port);
     setenv("PYTHONPATH", TOOLS, 1);
-    char *argv[] = {(char *)python(), "-m", "aiosmtpd", "-n", "-l", listen,
-                    "-c", "page_smtp_handler.Save", p.path, (char *)codes, NULL};
+    char *argv[] = {(char *)python(),         "-m",   "aiosmtpd",    "-n", "-l", listen, "-c",
+                    "page_smtp_handler.Save", p.path, (char *)codes, NULL};
     p.pid = peers[n_peers++ % 64] = spawn_argv(argv, -1);
     for (int i = 0; i < 200 && !port_open(p.port); i++)
         usleep(50000);
@@ -220,9 +228,12 @@ static void run_until(const int *calls, int want, int max_ms)
 
 static vg_pager_t *pager(const char *smtp_url, int max_attempts, int timeout_ms)
 {
-    struct vg_pager_opts o = {.smtp_url = smtp_url, .mail_from = "vigil@dc1.example",
-                              .max_attempts = max_attempts, .timeout_ms = timeout_ms,
-                              .backoff_ms = 20, .max_inflight = 8};
+    struct vg_pager_opts o = {.smtp_url = smtp_url,
+                              .mail_from = "vigil@dc1.example",
+                              .max_attempts = max_attempts,
+                              .timeout_ms = timeout_ms,
+                              .backoff_ms = 20,
+                              .max_inflight = 8};
     vg_pager_t *p = NULL;
     char err[256] = "";
     if (vg_pager_new(base, &o, &p, err, sizeof err))
@@ -232,12 +243,17 @@ static vg_pager_t *pager(const char *smtp_url, int max_attempts, int timeout_ms)
 
 static struct vg_page a_page(void)
 {
-    return (struct vg_page){.key = "inc-17/alice/1", .event = VG_PAGE_TRIGGER,
-                            .incident = "inc-17", .dedup = "dc1/hall-a/inlet-hot",
+    return (struct vg_page){.key = "inc-17/alice/1",
+                            .event = VG_PAGE_TRIGGER,
+                            .incident = "inc-17",
+                            .dedup = "dc1/hall-a/inlet-hot",
                             .summary = "dc1 hall-a inlet 31.2 C above 27 C",
-                            .severity = "critical", .site = "dc1", .zone = "hall-a",
+                            .severity = "critical",
+                            .site = "dc1",
+                            .zone = "hall-a",
                             .ack_url = "https://vigil.example/ack/inc-17?t=signed",
-                            .recipient = "alice", .time_ms = 1767225600123LL};
+                            .recipient = "alice",
+                            .time_ms = 1767225600123LL};
 }
 
 /* Sends page and runs the loop until its outcome arrives. */
@@ -357,7 +373,8 @@ static void test_pagerduty_body_has_the_events_v2_fields(void **state)
     assert_string_equal(str_at(body, "payload.timestamp"), "2026-01-01T00:00:00.123Z");
     assert_string_equal(str_at(body, "payload.component"), "hall-a");
     assert_string_equal(str_at(body, "payload.custom_details.rack"), "r12");
-    assert_string_equal(str_at(body, "links.0.href"), "https://vigil.example/ack/inc-17?t=signed");
+    assert_string_equal(str_at(body, "links.0.href"),
+                        "https://vigil.example/ack/inc-17?t=signed");
     json_decref(body), json_decref(req);
 
     req = request(&rx, 1), body = body_of(req);
@@ -559,8 +576,10 @@ static void test_email_arrives_with_subject_to_and_ack_link(void **state)
     assert_string_equal(str_at(envelope, "mail_from"), "vigil@dc1.example");
     assert_string_equal(str_at(envelope, "rcpt_tos.0"), "alice@dc1.example");
     assert_int_equal(json_array_size(json_object_get(envelope, "rcpt_tos")), 1);
-    assert_memory_equal(msg, "From: vigil <vigil@dc1.example>\r\nTo: <alice@dc1.example>\r\n", 58);
-    assert_has(msg, "\r\nSubject: [vigil] CRITICAL inc-17: dc1 hall-a inlet 31.2 C above 27 C\r\n");
+    assert_memory_equal(msg, "From: vigil <vigil@dc1.example>\r\nTo: <alice@dc1.example>\r\n",
+                        58);
+    assert_has(msg,
+               "\r\nSubject: [vigil] CRITICAL inc-17: dc1 hall-a inlet 31.2 C above 27 C\r\n");
     assert_has(msg, "\r\nDate: ");
     assert_has(msg, "\r\nMessage-ID: <inc-17=2Falice=2F1@dc1.example>\r\n");
     assert_has(msg, "\r\n\r\nCRITICAL inc-17: dc1 hall-a inlet");
@@ -590,8 +609,9 @@ static void test_summary_cannot_inject_a_mail_header(void **state)
     assert_null(strstr(msg, "\nX-Evil:"));
     assert_null(strstr(msg, "\n\n"));
     /* the control bytes are shown, as everywhere in vigil, not obeyed */
-    assert_has(msg, "\r\nSubject: [vigil] CRITICAL inc-17\\x0aX-Evil: 1: disk hot\\x0d\\x0aBcc: "
-                    "mallory@evil.example\\x0d\\x0a\\x0d\\x0aforged body\r\n");
+    assert_has(msg,
+               "\r\nSubject: [vigil] CRITICAL inc-17\\x0aX-Evil: 1: disk hot\\x0d\\x0aBcc: "
+               "mallory@evil.example\\x0d\\x0a\\x0d\\x0aforged body\r\n");
     free(msg);
     json_decref(envelope);
     /* an address that is not one is refused before anything is sent */
@@ -712,8 +732,9 @@ static void test_exec_past_its_deadline_is_killed_with_its_children(void **state
     new_path(out, sizeof out, "deadline");
     snprintf(sleeper, sizeof sleeper, "%s.sleep", out);
     const char *const argv[] = {
-        "sh", "-c", "sleep 30 & echo $! > \"$0.sleep\"; echo $$ > \"$0\"; wait; touch \"$0.late\"",
-        out, NULL};
+        "sh", "-c",
+        "sleep 30 & echo $! > \"$0.sleep\"; echo $$ > \"$0\"; wait; touch \"$0.late\"", out,
+        NULL};
     vg_pager_t *p = pager(NULL, 1, 300);
     struct vg_page pg = exec_page(argv);
     uint64_t start = vg_mono_ms();
@@ -744,7 +765,7 @@ static void test_max_inflight_runs_pages_one_after_another_in_order(void **state
     char out[256];
     new_path(out, sizeof out, "order");
     const char *script = "echo start $1 >> \"$0\"; sleep 0.1; echo end $1 >> \"$0\"";
-    const char *const argv[3][5] = {{"sh", "-c", script, out, "1"},
+    const char *const argv[3][6] = {{"sh", "-c", script, out, "1"},
                                     {"sh", "-c", script, out, "2"},
                                     {"sh", "-c", script, out, "3"}};
     struct outcome o[3] = {0};
@@ -779,7 +800,8 @@ static void test_queue_bound_refuses_with_eagain_and_free_calls_nobody_back(void
     vg_buf_t m = VG_BUF_INIT;
     vg_pager_metrics(p, &m);
     assert_has((char *)m.data, "vigil_pages_queued 10000\n");
-    assert_has((char *)m.data, "vigil_pages_total{channel=\"webhook\",outcome=\"refused\"} 1\n");
+    assert_has((char *)m.data,
+               "vigil_pages_total{channel=\"webhook\",outcome=\"refused\"} 1\n");
     vg_buf_release(&m);
     vg_pager_free(p);
     assert_int_equal(o.calls, 0);
@@ -806,6 +828,34 @@ static void test_free_cancels_running_children_and_transfers(void **state)
     assert_int_equal(o.calls, 0);
     assert_int_equal(kill(child, 0), -1); /* killed and reaped */
     peer_stop(&rx);
+}
+
+struct freeing {
+    vg_pager_t *pager;
+    int calls;
+};
+
+static void free_in_done(void *arg, const struct vg_page_result *res)
+{
+    struct freeing *f = arg;
+    f->calls++;
+    vg_pager_free(f->pager);
+}
+
+/* The incidents service may stop the pager from an outcome's callback. */
+static void test_done_may_free_the_pager_with_other_pages_running(void **state)
+{
+    struct freeing f = {pager(NULL, 3, 5000), 0};
+    const char *const quick[] = {"sh", "-c", "exit 0", NULL};
+    const char *const slow[] = {"sh", "-c", "sleep 5", NULL};
+    struct vg_page fast = exec_page(quick), late = exec_page(slow);
+    assert_int_equal(vg_pager_send(f.pager, &late, free_in_done, &f, NULL, 0), 0);
+    assert_int_equal(vg_pager_send(f.pager, &fast, free_in_done, &f, NULL, 0), 0);
+    run_until(&f.calls, 1, 5000);
+    assert_int_equal(f.calls, 1);
+    int never = 0;
+    run_until(&never, 1, 200);
+    assert_int_equal(f.calls, 1);
 }
 
 static void test_pages_that_cannot_be_sent_are_refused_at_once(void **state)
@@ -841,7 +891,9 @@ static void test_pages_that_cannot_be_sent_are_refused_at_once(void **state)
 static void test_invalid_utf8_and_controls_still_give_valid_bodies(void **state)
 {
     json_t *labels = json_object();
-    json_object_set_new_nocheck(labels, "ra\xffk", json_string_nocheck("r\xfe" "12"));
+    json_object_set_new_nocheck(labels, "ra\xffk",
+                                json_string_nocheck("r\xfe"
+                                                    "12"));
     struct vg_page pg = a_page();
     pg.summary = "inlet \xff\xfe hot \xc3\x28 \x1b[31m\"quoted\"\\";
     pg.site = "dc\xed\xa0\x80";
@@ -908,6 +960,7 @@ static const struct CMUnitTest page_tests[] = {
     cmocka_unit_test(test_max_inflight_runs_pages_one_after_another_in_order),
     cmocka_unit_test(test_queue_bound_refuses_with_eagain_and_free_calls_nobody_back),
     cmocka_unit_test(test_free_cancels_running_children_and_transfers),
+    cmocka_unit_test(test_done_may_free_the_pager_with_other_pages_running),
     cmocka_unit_test(test_pages_that_cannot_be_sent_are_refused_at_once),
     cmocka_unit_test(test_invalid_utf8_and_controls_still_give_valid_bodies),
     cmocka_unit_test(test_pagerduty_maps_unknown_severities_and_notices),
