@@ -101,12 +101,12 @@ static json_t *am_change(const json_t *alert, const char *status, const char *fp
         summary = json_string_value(json_object_get(labels, "alertname"));
     char key[96];
     snprintf(key, sizeof key, "am/%s", fp);
-    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:O}", "action",
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:o}", "action",
                           !strcmp(status, "firing") ? "trigger" : "resolve", "key", key,
                           "severity",
                           severity_of(json_string_value(json_object_get(labels, "severity"))),
                           "summary", summary ? summary : "alert from Alertmanager", "labels",
-                          labels ? labels : json_object());
+                          labels ? json_deep_copy(labels) : json_object());
     const char *site = json_string_value(json_object_get(labels, "site"));
     if (site)
         json_object_set_new(c, "site", json_string(site));
@@ -167,8 +167,12 @@ int vg_inbound_alertmanager(const json_t *body, json_t **changes, char *err, siz
         const char *given = json_string_value(json_object_get(a, "fingerprint"));
         if (given)
             snprintf(fp, sizeof fp, "%s", given);
-        else
-            label_hash(json_object_get(a, "labels") ?: json_object(), fp, sizeof fp);
+        else {
+            json_t *none = json_object();
+            json_t *labels = json_object_get(a, "labels");
+            label_hash(labels ? labels : none, fp, sizeof fp);
+            json_decref(none);
+        }
         json_array_append_new(*changes,
                               am_change(a, json_string_value(json_object_get(a, "status")), fp));
     }
