@@ -4,7 +4,8 @@
 # witness (:7702), all linked by mutual TLS with a fresh cluster CA — then
 # applies the two simulated sites (examples/demo-dc1.yaml, demo-dc2.yaml:
 # zones, a simulator device per site and its sensors) and shows the
-# cluster and the live sensors. Each member collects its own site's
+# cluster and the live sensors, and an on-call team whose pages land in a
+# local webhook receiver (examples/demo-oncall.yaml). Each member collects its own site's
 # devices; dc2's readings reach the primary over the member link. Ctrl-C
 # stops everything cleanly and removes the temporary directory.
 set -euo pipefail
@@ -46,6 +47,10 @@ witness: {name: witness, address: 127.0.0.1:7702}
 tls: {cert: pki/$n.crt, key: pki/$n.key, ca: pki/ca.crt}
 EOF
 done
+# the on-call person's pager: a local webhook receiver writing each page it
+# gets to $dir/pages.jsonl (examples/demo-oncall.yaml points at it)
+python3 tests/tools/page_receiver.py --log "$dir/pages.jsonl" --port 7790 >/dev/null 2>&1 &
+pids+=($!)
 "$vigild" run --node "$dir/dc1.yaml" --bootstrap 2>"$dir/dc1.log" &
 pids+=($!)
 "$vigild" run --node "$dir/dc2.yaml" 2>"$dir/dc2.log" &
@@ -59,6 +64,7 @@ for _ in $(seq 100); do # until dc2 is mirrored
 done
 "$vigil" apply -f examples/demo-dc1.yaml >/dev/null
 "$vigil" apply -f examples/demo-dc2.yaml >/dev/null
+"$vigil" apply -f examples/demo-oncall.yaml >/dev/null
 sleep 6 # a few polls of both simulators
 "$vigil" get sites
 echo
@@ -76,6 +82,9 @@ In another shell:
   $vigil series dc1-hall-a-inlet-1 --from -10m
   $vigil sim dc1-sim cooling-failure   # watch the inlet rise and the prediction fire
   $vigil alerts                  # rule states, recorded on both sites
+  $vigil incidents               # what pages people; 'vigil incident ID' for its timeline
+  tail -f $dir/pages.jsonl       # the pages the on-call person got (ack links inside)
+  $vigil oncall now              # who is on call
   $vigil switchover              # planned switchover drill
   pkill -9 -f 'vigild run --node $dir/dc1.yaml'   # lose a site: dc2 takes over in ~1 s
   $vigil events                  # what happened

@@ -59,9 +59,10 @@ def main():
     ap.add_argument("--statuses", default="", help="e.g. 503,202: the first answers")
     ap.add_argument("--default", type=int, default=202)
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     statuses = [int(s) for s in args.statuses.split(",") if s]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, statuses))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args, statuses))
     sys.stdout.write("%d\n" % server.server_address[1])  # one write: the port line
     sys.stdout.flush()
     server.serve_forever()
