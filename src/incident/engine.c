@@ -72,6 +72,8 @@ static const char *s_of(const json_t *o, const char *k)
 
 /* ---- 1. incidents from rule states and cluster events ---- */
 
+static void first_step(struct vg_incident_svc *svc, json_t *p, const char *policy, int64_t now);
+
 void vg_incident_prepare_open(struct vg_incident_svc *svc, json_t *p, int64_t now)
 {
     if (svc->dirty) {
@@ -83,8 +85,10 @@ void vg_incident_prepare_open(struct vg_incident_svc *svc, json_t *p, int64_t no
     json_object_set_new(p, "time", json_integer(now));
     const char *policy =
         vg_directory_route(&svc->dir, s_of(p, "severity"), site, json_object_get(p, "labels"));
-    if (policy)
+    if (policy) {
         json_object_set_new(p, "policy", json_string(policy));
+        first_step(svc, p, policy, now);
+    }
 }
 
 static void open_incident(struct vg_incident_svc *svc, json_t *p, int64_t now)
@@ -369,12 +373,15 @@ static void add_intent(struct intents *in, const char *target, const json_t *met
     if (!name || !type)
         return;
     char key[400];
-    snprintf(key, sizeof key, "inc%llu-r%llds%lld-%s-%s-%s", (unsigned long long)in->id,
-             (long long)in->round, (long long)in->step, in->event, target, name);
+    /* an incident not opened yet has no id: its open record's apply
+     * prefixes "inc<id>-" (incidents.c) */
+    int n = in->id ? snprintf(key, sizeof key, "inc%llu-", (unsigned long long)in->id) : 0;
+    snprintf(key + n, sizeof key - (size_t)n, "r%llds%lld-%s-%s-%s", (long long)in->round,
+             (long long)in->step, in->event, target, name);
     json_array_append_new(in->pages,
-                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "key", key, "target", target,
-                                    "method", name, "channel", type, "event", in->event, "due",
-                                    (json_int_t)(in->now + delay_ms)));
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", in->id ? "key" : "suffix", key,
+                                    "target", target, "method", name, "channel", type, "event",
+                                    in->event, "due", (json_int_t)(in->now + delay_ms)));
 }
 
 static void add_person(struct vg_incident_svc *svc, struct intents *in, const char *person)
@@ -532,6 +539,25 @@ static void escalate(struct vg_incident_svc *svc, const json_t *inc, int64_t now
     json_decref(p);
 }
 
+/* The first step rides on the open record itself (one record, one fsync,
+ * fewer milliseconds between a reading and a page); apply drops it when the
+ * incident joins a group or re-triggers one already open. Not while a
+ * silence covers it: the next tick records that instead. */
+static void first_step(struct vg_incident_svc *svc, json_t *p, const char *policy, int64_t now)
+{
+    const json_t *pol = json_object_get(svc->dir.policy, policy);
+    int64_t until;
+    if (!pol || vg_directory_silenced(&svc->dir, p, now, &until))
+        return;
+    struct intents in = {json_array(), 0, 0, 0, now, "trigger"};
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(json_array_get(json_object_get(pol, "steps"), 0), "notify"),
+                       i, t) add_target(svc, &in, t);
+    json_object_set_new(p, "escalate", json_pack("{s:i,s:i,s:o}", "step", 0, "round", 0, "pages",
+                                                 in.pages));
+}
+
 /* ---- 4. telling whoever was paged that it is over ---- */
 
 static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
@@ -626,7 +652,10 @@ static void on_delivered(void *arg, const struct vg_page_result *res)
 {
     struct vg_incident_sending *s = arg;
     struct vg_incident_svc *svc = s->svc;
-    json_object_del(svc->sending, s->key);
+    /* stays "sending" until its outcome is seen applied, or a while (the
+     * record was lost): a tick in between must not send it again */
+    json_object_set_new(svc->sending, s->key,
+                        json_integer(vg_incident_now_ms() + VG_INCIDENT_INFLIGHT_MS));
     if (res->ok)
         svc->n_pages_ok++;
     else
@@ -770,7 +799,13 @@ static void deliver(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
     json_t *pg;
     json_object_foreach(json_object_get(inc, "pages"), key, pg)
     {
-        if (strcmp(s_of(pg, "state"), "pending") || json_object_get(svc->sending, key) ||
+        json_t *busy = json_object_get(svc->sending, key);
+        if (busy && (strcmp(s_of(pg, "state"), "pending") ||
+                     (json_is_integer(busy) && json_integer_value(busy) <= now))) {
+            json_object_del(svc->sending, key); /* its outcome is in (or was lost) */
+            busy = NULL;
+        }
+        if (strcmp(s_of(pg, "state"), "pending") || busy ||
             json_integer_value(json_object_get(pg, "due")) > now)
             continue;
         char what[420];

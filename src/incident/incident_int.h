@@ -38,6 +38,7 @@ struct vg_incident_svc {
     int dirty; /* the directory must be rebuilt */
     struct vg_directory dir;
     struct event *tick;
+    struct event *kick; /* a tick soon, after a record that matters */
     vg_pager_t *pager;
     char public_url[256];
     int64_t minute_ms; /* a minute of escalation delays (60000; less in drills and tests) */

@@ -7,6 +7,7 @@
 #include "incident/incident_int.h"
 
 #include "core/say.h"
+#include "store/record.h"
 #include "incident/incident_routes.h"
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -21,6 +22,24 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         svc->dirty = 0;
     }
     vg_incident_tick(svc);
+}
+
+/* A record that may change what the engine does (a rule state, a cluster
+ * event, an incident's own change) runs a tick soon, rather than at the
+ * next of the periodic ones: a page goes out milliseconds after the
+ * reading that caused it. Ticks kicked so are at least KICK_MS apart. */
+#define KICK_MS 0
+
+static void on_record(void *instance, uint64_t index, uint16_t type)
+{
+    (void)index;
+    struct vg_incident_svc *svc = instance;
+    if (!svc->primary || evtimer_pending(svc->kick, NULL) ||
+        (type != VG_REC_ALERT && type != VG_REC_EVENT && type != VG_REC_CONFIG &&
+         type != VG_REC_INCIDENT))
+        return;
+    struct timeval tv = {0, KICK_MS * 1000};
+    evtimer_add(svc->kick, &tv);
 }
 
 static int start(const struct vg_service_env *env, void **instance, char *err, size_t errlen)
@@ -54,6 +73,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
         return rc;
     }
     svc->tick = event_new(env->base, -1, EV_PERSIST, on_tick, svc);
+    svc->kick = evtimer_new(env->base, on_tick, svc);
     struct timeval tv = {0, VG_INCIDENT_TICK_MS * 1000};
     event_add(svc->tick, &tv);
     *instance = svc;
@@ -66,6 +86,7 @@ static void stop(void *instance)
     if (!svc)
         return;
     event_free(svc->tick);
+    event_free(svc->kick);
     vg_pager_free(svc->pager);
     vg_incident_sends_free(svc);
     vg_directory_release(&svc->dir);
@@ -143,6 +164,7 @@ const struct vg_service vg_incident_service = {
     .stop = stop,
     .on_role = on_role,
     .on_commit = on_commit,
+    .on_record = on_record,
     .metrics = metrics,
     .routes = vg_incident_routes,
     .cli = cli,

@@ -190,6 +190,8 @@ static void group(struct incidents *s, json_t *inc, uint64_t id, json_int_t time
              json_pack("{s:O,s:s}", "incident", hid, "detail", "paged with the incident it joined"));
 }
 
+static void first_step(json_t *inc, uint64_t id, const json_t *p, json_int_t time);
+
 static int apply_open(struct incidents *s, const json_t *p)
 {
     const char *key = str(p, "key"), *sev = str(p, "severity"), *summary = str(p, "summary");
@@ -234,6 +236,7 @@ static int apply_open(struct incidents *s, const json_t *p)
     json_object_set_new(s->all, idk, inc);
     json_object_set_new(s->open_keys, key, json_integer((json_int_t)id));
     group(s, inc, id, time);
+    first_step(inc, id, p, time);
     return 0;
 }
 
@@ -326,6 +329,43 @@ static int apply_note(struct incidents *s, const json_t *p)
         return 0;
     timeline(inc, num(p, "time"), "note", by, json_pack("{s:s}", "text", text));
     return 0;
+}
+
+static int valid_intent(const json_t *pg);
+static void add_pages(json_t *inc, const json_t *list);
+
+/* The first escalation step an open record carries: its intents' keys
+ * get the new incident's id in front. */
+static void first_step(json_t *inc, uint64_t id, const json_t *p, json_int_t time)
+{
+    const json_t *esc = json_object_get(p, "escalate");
+    json_t *list = json_object_get(esc, "pages");
+    if (!json_is_array(list) || json_object_get(inc, "group_of"))
+        return;
+    json_t *keyed = json_array();
+    size_t i;
+    json_t *pg;
+    json_array_foreach(list, i, pg)
+    {
+        const char *suffix = str(pg, "suffix");
+        if (!suffix)
+            continue;
+        char key[512];
+        snprintf(key, sizeof key, "inc%llu-%s", (unsigned long long)id, suffix);
+        json_t *c = json_deep_copy(pg);
+        json_object_del(c, "suffix");
+        json_object_set_new(c, "key", json_string(key));
+        json_array_append_new(keyed, c);
+    }
+    json_object_set_new(inc, "step", json_integer(0));
+    json_object_set_new(inc, "round", json_integer(0));
+    json_object_set_new(inc, "stepped_at", json_integer(time));
+    add_pages(inc, keyed);
+    json_t *who = json_array();
+    json_array_foreach(keyed, i, pg) json_array_append(who, json_object_get(pg, "target"));
+    timeline(inc, time, "escalated", NULL,
+             json_pack("{s:i,s:i,s:o}", "step", 0, "round", 0, "notify", who));
+    json_decref(keyed);
 }
 
 static int valid_intent(const json_t *pg)

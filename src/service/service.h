@@ -100,6 +100,7 @@ struct vg_service {
     void (*stop)(void *instance); /* frees; NULL instance is fine */
     void (*on_role)(void *instance, enum vg_service_role role);
     void (*on_commit)(void *instance, const vg_change_t *change); /* objects put/deleted */
+    void (*on_record)(void *instance, uint64_t index, uint16_t type); /* any record applied */
     void (*metrics)(void *instance, vg_buf_t *out);               /* Prometheus text */
     int (*disk_full)(void *instance); /* 1 while it cannot store for lack of space */
     /* its traffic on the member link (cluster.h), or NULL */

@@ -54,6 +54,14 @@ static void on_change(void *ctx, const vg_change_t *change)
             s->run[i].def->on_commit(s->run[i].instance, change);
 }
 
+static void on_record(void *ctx, uint64_t index, uint16_t type)
+{
+    vg_services_t *s = ctx;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->run[i].def->on_record)
+            s->run[i].def->on_record(s->run[i].instance, index, type);
+}
+
 static int attach_channel(vg_services_t *s, char *err, size_t errlen)
 {
     const char *owner = NULL;
@@ -97,6 +105,7 @@ int vg_services_start(const struct vg_service_env *env, vg_services_t **out, cha
         return rc;
     }
     vg_state_set_extra_observer(vg_member_state(s->member), on_change, s);
+    vg_state_set_record_observer(vg_member_state(s->member), on_record, s);
     tell_role(s);
     s->role_ev = event_new(env->base, -1, EV_PERSIST, on_role_poll, s);
     struct timeval every = {0, ROLE_POLL_MS * 1000};
@@ -112,6 +121,7 @@ void vg_services_stop(vg_services_t *s)
     if (s->role_ev)
         event_free(s->role_ev);
     vg_state_set_extra_observer(vg_member_state(s->member), NULL, NULL);
+    vg_state_set_record_observer(vg_member_state(s->member), NULL, NULL);
     vg_cluster_set_channel(s->cluster, NULL);
     for (size_t i = s->n; i-- > 0;)
         s->run[i].def->stop(s->run[i].instance);

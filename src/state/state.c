@@ -372,6 +372,9 @@ void *vg_state_slice(const vg_state_t *st, const struct vg_service_data *data)
     VG_BUG("service data '%s' is not in vg_service_data[]", data->name);
 }
 
+static int apply_one(vg_state_t *st, uint64_t index, uint16_t type, json_t *payload,
+                     vg_apply_result_t *res);
+
 int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type,
                    json_t *payload, vg_apply_result_t *res)
 {
@@ -383,6 +386,21 @@ int vg_state_apply(vg_state_t *st, uint64_t epoch, uint64_t index, uint16_t type
     st->applied_index = index;
     if (epoch > st->epoch)
         st->epoch = epoch;
+    int rc = apply_one(st, index, type, payload, res);
+    if (st->record_observer)
+        st->record_observer(st->record_observer_ctx, index, type);
+    return rc;
+}
+
+void vg_state_set_record_observer(vg_state_t *st, vg_record_fn fn, void *ctx)
+{
+    st->record_observer = fn;
+    st->record_observer_ctx = ctx;
+}
+
+static int apply_one(vg_state_t *st, uint64_t index, uint16_t type, json_t *payload,
+                     vg_apply_result_t *res)
+{
     switch (type) {
     case VG_REC_OBJ_PUT:
         return apply_put(st, index, payload, res);

@@ -132,6 +132,10 @@ size_t vg_state_history_bytes_since(const vg_state_t *st, uint64_t from);
 void vg_state_set_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
 /* A second, independent observer slot (the facility monitor uses it). */
 void vg_state_set_extra_observer(vg_state_t *st, vg_change_fn fn, void *ctx);
+/* Called after every record is applied, whatever its type (a service that
+ * acts on another's records, the incidents on rule states, wakes up). */
+typedef void (*vg_record_fn)(void *ctx, uint64_t index, uint16_t type);
+void vg_state_set_record_observer(vg_state_t *st, vg_record_fn fn, void *ctx);
 
 /* Snapshot support: appends the whole state's JSON text to out (objects are
  * written as they are packed, never unpacked), and loads it back from the

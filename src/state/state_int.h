@@ -37,6 +37,8 @@ struct vg_state {
     void *observer_ctx;
     vg_change_fn extra_observer; /* a second one: the facility monitor */
     void *extra_observer_ctx;
+    vg_record_fn record_observer; /* every record applied (the services' runner) */
+    void *record_observer_ctx;
     vg_buf_t scratch; /* reused by vg_state_pack */
 };
 
