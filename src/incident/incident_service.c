@@ -113,8 +113,9 @@ static void on_role(void *instance, enum vg_service_role role)
 
 static void on_commit(void *instance, const vg_change_t *change)
 {
-    static const char *const watched[] = {"Person", "Team",   "Schedule", "EscalationPolicy",
-                                          "Contact", "Sensor", "Zone",     NULL};
+    static const char *const watched[] = {"Person",  "Team",   "Schedule", "EscalationPolicy",
+                                          "Contact", "Sensor", "Zone",     "Silence",
+                                          "MaintenanceWindow", NULL};
     struct vg_incident_svc *svc = instance;
     const char *kind = json_string_value(json_object_get(change->object, "kind"));
     for (size_t i = 0; kind && watched[i]; i++)
@@ -151,8 +152,9 @@ static void metrics(void *instance, vg_buf_t *out)
     vg_pager_metrics(svc->pager, out);
 }
 
-static const char *const kinds[] = {"Person", "Team", "Schedule", "EscalationPolicy",
-                                    "Contact", NULL};
+static const char *const kinds[] = {"Person",  "Team",    "Schedule",          "EscalationPolicy",
+                                    "Contact", "Silence", "MaintenanceWindow", "Course",
+                                    "Completion", NULL};
 static const char *const cli[] = {"incidents", "incident", "ack", "resolve", "note",
                                   "oncall",    NULL};
 

@@ -60,6 +60,10 @@ kind: Sensor
 name: rack-2
 spec: {zone: hall-a, device: bms, type: temperature, builtin_rules: false, stale_after_s: 1}
 ---
+kind: Sensor
+name: rack-3
+spec: {zone: hall-a, device: bms, type: temperature, builtin_rules: false}
+---
 kind: Rule
 name: rack-hot
 spec: {match: {type: temperature}, severity: warning, above: 27, critical_above: 30,
@@ -258,3 +262,31 @@ out=$("$VIGIL" get person bob -o json)
 ! grep -rq R0UT1NGKEYSECRETx "$D" || fail "the routing key is in plaintext under the data dir"
 ! grep -q R0UT1NGKEYSECRETx "$D.log" || fail "the routing key is in the log"
 pass "the routing key stays secret"
+
+# --- a silence: recorded, nobody paged until it ends ----------------------------
+n_alice=$(lines "$A_LOG")
+cat >"$VG_TMP/silence.yaml" <<EOF
+kind: Silence
+name: rack-3-work
+spec:
+  starts: "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)"
+  ends: "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+  comment: re-cabling rack 3
+  match: {labels: {sensor: rack-3}}
+EOF
+"$VIGIL" apply -f "$VG_TMP/silence.yaml" >/dev/null || fail "apply the silence"
+rack3() { vg_api GET '/api/v1/incidents?status=open' | cut -d' ' -f2- |
+    jq -r '.items[] | select(.labels.sensor=="rack-3") | .id'; }
+push rack-3 35
+wait_for 5 "an incident for rack-3" '[[ -n $(rack3) ]]'
+ID3=$(rack3)
+wait_for 5 "the silence on the incident" '[[ $(incident "$ID3" | jq -r .silenced_by) == rack-3-work ]]'
+sleep 1
+assert_eq "$n_alice" "$(lines "$A_LOG")" "nobody paged while silenced"
+"$VIGIL" delete silence rack-3-work >/dev/null || fail "end the silence"
+wait_for 5 "alice paged once the silence is gone" '(( $(lines "$A_LOG") > n_alice ))'
+assert_contains "$(tail -1 "$A_LOG" | jq -r .body)" "rack-3" "the page after the silence"
+out=$(vg_api PUT /api/v1/objects/Silence/bad '{"spec":{"starts":"2026-12-08T08:00:00Z","ends":"2026-12-08T07:00:00Z","comment":"x","match":{"site":"dc1"}}}')
+assert_eq 400 "${out%% *}" "a silence ending before it starts"
+assert_contains "$out" '"field":"spec.ends"' "the field named"
+pass "a silenced incident is recorded and pages nobody until the silence ends"
