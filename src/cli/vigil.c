@@ -43,7 +43,7 @@ static const struct vg_cmd cmd_version = {
 
 /* The command table: name, handler and flags live in each row. */
 static const struct vg_cmd *const commands[] = {
-    &vg_cmd_apply,    &vg_cmd_get,     &vg_cmd_delete,  &vg_cmd_watch,    &vg_cmd_token,
+    &vg_cmd_apply,    &vg_cmd_explain, &vg_cmd_get,     &vg_cmd_delete,  &vg_cmd_watch,    &vg_cmd_token,
     &vg_cmd_pki,      &vg_cmd_status,  &vg_cmd_cluster, &vg_cmd_events,   &vg_cmd_switchover,
     &vg_cmd_failover, &vg_cmd_sensors, &vg_cmd_series,  &vg_cmd_facility, &vg_cmd_alerts,
     &vg_cmd_push,     &vg_cmd_sim,     &vg_cmd_incidents, &vg_cmd_incident, &vg_cmd_ack,
