@@ -615,6 +615,7 @@ struct vg_incident_sending {
     struct vg_incident_svc *svc;
     uint64_t id;
     char key[400];
+    char schedule[VG_NAME_MAX + 1]; /* a hand-off notice's schedule, or "" */
     struct vg_incident_sending *prev, *next;
 };
 
@@ -660,7 +661,13 @@ static void on_delivered(void *arg, const struct vg_page_result *res)
         svc->n_pages_ok++;
     else
         svc->n_pages_failed++;
-    if (svc->primary) { /* a mirror's result is the new primary's to find out */
+    if (svc->primary && s->schedule[0]) {
+        json_t *p = json_pack("{s:s,s:s,s:s,s:b,s:s,s:I}", "op", "handoff_paged", "schedule",
+                              s->schedule, "key", s->key, "ok", res->ok, "detail", res->detail,
+                              "time", vg_incident_now_ms());
+        vg_incident_submit(svc, p);
+        json_decref(p);
+    } else if (svc->primary) { /* a mirror's result is the new primary's to find out */
         json_t *p = json_pack("{s:s,s:I,s:s,s:b,s:b,s:i,s:i,s:s,s:I}", "op", "paged", "id",
                               (json_int_t)s->id, "key", s->key, "ok", res->ok, "permanent",
                               res->permanent, "attempts", res->attempts, "status", res->status,
@@ -829,6 +836,82 @@ static void deliver(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
     }
 }
 
+/* ---- hand-offs: tell whoever comes on call ---- */
+
+#define HANDOFF_EVERY_MS 1000
+
+static void send_notice(struct vg_incident_svc *svc, const char *schedule, const json_t *h)
+{
+    const char *person = s_of(h, "person"), *key = s_of(h, "key");
+    const json_t *spec = json_object_get(svc->dir.person, person);
+    const json_t *rules = json_object_get(spec, "notification_rules");
+    const json_t *m = json_array_size(rules)
+                          ? method_named(spec, s_of(json_array_get(rules, 0), "contact") ?: "")
+                          : json_array_get(json_object_get(spec, "contact_methods"), 0);
+    char summary[300], until[40] = "further notice";
+    json_t *u = json_object_get(h, "until");
+    if (json_is_integer(u)) {
+        time_t t = (time_t)(json_integer_value(u) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(until, sizeof until, "%a %Y-%m-%d %H:%M UTC", &tm);
+    }
+    snprintf(summary, sizeof summary, "You are on call for %s until %s", schedule, until);
+    const char *argv[33];
+    struct vg_page page = {.key = key, .event = VG_PAGE_NOTICE, .summary = summary,
+                           .severity = "info", .recipient = person,
+                           .time_ms = json_integer_value(json_object_get(h, "time"))};
+    struct vg_incident_sending *s = sending_new(svc, 0, key);
+    snprintf(s->schedule, sizeof s->schedule, "%s", schedule);
+    json_object_set_new(svc->sending, key, json_true());
+    struct vg_page_result res = {.permanent = 1};
+    char err[256];
+    if (!m || fill_channel(&page, m, argv, VG_ARRAY_LEN(argv)))
+        snprintf(res.detail, sizeof res.detail, "%s has no usable contact method", person);
+    else if (vg_pager_send(svc->pager, &page, on_delivered, s, err, sizeof err) == 0)
+        return;
+    else
+        snprintf(res.detail, sizeof res.detail, "%s", err);
+    on_delivered(s, &res);
+}
+
+static void handoffs(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    if (now - svc->handoff_at < HANDOFF_EVERY_MS)
+        return;
+    svc->handoff_at = now;
+    const char *name;
+    json_t *spec;
+    json_object_foreach(svc->dir.schedule, name, spec)
+    {
+        struct vg_shift sh;
+        char err[256], what[200], key[200];
+        if (vg_schedule_oncall(spec, now, &sh, err, sizeof err) || !sh.person[0])
+            continue;
+        json_t *h = json_object_get(vg_incidents_handoffs(st), name);
+        if (!h || strcmp(s_of(h, "person"), sh.person)) {
+            snprintf(what, sizeof what, "handoff/%s/%s", name, sh.person);
+            snprintf(key, sizeof key, "handoff-%s-%s-%lld", name, sh.person, (long long)now);
+            if (once(svc, what, now))
+                continue;
+            json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "op", "handoff", "schedule", name,
+                                  "person", sh.person, "key", key, "until",
+                                  (json_int_t)sh.end_ms, "time", now);
+            vg_incident_submit(svc, p);
+            json_decref(p);
+            continue;
+        }
+        json_t *busy = json_object_get(svc->sending, s_of(h, "key"));
+        if (busy && (strcmp(s_of(h, "state"), "pending") ||
+                     (json_is_integer(busy) && json_integer_value(busy) <= now))) {
+            json_object_del(svc->sending, s_of(h, "key")); /* outcome in, or lost */
+            busy = NULL;
+        }
+        if (!strcmp(s_of(h, "state"), "pending") && !busy)
+            send_notice(svc, name, h);
+    }
+}
+
 void vg_incident_tick(struct vg_incident_svc *svc)
 {
     if (!svc->primary || !vg_member_writable(svc->member))
@@ -839,6 +922,7 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     from_alerts(svc, st, now);
     from_events(svc, st, now);
     from_training(svc, st, now);
+    handoffs(svc, st, now);
     settle_switchovers(svc, st, now);
     const char *id;
     json_t *inc;

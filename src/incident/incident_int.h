@@ -48,6 +48,7 @@ struct vg_incident_svc {
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     int64_t training_at; /* when overdue training was last looked at */
+    int64_t handoff_at;  /* when schedules were last looked at for hand-offs */
     /* metrics */
     uint64_t n_opened, n_resolved, n_escalations, n_pages_ok, n_pages_failed, n_acks_link;
     uint64_t n_throttled;

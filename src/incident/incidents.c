@@ -21,6 +21,7 @@ struct incidents {
     json_t *all;       /* {"<id>": incident} */
     json_t *recent;    /* {dedup key: id} resolved, for flapping */
     json_t *heads;     /* {group: id} the incident a group's newcomers join */
+    json_t *handoffs;  /* {schedule: {person, key, state, ...}} the last hand-off notice */
     json_t *open_keys; /* {dedup key: id} of incidents not resolved */
     json_t *resolved;  /* [id] resolved, oldest first (for pruning) */
     uint64_t next_id;
@@ -35,6 +36,7 @@ static void *slice_new(void)
     s->resolved = json_array();
     s->recent = json_object();
     s->heads = json_object();
+    s->handoffs = json_object();
     s->next_id = 1;
     return s;
 }
@@ -49,6 +51,7 @@ static void slice_free(void *slice)
     json_decref(s->resolved);
     json_decref(s->recent);
     json_decref(s->heads);
+    json_decref(s->handoffs);
     free(s);
 }
 
@@ -473,6 +476,34 @@ static int apply_paged(struct incidents *s, const json_t *p)
     return 0;
 }
 
+/* Someone else is on call in a schedule now: the notice to them is owed
+ * (its key is the idempotency key of the page that tells them). */
+static int apply_handoff(struct incidents *s, const json_t *p)
+{
+    const char *schedule = str(p, "schedule"), *person = str(p, "person"), *key = str(p, "key");
+    if (!schedule || !person || !key)
+        return 0;
+    json_t *h = json_pack("{s:s,s:s,s:s,s:I}", "person", person, "key", key, "state", "pending",
+                          "time", num(p, "time"));
+    if (json_object_get(p, "until"))
+        json_object_set(h, "until", json_object_get(p, "until"));
+    json_object_set_new(s->handoffs, schedule, h);
+    return 0;
+}
+
+static int apply_handoff_paged(struct incidents *s, const json_t *p)
+{
+    json_t *h = json_object_get(s->handoffs, str(p, "schedule") ?: "");
+    const char *key = str(p, "key");
+    if (!h || !key || strcmp(str(h, "key"), key) || strcmp(str(h, "state"), "pending"))
+        return 0;
+    json_object_set_new(h, "state", json_string(json_is_true(json_object_get(p, "ok"))
+                                                    ? "delivered" : "failed"));
+    if (str(p, "detail"))
+        json_object_set(h, "detail", json_object_get(p, "detail"));
+    return 0;
+}
+
 static int apply(void *slice, uint64_t index, uint16_t type, json_t *payload)
 {
     (void)index;
@@ -488,6 +519,7 @@ static int apply(void *slice, uint64_t index, uint16_t type, json_t *payload)
         {"open", apply_open},         {"ack", apply_ack},       {"resolve", apply_resolve},
         {"note", apply_note},         {"escalate", apply_escalate}, {"notify", apply_notify},
         {"paged", apply_paged},       {"silenced", apply_silenced},
+        {"handoff", apply_handoff},   {"handoff_paged", apply_handoff_paged},
     };
     for (size_t i = 0; i < VG_ARRAY_LEN(ops); i++)
         if (!strcmp(op, ops[i].op))
@@ -509,6 +541,8 @@ static void dump(const void *slice, vg_buf_t *out)
     vg_json_dump(s->recent, out);
     vg_buf_adds(out, ",\"heads\":");
     vg_json_dump(s->heads, out);
+    vg_buf_adds(out, ",\"handoffs\":");
+    vg_json_dump(s->handoffs, out);
     vg_buf_adds(out, "}");
 }
 
@@ -520,12 +554,13 @@ static int load(void *slice, const json_t *d, char *err, size_t errlen)
     json_t *resolved = json_object_get(d, "resolved"), *next = json_object_get(d, "next_id");
     json_t *cursor = json_object_get(d, "event_cursor");
     json_t *recent = json_object_get(d, "recent"), *heads = json_object_get(d, "heads");
+    json_t *handoffs = json_object_get(d, "handoffs");
     if (!all && !keys && !resolved)
         return 0;
     if (!json_is_object(all) || !json_is_object(keys) || !json_is_array(resolved) ||
         !json_is_integer(next) || json_integer_value(next) < 1 ||
         (cursor && !json_is_integer(cursor)) || (recent && !json_is_object(recent)) ||
-        (heads && !json_is_object(heads)))
+        (heads && !json_is_object(heads)) || (handoffs && !json_is_object(handoffs)))
         return vg_err(err, errlen, -EINVAL, "snapshot state is malformed: incidents");
     json_decref(s->all);
     json_decref(s->open_keys);
@@ -540,6 +575,10 @@ static int load(void *slice, const json_t *d, char *err, size_t errlen)
     if (heads) {
         json_decref(s->heads);
         s->heads = vg_json_copy(heads);
+    }
+    if (handoffs) {
+        json_decref(s->handoffs);
+        s->handoffs = vg_json_copy(handoffs);
     }
     s->next_id = (uint64_t)json_integer_value(next);
     s->event_cursor = cursor ? (uint64_t)json_integer_value(cursor) : 0;
@@ -583,6 +622,11 @@ uint64_t vg_incidents_open_id(const vg_state_t *st, const char *key)
 uint64_t vg_incidents_event_cursor(const vg_state_t *st)
 {
     return slice_of(st)->event_cursor;
+}
+
+json_t *vg_incidents_handoffs(const vg_state_t *st)
+{
+    return slice_of(st)->handoffs;
 }
 
 size_t vg_incidents_n_open(const vg_state_t *st)

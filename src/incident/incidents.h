@@ -20,6 +20,9 @@
  *   escalate  {id, step, round, pages: [page intent]}
  *   notify    {id, reason: "resolve"|"ack", pages: [page intent]}
  *   paged     {id, key, ok, permanent, attempts, status, detail}
+ *   silenced  {id, by, until}
+ *   handoff   {schedule, person, key, until?}   someone else is on call now
+ *   handoff_paged {schedule, key, ok, detail}   the notice to them went out
  * A page intent: {key, target, method, channel, event, due}. Its key is the
  * idempotency key every delivery of it carries; "paged" is its outcome.
  */
@@ -42,6 +45,9 @@ json_t *vg_incidents_get(const vg_state_t *st, uint64_t id);
 uint64_t vg_incidents_open_id(const vg_state_t *st, const char *key);
 /* The highest cluster event index an incident record has acted on. */
 uint64_t vg_incidents_event_cursor(const vg_state_t *st);
+/* {schedule: {person, key, state: pending|delivered|failed, time, until?}}:
+ * the last hand-off notice of each schedule. Borrowed. */
+json_t *vg_incidents_handoffs(const vg_state_t *st);
 /* Incidents not resolved. */
 size_t vg_incidents_n_open(const vg_state_t *st);
 

@@ -290,3 +290,27 @@ out=$(vg_api PUT /api/v1/objects/Silence/bad '{"spec":{"starts":"2026-12-08T08:0
 assert_eq 400 "${out%% *}" "a silence ending before it starts"
 assert_contains "$out" '"field":"spec.ends"' "the field named"
 pass "a silenced incident is recorded and pages nobody until the silence ends"
+
+# --- hand-offs: whoever comes on call is told ---------------------------------
+n_alice=$(lines "$A_LOG") n_bob=$(lines "$B_LOG")
+cat >"$VG_TMP/schedule.yaml" <<EOF
+kind: Schedule
+name: hall
+spec:
+  timezone: UTC
+  layers: [{name: weekly, people: [alice], start: "2026-01-05T09:00", turn: 1w}]
+EOF
+"$VIGIL" apply -f "$VG_TMP/schedule.yaml" >/dev/null || fail "apply the schedule"
+notice_to() { tail -n +"$(($2 + 1))" "$1" | jq -r .body | grep -c "on call for hall" || true; }
+wait_for 5 "alice told she is on call" '(( $(notice_to "$A_LOG" "$n_alice") == 1 ))'
+assert_eq alice "$("$VIGIL" oncall now --schedule hall -o json | jq -r '.items[0].person')" "on call"
+cat >>"$VG_TMP/schedule.yaml" <<EOF
+  overrides:
+    - {person: bob, start: "$(date -u +%Y-%m-%dT%H:%M)", end: "$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M)"}
+EOF
+"$VIGIL" apply -f "$VG_TMP/schedule.yaml" >/dev/null || fail "apply the override"
+wait_for 5 "bob told he is on call" '(( $(notice_to "$B_LOG" "$n_bob") == 1 ))'
+sleep 1.5 # a second look at the schedules: nobody is told twice
+assert_eq 1 "$(notice_to "$A_LOG" "$n_alice")" "alice told once"
+assert_eq 1 "$(notice_to "$B_LOG" "$n_bob")" "bob told once"
+pass "a hand-off notice goes to whoever comes on call, once"
