@@ -25,13 +25,15 @@ void vg_directory_init(struct vg_directory *d)
     d->zone_site = json_object();
     d->silence = json_object();
     d->maintenance = json_object();
+    d->sensor = json_object();
+    d->rule = json_object();
 }
 
 void vg_directory_release(struct vg_directory *d)
 {
     json_t **all[] = {&d->person,      &d->team,         &d->schedule,    &d->policy,
                       &d->contact,     &d->policy_names, &d->sensor_zone, &d->zone_site,
-                      &d->silence,     &d->maintenance};
+                      &d->silence,     &d->maintenance,  &d->sensor,      &d->rule};
     for (size_t i = 0; i < VG_ARRAY_LEN(all); i++) {
         json_decref(*all[i]);
         *all[i] = NULL;
@@ -93,6 +95,8 @@ void vg_directory_load(struct vg_directory *d, const vg_state_t *st)
     load_refs(st, "Zone", "site", d->zone_site);
     load_kind(st, "Silence", d->silence, NULL);
     load_kind(st, "MaintenanceWindow", d->maintenance, NULL);
+    load_kind(st, "Sensor", d->sensor, NULL);
+    load_kind(st, "Rule", d->rule, NULL);
 }
 
 static int in_period(const json_t *spec, int64_t now)

@@ -20,6 +20,7 @@
  */
 #include "incident/incident_int.h"
 
+#include <math.h>
 #include <time.h>
 
 #include "core/say.h"
@@ -134,6 +135,11 @@ static void open_for_alert(struct vg_incident_svc *svc, const char *id, const js
         json_object_set_new(p, "site", json_string(site));
     if (zone)
         json_object_set_new(p, "zone", json_string(zone));
+    /* what the reading was: an outside contact's message may quote it */
+    if (json_is_number(json_object_get(ch, "value")))
+        json_object_set(p, "value", json_object_get(ch, "value"));
+    if (json_is_number(json_object_get(ch, "predicted_s")))
+        json_object_set(p, "predicted_s", json_object_get(ch, "predicted_s"));
     open_incident(svc, p, now);
     json_decref(p);
 }
@@ -720,6 +726,57 @@ static int fill_channel(struct vg_page *page, const json_t *m, const char **argv
     return -EINVAL;
 }
 
+/* The tank of a fuel sensor: its rule's fuel.tank_litres, else the
+ * sensor's label tank_litres; NAN when unknown. */
+static double tank_litres(struct vg_incident_svc *svc, const json_t *inc)
+{
+    const json_t *labels = json_object_get(inc, "labels");
+    const json_t *rule = json_object_get(svc->dir.rule, s_of(labels, "rule") ?: "");
+    const json_t *tank = json_object_get(json_object_get(rule, "fuel"), "tank_litres");
+    if (json_is_number(tank))
+        return json_number_value(tank);
+    const json_t *sensor = json_object_get(svc->dir.sensor, s_of(labels, "sensor") ?: "");
+    const char *label = s_of(json_object_get(sensor, "labels"), "tank_litres");
+    return label ? strtod(label, NULL) : NAN;
+}
+
+/* An outside contact's message, its {placeholders} filled in: summary,
+ * site, zone, sensor, value, hours_left and, for a generator's fuel,
+ * litres_needed to fill the tank. An unknown one stays as written. */
+static void render_message(struct vg_incident_svc *svc, const char *tmpl, const json_t *inc,
+                           vg_buf_t *out)
+{
+    const json_t *labels = json_object_get(inc, "labels");
+    const json_t *value = json_object_get(inc, "value");
+    const json_t *pred = json_object_get(inc, "predicted_s");
+    const json_t *sensor = json_object_get(svc->dir.sensor, s_of(labels, "sensor") ?: "");
+    double tank = tank_litres(svc, inc), litres = json_number_value(value);
+    if (!strcmp(s_of(sensor, "type") ?: "", "generator-fuel"))
+        litres = litres / 100 * tank; /* a percentage of the tank */
+    for (const char *p = tmpl; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (!close || close - p > 32) {
+            vg_buf_add(out, p++, 1);
+            continue;
+        }
+        char name[40];
+        snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
+        if (!strcmp(name, "summary") || !strcmp(name, "site") || !strcmp(name, "zone"))
+            vg_buf_adds(out, s_of(inc, name) ?: "?");
+        else if (!strcmp(name, "sensor"))
+            vg_buf_adds(out, s_of(labels, "sensor") ?: "?");
+        else if (!strcmp(name, "value") && json_is_number(value))
+            vg_buf_printf(out, "%.1f", json_number_value(value));
+        else if (!strcmp(name, "hours_left") && json_is_number(pred))
+            vg_buf_printf(out, "%.1f", json_number_value(pred) / 3600);
+        else if (!strcmp(name, "litres_needed") && json_is_number(value) && tank > 0)
+            vg_buf_printf(out, "%.0f", fmax(tank - litres, 0));
+        else
+            vg_buf_add(out, p, (size_t)(close - p + 1));
+        p = close + 1;
+    }
+}
+
 static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json_t *pg)
 {
     const char *target = s_of(pg, "target"), *key = s_of(pg, "key");
@@ -738,8 +795,15 @@ static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json
         snprintf(summary, sizeof summary, "%s", s_of(inc, "summary"));
     snprintf(incident, sizeof incident, "%llu", (unsigned long long)id);
     const char *argv[33];
+    vg_buf_t details = VG_BUF_INIT;
+    const json_t *contact = json_object_get(svc->dir.contact, target);
+    if (contact && s_of(contact, "message")) {
+        render_message(svc, s_of(contact, "message"), inc, &details);
+        vg_buf_add(&details, "", 1);
+    }
     struct vg_page page = {
         .key = key,
+        .details = details.len ? (const char *)details.data : NULL,
         .event = page_event(s_of(pg, "event")),
         .incident = incident,
         .dedup = s_of(inc, "key"),
@@ -766,13 +830,17 @@ static void send_page(struct vg_incident_svc *svc, const json_t *inc, const json
     }
     struct vg_incident_sending *s = sending_new(svc, id, key);
     json_object_set_new(svc->sending, key, json_true());
-    if (vg_pager_send(svc->pager, &page, on_delivered, s, err, sizeof err) == 0)
+    if (vg_pager_send(svc->pager, &page, on_delivered, s, err, sizeof err) == 0) {
+        vg_buf_release(&details);
         return;
+    }
     res.permanent = 1;
     snprintf(res.detail, sizeof res.detail, "%s", err);
     on_delivered(s, &res);
+    vg_buf_release(&details);
     return;
 failed:
+    vg_buf_release(&details);
     res.permanent = 1;
     json_object_set_new(svc->sending, key, json_true());
     on_delivered(sending_new(svc, id, key), &res);

@@ -26,6 +26,7 @@ struct vg_directory {
     json_t *policy_names;                                /* [name] sorted */
     json_t *sensor_zone, *zone_site;                     /* {sensor: zone}, {zone: site} */
     json_t *silence, *maintenance;                       /* {name: spec} */
+    json_t *sensor, *rule;                               /* {name: spec} */
 };
 
 struct vg_incident_sending; /* engine.c: one delivery in progress */

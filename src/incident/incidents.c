@@ -114,6 +114,10 @@ static void retrigger(json_t *inc, const json_t *p, json_int_t time)
     json_object_set_new(inc, "severity", json_string(sev));
     json_object_set(inc, "summary", json_object_get(p, "summary"));
     json_object_set_new(inc, "count", json_integer(num(inc, "count") + 1));
+    static const char *const readings[] = {"value", "predicted_s", NULL};
+    for (size_t i = 0; readings[i]; i++)
+        if (json_is_number(json_object_get(p, readings[i])))
+            json_object_set(inc, readings[i], json_object_get(p, readings[i]));
     timeline(inc, time, "retriggered", NULL, extra);
 }
 
@@ -220,7 +224,8 @@ static int apply_open(struct incidents *s, const json_t *p)
                             "summary", summary, "source", source, "opened", time, "count",
                             (json_int_t)1, "step", -1, "round", 0, "stepped_at", (json_int_t)0,
                             "pages", json_object(), "timeline", json_array());
-    static const char *const copied[] = {"site", "zone", "labels", "policy", "ref", "direct",
+    static const char *const copied[] = {"site",   "zone",  "labels",      "policy",
+                                         "ref",    "direct", "value",      "predicted_s",
                                          NULL};
     for (size_t i = 0; copied[i]; i++) {
         json_t *v = json_object_get(p, copied[i]);
