@@ -71,6 +71,58 @@ static const char *s_of(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* ---- the work list: the incidents a tick may have to act on ---- */
+
+/* Every incident that may need the engine: not resolved and routed
+ * (escalation, silences), with a page pending, resolved and not yet told,
+ * or one the engine resolves itself (rules, switchovers, training). With
+ * 10,000 open incidents nobody is paged for, a tick looks at none of them;
+ * the list is rebuilt (one pass) only after an incident record. */
+static int needs_work(const json_t *inc)
+{
+    const char *status = s_of(inc, "status"), *source = s_of(inc, "source");
+    int resolved = !strcmp(status, "resolved");
+    if (!resolved && (s_of(inc, "policy") || s_of(inc, "direct") || !strcmp(source, "rule") ||
+                      !strcmp(source, "training") ||
+                      !strncmp(s_of(inc, "key"), "cluster/switchover-", 19)))
+        return 1;
+    if (resolved && !json_is_true(json_object_get(inc, "resolve_noticed")) &&
+        json_object_size(json_object_get(inc, "pages")))
+        return 1;
+    if (resolved && !json_is_true(json_object_get(inc, "resolve_noticed")) &&
+        s_of(inc, "silenced_by"))
+        return 1;
+    const char *key;
+    json_t *pg;
+    json_object_foreach(json_object_get(inc, "pages"), key, pg)
+    {
+        if (!strcmp(s_of(pg, "state"), "pending"))
+            return 1;
+    }
+    return 0;
+}
+
+static void rebuild_work(struct vg_incident_svc *svc, const vg_state_t *st)
+{
+    json_array_clear(svc->work);
+    const char *id;
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), id, inc)
+    {
+        if (needs_work(inc))
+            json_array_append_new(svc->work, json_string(id));
+    }
+    svc->work_dirty = 0;
+}
+
+/* for (each incident of the work list that still exists) */
+#define WORK_FOREACH(svc, st, id, inc)                                                        \
+    for (size_t w_i_ = 0;                                                                      \
+         w_i_ < json_array_size((svc)->work) &&                                                \
+         ((id) = json_string_value(json_array_get((svc)->work, w_i_)), 1);                     \
+         w_i_++)                                                                               \
+        if (((inc) = json_object_get(vg_incidents_all(st), (id))) != NULL)
+
 /* ---- 1. incidents from rule states and cluster events ---- */
 
 static void first_step(struct vg_incident_svc *svc, json_t *p, const char *policy, int64_t now);
@@ -166,7 +218,7 @@ static void from_alerts(struct vg_incident_svc *svc, const vg_state_t *st, int64
             open_for_alert(svc, id, ch, now);
     }
     json_t *inc;
-    json_object_foreach(vg_incidents_all(st), id, inc)
+    WORK_FOREACH(svc, st, id, inc)
     {
         const char *ref = s_of(inc, "ref");
         if (strcmp(s_of(inc, "status"), "resolved") && !strcmp(s_of(inc, "source"), "rule") &&
@@ -260,7 +312,7 @@ static void settle_switchovers(struct vg_incident_svc *svc, const vg_state_t *st
 {
     const char *id;
     json_t *inc;
-    json_object_foreach(vg_incidents_all(st), id, inc)
+    WORK_FOREACH(svc, st, id, inc)
     {
         const char *key = s_of(inc, "key");
         char what[64];
@@ -331,7 +383,7 @@ static void from_training(struct vg_incident_svc *svc, const vg_state_t *st, int
     }
     const char *id;
     json_t *inc;
-    json_object_foreach(vg_incidents_all(st), id, inc)
+    WORK_FOREACH(svc, st, id, inc)
     {
         char what[64];
         if (strcmp(s_of(inc, "source"), "training") || !strcmp(s_of(inc, "status"), "resolved") ||
@@ -987,6 +1039,8 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     const vg_state_t *st = vg_member_state(svc->member);
     int64_t now = vg_incident_now_ms();
     forget_expired(svc, now);
+    if (svc->work_dirty)
+        rebuild_work(svc, st);
     from_alerts(svc, st, now);
     from_events(svc, st, now);
     from_training(svc, st, now);
@@ -994,7 +1048,7 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     settle_switchovers(svc, st, now);
     const char *id;
     json_t *inc;
-    json_object_foreach(vg_incidents_all(st), id, inc)
+    WORK_FOREACH(svc, st, id, inc)
     {
         escalate(svc, inc, now);
         notice_resolved(svc, inc, now);

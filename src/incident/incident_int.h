@@ -46,6 +46,8 @@ struct vg_incident_svc {
     json_t *inflight;  /* {what: deadline ms} records submitted, not yet seen applied */
     json_t *sending;   /* {page key: 1} deliveries in progress */
     json_t *throttle;  /* {target/method: [window start ms, pages]} */
+    json_t *work;      /* [id] incidents a tick may act on (engine.c) */
+    int work_dirty;    /* an incident record was applied since it was built */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     int64_t training_at; /* when overdue training was last looked at */

@@ -34,6 +34,8 @@ static void on_record(void *instance, uint64_t index, uint16_t type)
 {
     (void)index;
     struct vg_incident_svc *svc = instance;
+    if (type == VG_REC_INCIDENT)
+        svc->work_dirty = 1;
     if (!svc->primary || evtimer_pending(svc->kick, NULL) ||
         (type != VG_REC_ALERT && type != VG_REC_EVENT && type != VG_REC_CONFIG &&
          type != VG_REC_INCIDENT))
@@ -57,6 +59,8 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     svc->inflight = json_object();
     svc->sending = json_object();
     svc->throttle = json_object();
+    svc->work = json_array();
+    svc->work_dirty = 1;
     svc->dirty = 1;
     vg_directory_init(&svc->dir);
     struct vg_pager_opts po = {
@@ -68,6 +72,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
         json_decref(svc->inflight);
         json_decref(svc->sending);
         json_decref(svc->throttle);
+        json_decref(svc->work);
         vg_directory_release(&svc->dir);
         free(svc);
         return rc;
@@ -93,6 +98,7 @@ static void stop(void *instance)
     json_decref(svc->inflight);
     json_decref(svc->sending);
     json_decref(svc->throttle);
+    json_decref(svc->work);
     free(svc);
 }
 
@@ -105,6 +111,7 @@ static void on_role(void *instance, enum vg_service_role role)
     svc->primary = primary;
     /* a new primary decides from the log alone: nothing remembered counts */
     json_object_clear(svc->inflight);
+    svc->work_dirty = 1;
     svc->events_seen = 0;
     svc->dirty = 1;
     if (primary)
