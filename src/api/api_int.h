@@ -133,6 +133,7 @@ void vg_api_reply_apply_error(struct vg_server *srv, struct evhttp_request *req,
 enum {
     VG_ROUTE_PUBLIC = 1,  /* no token needed (/healthz, /readyz) */
     VG_ROUTE_PRIMARY = 2, /* appends to the log: acting primary only, back-pressure */
+    VG_ROUTE_QUERY_TOKEN = 4, /* the token may come as ?access_token= (calendar feeds) */
 };
 /* The API's own routes, ended by a row with a NULL pattern; each running
  * service adds its own (struct vg_service). */

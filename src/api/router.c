@@ -215,13 +215,35 @@ static int parse_query(const char *query, struct evkeyvalq *out, char *why, size
     return 0;
 }
 
+/* A route flagged VG_ROUTE_QUERY_TOKEN (a calendar feed: calendar apps
+ * send no headers) also takes the token as ?access_token=; the first
+ * value, decoded, copied into out. */
+static const char *query_token(struct vg_call *call, char *out, size_t outlen)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (!call->route || !(call->route->flags & VG_ROUTE_QUERY_TOKEN) || !query ||
+        evhttp_parse_query_str(query, &q))
+        return NULL;
+    const char *v = evhttp_find_header(&q, "access_token");
+    if (v && strlen(v) < outlen)
+        snprintf(out, outlen, "%s", v);
+    evhttp_clear_headers(&q);
+    return v && *out ? out : NULL;
+}
+
 static enum vg_role authenticate(struct vg_call *call)
 {
     const char *h =
         evhttp_find_header(evhttp_request_get_input_headers(call->req), "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+    char from_query[VG_TOKEN_LEN + 1] = "";
+    const char *token = h && !strncasecmp(h, "Bearer ", 7)
+                            ? h + 7
+                            : query_token(call, from_query, sizeof from_query);
+    if (!token)
         return VG_ROLE_NONE;
-    const char *token = h + 7;
     const char *hash = NULL;
     if (vg_token_id(token, call->actor))
         return VG_ROLE_NONE;

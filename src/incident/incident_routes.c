@@ -656,7 +656,9 @@ const struct vg_route vg_incident_routes[] = {
     {GET, "/api/v1/oncall", VG_PERM_READ, 0, vg_api_oncall},
     {GET, "/api/v1/training", VG_PERM_READ, 0, vg_api_training},
     {GET, "/api/v1/oncall/shifts", VG_PERM_READ, 0, vg_api_oncall_shifts},
-    {GET, "/api/v1/schedules/{name}/calendar.ics", VG_PERM_READ, 0, vg_api_oncall_ics},
+    /* calendar apps subscribe by URL alone: ?access_token= (a viewer token) */
+    {GET, "/api/v1/schedules/{name}/calendar.ics", VG_PERM_READ, VG_ROUTE_QUERY_TOKEN,
+     vg_api_oncall_ics},
     {POST, "/api/v1/inbound/alertmanager", VG_PERM_WRITE, VG_ROUTE_PRIMARY,
      vg_api_inbound_alertmanager},
     {POST, "/api/v1/inbound/pagerduty", VG_PERM_WRITE, VG_ROUTE_PRIMARY,

@@ -314,3 +314,16 @@ sleep 1.5 # a second look at the schedules: nobody is told twice
 assert_eq 1 "$(notice_to "$A_LOG" "$n_alice")" "alice told once"
 assert_eq 1 "$(notice_to "$B_LOG" "$n_bob")" "bob told once"
 pass "a hand-off notice goes to whoever comes on call, once"
+
+# --- the schedule as a calendar people subscribe to -----------------------------
+VIEWER=$("$VIGIL" token create --name calendar --role viewer -o json | jq -r .token)
+url="http://127.0.0.1:$VG_PORT/api/v1/schedules/hall/calendar.ics"
+code=$(curl -s -o "$VG_TMP/hall.ics" -w '%{http_code} %{content_type}' "$url?access_token=$VIEWER")
+assert_eq "200 text/calendar; charset=utf-8" "$code" "the feed with a token in the URL"
+grep -q $'^BEGIN:VCALENDAR\r$' "$VG_TMP/hall.ics" || fail "not an iCalendar file: $(head -3 "$VG_TMP/hall.ics")"
+grep -q "SUMMARY:On call: bob (hall)" "$VG_TMP/hall.ics" || fail "bob's shift is not in the feed"
+assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' "$url?access_token=vgt_0000000000000000_$(printf 'A%.0s' $(seq 43))")" \
+    "a forged token in the URL"
+assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$VG_PORT/api/v1/status?access_token=$VIEWER")" \
+    "a token in the URL anywhere but a calendar feed"
+pass "the schedule is a calendar feed a calendar app subscribes to by URL (a viewer token in it)"
