@@ -169,14 +169,16 @@ static int reopen(struct incidents *s, const json_t *p, json_int_t time)
 }
 
 /* Joins inc (new, id) to the group of its source, site and policy when
- * the group's head opened within the window and still waits for someone. */
+ * the group's head opened within the window and still waits for someone.
+ * Only incidents of a site group: one cause is one place (a mains loss
+ * in dc1); alerts from elsewhere without a site page each on their own. */
 static void group(struct incidents *s, json_t *inc, uint64_t id, json_int_t time)
 {
-    const char *policy = str(inc, "policy");
-    if (!policy)
+    const char *policy = str(inc, "policy"), *site = str(inc, "site");
+    if (!policy || !site)
         return;
     char g[400];
-    snprintf(g, sizeof g, "%s|%s|%s", str(inc, "source"), str(inc, "site") ?: "-", policy);
+    snprintf(g, sizeof g, "%s|%s|%s", str(inc, "source"), site, policy);
     json_t *hid = json_object_get(s->heads, g);
     json_t *head = hid ? by_id(s, json_integer_value(hid)) : NULL;
     if (!head || strcmp(str(head, "status"), "triggered") ||

@@ -23,9 +23,9 @@ static void apply(vg_state_t *st, json_t *p)
 
 static void open_rule(vg_state_t *st, const char *key, const char *sev, long long t)
 {
-    apply(st, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "op", "open", "key", key,
+    apply(st, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "op", "open", "key", key,
                         "severity", sev, "summary", "inlet too hot", "source", "rule", "ref",
-                        key + 5, "time", (json_int_t)t, "policy", "facilities"));
+                        key + 5, "time", (json_int_t)t, "policy", "facilities", "site", "dc1"));
 }
 
 static const char *status_of(const vg_state_t *st, uint64_t id)
