@@ -113,6 +113,7 @@ static void rebuild_work(struct vg_incident_svc *svc, const vg_state_t *st)
             json_array_append_new(svc->work, json_string(id));
     }
     svc->work_dirty = 0;
+    svc->work_pos = 0;
 }
 
 /* for (each incident of the work list that still exists) */
@@ -714,7 +715,7 @@ static void on_delivered(void *arg, const struct vg_page_result *res)
     /* stays "sending" until its outcome is seen applied, or a while (the
      * record was lost): a tick in between must not send it again */
     json_object_set_new(svc->sending, s->key,
-                        json_integer(vg_incident_now_ms() + VG_INCIDENT_INFLIGHT_MS));
+                        json_integer(vg_incident_now_ms() + VG_INCIDENT_OUTCOME_MS));
     if (res->ok)
         svc->n_pages_ok++;
     else
@@ -1046,12 +1047,19 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     from_training(svc, st, now);
     handoffs(svc, st, now);
     settle_switchovers(svc, st, now);
-    const char *id;
-    json_t *inc;
-    WORK_FOREACH(svc, st, id, inc)
-    {
+    /* a slice of the work list a tick: with thousands of incidents
+     * escalating, the loop still answers requests between slices */
+    size_t n = json_array_size(svc->work), done = 0;
+    if (svc->work_pos >= n)
+        svc->work_pos = 0;
+    for (; svc->work_pos < n && done < VG_INCIDENT_WORK_SLICE; svc->work_pos++, done++) {
+        const char *id = json_string_value(json_array_get(svc->work, svc->work_pos));
+        json_t *inc = json_object_get(vg_incidents_all(st), id);
+        if (!inc)
+            continue;
         escalate(svc, inc, now);
         notice_resolved(svc, inc, now);
         deliver(svc, inc, now);
     }
+    svc->work_more = svc->work_pos < n;
 }

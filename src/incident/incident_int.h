@@ -18,6 +18,10 @@
 #define VG_ACK_LINK_TTL_MS (24 * 3600 * 1000LL) /* a page's acknowledge link */
 #define VG_INCIDENT_TICK_MS 100
 #define VG_INCIDENT_INFLIGHT_MS 5000 /* a record not seen committed by then is tried again */
+#define VG_INCIDENT_WORK_SLICE 1000  /* incidents a tick escalates and delivers at most */
+/* a delivered page whose outcome is not seen applied by then is sent again
+ * (its record was lost); long, as a loaded member may take seconds */
+#define VG_INCIDENT_OUTCOME_MS 60000
 
 /* The on-call objects, by name, as the engine reads them (unredacted: the
  * engine needs routing keys). Rebuilt when one of their kinds changes. */
@@ -48,6 +52,9 @@ struct vg_incident_svc {
     json_t *throttle;  /* {target/method: [window start ms, pages]} */
     json_t *work;      /* [id] incidents a tick may act on (engine.c) */
     int work_dirty;    /* an incident record was applied since it was built */
+    uint64_t tick_cost_us; /* how long the last tick took */
+    size_t work_pos;       /* where the next tick goes on in the work list */
+    int work_more;         /* the last tick stopped before the end of it */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     int64_t training_at; /* when overdue training was last looked at */

@@ -21,14 +21,23 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         vg_directory_load(&svc->dir, vg_member_state(svc->member));
         svc->dirty = 0;
     }
+    uint64_t t0 = vg_mono_us();
     vg_incident_tick(svc);
+    svc->tick_cost_us = vg_mono_us() - t0;
+    if (svc->work_more && !evtimer_pending(svc->kick, NULL)) { /* the rest, soon */
+        struct timeval tv = {0, (suseconds_t)svc->tick_cost_us};
+        evtimer_add(svc->kick, &tv);
+    }
 }
 
 /* A record that may change what the engine does (a rule state, a cluster
  * event, an incident's own change) runs a tick soon, rather than at the
  * next of the periodic ones: a page goes out milliseconds after the
- * reading that caused it. Ticks kicked so are at least KICK_MS apart. */
-#define KICK_MS 0
+ * reading that caused it. A tick that took long (thousands of incidents
+ * escalating) waits twice its own time after the last, at most
+ * KICK_MAX_US: the engine then takes at most about a third of the loop,
+ * and the API goes on answering. */
+#define KICK_MAX_US 50000
 
 static void on_record(void *instance, uint64_t index, uint16_t type)
 {
@@ -40,7 +49,8 @@ static void on_record(void *instance, uint64_t index, uint16_t type)
         (type != VG_REC_ALERT && type != VG_REC_EVENT && type != VG_REC_CONFIG &&
          type != VG_REC_INCIDENT))
         return;
-    struct timeval tv = {0, KICK_MS * 1000};
+    uint64_t wait_us = svc->tick_cost_us < 1000 ? 0 : 2 * svc->tick_cost_us;
+    struct timeval tv = {0, (suseconds_t)(wait_us < KICK_MAX_US ? wait_us : KICK_MAX_US)};
     evtimer_add(svc->kick, &tv);
 }
 
@@ -79,6 +89,11 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     }
     svc->tick = event_new(env->base, -1, EV_PERSIST, on_tick, svc);
     svc->kick = evtimer_new(env->base, on_tick, svc);
+    /* the lowest priority, the member's flush's: ticks kicked back to back
+     * must never keep the records they wait for from committing, nor
+     * requests from being read */
+    event_priority_set(svc->tick, VG_MEMBER_PRIORITIES - 1);
+    event_priority_set(svc->kick, VG_MEMBER_PRIORITIES - 1);
     struct timeval tv = {0, VG_INCIDENT_TICK_MS * 1000};
     event_add(svc->tick, &tv);
     *instance = svc;
