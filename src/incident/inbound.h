@@ -24,7 +24,7 @@ int vg_inbound_alertmanager(const json_t *body, json_t **changes, char *err, siz
                             char *field, size_t fieldlen);
 
 /* *change: a new object. new_key is the dedup key a trigger without one
- * gets (PagerDuty makes one up and answers it). */
+ * is given (PagerDuty makes one up and answers it). */
 int vg_inbound_pagerduty(const json_t *body, const char *new_key, json_t **change, char *err,
                          size_t errlen, char *field, size_t fieldlen);
 

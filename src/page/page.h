@@ -89,7 +89,7 @@ int vg_pager_send(vg_pager_t *p, const struct vg_page *page, vg_page_done_fn don
 /* Prometheus text: deliveries by channel and outcome, in flight, queued. */
 void vg_pager_metrics(const vg_pager_t *p, vg_buf_t *out);
 
-/* The body a webhook of page->format gets (JSON), or the text of an email
+/* The body a webhook of page->format receives (JSON), or the text of an email
  * or exec message; pure, for tests and fuzzing. */
 void vg_page_body(const struct vg_page *page, vg_buf_t *out);
 
