@@ -8,9 +8,12 @@
  * Out of space: when the log takes a batch back (log.h), every request
  * after the durable index fails with -ENOSPC (the API answers 507) and the
  * data dir counts as full: said once in the log, shown by
- * vg_member_disk_full, probed once a second until statvfs shows room or a
- * write gets through. Writes are never refused up front for it: each one
- * is tried, so the first after space is freed succeeds.
+ * vg_member_disk_full, probed once a second until statvfs shows 1 MiB
+ * free. Writes are never refused up front for it: each one is tried, so
+ * the first after space is freed succeeds. A write that squeezes into a few
+ * freed kilobytes does not end the state: on a disk hovering at full (a
+ * failed snapshot's temp file removed, say) the log would otherwise say
+ * "full" and "free again" by turns.
  */
 #include "member/member.h"
 
@@ -263,14 +266,15 @@ static void set_disk_full(vg_member_t *m, int full)
 }
 
 /* After the writer reported: another batch taken back means full; one
- * written since means not. */
+ * written since, with room beyond it, means not. */
 static void watch_space(vg_member_t *m)
 {
     uint64_t failures = vg_log_space_failures(m->log);
     if (failures != m->space_failures_seen) {
         m->space_failures_seen = failures;
         set_disk_full(m, 1);
-    } else if (m->disk_full && !vg_log_full(m->log)) {
+    } else if (m->disk_full && !vg_log_full(m->log) &&
+               vg_fs_has_room(m->log_dir, SPACE_PROBE_BYTES) == 1) {
         set_disk_full(m, 0);
     }
 }

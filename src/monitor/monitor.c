@@ -421,9 +421,9 @@ int vg_monitor_disk_full(vg_monitor_t *mon)
         mon->space_failures_seen = failures;
         mon->next_probe_ms = now + SPACE_PROBE_MS;
         set_disk_full(mon, 1);
-    } else if (mon->disk_full && !vg_tsdb_full(mon->tsdb)) {
-        set_disk_full(mon, 0); /* a batch got through */
-    } else if (mon->disk_full && now >= mon->next_probe_ms) {
+    } else if (mon->disk_full && (!vg_tsdb_full(mon->tsdb) || now >= mon->next_probe_ms)) {
+        /* a batch got through, or time to look: either way, over 1 MiB
+         * free ends it (a few freed kilobytes would only flap) */
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tsdb", vg_member_data_dir(mon->member));
         mon->next_probe_ms = now + SPACE_PROBE_MS;

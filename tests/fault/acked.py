@@ -84,7 +84,9 @@ import json
 import os
 import random
 import signal
+import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -97,6 +99,20 @@ def die(msg, code=2):
     print(f"acked.py: {msg}", file=sys.stderr)
     sys.exit(code)
 
+
+
+def abort(conn):
+    """Closes with a reset. A plain close leaves the request in the kernel,
+    which goes on retransmitting it after a cut heals: it would then be
+    applied after the writes acknowledged since, an old content over a newer
+    one that no server could have prevented."""
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    conn.close()
 
 class Endpoint:
     """One member's API: scheme, host, port and the TLS context."""
@@ -246,7 +262,7 @@ class Writer:
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as e:
-            conn.close()
+            abort(conn)
             conns.pop(idx, None)
             # a keep-alive connection the server had closed before we wrote:
             # nothing was received, but we cannot tell that apart; unknown.
@@ -263,7 +279,7 @@ class Writer:
         if code == 404 and w["op"] == "delete":
             return ("absent",)
         if code >= 500:
-            conn.close()
+            abort(conn)
             conns.pop(idx, None)
             return ("unknown", f"HTTP {code}: {data[:200].decode(errors='replace')}")
         return ("fatal", f"HTTP {code} from {ep.url} for {w['op']} of {w['name']}: "
