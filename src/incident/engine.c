@@ -55,8 +55,13 @@ static int once(struct vg_incident_svc *svc, const char *what, int64_t now)
     return 0;
 }
 
+/* once() reads the deadline, so an expired entry only takes room: swept
+ * once a second, not every tick (thousands are in flight under load). */
 static void forget_expired(struct vg_incident_svc *svc, int64_t now)
 {
+    if (now - svc->swept_at < 1000)
+        return;
+    svc->swept_at = now;
     const char *k;
     json_t *v, *tmp;
     json_object_foreach_safe(svc->inflight, tmp, k, v)
@@ -70,59 +75,6 @@ static const char *s_of(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
 }
-
-/* ---- the work list: the incidents a tick may have to act on ---- */
-
-/* Every incident that may need the engine: not resolved and routed
- * (escalation, silences), with a page pending, resolved and not yet told,
- * or one the engine resolves itself (rules, switchovers, training). With
- * 10,000 open incidents nobody is paged for, a tick looks at none of them;
- * the list is rebuilt (one pass) only after an incident record. */
-static int needs_work(const json_t *inc)
-{
-    const char *status = s_of(inc, "status"), *source = s_of(inc, "source");
-    int resolved = !strcmp(status, "resolved");
-    if (!resolved && (s_of(inc, "policy") || s_of(inc, "direct") || !strcmp(source, "rule") ||
-                      !strcmp(source, "training") ||
-                      !strncmp(s_of(inc, "key"), "cluster/switchover-", 19)))
-        return 1;
-    if (resolved && !json_is_true(json_object_get(inc, "resolve_noticed")) &&
-        json_object_size(json_object_get(inc, "pages")))
-        return 1;
-    if (resolved && !json_is_true(json_object_get(inc, "resolve_noticed")) &&
-        s_of(inc, "silenced_by"))
-        return 1;
-    const char *key;
-    json_t *pg;
-    json_object_foreach(json_object_get(inc, "pages"), key, pg)
-    {
-        if (!strcmp(s_of(pg, "state"), "pending"))
-            return 1;
-    }
-    return 0;
-}
-
-static void rebuild_work(struct vg_incident_svc *svc, const vg_state_t *st)
-{
-    json_array_clear(svc->work);
-    const char *id;
-    json_t *inc;
-    json_object_foreach(vg_incidents_all(st), id, inc)
-    {
-        if (needs_work(inc))
-            json_array_append_new(svc->work, json_string(id));
-    }
-    svc->work_dirty = 0;
-    svc->work_pos = 0;
-}
-
-/* for (each incident of the work list that still exists) */
-#define WORK_FOREACH(svc, st, id, inc)                                                        \
-    for (size_t w_i_ = 0;                                                                      \
-         w_i_ < json_array_size((svc)->work) &&                                                \
-         ((id) = json_string_value(json_array_get((svc)->work, w_i_)), 1);                     \
-         w_i_++)                                                                               \
-        if (((inc) = json_object_get(vg_incidents_all(st), (id))) != NULL)
 
 /* ---- 1. incidents from rule states and cluster events ---- */
 
@@ -218,17 +170,14 @@ static void from_alerts(struct vg_incident_svc *svc, const vg_state_t *st, int64
         if (!once(svc, what, now))
             open_for_alert(svc, id, ch, now);
     }
-    json_t *inc;
-    WORK_FOREACH(svc, st, id, inc)
+    json_t *ref;
+    json_object_foreach(svc->rule_open, id, ref)
     {
-        const char *ref = s_of(inc, "ref");
-        if (strcmp(s_of(inc, "status"), "resolved") && !strcmp(s_of(inc, "source"), "rule") &&
-            ref && !json_object_get(active, ref)) {
-            snprintf(what, sizeof what, "resolve/%s", id);
-            if (!once(svc, what, now))
-                resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
-                                 "the rule is ok again", 0, now);
-        }
+        if (json_object_get(active, json_string_value(ref)))
+            continue;
+        snprintf(what, sizeof what, "resolve/%s", id);
+        if (!once(svc, what, now))
+            resolve_incident(svc, strtoull(id, NULL, 10), "the rule is ok again", 0, now);
     }
 }
 
@@ -309,21 +258,16 @@ static void from_events(struct vg_incident_svc *svc, const vg_state_t *st, int64
 }
 
 /* A planned switchover is news, not a problem: resolved once recorded. */
-static void settle_switchovers(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+static void settle_switchover(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
 {
-    const char *id;
-    json_t *inc;
-    WORK_FOREACH(svc, st, id, inc)
-    {
-        const char *key = s_of(inc, "key");
-        char what[64];
-        snprintf(what, sizeof what, "resolve/%s", id);
-        if (!strcmp(s_of(inc, "status"), "resolved") || strncmp(key, "cluster/switchover-", 19))
-            continue;
-        if (!once(svc, what, now))
-            resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
-                             "planned switchover completed", 0, now);
-    }
+    char what[64];
+    if (!strcmp(s_of(inc, "status"), "resolved") ||
+        strncmp(s_of(inc, "key"), "cluster/switchover-", 19))
+        return;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
+    snprintf(what, sizeof what, "resolve/%llu", (unsigned long long)id);
+    if (!once(svc, what, now))
+        resolve_incident(svc, id, "planned switchover completed", 0, now);
 }
 
 /* Overdue security training: a warning incident per person and course,
@@ -383,17 +327,15 @@ static void from_training(struct vg_incident_svc *svc, const vg_state_t *st, int
         }
     }
     const char *id;
-    json_t *inc;
-    WORK_FOREACH(svc, st, id, inc)
+    json_t *key;
+    json_object_foreach(svc->training_open, id, key)
     {
         char what[64];
-        if (strcmp(s_of(inc, "source"), "training") || !strcmp(s_of(inc, "status"), "resolved") ||
-            json_object_get(overdue, s_of(inc, "key")))
+        if (json_object_get(overdue, json_string_value(key)))
             continue;
         snprintf(what, sizeof what, "resolve/%s", id);
         if (!once(svc, what, now))
-            resolve_incident(svc, (uint64_t)json_integer_value(json_object_get(inc, "id")),
-                             "the training is completed", 0, now);
+            resolve_incident(svc, strtoull(id, NULL, 10), "the training is completed", 0, now);
     }
     json_decref(overdue);
     json_decref(items);
@@ -619,13 +561,14 @@ static void first_step(struct vg_incident_svc *svc, json_t *p, const char *polic
 
 /* ---- 4. telling whoever was paged that it is over ---- */
 
-static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
+/* The notices owed for a resolved incident (new ref; empty when none). */
+static json_t *resolve_notices(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
 {
-    if (strcmp(s_of(inc, "status"), "resolved") ||
-        json_is_true(json_object_get(inc, "resolve_noticed")))
-        return;
     uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
     struct intents in = {json_array(), id, 0, 0, now, "resolve"};
+    if (strcmp(s_of(inc, "status"), "resolved") ||
+        json_is_true(json_object_get(inc, "resolve_noticed")))
+        return in.pages;
     json_t *seen = json_object();
     const char *key;
     json_t *pg;
@@ -657,15 +600,22 @@ static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int6
             json_object_get(json_array_get(json_object_get(policy, "steps"), 0), "notify"), i, t)
             add_target(svc, &in, t);
     }
+    return in.pages;
+}
+
+static void notice_resolved(struct vg_incident_svc *svc, const json_t *inc, int64_t now)
+{
+    json_t *pages = resolve_notices(svc, inc, now);
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(inc, "id"));
     char what[64];
     snprintf(what, sizeof what, "notice/%llu", (unsigned long long)id);
-    if (json_array_size(in.pages) && !once(svc, what, now)) {
+    if (json_array_size(pages) && !once(svc, what, now)) {
         json_t *p = json_pack("{s:s,s:I,s:s,s:O,s:I}", "op", "notify", "id", (json_int_t)id,
-                              "reason", "resolve", "pages", in.pages, "time", now);
+                              "reason", "resolve", "pages", pages, "time", now);
         vg_incident_submit(svc, p);
         json_decref(p);
     }
-    json_decref(in.pages);
+    json_decref(pages);
 }
 
 /* ---- 3. delivery ---- */
@@ -1033,6 +983,119 @@ static void handoffs(struct vg_incident_svc *svc, const vg_state_t *st, int64_t 
     }
 }
 
+/* ---- when each incident needs the engine next ---- */
+
+#define POLL_MS 1000 /* waiting on something no record announces (a silence's end, a group) */
+
+#define SOONER(due, t) ((due) < 0 || (t) < (due) ? (t) : (due))
+
+/* The next time the engine may have to act on inc, or -1 for never
+ * (until a record changes it). Forgets deliveries whose outcome is in. */
+static int64_t next_due(struct vg_incident_svc *svc, const vg_state_t *st, const json_t *inc,
+                        int64_t now)
+{
+    int64_t due = -1;
+    const char *status = s_of(inc, "status");
+    int resolved = !strcmp(status, "resolved");
+    if (!resolved && !strncmp(s_of(inc, "key"), "cluster/switchover-", 19))
+        due = now;
+    if (resolved && !json_is_true(json_object_get(inc, "resolve_noticed"))) {
+        json_t *owed = resolve_notices(svc, inc, now);
+        if (json_array_size(owed))
+            due = now;
+        json_decref(owed);
+    }
+    const char *pname = s_of(inc, "policy");
+    const json_t *policy = pname ? json_object_get(svc->dir.policy, pname) : NULL;
+    json_int_t step, round;
+    int64_t at;
+    if (!strcmp(status, "triggered") && (policy || s_of(inc, "direct"))) {
+        if (!policy) /* routed to one person: one step */
+            at = json_integer_value(json_object_get(inc, "step")) < 0
+                     ? json_integer_value(json_object_get(inc, "opened")) : -1;
+        else if (!next_step(inc, policy, svc->minute_ms, &step, &round, &at))
+            at = -1;
+        json_t *head_id = json_object_get(inc, "group_of");
+        json_t *head = head_id ? vg_incidents_get(st, (uint64_t)json_integer_value(head_id)) : NULL;
+        if (at >= 0 && head && strcmp(s_of(head, "status"), "resolved") && at < now + POLL_MS)
+            at = now + POLL_MS; /* paged with its head while that is open */
+        int64_t until;
+        const char *quiet = at >= 0 && at <= now
+                                ? vg_directory_silenced(&svc->dir, inc, now, &until) : NULL;
+        const char *was = s_of(inc, "silenced_by");
+        if (quiet && was && !strcmp(quiet, was))
+            at = now + POLL_MS; /* recorded; it may end, or be deleted, any time */
+        if (at >= 0)
+            due = SOONER(due, at);
+    }
+    const char *key;
+    json_t *pg;
+    json_object_foreach(json_object_get(inc, "pages"), key, pg)
+    {
+        json_t *busy = json_object_get(svc->sending, key);
+        if (strcmp(s_of(pg, "state"), "pending")) {
+            if (busy)
+                json_object_del(svc->sending, key); /* its outcome is in */
+            continue;
+        }
+        if (json_is_integer(busy)) /* sent; its outcome record may be lost */
+            due = SOONER(due, json_integer_value(busy));
+        else if (!busy)
+            due = SOONER(due, json_integer_value(json_object_get(pg, "due")));
+    }
+    return due;
+}
+
+/* Looks at incident id again: the engine's indexes and when it is due (not
+ * before floor: what was due and stays so waits for the next tick). */
+static void track(struct vg_incident_svc *svc, const vg_state_t *st, uint64_t id, int64_t now,
+                  int64_t floor)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%llu", (unsigned long long)id);
+    json_t *inc = json_object_get(vg_incidents_all(st), k);
+    int open = inc && strcmp(s_of(inc, "status"), "resolved");
+    const char *source = inc ? s_of(inc, "source") : "";
+    if (open && !strcmp(source, "rule") && s_of(inc, "ref"))
+        json_object_set(svc->rule_open, k, json_object_get(inc, "ref"));
+    else
+        json_object_del(svc->rule_open, k);
+    if (open && !strcmp(source, "training"))
+        json_object_set(svc->training_open, k, json_object_get(inc, "key"));
+    else
+        json_object_del(svc->training_open, k);
+    int64_t at = inc ? next_due(svc, st, inc, now) : -1;
+    vg_due_set(&svc->due, id, at >= 0 && at < floor ? floor : at);
+}
+
+struct track_ctx {
+    struct vg_incident_svc *svc;
+    const vg_state_t *st;
+    int64_t now;
+};
+
+static void track_changed(void *arg, uint64_t id)
+{
+    struct track_ctx *c = arg;
+    track(c->svc, c->st, id, c->now, 0);
+}
+
+/* Brings the indexes up to date with the records applied since the last
+ * tick, or with every incident when that is not known. */
+static void catch_up(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    struct track_ctx c = {svc, st, now};
+    if (!vg_incidents_changed(st, &svc->changes_seen, track_changed, &c) && !svc->rescan)
+        return;
+    vg_due_clear(&svc->due);
+    json_object_clear(svc->rule_open);
+    json_object_clear(svc->training_open);
+    const char *k;
+    json_t *inc;
+    json_object_foreach(vg_incidents_all(st), k, inc) track(svc, st, strtoull(k, NULL, 10), now, 0);
+    svc->rescan = 0;
+}
+
 void vg_incident_tick(struct vg_incident_svc *svc)
 {
     if (!svc->primary || !vg_member_writable(svc->member))
@@ -1040,26 +1103,27 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     const vg_state_t *st = vg_member_state(svc->member);
     int64_t now = vg_incident_now_ms();
     forget_expired(svc, now);
-    if (svc->work_dirty)
-        rebuild_work(svc, st);
+    catch_up(svc, st, now);
     from_alerts(svc, st, now);
     from_events(svc, st, now);
     from_training(svc, st, now);
     handoffs(svc, st, now);
-    settle_switchovers(svc, st, now);
-    /* a slice of the work list a tick: with thousands of incidents
-     * escalating, the loop still answers requests between slices */
-    size_t n = json_array_size(svc->work), done = 0;
-    if (svc->work_pos >= n)
-        svc->work_pos = 0;
-    for (; svc->work_pos < n && done < VG_INCIDENT_WORK_SLICE; svc->work_pos++, done++) {
-        const char *id = json_string_value(json_array_get(svc->work, svc->work_pos));
-        json_t *inc = json_object_get(vg_incidents_all(st), id);
+    /* what is due, a slice a tick: with thousands of incidents escalating,
+     * the loop still answers requests between slices */
+    uint64_t id;
+    for (size_t done = 0; done < VG_INCIDENT_WORK_SLICE && vg_due_pop(&svc->due, now, &id);
+         done++) {
+        json_t *inc = vg_incidents_get(st, id);
         if (!inc)
             continue;
+        settle_switchover(svc, inc, now);
         escalate(svc, inc, now);
         notice_resolved(svc, inc, now);
         deliver(svc, inc, now);
+        /* a record will announce what changed; until then (or when nothing
+         * could be done: throttled), the next tick looks again */
+        track(svc, st, id, now, now + VG_INCIDENT_TICK_MS);
     }
-    svc->work_more = svc->work_pos < n;
+    int64_t next = vg_due_next(&svc->due);
+    svc->work_more = next >= 0 && next <= now;
 }

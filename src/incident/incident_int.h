@@ -35,6 +35,27 @@ struct vg_directory {
 
 struct vg_incident_sending; /* engine.c: one delivery in progress */
 
+/* due.c: when the engine must next look at each incident */
+struct vg_due_entry {
+    int64_t at;
+    uint64_t id;
+};
+struct vg_due {
+    struct vg_due_entry *heap; /* min-heap by at, with entries left behind */
+    size_t n, cap;
+    json_t *at; /* {"<id>": ms} the time that counts for each id */
+};
+void vg_due_init(struct vg_due *d);
+void vg_due_release(struct vg_due *d);
+void vg_due_clear(struct vg_due *d);
+/* at < 0: nothing to do for id */
+void vg_due_set(struct vg_due *d, uint64_t id, int64_t at);
+/* The earliest time that counts, or -1. */
+int64_t vg_due_next(struct vg_due *d);
+/* 1 and the id of an incident due at or before now (forgotten), or 0. */
+int vg_due_pop(struct vg_due *d, int64_t now, uint64_t *id);
+size_t vg_due_size(const struct vg_due *d);
+
 struct vg_incident_svc {
     struct event_base *base;
     vg_member_t *member;
@@ -50,15 +71,18 @@ struct vg_incident_svc {
     json_t *inflight;  /* {what: deadline ms} records submitted, not yet seen applied */
     json_t *sending;   /* {page key: 1} deliveries in progress */
     json_t *throttle;  /* {target/method: [window start ms, pages]} */
-    json_t *work;      /* [id] incidents a tick may act on (engine.c) */
-    int work_dirty;    /* an incident record was applied since it was built */
-    uint64_t tick_cost_us; /* how long the last tick took */
-    size_t work_pos;       /* where the next tick goes on in the work list */
-    int work_more;         /* the last tick stopped before the end of it */
+    struct vg_due due;      /* when each incident needs the engine next (engine.c) */
+    uint64_t changes_seen;  /* vg_incidents_changed's cursor */
+    int rescan;             /* look at every incident (start, role, directory change) */
+    json_t *rule_open;      /* {"<id>": alert id} open incidents a rule resolves */
+    json_t *training_open;  /* {"<id>": dedup key} open overdue-training incidents */
+    uint64_t tick_cost_us;  /* how long the last tick took */
+    int work_more;          /* the last tick left incidents due */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     int64_t training_at; /* when overdue training was last looked at */
     int64_t handoff_at;  /* when schedules were last looked at for hand-offs */
+    int64_t swept_at;    /* when expired inflight entries were last dropped */
     /* metrics */
     uint64_t n_opened, n_resolved, n_escalations, n_pages_ok, n_pages_failed, n_acks_link;
     uint64_t n_throttled;

@@ -20,6 +20,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (svc->dirty) {
         vg_directory_load(&svc->dir, vg_member_state(svc->member));
         svc->dirty = 0;
+        svc->rescan = 1; /* a policy or silence changed: due times may have */
     }
     uint64_t t0 = vg_mono_us();
     vg_incident_tick(svc);
@@ -43,8 +44,6 @@ static void on_record(void *instance, uint64_t index, uint16_t type)
 {
     (void)index;
     struct vg_incident_svc *svc = instance;
-    if (type == VG_REC_INCIDENT)
-        svc->work_dirty = 1;
     if (!svc->primary || evtimer_pending(svc->kick, NULL) ||
         (type != VG_REC_ALERT && type != VG_REC_EVENT && type != VG_REC_CONFIG &&
          type != VG_REC_INCIDENT))
@@ -69,8 +68,10 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     svc->inflight = json_object();
     svc->sending = json_object();
     svc->throttle = json_object();
-    svc->work = json_array();
-    svc->work_dirty = 1;
+    vg_due_init(&svc->due);
+    svc->rule_open = json_object();
+    svc->training_open = json_object();
+    svc->rescan = 1;
     svc->dirty = 1;
     vg_directory_init(&svc->dir);
     struct vg_pager_opts po = {
@@ -82,7 +83,9 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
         json_decref(svc->inflight);
         json_decref(svc->sending);
         json_decref(svc->throttle);
-        json_decref(svc->work);
+        vg_due_release(&svc->due);
+        json_decref(svc->rule_open);
+        json_decref(svc->training_open);
         vg_directory_release(&svc->dir);
         free(svc);
         return rc;
@@ -113,7 +116,9 @@ static void stop(void *instance)
     json_decref(svc->inflight);
     json_decref(svc->sending);
     json_decref(svc->throttle);
-    json_decref(svc->work);
+    vg_due_release(&svc->due);
+    json_decref(svc->rule_open);
+    json_decref(svc->training_open);
     free(svc);
 }
 
@@ -126,7 +131,7 @@ static void on_role(void *instance, enum vg_service_role role)
     svc->primary = primary;
     /* a new primary decides from the log alone: nothing remembered counts */
     json_object_clear(svc->inflight);
-    svc->work_dirty = 1;
+    svc->rescan = 1;
     svc->events_seen = 0;
     svc->dirty = 1;
     if (primary)

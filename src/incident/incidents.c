@@ -26,6 +26,10 @@ struct incidents {
     json_t *resolved;  /* [id] resolved, oldest first (for pruning) */
     uint64_t next_id;
     uint64_t event_cursor;
+    /* the ids that records changed, newest last: the engine's way to look
+     * only at those (not part of snapshots: a loaded state starts empty) */
+    uint64_t changed[VG_INCIDENT_CHANGES];
+    uint64_t n_changed; /* ever; changed[n % VG_INCIDENT_CHANGES] is the next */
 };
 
 static void *slice_new(void)
@@ -511,6 +515,33 @@ static int apply_handoff_paged(struct incidents *s, const json_t *p)
     return 0;
 }
 
+static int apply_op(struct incidents *s, const char *op, const json_t *payload);
+
+static void changed(struct incidents *s, json_int_t id)
+{
+    if (id > 0)
+        s->changed[s->n_changed++ % VG_INCIDENT_CHANGES] = (uint64_t)id;
+}
+
+/* The incidents an applied record changed: its own, a group's members
+ * (acknowledged or resolved with their head), or the one an open created,
+ * re-triggered or reopened. */
+static void note_changed(struct incidents *s, const json_t *p)
+{
+    const char *op = str(p, "op");
+    if (!strcmp(op, "open")) {
+        changed(s, json_integer_value(json_object_get(s->open_keys, str(p, "key") ?: "")));
+        return;
+    }
+    json_t *inc = find(s, p);
+    if (!inc)
+        return;
+    changed(s, num(inc, "id"));
+    size_t i;
+    json_t *cid;
+    json_array_foreach(json_object_get(inc, "children"), i, cid) changed(s, json_integer_value(cid));
+}
+
 static int apply(void *slice, uint64_t index, uint16_t type, json_t *payload)
 {
     (void)index;
@@ -519,6 +550,13 @@ static int apply(void *slice, uint64_t index, uint16_t type, json_t *payload)
     const char *op = str(payload, "op");
     if (!json_is_object(payload) || !op || !json_is_integer(json_object_get(payload, "time")))
         return 0;
+    int rc = apply_op(s, op, payload);
+    note_changed(s, payload);
+    return rc;
+}
+
+static int apply_op(struct incidents *s, const char *op, const json_t *payload)
+{
     static const struct {
         const char *op;
         int (*fn)(struct incidents *, const json_t *);
@@ -639,4 +677,16 @@ json_t *vg_incidents_handoffs(const vg_state_t *st)
 size_t vg_incidents_n_open(const vg_state_t *st)
 {
     return json_object_size(slice_of(st)->open_keys);
+}
+
+int vg_incidents_changed(const vg_state_t *st, uint64_t *seq, void (*fn)(void *, uint64_t),
+                         void *ctx)
+{
+    const struct incidents *s = slice_of(st);
+    int lost = *seq > s->n_changed || s->n_changed - *seq > VG_INCIDENT_CHANGES;
+    if (!lost)
+        for (uint64_t i = *seq; i < s->n_changed; i++)
+            fn(ctx, s->changed[i % VG_INCIDENT_CHANGES]);
+    *seq = s->n_changed;
+    return lost;
 }

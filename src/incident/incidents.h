@@ -34,6 +34,7 @@
 #define VG_INCIDENT_KEEP_RESOLVED 5000 /* resolved incidents kept, newest */
 #define VG_INCIDENT_TIMELINE_MAX  500  /* entries per incident; then the oldest go */
 #define VG_INCIDENT_PAGES_MAX     1000 /* page intents per incident */
+#define VG_INCIDENT_CHANGES       8192 /* changed ids remembered for the engine */
 
 extern const struct vg_service_data vg_incidents_data;
 
@@ -50,5 +51,12 @@ uint64_t vg_incidents_event_cursor(const vg_state_t *st);
 json_t *vg_incidents_handoffs(const vg_state_t *st);
 /* Incidents not resolved. */
 size_t vg_incidents_n_open(const vg_state_t *st);
+/* Calls fn with the id of every incident changed by the records applied
+ * since *seq (an id may come more than once; it may no longer exist), and
+ * moves *seq on. 1 when the changes since *seq are no longer all known
+ * (more than VG_INCIDENT_CHANGES, or a state loaded since): the caller
+ * must look at every incident. */
+int vg_incidents_changed(const vg_state_t *st, uint64_t *seq, void (*fn)(void *, uint64_t),
+                         void *ctx);
 
 #endif
