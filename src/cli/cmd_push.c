@@ -47,7 +47,51 @@ struct push {
     size_t n_batches;
     json_t *errors; /* the servers' per-reading errors, lines renumbered */
     int progress;   /* a progress bar is shown on stderr */
+    const char *precision; /* the unit given, "ns" when none */
+    int time_checked;      /* the first timestamp was compared with the clock */
 };
+
+/* Units per second of each --precision. */
+static const struct {
+    const char *name;
+    double per_s;
+} units[] = {{"s", 1}, {"ms", 1e3}, {"us", 1e6}, {"ns", 1e9}};
+
+/* The first timestamp of the input, read in the unit given, lands more
+ * than a factor 1,000 away from now: almost surely the wrong unit (seconds
+ * sent as nanoseconds land in 1970). Says so once, with the unit that fits;
+ * the server stores what it is sent. */
+static void check_time_unit(struct push *p, const char *line, size_t len)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
+        len--;
+    size_t start = len;
+    while (start && line[start - 1] >= '0' && line[start - 1] <= '9')
+        start--;
+    if (start == len || !start || (line[start - 1] != ' ' && line[start - 1] != '\t') ||
+        line[0] == '#')
+        return; /* no timestamp on this line */
+    p->time_checked = 1;
+    double ts = strtod(line + start, NULL), now = (double)time(NULL), per_s = 1e9;
+    for (size_t i = 0; i < VG_ARRAY_LEN(units); i++)
+        if (!strcmp(units[i].name, p->precision))
+            per_s = units[i].per_s;
+    double ratio = ts / (now * per_s);
+    if (ratio > 1e-3 && ratio < 1e3)
+        return;
+    const char *fits = NULL;
+    for (size_t i = 0; i < VG_ARRAY_LEN(units); i++) {
+        double r = ts / (now * units[i].per_s);
+        if (r > 0.5 && r < 2)
+            fits = units[i].name;
+    }
+    fprintf(stderr,
+            "vigil: %s: line %llu: timestamp %.*s read as %s is %s now by a factor of more than "
+            "1,000%s%s%s\n",
+            p->input_name, p->next_line, (int)(len - start), line + start, p->precision,
+            ratio < 1 ? "before" : "after", fits ? "; it looks like " : "",
+            fits ? fits : "", fits ? ": give --precision to say so" : "");
+}
 
 static const struct vg_opt push_opts[] = {
     {'f', "file", "FILE", "read line protocol from FILE, or '-' for standard input (default)"},
@@ -57,14 +101,13 @@ static const struct vg_opt push_opts[] = {
 
 static int on_push_opt(void *ctx, int id, const char *arg)
 {
-    static const char *const units[] = {"ns", "us", "ms", "s"};
     struct push_args *a = ctx;
     if (id == 'f') {
         a->file = arg;
         return VG_EXIT_OK;
     }
     for (size_t i = 0; i < VG_ARRAY_LEN(units); i++)
-        if (strcmp(arg, units[i]) == 0) {
+        if (strcmp(arg, units[i].name) == 0) {
             a->precision = arg;
             return VG_EXIT_OK;
         }
@@ -213,6 +256,8 @@ static int push_stream(struct push *p, FILE *in)
             p->progress = p->progress || isatty(STDERR_FILENO);
             rc = send_batch(p);
         }
+        if (!p->time_checked)
+            check_time_unit(p, line, (size_t)len);
         vg_buf_add(&p->batch, line, (size_t)len);
         p->batch_lines++;
         p->next_line++;
@@ -242,11 +287,12 @@ static int print_totals(const struct push *p)
                       (json_int_t)(p->next_line - 1), "batches", (json_int_t)p->n_batches);
         int rc = vg_cli_print_value(p->cli, answer);
         json_decref(answer);
-        return rc;
+        return rc ? rc : p->rejected ? VG_EXIT_INVALID : VG_EXIT_OK;
     }
     printf("accepted %llu, rejected %llu (%llu lines in %zu batch%s)\n", p->accepted,
            p->rejected, p->next_line - 1, p->n_batches, p->n_batches == 1 ? "" : "es");
-    return VG_EXIT_OK;
+    /* a script must see that readings were lost */
+    return p->rejected ? VG_EXIT_INVALID : VG_EXIT_OK;
 }
 
 static int run_push(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char **argv)
@@ -272,6 +318,7 @@ static int run_push(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char
                      .path = (const char *)path.data,
                      .batch_first_line = 1,
                      .next_line = 1,
+                     .precision = args.precision ? args.precision : "ns",
                      .errors = json_array()};
     struct stat st;
     if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
@@ -297,9 +344,11 @@ const struct vg_cmd vg_cmd_push = {
             "vigil(1)) from FILE or standard input to the server, in batches of at most 5000 "
             "lines split at line boundaries, and prints the totals: 'accepted N, rejected M "
             "(L lines in B batches)'. Readings the server refused (an undeclared sensor, a "
-            "value out of range) are counted as rejected, with the server's reasons on stderr. "
-            "--precision gives the unit of the timestamps (default ns); lines without one "
-            "take the server's time. A malformed line makes the server refuse its whole "
+            "value out of range) are counted as rejected, with the server's reasons on stderr, "
+            "and vigil exits 7 after the totals. --precision gives the unit of the timestamps "
+            "(default ns); lines without one take the server's time. When the first timestamp "
+            "is more than a factor 1,000 away from now in that unit, vigil says which unit "
+            "fits. A malformed line makes the server refuse its whole "
             "batch: vigil stops, names the line by its number in FILE, says which lines "
             "were stored before it, and exits 7. At a terminal, a progress bar on stderr "
             "shows input larger than one batch. -o json prints {\"accepted\", \"rejected\", "

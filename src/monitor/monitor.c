@@ -348,6 +348,10 @@ static void resolve_removed(struct vg_monitor *mon)
 
 static void reload(struct vg_monitor *mon)
 {
+    /* clean from here on: restarting the devices drains their readings,
+     * which settles the tables again (vg_mon_settle) */
+    int devices_dirty = mon->devices_dirty;
+    mon->dirty = mon->devices_dirty = 0;
     json_t *zones = list_kind(mon, "Zone");
     json_t *sensors = list_kind(mon, "Sensor");
     json_t *devices = list_kind(mon, "Device");
@@ -360,14 +364,22 @@ static void reload(struct vg_monitor *mon)
     else
         resolve_removed(mon);
     vg_mon_table_build(mon, zones, sensors, devices);
-    if (mon->devices_dirty)
+    if (devices_dirty)
         restart_devices(mon, devices, sensors);
-    mon->dirty = mon->devices_dirty = 0;
     json_decref(zones);
     json_decref(sensors);
     json_decref(devices);
     json_decref(rules);
     malloc_trim(0);
+}
+
+/* Before anything reads the tables for a client: an apply that was
+ * answered is in them (a push right after `vigil apply` of its sensors is
+ * accepted, a new rule judges it), whatever the quiet-time batching. */
+void vg_mon_settle(struct vg_monitor *mon)
+{
+    if (mon->dirty)
+        reload(mon);
 }
 
 void vg_monitor_on_commit(vg_monitor_t *mon, const vg_change_t *change)
@@ -563,6 +575,7 @@ int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, in
                                  uint64_t count),
                       void *ctx, char *err, size_t errlen)
 {
+    vg_mon_settle(mon);
     if (vg_mon_lookup(mon, sensor, strlen(sensor)) < 0)
         return vg_err(err, errlen, -ENOENT, "sensor '%s' is not declared", sensor);
     return vg_tsdb_query(mon->tsdb, sensor, from_ms, to_ms, step_ms, fn, ctx, err, errlen);
@@ -640,6 +653,7 @@ static void fwd_receive(void *ctx, uint64_t seq, const uint8_t *data, size_t len
 
 void vg_monitor_batch_begin(vg_monitor_t *mon)
 {
+    vg_mon_settle(mon);
     mon->batch_us = vg_mono_us();
     mon->batch_n = 1;
 }
