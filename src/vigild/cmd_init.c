@@ -85,6 +85,14 @@ out:
     return rc;
 }
 
+int vg_init_standalone(const char *data, char *token, char *err, size_t errlen)
+{
+    char key_path[4096];
+    snprintf(key_path, sizeof key_path, "%s/keyring", data);
+    int rc = vg_keyring_create(key_path, err, errlen);
+    return rc ? rc : write_admin_token(data, key_path, token, err, errlen);
+}
+
 struct init_args {
     const char *data, *key_file, *output;
     int mirror;

@@ -12,6 +12,7 @@ struct subcommand {
 static const struct subcommand commands[] = {
     {"init", vg_cmd_init, "create a data directory, keyring and first admin token"},
     {"run", vg_cmd_run, "serve a member (standalone)"},
+    {"dev", vg_cmd_dev, "a throw-away member on loopback for a first try: data, token, API"},
     {"witness", vg_cmd_witness, "serve the cluster witness (the tie-breaker)"},
     {"probe", vg_cmd_probe, "read devices from a manifest file once and print the values"},
     {"services", vg_cmd_services, "list the services vigild runs: kinds, records, routes, commands"},

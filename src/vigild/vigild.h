@@ -14,6 +14,11 @@ int vg_cmd_routes(int argc, char **argv);
 int vg_cmd_services(int argc, char **argv);
 int vg_cmd_inspect(int argc, char **argv);
 int vg_cmd_verify(int argc, char **argv);
+int vg_cmd_dev(int argc, char **argv);
+
+/* A keyring and the first admin token in data, an existing empty directory
+ * (cmd_init.c); token gets VG_TOKEN_LEN + 1 bytes. 0 or -errno with err. */
+int vg_init_standalone(const char *data, char *token, char *err, size_t errlen);
 
 /* Tells systemd (Type=notify) about state changes, if NOTIFY_SOCKET is set;
  * a no-op otherwise. */
