@@ -348,6 +348,12 @@ void vg_cluster_view_status(vg_buf_t *out, const char *server, const json_t *vie
                      "reachable", "UNREACHABLE");
     add_contact_line(out, "peer link:", json_object_get(view, "peer"), "connected", "connected",
                      "DISCONNECTED");
+    const char *problem = vg_cli_str(json_object_get(view, "peer"), "problem", NULL);
+    if (problem) { /* why the link does not come up: the operator's to fix */
+        add_label(out, "PROBLEM:");
+        add_text(out, problem);
+        vg_buf_adds(out, "\n");
+    }
     add_pending_line(out, json_object_get(view, "pending_request"));
     add_change_line(out, json_object_get(view, "last_change"), now);
     add_counts_line(out, view);

@@ -108,6 +108,7 @@ struct vg_cluster {
     struct link *loose[VG_PEER_MAX_LOOSE]; /* handshakes under way */
     uint64_t last_dial_us;                 /* primary: when it last dialed the mirror */
     uint64_t diverged_until_us;            /* primary: no dial before (mirror rebuilds) */
+    char keys_problem[384];                /* the peer's HELLO proved another key, or "" */
 
     struct vg_cluster_channel channel; /* a service's traffic (.next NULL: none) */
     struct wclient *wc;

@@ -58,6 +58,8 @@ static void encode_body(const vg_wire_msg_t *m, vg_buf_t *b)
         put64(b, m->u.hello.commit_index);
         put64(b, m->u.hello.commit_epoch);
         put_text(b, m->u.hello.name, VG_WIRE_NAME_MAX);
+        put64(b, m->u.hello.key_id);
+        vg_buf_add(b, m->u.hello.key_proof, VG_WIRE_KEY_PROOF_BYTES);
         break;
     case VG_WIRE_APPEND:
         put64(b, m->u.append.commit_index);
@@ -166,6 +168,14 @@ static int decode_hello(struct cursor *c, vg_wire_msg_t *m, char *err, size_t er
     m->u.hello.commit_index = get64(c);
     m->u.hello.commit_epoch = get64(c);
     get_text(c, m->u.hello.name, sizeof m->u.hello.name);
+    m->u.hello.key_id = get64(c);
+    if (c->left < VG_WIRE_KEY_PROOF_BYTES)
+        c->short_read = 1;
+    else {
+        memcpy(m->u.hello.key_proof, c->p, VG_WIRE_KEY_PROOF_BYTES);
+        c->p += VG_WIRE_KEY_PROOF_BYTES;
+        c->left -= VG_WIRE_KEY_PROOF_BYTES;
+    }
     if (c->short_read)
         return vg_err(err, errlen, -EINVAL, "HELLO is truncated");
     if (c->nul_in_text)

@@ -18,7 +18,10 @@
 
 #include "core/buf.h"
 
-#define VG_WIRE_VERSION      2
+#define VG_WIRE_VERSION      3
+/* HELLO's proof that the sender holds the data key: 16 bytes sealed with
+ * its active key (crypto/keyring.h: nonce, tag) */
+#define VG_WIRE_KEY_PROOF_BYTES (16 + 24 + 16)
 #define VG_WIRE_HEADER_BYTES 5
 #define VG_WIRE_MAX_BODY     ((32u << 20) + 64) /* an APPEND batch or snapshot chunk */
 #define VG_WIRE_NAME_MAX     63
@@ -44,6 +47,8 @@ typedef struct vg_wire_msg {
             uint64_t last_index, last_epoch, commit_index;
             uint64_t commit_epoch; /* epoch of the record at commit_index (0: none) */
             char name[VG_WIRE_NAME_MAX + 1];
+            uint64_t key_id; /* the key that sealed key_proof */
+            uint8_t key_proof[VG_WIRE_KEY_PROOF_BYTES];
         } hello;
         struct {
             uint64_t commit_index, prev_index, prev_epoch;

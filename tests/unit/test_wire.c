@@ -31,6 +31,9 @@ static void test_hello_round_trips(void **unused)
     m.u.hello.commit_index = 98;
     m.u.hello.commit_epoch = 6;
     snprintf(m.u.hello.name, sizeof m.u.hello.name, "dc2-a");
+    m.u.hello.key_id = 3;
+    for (size_t i = 0; i < VG_WIRE_KEY_PROOF_BYTES; i++)
+        m.u.hello.key_proof[i] = (uint8_t)(i * 7 + 1);
     vg_buf_t b = VG_BUF_INIT;
     vg_wire_encode(&m, &b);
     vg_wire_msg_t d = decode_ok(&b);
@@ -39,6 +42,8 @@ static void test_hello_round_trips(void **unused)
     assert_int_equal(d.u.hello.last_index, 100);
     assert_int_equal(d.u.hello.last_epoch, 6);
     assert_int_equal(d.u.hello.commit_index, 98);
+    assert_int_equal(d.u.hello.key_id, 3);
+    assert_memory_equal(d.u.hello.key_proof, m.u.hello.key_proof, VG_WIRE_KEY_PROOF_BYTES);
     assert_int_equal(d.u.hello.commit_epoch, 6);
     assert_string_equal(d.u.hello.name, "dc2-a");
     vg_buf_release(&b);
