@@ -328,7 +328,7 @@ static void start_switchover(struct vg_protect_svc *svc, const struct vg_protect
     sw->in = *in;
     sw->in.site = sw->site;
     sw->in.peer = sw->peer;
-    snprintf(sw->cluster_reason, sizeof sw->cluster_reason, "protect: %s at %.63s: %.160s",
+    snprintf(sw->cluster_reason, sizeof sw->cluster_reason, "%s at %.63s: %.160s",
              vg_protect_cond_name(d->hit.cond), in->site, d->hit.detail);
     vg_warn("protect: %s", d->reason);
     svc->switching = sw;
