@@ -242,7 +242,8 @@ static int64_t cond_since(const struct facts *f, enum vg_protect_cond c, char *w
     switch (c) {
     case VG_PROTECT_FIRE:
         if (confirmed && (!s[IG_GAS] || confirmed <= s[IG_GAS]))
-            snprintf(what, whatlen, "smoke detector %s in alarm with VESDA %s at action/fire level",
+            snprintf(what, whatlen,
+                     "smoke detector %s in alarm with VESDA %s at action/fire level",
                      f->who[IG_SMOKE], f->who[IG_VESDA]);
         else if (s[IG_GAS])
             snprintf(what, whatlen, "gas suppression discharged (%s)", f->who[IG_GAS]);
@@ -288,7 +289,8 @@ int vg_protect_condition(const struct vg_protect_policy *p, const json_t *alerts
     scan(p, alerts, pl, site, now_ms, &f);
     for (int c = 0; c < VG_PROTECT__NCOND; c++) {
         char what[sizeof hit->detail];
-        int64_t since = p->on[c] ? cond_since(&f, (enum vg_protect_cond)c, what, sizeof what) : 0;
+        int64_t since =
+            p->on[c] ? cond_since(&f, (enum vg_protect_cond)c, what, sizeof what) : 0;
         if (!since || (found && since >= hit->since_ms))
             continue;
         hit->cond = (enum vg_protect_cond)c;
@@ -404,8 +406,8 @@ void vg_protect_decide(const struct vg_protect_in *in, struct vg_protect_decisio
                  "no condition of FailoverPolicy %s holds at %s", p->name, in->site);
         return;
     }
-    int64_t from = out->hit.since_ms > in->acting_since_ms ? out->hit.since_ms
-                                                           : in->acting_since_ms;
+    int64_t from =
+        out->hit.since_ms > in->acting_since_ms ? out->hit.since_ms : in->acting_since_ms;
     double held_s = (double)(in->now_ms - from) / 1000.0;
     const char *cond = vg_protect_cond_name(out->hit.cond);
     if (in->now_ms - from < p->hold_ms) {
@@ -424,8 +426,8 @@ void vg_protect_decide(const struct vg_protect_in *in, struct vg_protect_decisio
                  out->hit.detail, held_s, in->peer, why);
     else
         snprintf(out->reason, sizeof out->reason,
-                 "%s at %s (%s) for %.1f s: planned switchover to %s (FailoverPolicy %s)",
-                 cond, in->site, out->hit.detail, held_s, in->peer, p->name);
+                 "%s at %s (%s) for %.1f s: planned switchover to %s (FailoverPolicy %s)", cond,
+                 in->site, out->hit.detail, held_s, in->peer, p->name);
 }
 
 int vg_protect_is_news(const struct vg_protect_decision *d, const json_t *last)

@@ -56,11 +56,11 @@ struct vg_protect_policy {
 };
 
 /* Defaults a datacentre team would choose (docs/protect.md). */
-#define VG_PROTECT_HOLD_S          30
-#define VG_PROTECT_COOLDOWN_S      3600
-#define VG_PROTECT_FUEL_HOURS      4.0
-#define VG_PROTECT_UPS_MINUTES     10.0
-#define VG_PROTECT_HEAT_MINUTES    15.0
+#define VG_PROTECT_HOLD_S       30
+#define VG_PROTECT_COOLDOWN_S   3600
+#define VG_PROTECT_FUEL_HOURS   4.0
+#define VG_PROTECT_UPS_MINUTES  10.0
+#define VG_PROTECT_HEAT_MINUTES 15.0
 
 /* Fills p from a FailoverPolicy object ({name, spec}, as the state holds
  * it; NULL gives the defaults). The spec was validated on the way in. */
@@ -97,8 +97,8 @@ int vg_protect_condition(const struct vg_protect_policy *p, const json_t *alerts
 /* A critical alert at site that is not one of p's ignored rules: 1 and its
  * id in what, or 0. */
 int vg_protect_site_critical(const struct vg_protect_policy *p, const json_t *alerts,
-                             const struct vg_protect_places *pl, const char *site,
-                             char *what, size_t whatlen);
+                             const struct vg_protect_places *pl, const char *site, char *what,
+                             size_t whatlen);
 
 /* Everything the decision reads. */
 struct vg_protect_in {

@@ -15,7 +15,8 @@
 
 #define VG_PROTECT_TICK_MS     200
 #define VG_PROTECT_RETRY_MS    10000 /* after a switchover that failed, at the least */
-#define VG_PROTECT_RESUBMIT_MS 5000  /* a decision not seen committed by then is written again */
+#define VG_PROTECT_RESUBMIT_MS 5000  /* a decision not seen committed by then is written again \
+                                      */
 
 struct vg_protect_switch; /* a switchover in progress (protect_service.c) */
 
@@ -27,11 +28,11 @@ struct vg_protect_svc {
     int primary;
     int64_t acting_since_ms; /* when this member became the acting primary */
     struct event *tick, *kick;
-    int dirty; /* policy and places to read again */
+    int dirty;          /* policy and places to read again */
     json_t *policy_obj; /* the FailoverPolicy covering site, or NULL */
     struct vg_protect_policy policy;
     json_t *sensor_site, *sensor_room, *device_site, *sites;
-    json_t *submitted;    /* the last decision written, until seen committed */
+    json_t *submitted; /* the last decision written, until seen committed */
     int64_t submitted_at;
     struct vg_protect_switch *switching;
     int64_t retry_after_ms;

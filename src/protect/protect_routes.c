@@ -41,18 +41,18 @@ static void add_now(struct vg_protect_svc *svc, json_t *out)
     vg_protect_gather(svc, now, &in, &status);
     int acting = json_is_true(json_object_get(status, "acting"));
     json_object_set_new(out, "deciding", json_boolean(acting));
-    json_object_set_new(out, "policy",
-                        in.policy ? json_string(in.policy->name) : json_null());
+    json_object_set_new(out, "policy", in.policy ? json_string(in.policy->name) : json_null());
     json_object_set_new(out, "mirror", in.peer ? json_string(in.peer) : json_null());
-    json_object_set_new(out, "mirror_site", in.peer_site ? json_string(in.peer_site) : json_null());
+    json_object_set_new(out, "mirror_site",
+                        in.peer_site ? json_string(in.peer_site) : json_null());
     json_object_set_new(out, "mirror_in_sync", json_boolean(in.peer_in_sync));
     if (in.policy) {
         json_object_set_new(out, "hold_s", json_real((double)in.policy->hold_ms / 1000));
-        json_object_set_new(out, "cooldown_s", json_real((double)in.policy->cooldown_ms / 1000));
+        json_object_set_new(out, "cooldown_s",
+                            json_real((double)in.policy->cooldown_ms / 1000));
     }
-    int64_t until = in.policy && in.last_switchover_ms
-                        ? in.last_switchover_ms + in.policy->cooldown_ms
-                        : 0;
+    int64_t until =
+        in.policy && in.last_switchover_ms ? in.last_switchover_ms + in.policy->cooldown_ms : 0;
     json_object_set_new(out, "cooldown_until",
                         until > now ? json_integer((json_int_t)until) : json_null());
     if (svc->cluster && !acting) {
@@ -134,7 +134,8 @@ static int check_reason(struct vg_call *call, const json_t *v, int required)
         }
         chars += (*p & 0xc0) != 0x80;
     }
-    if (chars > VG_PROTECT_REASON_MAX || json_string_length(v) != strlen(json_string_value(v))) {
+    if (chars > VG_PROTECT_REASON_MAX ||
+        json_string_length(v) != strlen(json_string_value(v))) {
         vg_api_reply_error(call->srv, call->req, 400, "reason",
                            "reason: at most %d characters, no NUL", VG_PROTECT_REASON_MAX);
         return -1;
@@ -190,8 +191,8 @@ static void freeze_change(struct vg_call *call, int freeze)
     json_decref(extra);
     json_t *answer = json_object();
     if (freeze) {
-        json_t *frozen = json_pack("{s:s,s:O,s:I}", "by", by, "reason", reason, "time",
-                                   (json_int_t)now);
+        json_t *frozen =
+            json_pack("{s:s,s:O,s:I}", "by", by, "reason", reason, "time", (json_int_t)now);
         json_object_set_new(answer, "frozen", frozen);
     } else {
         json_object_set_new(answer, "frozen", json_null());
@@ -217,9 +218,7 @@ static void route_unfreeze(struct vg_call *call)
 const struct vg_route vg_protect_routes[] = {
     {GET, "/api/v1/protect", VG_PERM_READ, 0, route_status},
     /* freezing is an operator's call, like a switchover */
-    {POST, "/api/v1/protect/freeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY,
-     route_freeze},
-    {POST, "/api/v1/protect/unfreeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY,
-     route_unfreeze},
+    {POST, "/api/v1/protect/freeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY, route_freeze},
+    {POST, "/api/v1/protect/unfreeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY, route_unfreeze},
     {0, NULL, 0, 0, NULL},
 };

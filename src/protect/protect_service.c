@@ -53,9 +53,8 @@ static int covers(const json_t *policy, const char *site)
     const json_t *s;
     if (!json_is_array(sites))
         return 1;
-    json_array_foreach(sites, i, s)
-        if (site && json_is_string(s) && !strcmp(json_string_value(s), site))
-            return 1;
+    json_array_foreach(sites, i, s) if (site && json_is_string(s) &&
+                                        !strcmp(json_string_value(s), site)) return 1;
     return 0;
 }
 
@@ -70,9 +69,8 @@ static void reload(struct vg_protect_svc *svc)
     json_t *o;
     json_decref(svc->policy_obj);
     svc->policy_obj = NULL;
-    json_array_foreach(policies, i, o)
-        if (!svc->policy_obj && covers(o, svc->site))
-            svc->policy_obj = json_incref(o);
+    json_array_foreach(policies, i, o) if (!svc->policy_obj && covers(o, svc->site))
+        svc->policy_obj = json_incref(o);
     vg_protect_policy_parse(svc->policy_obj, &svc->policy);
     json_array_foreach(zones, i, o)
     {
@@ -90,7 +88,8 @@ static void reload(struct vg_protect_svc *svc)
     {
         const char *zone = s_of(json_object_get(o, "spec"), "zone");
         if (zone && json_object_get(zone_site, zone))
-            json_object_set(svc->sensor_site, s_of(o, "name"), json_object_get(zone_site, zone));
+            json_object_set(svc->sensor_site, s_of(o, "name"),
+                            json_object_get(zone_site, zone));
         if (zone && json_object_get(server_zone, zone))
             json_object_set_new(svc->sensor_room, s_of(o, "name"), json_true());
     }
@@ -151,9 +150,8 @@ static int in_sync(const json_t *status, const char *peer)
     const json_t *m;
     if (!json_is_true(json_object_get(json_object_get(status, "peer"), "connected")))
         return 0;
-    json_array_foreach(sync, i, m)
-        if (json_is_string(m) && !strcmp(json_string_value(m), peer))
-            return 1;
+    json_array_foreach(sync, i, m) if (json_is_string(m) &&
+                                       !strcmp(json_string_value(m), peer)) return 1;
     return 0;
 }
 
@@ -167,13 +165,13 @@ void vg_protect_gather(struct vg_protect_svc *svc, int64_t now, struct vg_protec
     *status = svc->cluster ? vg_cluster_status(svc->cluster) : NULL;
     in->policy = svc->policy_obj ? &svc->policy : NULL;
     in->alerts = vg_alerts_active(st);
-    in->places = (struct vg_protect_places){svc->sensor_site, svc->sensor_room,
-                                            svc->device_site};
+    in->places =
+        (struct vg_protect_places){svc->sensor_site, svc->sensor_room, svc->device_site};
     in->site = svc->site;
     in->peer = s_of(json_object_get(*status, "peer"), "name");
-    in->peer_site = in->peer ? vg_protect_peer_site(svc->policy_obj, svc->sites, in->peer,
-                                                    svc->site)
-                             : NULL;
+    in->peer_site = in->peer
+                        ? vg_protect_peer_site(svc->policy_obj, svc->sites, in->peer, svc->site)
+                        : NULL;
     in->peer_in_sync = in->peer && in_sync(*status, in->peer);
     in->now_ms = now;
     in->acting_since_ms = svc->acting_since_ms;
@@ -200,9 +198,9 @@ int vg_protect_event(struct vg_protect_svc *svc, const char *kind, const char *s
     char at[40];
     rfc3339(vg_protect_now_ms(), at, sizeof at);
     const char *me = svc->cluster ? vg_cluster_member_name(svc->cluster) : "standalone";
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "time", at, "severity", severity,
-                           "kind", kind, "member", me, "epoch",
-                           (json_int_t)vg_state_epoch(st), "message", message);
+    json_t *ev =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "time", at, "severity", severity, "kind", kind,
+                  "member", me, "epoch", (json_int_t)vg_state_epoch(st), "message", message);
     if (extra)
         json_object_update(ev, (json_t *)extra);
     int rc = vg_member_submit(svc->member, VG_REC_EVENT, ev, NULL, NULL, NULL);
@@ -217,12 +215,12 @@ static json_t *decision_payload(struct vg_protect_svc *svc, const struct vg_prot
                                 const struct vg_protect_decision *d, const char *decision,
                                 const char *reason, int64_t now)
 {
-    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I}", "op", "decision", "decision",
-                          decision, "site", in->site, "condition",
-                          vg_protect_cond_name(d->hit.cond), "since",
-                          (json_int_t)d->hit.since_ms, "reason", reason, "member",
-                          svc->cluster ? vg_cluster_member_name(svc->cluster) : "standalone",
-                          "time", (json_int_t)now);
+    json_t *p =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I}", "op", "decision", "decision", decision,
+                  "site", in->site, "condition", vg_protect_cond_name(d->hit.cond), "since",
+                  (json_int_t)d->hit.since_ms, "reason", reason, "member",
+                  svc->cluster ? vg_cluster_member_name(svc->cluster) : "standalone", "time",
+                  (json_int_t)now);
     if (in->peer)
         json_object_set_new(p, "to", json_string(in->peer));
     if (d->code)
@@ -448,8 +446,8 @@ static void on_role(void *instance, enum vg_service_role role)
 
 static void on_commit(void *instance, const vg_change_t *change)
 {
-    static const char *const watched[] = {"FailoverPolicy", "Site", "Zone", "Sensor", "Device",
-                                          NULL};
+    static const char *const watched[] = {"FailoverPolicy", "Site",   "Zone",
+                                          "Sensor",         "Device", NULL};
     struct vg_protect_svc *svc = instance;
     const char *kind = s_of(change->object, "kind");
     for (size_t i = 0; kind && watched[i]; i++)

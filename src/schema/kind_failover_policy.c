@@ -26,7 +26,8 @@ static const struct vg_field policy_fields[] = {
     {"fire", VG_F_BOOL, 0, NULL, 0, 0,
      "act on a confirmed fire: a smoke detector with VESDA at action or fire level, or gas "
      "suppression discharged (default true)"},
-    {"water", VG_F_BOOL, 0, NULL, 0, 0, "act on water detected in a server room (default true)"},
+    {"water", VG_F_BOOL, 0, NULL, 0, 0,
+     "act on water detected in a server room (default true)"},
     {"power", VG_F_BOOL, 0, NULL, 0, 0,
      "act on mains lost with the generator not running or low on fuel (default true)"},
     {"fuel_below_hours", VG_F_NUMBER, 0, NULL, 0, 168,

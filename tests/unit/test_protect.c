@@ -15,7 +15,7 @@
 #include "state/state.h"
 #include "store/record.h"
 
-#define T0 1764115200000LL /* an arbitrary wall-clock instant */
+#define T0   1764115200000LL /* an arbitrary wall-clock instant */
 #define S(x) ((int64_t)(x)*1000)
 
 struct fixture {
@@ -30,8 +30,8 @@ struct fixture {
 static struct fixture *fixture_new(void)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    static const char *const dc1[] = {"dc1-smoke", "dc1-vesda", "dc1-gas",   "dc1-leak",
-                                      "dc1-mains", "dc1-gen",   "dc1-fuel",  "dc1-ups",
+    static const char *const dc1[] = {"dc1-smoke",   "dc1-vesda", "dc1-gas",        "dc1-leak",
+                                      "dc1-mains",   "dc1-gen",   "dc1-fuel",       "dc1-ups",
                                       "dc1-runtime", "dc1-inlet", "dc1-office-leak"};
     f->alerts = json_object();
     f->sensor_site = json_object();
@@ -360,9 +360,9 @@ static void test_a_repeated_decision_is_not_news(void **unused)
     raise_at(f, "water-leak", "dc1-leak", "critical", T0 - S(60));
     f->in.peer_in_sync = 0;
     decide(f, &d);
-    json_t *last = json_pack("{s:s,s:s,s:s,s:I}", "decision", "declined", "code",
-                             "mirror-not-in-sync", "condition", "water", "since",
-                             (json_int_t)(T0 - S(60)));
+    json_t *last =
+        json_pack("{s:s,s:s,s:s,s:I}", "decision", "declined", "code", "mirror-not-in-sync",
+                  "condition", "water", "since", (json_int_t)(T0 - S(60)));
     assert_true(vg_protect_is_news(&d, NULL));
     assert_false(vg_protect_is_news(&d, last));
     raise_at(f, "water-leak", "dc1-leak", "critical", T0 - S(40)); /* a new episode */
@@ -435,13 +435,15 @@ static void test_freeze_and_switchover_records_survive_a_snapshot(void **unused)
     vg_state_t *st = vg_state_new();
     apply(st, json_pack("{s:s,s:s,s:s,s:I}", "op", "freeze", "by", "alice", "reason", "test",
                         "time", (json_int_t)T0));
-    assert_string_equal(json_string_value(json_object_get(vg_protect_frozen(st), "by")), "alice");
-    apply(st, json_pack("{s:s,s:s,s:I}", "op", "unfreeze", "by", "bob", "time", (json_int_t)T0));
+    assert_string_equal(json_string_value(json_object_get(vg_protect_frozen(st), "by")),
+                        "alice");
+    apply(st,
+          json_pack("{s:s,s:s,s:I}", "op", "unfreeze", "by", "bob", "time", (json_int_t)T0));
     assert_null(vg_protect_frozen(st));
     apply(st, json_pack("{s:s,s:s,s:s,s:s,s:I}", "op", "decision", "decision", "switchover",
                         "site", "dc1", "reason", "fire", "time", (json_int_t)T0));
-    apply(st, json_pack("{s:s,s:s,s:s,s:I}", "op", "freeze", "by", "carol", "reason",
-                        "drill", "time", (json_int_t)T0));
+    apply(st, json_pack("{s:s,s:s,s:s,s:I}", "op", "freeze", "by", "carol", "reason", "drill",
+                        "time", (json_int_t)T0));
     vg_state_t *back = reload(st);
     assert_true(json_equal(vg_protect_frozen(st), vg_protect_frozen(back)));
     assert_true(json_equal(vg_protect_last_switchover(st), vg_protect_last_switchover(back)));
