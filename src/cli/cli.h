@@ -87,6 +87,7 @@ extern const struct vg_cmd vg_cmd_series, vg_cmd_sensors, vg_cmd_facility, vg_cm
 extern const struct vg_cmd vg_cmd_incidents, vg_cmd_incident, vg_cmd_ack, vg_cmd_resolve,
     vg_cmd_note, vg_cmd_oncall, vg_cmd_explain;
 extern const struct vg_cmd vg_cmd_training;
+extern const struct vg_cmd vg_cmd_protect;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

@@ -199,6 +199,34 @@ static const struct event_rule event_rules[] = {
     {"switchover", "cluster/switchover-%llu", "info", 1},
 };
 
+/* A decision of the protect service (src/protect, docs/protect.md): one
+ * incident per site, key "protect/SITE", which a later decision about the
+ * same site re-triggers. A declined or failed switchover is critical (an
+ * operator must decide); one taken is a warning (the site is in trouble,
+ * the primary role left it). A freeze is an event only. */
+static void on_protect_event(struct vg_incident_svc *svc, const json_t *ev, uint64_t index,
+                             int64_t now)
+{
+    const char *kind = s_of(ev, "kind"), *site = s_of(ev, "site");
+    int taken = !strcmp(kind, "protect_switchover");
+    if (!site || (!taken && strcmp(kind, "protect_declined") && strcmp(kind, "protect_failed")))
+        return;
+    char key[96], what[160];
+    snprintf(key, sizeof key, "protect/%s", site);
+    snprintf(what, sizeof what, "open/%s/%llu", key, (unsigned long long)index);
+    if (once(svc, what, now))
+        return;
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s}}", "key", key, "severity",
+                          taken ? "warning" : "critical", "summary",
+                          s_of(ev, "message") ?: kind, "source", "protect", "site", site,
+                          "event_index", (json_int_t)index, "labels", "event", kind);
+    if (s_of(ev, "condition"))
+        json_object_set(json_object_get(p, "labels"), "condition",
+                        json_object_get(ev, "condition"));
+    open_incident(svc, p, now);
+    json_decref(p);
+}
+
 /* 0 when handled (or nothing to do), -EAGAIN to try the event again on the
  * next tick (what it resolves is still being opened). */
 static int on_event(struct vg_incident_svc *svc, const vg_state_t *st, const json_t *ev,
@@ -207,6 +235,10 @@ static int on_event(struct vg_incident_svc *svc, const vg_state_t *st, const jso
     const char *kind = s_of(ev, "kind");
     uint64_t index = (uint64_t)json_integer_value(json_object_get(ev, "index"));
     uint64_t epoch = (uint64_t)json_integer_value(json_object_get(ev, "epoch"));
+    if (kind && !strncmp(kind, "protect_", 8)) {
+        on_protect_event(svc, ev, index, now);
+        return 0;
+    }
     for (size_t i = 0; kind && i < VG_ARRAY_LEN(event_rules); i++) {
         const struct event_rule *r = &event_rules[i];
         if (strcmp(kind, r->kind))

@@ -37,6 +37,8 @@ enum vg_record_type {
                                 "value","message","time","predicted_s"?} (rules.h) */
     VG_REC_INCIDENT = 9,     /* an incident's change: {"op":"open"|"ack"|"resolve"|"note"|
                                 "escalate"|"notify"|"paged", ...} (incident/incidents.h) */
+    VG_REC_PROTECT = 10,     /* a protect decision or freeze: {"op":"decision"|"freeze"|
+                                "unfreeze", ...} (protect/protect_data.h) */
 };
 
 typedef struct vg_record {

@@ -302,6 +302,24 @@ case("cluster status on a standalone member", {404}, "GET", "/api/v1/cluster", "
 case("switchover on a standalone member", {404}, "POST", "/api/v1/cluster/switchover",
      "admin", body="{}")
 
+# --- protect: the freeze is an operator's call; its reason is checked first
+for role in ["viewer", "auditor", "external-reviewer"]:
+    for action in ["freeze", "unfreeze"]:
+        case(f"{role}: {action} protect", {403}, "POST", f"/api/v1/protect/{action}", role,
+             body='{"reason":"x"}')
+for body in ['{}', '{"reason":""}', '{"reason":5}', '{"reason":"a\\u0000b"}',
+             '{"reason":"a\\nb"}', '{"reason":"' + "x" * 1001 + '"}', '[]', '"x"',
+             '{"reason":"x","until":1}', 'nope']:
+    case(f"protect freeze body {body[:24]!r}", {400}, "POST", "/api/v1/protect/freeze",
+         "operator", body=body)
+case("protect unfreeze with an unknown field", {400}, "POST", "/api/v1/protect/unfreeze",
+     "admin", body='{"why":"x"}')
+case("protect status", {200}, "GET", "/api/v1/protect", "external-reviewer")
+case("protect status: no token", {401}, "GET", "/api/v1/protect")
+for method, path in [("DELETE", "/api/v1/protect"), ("GET", "/api/v1/protect/freeze"),
+                     ("PUT", "/api/v1/protect/unfreeze")]:
+    case(f"{method} {path}: 405", {405}, method, path, "admin")
+
 # --- incidents, on-call and acknowledge links
 for role in ["viewer", "auditor", "external-reviewer"]:
     for action in ["ack", "resolve", "notes"]:
