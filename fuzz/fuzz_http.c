@@ -84,7 +84,12 @@ static void check_answer(const char *resp, size_t len)
     const char *body = strstr(resp, "\r\n\r\n");
     if (code >= 500 && code != 503 && code != 507)
         abort();
-    if (code >= 400 && body) {
+    const char *type = strcasestr(resp, "\r\nContent-Type: ");
+    if (code >= 400 && body && type && type < body && !strncmp(type + 16, "text/html", 9)) {
+        /* the acknowledge links' pages (/ack/...) answer people in HTML */
+        if (strncmp(body + 4, "<!doctype html>", 15))
+            abort();
+    } else if (code >= 400 && body) {
         json_error_t jerr;
         json_t *doc = json_loads(body + 4, JSON_DISABLE_EOF_CHECK, &jerr);
         if (!doc || !json_is_string(json_object_get(doc, "error")))
