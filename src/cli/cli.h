@@ -115,6 +115,9 @@ int vg_cli_parse_opts(struct vg_cli *cli, const struct vg_cmd *cmd, const struct
 /* The options every command takes (opts.c), for help texts. */
 extern const struct vg_opt vg_cli_common_opts[];
 
+/* The top-level command named name, or NULL (vigil.c's table). */
+const struct vg_cmd *vg_cli_find_command(const char *name);
+
 /* Parses the shared options' values; 0 or an exit code (message printed). */
 int vg_cli_common_opt(struct vg_cli *cli, int id, const char *arg);
 

@@ -392,6 +392,21 @@ static int never_connected(CURL *h, CURLcode res)
  * -EHOSTUNREACH when it was never reached, -ETIMEDOUT or -EIO otherwise;
  * why says what went wrong.
  */
+/* What a newcomer most likely got wrong, from how the transfer failed. */
+static const char *hint(const char *base, CURLcode res, const char *curl_err)
+{
+    int https = !strncmp(base, "https://", 8);
+    if (https && (strstr(curl_err, "wrong version number") || strstr(curl_err, "packet length")))
+        return " (the server speaks plain HTTP here: use http://)";
+    if (!https && (res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR ||
+                   res == CURLE_WEIRD_SERVER_REPLY || res == CURLE_UNSUPPORTED_PROTOCOL))
+        return " (if the server has a certificate, it speaks HTTPS: use https://)";
+    if (res == CURLE_PEER_FAILED_VERIFICATION)
+        return " (give the CA that signed the server's certificate with --cacert FILE or "
+               "VIGIL_CACERT)";
+    return "";
+}
+
 static int perform(vg_client_t *c, const char *base, const struct request *rq,
                    struct vg_resp *resp, char *why, size_t whylen)
 {
@@ -415,7 +430,8 @@ static int perform(vg_client_t *c, const char *base, const struct request *rq,
         rc = never_connected(c->curl, res)     ? -EHOSTUNREACH
              : res == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
                                                : -EIO;
-        vg_err(why, whylen, rc, "%s", curl_err[0] ? curl_err : curl_easy_strerror(res));
+        vg_err(why, whylen, rc, "%s%s", curl_err[0] ? curl_err : curl_easy_strerror(res),
+               hint(base, res, curl_err));
     }
     free_headers(headers);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);

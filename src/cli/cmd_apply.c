@@ -258,9 +258,17 @@ static int check_one(struct manifests *m, const struct manifest *mf, const json_
     if (!kind || !*kind)
         doc_error(m, mf, "%s 'kind' (field: kind)",
                   json_object_get(doc, "kind") ? "a string is needed for" : "missing");
-    else if (kinds && !kind_is_known(kinds, kind, &near))
-        doc_error(m, mf, "unknown kind '%s'%s%s%s (field: kind)", kind,
-                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    else if (kinds && !kind_is_known(kinds, kind, &near)) {
+        vg_buf_t known = VG_BUF_INIT;
+        size_t i;
+        json_t *item;
+        json_array_foreach(kinds, i, item)
+            vg_buf_printf(&known, "%s%s", i ? ", " : "", vg_cli_str(item, "kind", "?"));
+        doc_error(m, mf, "unknown kind '%s'%s%s%s (known: %s) (field: kind)", kind,
+                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "",
+                  known.len ? (const char *)known.data : "none");
+        vg_buf_release(&known);
+    }
     if (!name)
         doc_error(m, mf, "%s 'name' (field: name)",
                   json_object_get(doc, "name") ? "a string is needed for" : "missing");

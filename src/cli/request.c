@@ -291,8 +291,20 @@ int vg_cli_kind(struct vg_cli *cli, const char *typed, char *kind, size_t kindle
     {
         vg_buf_printf(&known, "%s%s", i ? ", " : "", vg_cli_str(item, "kind", "?"));
     }
-    rc = vg_cli_fail(VG_EXIT_INVALID, "unknown kind '%s' (known: %s)", typed,
-                     known.len ? (const char *)known.data : "none");
+    /* alerts, incidents, events...: read with commands of their own */
+    const struct vg_cmd *own = vg_cli_find_command(typed);
+    if (!own && strlen(typed) > 1 && typed[strlen(typed) - 1] == 's') {
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)strlen(typed) - 1, typed);
+        own = vg_cli_find_command(one);
+    }
+    if (own && own->summary)
+        rc = vg_cli_fail(VG_EXIT_INVALID, "'%s' is not a kind of object: see 'vigil %s' (%s); kinds: %s",
+                         typed, own->name, own->summary,
+                         known.len ? (const char *)known.data : "none");
+    else
+        rc = vg_cli_fail(VG_EXIT_INVALID, "unknown kind '%s' (known: %s)", typed,
+                         known.len ? (const char *)known.data : "none");
     vg_buf_release(&known);
     return rc;
 }

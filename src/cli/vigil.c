@@ -188,6 +188,11 @@ static const struct vg_cmd *find_cmd(const struct vg_cmd *const *list, const cha
     return NULL;
 }
 
+const struct vg_cmd *vg_cli_find_command(const char *name)
+{
+    return find_cmd(commands, name);
+}
+
 static int run_help(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char **argv)
 {
     int first, rc = vg_cli_parse(cli, cmd, argc, argv, NULL, NULL, &first);

@@ -9,6 +9,8 @@
 #include <event2/thread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/server.h"
 #include "core/netaddr.h"
@@ -220,6 +222,30 @@ static int parse_args(int argc, char **argv, struct vg_member_opts *mo,
     return ctx->node_file ? apply_node(mo, so, ctx) : 0;
 }
 
+/* A newcomer's first mistake: a directory vigild init never made. Says
+ * what to run, rather than which file could not be opened. */
+static int not_a_data_dir(const char *dir, const char *key_file)
+{
+    struct stat st;
+    char path[4096];
+    if (stat(dir, &st) != 0) {
+        vg_error("cannot start: data directory '%s' does not exist; create it with 'vigild "
+                 "init --data %s'",
+                 dir, dir);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/log", dir);
+    int has_log = access(path, F_OK) == 0;
+    snprintf(path, sizeof path, "%s/keyring", dir);
+    if (!has_log && !key_file && access(path, F_OK) != 0) {
+        vg_error("cannot start: '%s' is not a vigil data directory (no keyring, no log); "
+                 "initialise it with 'vigild init --data %s'",
+                 dir, dir);
+        return 1;
+    }
+    return 0;
+}
+
 int vg_cmd_run(int argc, char **argv)
 {
     struct vg_member_opts mo = {0};
@@ -249,6 +275,8 @@ int vg_cmd_run(int argc, char **argv)
             goto out;
         }
     }
+    if (!ctx.node_file && not_a_data_dir(mo.data_dir, mo.key_file))
+        goto out;
     if (vg_member_open(&mo, ctx.base, &member, err, sizeof err)) {
         vg_error("cannot start: %s", err);
         goto out;
