@@ -346,6 +346,98 @@ static void resolve_removed(struct vg_monitor *mon)
     vg_mon_flush_changes(mon);
 }
 
+/* Edit distance of a and b, capped (names are short; a typo is close). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* One reference from obj's spec.field to a name among names (its objects'
+ * names): a problem when nothing has that name, with the closest one. */
+static void check_ref(struct vg_monitor *mon, const char *kind, const json_t *obj,
+                      const char *field, const json_t *names, const char *target)
+{
+    const char *ref = json_string_value(json_object_get(json_object_get(obj, "spec"), field));
+    if (!ref || json_object_get(names, ref))
+        return;
+    const char *near = NULL, *name;
+    size_t best = SIZE_MAX;
+    json_t *v;
+    json_object_foreach((json_t *)names, name, v) {
+        size_t d = distance(ref, name);
+        if (d < best && d <= 1 + strlen(ref) / 3)
+            best = d, near = name;
+    }
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s '%s': spec.%s names %s '%s', which does not exist%s%s%s",
+             kind, json_string_value(json_object_get(obj, "name")), field, target, ref,
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    json_array_append_new(mon->problems, json_string(msg));
+    mon->n_broken_refs++;
+}
+
+static json_t *names_of(const json_t *items)
+{
+    json_t *names = json_object();
+    size_t i;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        const char *n = json_string_value(json_object_get(obj, "name"));
+        if (n)
+            json_object_set_new(names, n, json_true());
+    }
+    return names;
+}
+
+/* Objects may be applied in any order, so a reference to a name that does
+ * not exist (yet) is accepted; it is shown here until it resolves, so no
+ * sensor sits unmonitored without anyone being told. */
+static void check_references(struct vg_monitor *mon, const json_t *zones, const json_t *sensors,
+                             const json_t *devices, const json_t *rules)
+{
+    json_t *sites = list_kind(mon, "Site");
+    json_t *site_n = names_of(sites), *zone_n = names_of(zones), *dev_n = names_of(devices);
+    json_t *sensor_n = names_of(sensors);
+    size_t i;
+    json_t *obj;
+    mon->n_broken_refs = 0;
+    json_array_foreach(zones, i, obj) check_ref(mon, "zone", obj, "site", site_n, "site");
+    json_array_foreach(devices, i, obj) {
+        check_ref(mon, "device", obj, "site", site_n, "site");
+        check_ref(mon, "device", obj, "zone", zone_n, "zone");
+    }
+    json_array_foreach(sensors, i, obj) {
+        check_ref(mon, "sensor", obj, "zone", zone_n, "zone");
+        check_ref(mon, "sensor", obj, "device", dev_n, "device");
+    }
+    json_array_foreach(rules, i, obj) check_ref(mon, "rule", obj, "sensor", sensor_n, "sensor");
+    json_decref(site_n);
+    json_decref(zone_n);
+    json_decref(dev_n);
+    json_decref(sensor_n);
+    json_decref(sites);
+}
+
 static void reload(struct vg_monitor *mon)
 {
     /* clean from here on: restarting the devices drains their readings,
@@ -358,6 +450,7 @@ static void reload(struct vg_monitor *mon)
     json_t *rules = list_kind(mon, "Rule");
     json_decref(mon->problems);
     mon->problems = json_array();
+    check_references(mon, zones, sensors, devices, rules);
     char err[512];
     if (vg_rules_load(mon->rules, zones, sensors, devices, rules, err, sizeof err))
         json_array_append_new(mon->problems, json_string(err));

@@ -66,6 +66,7 @@ struct vg_monitor {
     json_t *recorded; /* {instance id: true} for instances last recorded not "ok" */
 
     int dirty;        /* objects changed: reload once they are quiet */
+    size_t n_broken_refs; /* references to objects that do not exist (problems) */
     uint64_t dirty_since_ms, last_change_ms; /* monotonic */
     int devices_dirty;
     int primary;      /* evaluating rules and writing alert records */

@@ -160,6 +160,7 @@ json_t *vg_monitor_rules(vg_monitor_t *mon)
 
 void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
 {
+    vg_mon_settle(mon);
     struct vg_tsdb_stats ts;
     vg_tsdb_stats(mon->tsdb, &ts);
     vg_buf_printf(out,
@@ -174,6 +175,13 @@ void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
                   "# TYPE vigil_rule_changes_total counter\nvigil_rule_changes_total %llu\n"
                   "# HELP vigil_sensors Declared sensors.\n# TYPE vigil_sensors gauge\n"
                   "vigil_sensors %zu\n"
+                  "# HELP vigil_facility_problems Problems vigil facility lists (broken "
+                  "references, sources a driver refuses, rules that cannot load).\n"
+                  "# TYPE vigil_facility_problems gauge\nvigil_facility_problems %zu\n"
+                  "# HELP vigil_facility_broken_references References to a site, zone, "
+                  "device or sensor that does not exist.\n"
+                  "# TYPE vigil_facility_broken_references gauge\n"
+                  "vigil_facility_broken_references %zu\n"
                   "# HELP vigil_tsdb_series Series in the time-series store.\n"
                   "# TYPE vigil_tsdb_series gauge\nvigil_tsdb_series %llu\n"
                   "# HELP vigil_tsdb_points_on_disk Raw points in chunk files.\n"
@@ -183,6 +191,7 @@ void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
                   (unsigned long long)mon->n_ingested, (unsigned long long)mon->n_rejected,
                   (unsigned long long)mon->n_unknown, (unsigned long long)mon->n_out_of_order,
                   (unsigned long long)mon->n_alerts, mon->n_sensors,
+                  json_array_size(mon->problems), mon->n_broken_refs,
                   (unsigned long long)ts.n_series, (unsigned long long)ts.points_on_disk,
                   (unsigned long long)ts.wal_bytes);
     static const char *const tiers[VG_TSDB_N_TIERS] = {"raw", "1m", "1h"};
