@@ -70,10 +70,17 @@ static void dump_integer(json_int_t v, vg_buf_t *out)
     out->data[out->len] = 0;
 }
 
+/* The shortest form that reads back as the same double: 21.6, not
+ * 21.600000000000001 (17 digits always round-trip, 15 mostly do). */
 static void dump_real(double v, vg_buf_t *out)
 {
     char num[40];
-    int n = snprintf(num, sizeof num, "%.17g", v);
+    int n = 0;
+    for (int digits = 15; digits <= 17; digits++) {
+        n = snprintf(num, sizeof num, "%.*g", digits, v);
+        if (digits == 17 || strtod(num, NULL) == v)
+            break;
+    }
     vg_buf_add(out, num, (size_t)n);
     if (!strpbrk(num, ".eE")) /* keep it a real when read back */
         vg_buf_add(out, ".0", 2);

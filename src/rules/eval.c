@@ -128,9 +128,14 @@ static uint8_t predict_level(const struct rdef *d, const struct rsensor *s, uint
     }
     double dir = d->falling ? -1 : 1;
     double gap = (d->threshold - now) * dir, speed = slope * dir;
-    double pred = gap <= 0 || (d->threshold - s->value) * dir <= 0 ? 0
-                  : speed > 0                                      ? gap / speed
-                                                                   : INFINITY;
+    if (gap <= 0 || (d->threshold - s->value) * dir <= 0) {
+        /* reached: the threshold's own rule speaks now. A forecast raised
+         * before stays as it was; none is raised after the fact ("reaches
+         * 32 degC in 0 s" beside the alert that it did). */
+        *predicted = 0;
+        return cur;
+    }
+    double pred = speed > 0 ? gap / speed : INFINITY;
     *predicted = (float)pred;
     return limit_level(d, pred, cur);
 }

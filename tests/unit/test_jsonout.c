@@ -43,6 +43,23 @@ static void test_scalars_read_back_equal(void **unused)
     assert_round_trip(json_null());
 }
 
+/* Readings print as people wrote them, and still read back exactly. */
+static void test_reals_in_their_shortest_exact_form(void **unused)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {{35.2, "35.2"}, {21.6, "21.6"}, {0.1 + 0.2, "0.30000000000000004"},
+                 {1.0 / 3, "0.3333333333333333"}, {-7.5e-05, "-7.5e-05"}, {3.0, "3.0"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = json_real(cases[i].v);
+        char *text = dump(v);
+        assert_string_equal(text, cases[i].text);
+        free(text);
+        assert_round_trip(v);
+    }
+}
+
 static void test_strings_escape_quotes_backslashes_and_controls(void **unused)
 {
     assert_round_trip(json_string("plain"));
@@ -85,6 +102,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars_read_back_equal),
+        cmocka_unit_test(test_reals_in_their_shortest_exact_form),
         cmocka_unit_test(test_strings_escape_quotes_backslashes_and_controls),
         cmocka_unit_test(test_containers_keep_order_and_nesting),
         cmocka_unit_test(test_keys_are_escaped_too),

@@ -523,6 +523,25 @@ static void test_prediction_fires_early_on_cooling_failure(void **unused)
     vg_rules_free(r);
 }
 
+/* A reading already past the forecast's threshold raises the threshold's
+ * own alert, never also "reaches 32 degC in 0 s" from the forecast. */
+static void test_prediction_silent_once_threshold_crossed(void **unused)
+{
+    vg_rules_t *r = engine_with(NULL);
+    struct recorder rec = {.n = 0};
+    int64_t t = 0;
+    for (; t < 5 * MIN; t += 30 * SEC)
+        feed(r, &rec, "t1", t, 22.5);
+    for (int i = 0; i < 10; i++) { /* a jump past 32 degC, rising on */
+        t += 30 * SEC;
+        feed(r, &rec, "t1", t, 33.0 + i * 0.2);
+    }
+    assert_int_equal(count_to(&rec, "ashrae-a1-forecast/t1", "critical"), 0);
+    assert_int_equal(count_to(&rec, "ashrae-a1-forecast/t1", "warning"), 0);
+    assert_true(rec.n > 0); /* the threshold's own rule did speak */
+    vg_rules_free(r);
+}
+
 /* ---- packs ---- */
 
 static void test_fuel_hours_from_litres_and_load(void **unused)
@@ -772,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_rate_of_change_raises),
         cmocka_unit_test(test_prediction_time_to_threshold_within_tolerance),
         cmocka_unit_test(test_prediction_fires_early_on_cooling_failure),
+        cmocka_unit_test(test_prediction_silent_once_threshold_crossed),
         cmocka_unit_test(test_fuel_hours_from_litres_and_load),
         cmocka_unit_test(test_fuel_percent_without_tank_is_a_problem),
         cmocka_unit_test(test_ups_runtime_low),
