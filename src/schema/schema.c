@@ -62,6 +62,7 @@ extern const struct vg_kind vg_kind_silence;
 extern const struct vg_kind vg_kind_maintenance;
 extern const struct vg_kind vg_kind_course;
 extern const struct vg_kind vg_kind_completion;
+extern const struct vg_kind vg_kind_service;
 
 static const struct vg_kind *const kinds[] = {
     &vg_kind_site,
@@ -78,6 +79,7 @@ static const struct vg_kind *const kinds[] = {
     &vg_kind_maintenance,
     &vg_kind_course,
     &vg_kind_completion,
+    &vg_kind_service,
     NULL,
 };
 
