@@ -171,6 +171,52 @@ static int unfence(PGconn *conn, const char *conninfo, int timeout_s, char *msg,
     return rc ? rc : wait_setting(conninfo, timeout_s, "off", msg, msglen);
 }
 
+/* A new primary whose synchronous_standby_names waits for standbys of
+ * which none streams would hang every commit: like vigil's own log, it
+ * commits alone until a standby is back (ALTER SYSTEM SET ... = '', undone
+ * by vg_agent_pg_sync_restore). *alone is set when it did so. */
+static int suspend_sync(PGconn *conn, int *alone, char *msg, size_t msglen)
+{
+    PGresult *r = NULL;
+    int rc = run(conn,
+                 "SELECT current_setting('synchronous_standby_names') <> '' AND NOT EXISTS "
+                 "(SELECT 1 FROM pg_stat_replication WHERE state = 'streaming')",
+                 &r, msg, msglen);
+    *alone = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (rc || !*alone)
+        return rc;
+    rc = run(conn, "ALTER SYSTEM SET synchronous_standby_names = ''", NULL, msg, msglen);
+    return rc ? rc : run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+}
+
+int vg_agent_pg_sync_restore(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    PGresult *r = NULL;
+    int rc = run(conn,
+                 "SELECT EXISTS (SELECT 1 FROM pg_file_settings WHERE name = "
+                 "'synchronous_standby_names' AND setting = '' AND applied AND sourcefile LIKE "
+                 "'%/postgresql.auto.conf') AND EXISTS (SELECT 1 FROM pg_stat_replication "
+                 "WHERE state = 'streaming') AND NOT pg_is_in_recovery()",
+                 &r, msg, msglen);
+    int restore = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (restore) {
+        rc = run(conn, "ALTER SYSTEM RESET synchronous_standby_names", NULL, msg, msglen);
+        if (!rc)
+            rc = run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+        if (!rc) {
+            snprintf(msg, msglen, "a standby streams again: synchronous replication restored");
+            rc = 1;
+        }
+    }
+    PQfinish(conn);
+    return rc;
+}
+
 int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t msglen)
 {
     PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
@@ -201,8 +247,13 @@ int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t m
         if (rc)
             goto out;
     }
-    snprintf(msg, msglen, "%s%s", promoted ? "promoted" : "already primary",
-             role == VG_PG_FENCED ? ", fence lifted" : "");
+    int alone = 0;
+    rc = suspend_sync(conn, &alone, msg, msglen);
+    if (rc)
+        goto out;
+    snprintf(msg, msglen, "%s%s%s", promoted ? "promoted" : "already primary",
+             role == VG_PG_FENCED ? ", fence lifted" : "",
+             alone ? ", synchronous replication suspended until a standby streams" : "");
 out:
     PQfinish(conn);
     return rc;

@@ -110,8 +110,13 @@ int vg_agent_pg_probe(const char *conninfo, int timeout_s, enum vg_pg_role *role
  * client session ended. A standby is left alone (0). */
 int vg_agent_pg_fence(const char *conninfo, int timeout_s, char *msg, size_t msglen);
 /* A standby is promoted (pg_promote, waiting up to timeout_s), then a fence
- * on it is lifted. A primary is only unfenced. */
+ * on it is lifted (a primary is only unfenced); if its synchronous standbys
+ * do not stream, it commits alone until one does (vg_agent_pg_sync_restore). */
 int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t msglen);
+/* Undoes what a promotion did when no standby streamed (it set
+ * synchronous_standby_names to '' with ALTER SYSTEM) once one streams
+ * again: 1 when restored, 0 when nothing was to do. */
+int vg_agent_pg_sync_restore(const char *conninfo, int timeout_s, char *msg, size_t msglen);
 /* Commits a write in a default transaction (a temporary table, committed
  * without waiting for a synchronous standby): fails on a standby or a
  * fenced server. */

@@ -270,6 +270,12 @@ static void probe_site(vg_agents_worker_t *w, const struct vg_agents_job *job,
         enum vg_pg_role r;
         vg_agent_pg_probe(site->conninfo, PROBE_TIMEOUT_S, &r, role_msg, sizeof role_msg);
         role = vg_pg_role_name(r);
+        if (r == VG_PG_PRIMARY && job->primary && mine) {
+            char msg[512];
+            if (vg_agent_pg_sync_restore(site->conninfo, PROBE_TIMEOUT_S, msg, sizeof msg) == 1)
+                report(w, step_report(job, spec->name, site->name, "sync_restore", "ok", msg,
+                                      0, 1));
+        }
         /* only the acting primary's site may hold a writable server */
         if (r == VG_PG_PRIMARY && (job->primary ? !mine : mine)) {
             enforce(w, job, spec, site);
