@@ -127,12 +127,7 @@ static void record_event(struct vg_agents_svc *svc, const char *kind, const char
         if (strcmp(key, "type") && strcmp(key, "time") && strcmp(key, "epoch"))
             json_object_set(ev, key, v);
     }
-    if (!strcmp(severity, "critical"))
-        vg_error("%s", msg);
-    else if (!strcmp(severity, "warning"))
-        vg_warn("%s", msg);
-    else
-        vg_info("%s", msg);
+    vg_say(vg_say_level_of(severity), "%s", msg);
     if (svc->primary)
         vg_member_submit(svc->member, VG_REC_EVENT, ev, NULL, NULL, NULL);
     json_decref(ev);

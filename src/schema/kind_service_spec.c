@@ -6,7 +6,7 @@
  * so it is a secret: stored for the agent, never shown nor logged. (Not
  * kind_service.c: the build takes *_service.c for services' runtime halves.)
  */
-#include "schema/schema.h"
+#include "schema/contact_methods.h" /* the URL check webhooks use */
 
 #define PATH_LEN    VG_SCHEMA_PATH_MAX
 #define SITES_MAX   8
@@ -49,14 +49,6 @@ static const char *str(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-static int check_url(const char *url)
-{
-    size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
-                    : strncmp(url, "http://", 7) == 0 ? 7
-                                                      : 0;
-    return scheme && url[scheme] && url[scheme] != '/' && !strchr(url, ' ');
-}
-
 static int check_site(const json_t *site, const char *agent, const char *path, char *err,
                       size_t errlen, char *field, size_t fieldlen)
 {
@@ -73,7 +65,7 @@ static int check_site(const json_t *site, const char *agent, const char *path, c
         return vg_schema_fail(err, errlen, field, fieldlen, sub,
                               "only a postgresql service takes a connection string");
     vg_schema_path(sub, sizeof sub, "%s.health_url", path);
-    if (url && !check_url(url))
+    if (url && !vg_contact_url_shaped(url))
         return vg_schema_fail(err, errlen, field, fieldlen, sub,
                               "expected an http:// or https:// URL with a host");
     return 0;
