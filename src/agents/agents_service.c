@@ -42,6 +42,8 @@ static uint64_t cluster_epoch(const struct vg_agents_svc *svc)
 static struct vg_agents_job *job_new(struct vg_agents_svc *svc, enum vg_agents_job_kind kind)
 {
     json_t *objects = NULL;
+    if (!svc->site[0]) /* a member of no site has no endpoint to act on */
+        return NULL;
     if (vg_state_list_unredacted(vg_member_state(svc->member), "Service", NULL, &objects,
                                  NULL, 0))
         return NULL;
@@ -51,6 +53,7 @@ static struct vg_agents_job *job_new(struct vg_agents_svc *svc, enum vg_agents_j
     json_decref(objects);
     snprintf(job->site, sizeof job->site, "%s", svc->site);
     job->primary = svc->primary;
+    job->term = svc->primary ? svc->term : 0;
     job->epoch = svc->epoch;
     if (!job->n_specs) {
         vg_agents_job_free(job);
@@ -244,6 +247,8 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     snprintf(svc->site, sizeof svc->site, "%s", env->site ? env->site : "");
     svc->seen = json_object();
     svc->move = json_object();
+    if (!svc->site[0])
+        vg_warn("agents: this member has no site: it moves and fences no Service");
     int rc = vg_agents_worker_new(&svc->worker, err, errlen);
     if (rc) {
         stop(svc);
@@ -267,7 +272,8 @@ static void on_role(void *instance, enum vg_service_role role)
         return;
     svc->primary = primary;
     svc->epoch = primary ? cluster_epoch(svc) : 0;
-    vg_agents_worker_set_primary(svc->worker, svc->epoch);
+    svc->term += primary;
+    vg_agents_worker_set_primary(svc->worker, primary ? svc->term : 0);
     if (primary) {
         svc->primary_since = vg_mono_ms();
         svc->move_pending = 1;
@@ -298,7 +304,10 @@ static void on_record(void *instance, uint64_t index, uint16_t type)
 {
     (void)index;
     struct vg_agents_svc *svc = instance;
-    if (type == VG_REC_CONFIG && svc->primary && svc->move_pending)
+    if (type != VG_REC_CONFIG || !svc->primary)
+        return;
+    svc->epoch = cluster_epoch(svc); /* a mirror lost or restored: same term */
+    if (svc->move_pending)
         post_move(svc);
 }
 

@@ -37,7 +37,7 @@ struct vg_agents_worker {
     int stop, running;
     json_t *reports; /* under mu */
     int notify_fd;
-    _Atomic uint64_t primary_epoch;
+    _Atomic uint64_t primary_term;
 };
 
 void vg_agents_job_free(struct vg_agents_job *job)
@@ -181,7 +181,7 @@ static void report_step(vg_agents_worker_t *w, struct step_run *s, const char *r
 
 static int still_primary(vg_agents_worker_t *w, const struct vg_agents_job *job)
 {
-    return atomic_load(&w->primary_epoch) == job->epoch && job->epoch != 0;
+    return atomic_load(&w->primary_term) == job->term && job->term != 0;
 }
 
 static void report_skipped(vg_agents_worker_t *w, const struct vg_agents_job *job,
@@ -211,8 +211,8 @@ static void run_move(vg_agents_worker_t *w, const struct vg_agents_job *job)
             if (failed)
                 snprintf(why, sizeof why, "not moved: service '%s' before it failed", failed);
             else
-                snprintf(why, sizeof why, "not moved: this member is no longer the acting "
-                                          "primary of epoch %llu",
+                snprintf(why, sizeof why, "not moved: this member stopped acting as "
+                                          "primary (epoch %llu)",
                          (unsigned long long)job->epoch);
             report_skipped(w, job, spec, why);
             skipped_upto = steps[i].service;
@@ -356,6 +356,7 @@ void vg_agents_worker_free(vg_agents_worker_t *w)
 {
     if (!w)
         return;
+    atomic_store(&w->primary_term, 0); /* a move stops at its next step */
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_signal(&w->cv);
@@ -398,9 +399,9 @@ void vg_agents_worker_post(vg_agents_worker_t *w, struct vg_agents_job *job)
     pthread_mutex_unlock(&w->mu);
 }
 
-void vg_agents_worker_set_primary(vg_agents_worker_t *w, uint64_t epoch)
+void vg_agents_worker_set_primary(vg_agents_worker_t *w, uint64_t term)
 {
-    atomic_store(&w->primary_epoch, epoch);
+    atomic_store(&w->primary_term, term);
 }
 
 int vg_agents_worker_fd(const vg_agents_worker_t *w)

@@ -32,6 +32,7 @@ struct vg_agents_job {
     size_t n_specs;
     char site[VG_NAME_MAX + 1]; /* this vigild's site */
     int primary;                /* posted by the acting primary */
+    uint64_t term;              /* which stretch as acting primary (below) */
     uint64_t epoch;
     char reason[64]; /* switchover, failover, forced, resumed, applied, ... */
 };
@@ -48,9 +49,11 @@ void vg_agents_worker_post(vg_agents_worker_t *w, struct vg_agents_job *job);
 /* Frees a job that was never posted. */
 void vg_agents_job_free(struct vg_agents_job *job);
 
-/* The acting primary's epoch, or 0 while this member is not the acting
- * primary: a move posted in another epoch stops before its next step. */
-void vg_agents_worker_set_primary(vg_agents_worker_t *w, uint64_t epoch);
+/* The term of this member as acting primary (counted up each time it
+ * becomes one), or 0 while it is not: a move posted in another term stops
+ * before its next step. (Not the epoch: a mirror lost or restored changes
+ * the epoch, and the move under way must go on.) */
+void vg_agents_worker_set_primary(vg_agents_worker_t *w, uint64_t term);
 
 /* Readable when reports wait (an eventfd). */
 int vg_agents_worker_fd(const vg_agents_worker_t *w);

@@ -8,6 +8,9 @@
  */
 #include "schema/contact_methods.h" /* the URL check webhooks use */
 
+#include <libpq-fe.h>
+#include <sodium.h>
+
 #define PATH_LEN    VG_SCHEMA_PATH_MAX
 #define SITES_MAX   8
 #define HOOK_ARGS   64
@@ -49,6 +52,22 @@ static const char *str(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* libpq's own parser decides; its message is not passed on, since it
+ * quotes the string, password included. (A {"secret": true} placeholder is
+ * the stored value by the time this runs, or a stand-in that parses:
+ * vg_schema_secret_standins.) */
+static int conninfo_parses(const char *conninfo)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    if (errmsg) {
+        sodium_memzero(errmsg, strlen(errmsg));
+        PQfreemem(errmsg);
+    }
+    PQconninfoFree(opts);
+    return opts != NULL;
+}
+
 static int check_site(const json_t *site, const char *agent, const char *path, char *err,
                       size_t errlen, char *field, size_t fieldlen)
 {
@@ -64,6 +83,10 @@ static int check_site(const json_t *site, const char *agent, const char *path, c
     if (strcmp(agent, "postgresql") && conninfo)
         return vg_schema_fail(err, errlen, field, fieldlen, sub,
                               "only a postgresql service takes a connection string");
+    if (conninfo && !conninfo_parses(conninfo))
+        return vg_schema_fail(err, errlen, field, fieldlen, sub,
+                              "not a libpq connection string (key=value pairs or a "
+                              "postgresql:// URI)");
     vg_schema_path(sub, sizeof sub, "%s.health_url", path);
     if (url && !vg_contact_url_shaped(url))
         return vg_schema_fail(err, errlen, field, fieldlen, sub,

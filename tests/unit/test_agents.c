@@ -71,6 +71,7 @@ static void test_agents_bad_services_are_refused_naming_the_field(void **state)
         {"sites", "[]", "spec.sites"},
         {"site.conninfo", NULL, "spec.sites[0].conninfo"},
         {"site.health_url", "\"ftp://db1/health\"", "spec.sites[0].health_url"},
+        {"site.conninfo", "\"host=db1 passwordhunter2\"", "spec.sites[0].conninfo"},
         {"site.name", "\"dc2\"", "spec.sites[1].name"},
         {"before", "[\"drain\"]", "spec.before"},
         {"timeout_s", "0", "spec.timeout_s"},
@@ -113,13 +114,31 @@ static void test_agents_exec_service_needs_a_hook_and_no_conninfo(void **state)
 static void test_agents_conninfo_is_a_secret(void **state)
 {
     (void)state;
+    /* a malformed one is refused without being quoted */
+    json_t *bad = parse(db);
+    json_t *site = json_array_get(json_object_get(json_object_get(bad, "spec"), "sites"), 1);
+    json_object_set_new(site, "conninfo", json_string("host=db2 passwordhunter2"));
+    char err[512], field[VG_SCHEMA_PATH_MAX];
+    json_t *out = NULL;
+    assert_int_equal(
+        vg_schema_validate(bad, NULL, NULL, &out, err, sizeof err, field, sizeof field), -EINVAL);
+    assert_null(strstr(err, "hunter2"));
+    json_decref(bad);
+    /* a stored one is shown as the placeholder, and its stand-in checks */
     json_t *obj = parse(db);
     assert_int_equal(vg_schema_redact(obj), 2);
     char *text = json_dumps(obj, 0);
     assert_null(strstr(text, "hunter2"));
     free(text);
-    json_t *site = json_array_get(json_object_get(json_object_get(obj, "spec"), "sites"), 0);
+    site = json_array_get(json_object_get(json_object_get(obj, "spec"), "sites"), 0);
     assert_true(vg_schema_is_secret_placeholder(json_object_get(site, "conninfo")));
+    json_t *standins = vg_schema_secret_standins(vg_schema_kind("Service"),
+                                                 json_object_get(obj, "spec"));
+    assert_non_null(standins);
+    json_object_set_new(obj, "spec", standins);
+    assert_int_equal(
+        vg_schema_validate(obj, NULL, NULL, &out, err, sizeof err, field, sizeof field), 0);
+    json_decref(out);
     json_decref(obj);
 }
 
