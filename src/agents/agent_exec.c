@@ -76,7 +76,8 @@ static int watch(pid_t pid, int out_fd, int timeout_s, vg_buf_t *output, int *ti
             eof = drain(out_fd, output);
     }
     if (!eof)
-        drain(out_fd, output); /* what it wrote last; a helper holding the pipe is not awaited */
+        drain(out_fd,
+              output); /* what it wrote last; a helper holding the pipe is not awaited */
     if (pidfd >= 0)
         close(pidfd);
     return st;

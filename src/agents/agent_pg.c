@@ -74,8 +74,8 @@ static enum vg_pg_role role_of(PGconn *conn, char *msg, size_t msglen, int *rc)
 {
     PGresult *r = NULL;
     *rc = run(conn,
-              "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')", &r,
-              msg, msglen);
+              "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')",
+              &r, msg, msglen);
     if (*rc)
         return VG_PG_UNREACHABLE;
     enum vg_pg_role role = !strcmp(PQgetvalue(r, 0, 0), "t")    ? VG_PG_STANDBY

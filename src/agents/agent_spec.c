@@ -39,8 +39,7 @@ static void argv_free(char **argv)
     free(argv);
 }
 
-static int parse_sites(const json_t *sites, struct vg_agent_spec *out, char *err,
-                       size_t errlen)
+static int parse_sites(const json_t *sites, struct vg_agent_spec *out, char *err, size_t errlen)
 {
     size_t i;
     const json_t *site;
@@ -152,7 +151,7 @@ const struct vg_agent_site *vg_agent_site(const struct vg_agent_spec *spec, cons
 
 const char *vg_agent_step_name(enum vg_agent_step_kind kind)
 {
-    static const char *const names[] = {"before", "fence", "promote",
+    static const char *const names[] = {"before",      "fence", "promote",
                                         "write_check", "after", "health"};
     return (size_t)kind < VG_ARRAY_LEN(names) ? names[kind] : "unknown";
 }

@@ -19,10 +19,10 @@
 #include "core/names.h"
 #include "core/vg.h"
 
-#define VG_AGENT_SITES_MAX   8
-#define VG_AGENT_OUTPUT_MAX  4096 /* bytes of a hook's output kept in its event */
-#define VG_AGENT_RETRY_MS    500  /* between two attempts of a failed step */
-#define VG_AGENT_SERVICES_MAX 256 /* Service objects acted on; the rest are reported */
+#define VG_AGENT_SITES_MAX    8
+#define VG_AGENT_OUTPUT_MAX   4096 /* bytes of a hook's output kept in its event */
+#define VG_AGENT_RETRY_MS     500  /* between two attempts of a failed step */
+#define VG_AGENT_SERVICES_MAX 256  /* Service objects acted on; the rest are reported */
 
 enum vg_agent_kind { VG_AGENT_POSTGRESQL, VG_AGENT_EXEC };
 
@@ -73,7 +73,7 @@ enum vg_agent_step_kind {
 
 struct vg_agent_step {
     enum vg_agent_step_kind kind;
-    size_t service; /* index into the specs */
+    size_t service;   /* index into the specs */
     const char *site; /* where it acts; borrowed from the spec */
 };
 

@@ -21,12 +21,12 @@ struct vg_agents_svc {
     vg_agents_worker_t *worker;
     struct event *ev_reports, *tick;
     int primary;
-    uint64_t epoch;           /* the cluster's epoch while acting primary, 0 when not */
-    uint64_t term;            /* counts the times this member became acting primary */
-    uint64_t primary_since;   /* vg_mono_ms */
-    int move_pending;         /* a move waits for the epoch's config event */
-    char pending_reason[64];  /* why, when not a role change ("applied") */
-    uint64_t last_probe;      /* vg_mono_ms */
+    uint64_t epoch;          /* the cluster's epoch while acting primary, 0 when not */
+    uint64_t term;           /* counts the times this member became acting primary */
+    uint64_t primary_since;  /* vg_mono_ms */
+    int move_pending;        /* a move waits for the epoch's config event */
+    char pending_reason[64]; /* why, when not a role change ("applied") */
+    uint64_t last_probe;     /* vg_mono_ms */
     /* what this member saw: {service: {site: {role, health, ..., last}}} */
     json_t *seen;
     json_t *move; /* the last move's "move" reports: {start, done} */

@@ -48,9 +48,9 @@ static json_t *last_step_view(const json_t *ev)
     if (!ev)
         return json_null();
     json_t *v = json_object();
-    static const char *const keys[] = {"step",   "result", "message", "duration_ms", "attempts",
-                                       "time",   "epoch",  "reason",  "enforced",    "output",
-                                       NULL};
+    static const char *const keys[] = {"step",     "result", "message", "duration_ms",
+                                       "attempts", "time",   "epoch",   "reason",
+                                       "enforced", "output", NULL};
     for (size_t i = 0; keys[i]; i++)
         if (json_object_get(ev, keys[i]))
             json_object_set(v, keys[i], json_object_get(ev, keys[i]));
@@ -62,8 +62,8 @@ static json_t *site_view(const struct vg_agents_svc *svc, const vg_state_t *st,
 {
     const json_t *seen = json_object_get(json_object_get(svc->seen, service), site);
     const json_t *probe = json_object_get(seen, "probe");
-    const json_t *last = newer(newest_event(st, "service_step", service, site),
-                               json_object_get(seen, "last"));
+    const json_t *last =
+        newer(newest_event(st, "service_step", service, site), json_object_get(seen, "last"));
     json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s}", "site", site, "role",
                           probe ? jstr(probe, "role") : "unknown", "role_detail",
                           probe ? jstr(probe, "role_detail") : "", "health",
@@ -119,8 +119,8 @@ json_t *vg_agents_view(const struct vg_agents_svc *svc)
         json_array_append_new(items, views[i]);
     free(views);
     json_decref(objects);
-    const json_t *move = newer(newest_event(st, "service_move", NULL, NULL),
-                               json_object_get(svc->move, "done"));
+    const json_t *move =
+        newer(newest_event(st, "service_move", NULL, NULL), json_object_get(svc->move, "done"));
     json_t *body = json_pack("{s:s, s:s, s:b, s:o, s:o}", "member",
                              svc->cluster ? vg_cluster_member_name(svc->cluster) : "standalone",
                              "site", svc->site, "acting", svc->primary, "last_move",

@@ -44,8 +44,8 @@ static struct vg_agents_job *job_new(struct vg_agents_svc *svc, enum vg_agents_j
     json_t *objects = NULL;
     if (!svc->site[0]) /* a member of no site has no endpoint to act on */
         return NULL;
-    if (vg_state_list_unredacted(vg_member_state(svc->member), "Service", NULL, &objects,
-                                 NULL, 0))
+    if (vg_state_list_unredacted(vg_member_state(svc->member), "Service", NULL, &objects, NULL,
+                                 0))
         return NULL;
     struct vg_agents_job *job = vg_calloc(1, sizeof *job);
     job->kind = kind;
@@ -76,7 +76,8 @@ static const char *move_reason(struct vg_agents_svc *svc)
 {
     if (svc->pending_reason[0])
         return svc->pending_reason;
-    json_t *last = json_object_get(vg_state_cluster(vg_member_state(svc->member)), "last_change");
+    json_t *last =
+        json_object_get(vg_state_cluster(vg_member_state(svc->member)), "last_change");
     json_t *config = json_object_get(last, "config");
     uint64_t epoch = (uint64_t)json_integer_value(json_object_get(config, "epoch"));
     const char *op = json_string_value(json_object_get(config, "op"));
@@ -190,9 +191,11 @@ static void on_move(struct vg_agents_svc *svc, json_t *r)
                  site, reason, (long long)json_integer_value(json_object_get(r, "duration_ms")),
                  (long long)failed);
     else
-        snprintf(msg, sizeof msg, "move to %s (%s) complete in %lld ms: every service answers "
-                                  "there",
-                 site, reason, (long long)json_integer_value(json_object_get(r, "duration_ms")));
+        snprintf(msg, sizeof msg,
+                 "move to %s (%s) complete in %lld ms: every service answers "
+                 "there",
+                 site, reason,
+                 (long long)json_integer_value(json_object_get(r, "duration_ms")));
     json_object_set(svc->move, phase, r);
     record_event(svc, "service_move", failed ? "critical" : "info", r, msg);
 }

@@ -98,8 +98,8 @@ static int run_health(struct step_run *s)
 {
     uint64_t deadline = vg_mono_ms() + (uint64_t)s->spec->health_timeout_s * 1000;
     for (;;) {
-        int rc = vg_agent_http_check(s->site->health_url, s->spec->timeout_s, s->msg,
-                                     sizeof s->msg);
+        int rc =
+            vg_agent_http_check(s->site->health_url, s->spec->timeout_s, s->msg, sizeof s->msg);
         if (!rc || vg_mono_ms() >= deadline)
             return rc;
         sleep_ms(HEALTH_POLL_MS);
@@ -164,9 +164,8 @@ static json_t *step_report(const struct vg_agents_job *job, const char *service,
 static void report_step(vg_agents_worker_t *w, struct step_run *s, const char *result,
                         uint64_t duration_ms)
 {
-    json_t *r = step_report(s->job, s->spec->name, s->site->name,
-                            vg_agent_step_name(s->kind), result, s->msg, duration_ms,
-                            s->attempts);
+    json_t *r = step_report(s->job, s->spec->name, s->site->name, vg_agent_step_name(s->kind),
+                            result, s->msg, duration_ms, s->attempts);
     if (s->kind == VG_STEP_BEFORE || s->kind == VG_STEP_AFTER) {
         char *text = vg_calloc(1, VG_AGENT_OUTPUT_MAX * 4 + 8);
         vg_text_clean(text, VG_AGENT_OUTPUT_MAX * 4 + 8, (const char *)s->output.data,
@@ -211,8 +210,9 @@ static void run_move(vg_agents_worker_t *w, const struct vg_agents_job *job)
             if (failed)
                 snprintf(why, sizeof why, "not moved: service '%s' before it failed", failed);
             else
-                snprintf(why, sizeof why, "not moved: this member stopped acting as "
-                                          "primary (epoch %llu)",
+                snprintf(why, sizeof why,
+                         "not moved: this member stopped acting as "
+                         "primary (epoch %llu)",
                          (unsigned long long)job->epoch);
             report_skipped(w, job, spec, why);
             skipped_upto = steps[i].service;
@@ -246,8 +246,8 @@ static void run_move(vg_agents_worker_t *w, const struct vg_agents_job *job)
 static void enforce(vg_agents_worker_t *w, const struct vg_agents_job *job,
                     const struct vg_agent_spec *spec, const struct vg_agent_site *site)
 {
-    struct step_run s = {.job = job, .spec = spec, .site = site, .kind = VG_STEP_FENCE,
-                         .output = VG_BUF_INIT};
+    struct step_run s = {
+        .job = job, .spec = spec, .site = site, .kind = VG_STEP_FENCE, .output = VG_BUF_INIT};
     uint64_t t0 = vg_mono_ms();
     const char *result = run_step(&s);
     char msg[sizeof s.msg];
@@ -273,8 +273,8 @@ static void probe_site(vg_agents_worker_t *w, const struct vg_agents_job *job,
         if (r == VG_PG_PRIMARY && job->primary && mine) {
             char msg[512];
             if (vg_agent_pg_sync_restore(site->conninfo, PROBE_TIMEOUT_S, msg, sizeof msg) == 1)
-                report(w, step_report(job, spec->name, site->name, "sync_restore", "ok", msg,
-                                      0, 1));
+                report(w, step_report(job, spec->name, site->name, "sync_restore", "ok", msg, 0,
+                                      1));
         }
         /* only the acting primary's site may hold a writable server */
         if (r == VG_PG_PRIMARY && (job->primary ? !mine : mine)) {

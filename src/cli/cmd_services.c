@@ -22,7 +22,8 @@ static void add_rows(struct vg_table *t, const json_t *svc, int wide)
     json_array_foreach(json_object_get(svc, "sites"), i, site)
     {
         const json_t *last = json_object_get(site, "last_step");
-        snprintf(step, sizeof step, "%s", json_is_object(last) ? text_of(last, "step", "-") : "-");
+        snprintf(step, sizeof step, "%s",
+                 json_is_object(last) ? text_of(last, "step", "-") : "-");
         if (json_is_object(last))
             snprintf(took, sizeof took, "%lld ms",
                      (long long)json_integer_value(json_object_get(last, "duration_ms")));
@@ -52,7 +53,7 @@ static int print_services(const struct vg_cli *cli, const json_t *answer, const 
     if (cli->output == VG_OUT_JSON || cli->output == VG_OUT_YAML)
         return vg_cli_print_value(cli, answer);
     int wide = cli->output == VG_OUT_WIDE;
-    static const char *const headers[] = {"SERVICE", "AGENT",  "ORDER",  "SITE",
+    static const char *const headers[] = {"SERVICE", "AGENT",  "ORDER",     "SITE",
                                           "ROLE",    "HEALTH", "LAST-STEP", "RESULT",
                                           "TOOK",    "WHEN",   "MESSAGE"};
     struct vg_table *t = vg_table_new(wide ? 11 : 9, headers);

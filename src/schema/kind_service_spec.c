@@ -11,11 +11,11 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
-#define PATH_LEN    VG_SCHEMA_PATH_MAX
-#define SITES_MAX   8
-#define HOOK_ARGS   64
+#define PATH_LEN     VG_SCHEMA_PATH_MAX
+#define SITES_MAX    8
+#define HOOK_ARGS    64
 #define CONNINFO_MAX 1024
-#define URL_MAX     2048
+#define URL_MAX      2048
 
 static const char *const agents[] = {"postgresql", "exec", NULL};
 
@@ -39,7 +39,8 @@ static const struct vg_field service_fields[] = {
     {"after", VG_F_STRING_LIST, 0, NULL, 0, HOOK_ARGS,
      "program and arguments run after the move (absolute path first)"},
     {"timeout_s", VG_F_INT, 0, NULL, 1, 600, "deadline of one attempt of a step (default 10)"},
-    {"retries", VG_F_INT, 0, NULL, 0, 10, "attempts of a failed step after the first (default 2)"},
+    {"retries", VG_F_INT, 0, NULL, 0, 10,
+     "attempts of a failed step after the first (default 2)"},
     {"hook_timeout_s", VG_F_INT, 0, NULL, 1, 3600,
      "deadline of one run of a hook (default 30)"},
     {"health_timeout_s", VG_F_INT, 0, NULL, 1, 3600,

@@ -94,9 +94,8 @@ static void test_agents_exec_service_needs_a_hook_and_no_conninfo(void **state)
                       "\"exec\", \"sites\": [{\"name\": \"dc1\"}]}}");
     char err[512], field[VG_SCHEMA_PATH_MAX];
     json_t *out = NULL;
-    assert_int_equal(vg_schema_validate(m, NULL, NULL, &out, err, sizeof err, field,
-                                        sizeof field),
-                     -EINVAL);
+    assert_int_equal(
+        vg_schema_validate(m, NULL, NULL, &out, err, sizeof err, field, sizeof field), -EINVAL);
     assert_string_equal(field, "spec.before");
     json_object_set_new(json_object_get(m, "spec"), "after", parse("[\"/bin/true\"]"));
     assert_int_equal(
@@ -121,7 +120,8 @@ static void test_agents_conninfo_is_a_secret(void **state)
     char err[512], field[VG_SCHEMA_PATH_MAX];
     json_t *out = NULL;
     assert_int_equal(
-        vg_schema_validate(bad, NULL, NULL, &out, err, sizeof err, field, sizeof field), -EINVAL);
+        vg_schema_validate(bad, NULL, NULL, &out, err, sizeof err, field, sizeof field),
+        -EINVAL);
     assert_null(strstr(err, "hunter2"));
     json_decref(bad);
     /* a stored one is shown as the placeholder, and its stand-in checks */
@@ -132,8 +132,8 @@ static void test_agents_conninfo_is_a_secret(void **state)
     free(text);
     site = json_array_get(json_object_get(json_object_get(obj, "spec"), "sites"), 0);
     assert_true(vg_schema_is_secret_placeholder(json_object_get(site, "conninfo")));
-    json_t *standins = vg_schema_secret_standins(vg_schema_kind("Service"),
-                                                 json_object_get(obj, "spec"));
+    json_t *standins =
+        vg_schema_secret_standins(vg_schema_kind("Service"), json_object_get(obj, "spec"));
     assert_non_null(standins);
     json_object_set_new(obj, "spec", standins);
     assert_int_equal(
@@ -156,7 +156,8 @@ static void test_agents_services_move_in_declared_order(void **state)
     json_array_append_new(objects, service("web", 30, "postgresql"));
     json_array_append_new(objects, service("db-b", 10, "postgresql"));
     json_array_append_new(objects, service("db-a", 10, "postgresql"));
-    json_array_append_new(objects, json_pack("{s:s, s:s}", "kind", "Service", "name", "broken"));
+    json_array_append_new(objects,
+                          json_pack("{s:s, s:s}", "kind", "Service", "name", "broken"));
     struct vg_agent_spec *specs;
     size_t n;
     vg_agent_specs_from(objects, &specs, &n);
