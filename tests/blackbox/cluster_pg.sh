@@ -115,9 +115,9 @@ chmod 755 "$VG_TMP/hook.sh"
 
 db_site() { printf '{"name":"%s","conninfo":"%s password=%s"}' "$1" "$(conninfo "$1")" "$PASSWORD"; }
 app_site() { printf '{"name":"%s","health_url":"http://127.0.0.1:%s/health"}' "$1" "${WEB[$1]}"; }
-put_service() { # NAME SPEC
+put_service() { # NAME SPEC [MEMBER]
     curl -fsS -m 5 -X PUT -H "Authorization: Bearer $TOKEN" \
-        "${URL[dc1]}/api/v1/objects/Service/$1" -d "{\"spec\":$2}" >/dev/null
+        "${URL[${3:-dc1}]}/api/v1/objects/Service/$1" -d "{\"spec\":$2}" >/dev/null
 }
 put_service orders-db "{\"agent\":\"postgresql\",\"order\":10,\"timeout_s\":5,\"retries\":1,
     \"sites\":[$(db_site dc1),$(db_site dc2)]}" || fail "PUT Service orders-db"
@@ -228,3 +228,29 @@ wait_until "dc1's PostgreSQL refuses writes with dc1 back as mirror" fenced
 not_acting dc1 || fail "dc1 came back acting as primary"
 assert_eq "104" "$(sql dc2 "SELECT count(*) FROM orders")" "rows at dc2"
 pass "(b) dc1's server, started again, refuses writes while its vigild is a mirror"
+
+# --- a failed step is reported, and what depends on it is reported skipped --
+put_service gate "{\"agent\":\"exec\",\"order\":5,\"retries\":1,
+    \"before\":[\"/bin/sh\",\"-c\",\"echo gate closed; exit 3\"],
+    \"sites\":[{\"name\":\"dc1\"},{\"name\":\"dc2\"}]}" dc2 || fail "PUT Service gate"
+ended() { # SITE REASON: the last move there for REASON is done
+    events "$1" | jq -e --arg s "$1" --arg r "$2" '[.items[] | select(.kind == "service_move"
+        and .phase == "done" and .site == $s and .reason == $r)] | length > 0' >/dev/null
+}
+wait_until "dc2's move after the gate was applied ended" ended dc2 applied
+ev=$(events dc2)
+echo "$ev" | jq -e '[.items[] | select(.kind == "service_step" and .service == "gate"
+    and .reason == "applied")] | last | .result == "failed" and .attempts == 2
+    and .severity == "critical" and .message == "exit status 3"
+    and (.output | contains("gate closed"))' >/dev/null ||
+    fail "the failed hook's event: $(echo "$ev" | jq -c '[.items[] | select(.service == "gate")] | last')"
+for svc in orders-db shop; do
+    echo "$ev" | jq -e --arg n "$svc" '[.items[] | select(.kind == "service_step" and .service == $n
+        and .reason == "applied")] | last | .result == "skipped"
+        and (.message | contains("gate"))' >/dev/null ||
+        fail "$svc was not reported skipped after gate failed"
+done
+echo "$ev" | jq -e '[.items[] | select(.kind == "service_move" and .phase == "done"
+    and .reason == "applied")] | last | .failed == 3 and .severity == "critical"' >/dev/null ||
+    fail "the move's end does not count the services not moved"
+pass "a failed hook is reported with its output; the services after it are reported skipped"
