@@ -6,10 +6,10 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libevent-dev libssl-dev libsodium-dev libjansson-dev libyaml-dev
     libcurl4-openssl-dev libcmocka-dev libsnmp-dev libmodbus-dev libmosquitto-dev
-    libupsclient-dev)
+    libupsclient-dev libpq-dev)
 test_pkgs=(tzdata curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
     snmpd snmp mosquitto mosquitto-clients nut-server nut-client
-    prometheus prometheus-alertmanager python3-aiosmtpd)
+    prometheus prometheus-alertmanager python3-aiosmtpd postgresql)
 bench_pkgs=(etcd-server etcd-client influxdb)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -246,12 +246,7 @@ static void log_event(vg_cluster_t *c, uint16_t type, const char *severity, cons
                   kind, "member", me(c), "epoch", (json_int_t)c->cfg.epoch, "message", msg);
     if (config)
         json_object_set_new(ev, "config", config);
-    if (!strcmp(severity, "critical"))
-        vg_error("%s", msg);
-    else if (!strcmp(severity, "warning"))
-        vg_warn("%s", msg);
-    else
-        vg_info("%s", msg);
+    vg_say(vg_say_level_of(severity), "%s", msg);
     if (c->role == ROLE_PRIMARY && c->acting)
         vg_member_submit(c->m, type, ev, NULL, NULL, NULL);
     json_decref(ev);

@@ -18,6 +18,13 @@ void vg_say_set_level(enum vg_say_level lvl)
     min_level = lvl;
 }
 
+enum vg_say_level vg_say_level_of(const char *severity)
+{
+    if (!strcmp(severity, "critical"))
+        return VG_SAY_ERROR;
+    return !strcmp(severity, "warning") ? VG_SAY_WARN : VG_SAY_INFO;
+}
+
 void vg_say(enum vg_say_level lvl, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};

@@ -5,6 +5,9 @@
  */
 #include "core/timefmt.h"
 
+#include <stdio.h>
+#include <time.h>
+
 static int64_t days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;
@@ -44,4 +47,18 @@ int vg_time_parse_utc(const char *s, int64_t *ms)
         return -EINVAL;
     *ms = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + sec) * 1000;
     return 0;
+}
+
+void vg_time_format_utc(int64_t ms, char out[32])
+{
+    struct tm tm;
+    /* years 0..9999 only: an absurd time still gives a valid timestamp */
+    if (ms < 0 || ms > 253402300799999LL)
+        ms = 0;
+    time_t secs = (time_t)(ms / 1000);
+    gmtime_r(&secs, &tm);
+    char text[96]; /* what the compiler cannot prove fits; 24 bytes do */
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    snprintf(out, 32, "%.31s", text);
 }

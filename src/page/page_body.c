@@ -16,6 +16,7 @@
 
 #include "core/jsonout.h"
 #include "core/text.h"
+#include "core/timefmt.h"
 #include "core/utf8.h"
 
 static const char *const event_names[] = {"trigger", "acknowledge", "resolve", "notice"};
@@ -46,16 +47,7 @@ char *vg_page_key_clean(const char *key)
 
 void vg_page_time(int64_t ms, char out[32])
 {
-    struct tm tm;
-    /* years 0..9999 only: an absurd time still gives a valid timestamp */
-    if (ms < 0 || ms > 253402300799999LL)
-        ms = 0;
-    time_t secs = (time_t)(ms / 1000);
-    gmtime_r(&secs, &tm);
-    char text[96]; /* what the compiler cannot prove fits; 24 bytes do */
-    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    snprintf(out, 32, "%.31s", text);
+    vg_time_format_utc(ms, out);
 }
 
 /* A JSON string of s cleaned, or null when s is NULL. */

@@ -14,15 +14,14 @@
  */
 #include "page/page_int.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
+#include "core/spawn.h"
+
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char **environ; /* build_env copies it */
 
 #define EXEC_ARGS_MAX 64
 #define EXEC_POLL_MS  50 /* waitpid polling without a pidfd */
@@ -159,31 +158,12 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct vg_page_job *job = arg;
     job->timed_out = 1;
-    kill(-job->pid, SIGKILL); /* its own process group: helpers it started go too */
-    kill(job->pid, SIGKILL);
+    vg_spawn_kill(job->pid);
 }
 
 static int spawn(struct vg_page_job *job, int child_stdin)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, child_stdin, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    int rc = posix_spawnp(&job->pid, job->argv[0], &fa, &attr, job->argv, job->envp);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return vg_spawn(&job->pid, job->argv, job->envp, child_stdin, -1, -1);
 }
 
 static void watch(struct vg_page_job *job)
@@ -234,8 +214,7 @@ void vg_page_exec_start(struct vg_page_job *job)
 void vg_page_exec_cancel(struct vg_page_job *job)
 {
     if (job->pid > 0) {
-        kill(-job->pid, SIGKILL);
-        kill(job->pid, SIGKILL);
+        vg_spawn_kill(job->pid);
         while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }

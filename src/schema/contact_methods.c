@@ -73,6 +73,14 @@ static int only_own_fields(const json_t *method, const char *type, const char *p
     return 0;
 }
 
+int vg_contact_url_shaped(const char *url)
+{
+    size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
+                    : strncmp(url, "http://", 7) == 0 ? 7
+                                                      : 0;
+    return scheme && url[scheme] && url[scheme] != '/' && !strchr(url, ' ');
+}
+
 static int check_webhook(const json_t *m, const char *path, char *err, size_t errlen,
                          char *field, size_t fieldlen)
 {
@@ -81,10 +89,7 @@ static int check_webhook(const json_t *m, const char *path, char *err, size_t er
     vg_schema_path(sub, sizeof sub, "%s.url", path);
     if (!url)
         return vg_schema_fail(err, errlen, field, fieldlen, sub, "a webhook needs a url");
-    size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
-                    : strncmp(url, "http://", 7) == 0 ? 7
-                                                      : 0;
-    if (!scheme || !url[scheme] || url[scheme] == '/' || strchr(url, ' '))
+    if (!vg_contact_url_shaped(url))
         return vg_schema_fail(err, errlen, field, fieldlen, sub,
                               "expected an http:// or https:// URL with a host");
     int pagerduty = format && strcmp(format, "pagerduty") == 0;

@@ -25,6 +25,8 @@ const char *const *vg_contact_method_secrets(const json_t *method);
 int vg_contact_methods_has(const json_t *spec, const char *name);
 
 /* An e-mail address of a plain shape: local@domain, no spaces. */
+/* 1 if url is http:// or https:// with a host and no space. */
+int vg_contact_url_shaped(const char *url);
 int vg_contact_email_shaped(const char *address);
 
 #endif

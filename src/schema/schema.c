@@ -63,6 +63,7 @@ extern const struct vg_kind vg_kind_maintenance;
 extern const struct vg_kind vg_kind_course;
 extern const struct vg_kind vg_kind_completion;
 extern const struct vg_kind vg_kind_failover_policy;
+extern const struct vg_kind vg_kind_service;
 
 static const struct vg_kind *const kinds[] = {
     &vg_kind_site,
@@ -80,6 +81,7 @@ static const struct vg_kind *const kinds[] = {
     &vg_kind_course,
     &vg_kind_completion,
     &vg_kind_failover_policy,
+    &vg_kind_service,
     NULL,
 };
 
@@ -228,9 +230,9 @@ static void join(char out[LIST_BUF], const char *const *list)
 
 static void join_kinds(char out[LIST_BUF])
 {
-    const char *names[16];
+    const char *names[VG_ARRAY_LEN(kinds)];
     size_t n = 0;
-    for (; kinds[n] && n < VG_ARRAY_LEN(names) - 1; n++)
+    for (; kinds[n]; n++)
         names[n] = kinds[n]->name;
     names[n] = NULL;
     join(out, names);

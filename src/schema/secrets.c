@@ -165,10 +165,13 @@ static json_t *list_standins(const struct vg_kind *kind, const json_t *spec, jso
             if (!copy)
                 copy = vg_json_copy(spec);
             json_t *ce = json_array_get(json_object_get(copy, kind->secret_list), i);
-            /* a stand-in the element's own check accepts: a URL for a URL */
+            /* a stand-in the element's own check accepts: a URL for a URL,
+             * a libpq connection string for a Service's */
             json_object_set_new(ce, keys[k],
                                 json_string(!strcmp(keys[k], "url") ? "https://stored-secret.invalid/"
-                                                                    : STANDIN));
+                                            : !strcmp(keys[k], "conninfo")
+                                                ? "host=stored-secret.invalid"
+                                                : STANDIN));
         }
     }
     return copy;

@@ -296,6 +296,19 @@ case("training: an unknown person lists nothing", {200}, "GET",
      "/api/v1/training?person=%C3%A9t%C3%A9&course=x", "external-reviewer")
 case("training: POST", {405}, "POST", "/api/v1/training", "admin", body="{}")
 case("training: no token", {401}, "GET", "/api/v1/training")
+case("services: viewer reads them", {200}, "GET", "/api/v1/services", "viewer")
+case("services: auditor reads them", {200}, "GET", "/api/v1/services", "auditor")
+case("services: POST", {405}, "POST", "/api/v1/services", "admin", body="{}")
+case("services: no token", {401}, "GET", "/api/v1/services")
+case("services: a Service with a relative hook", {400}, "PUT", "/api/v1/objects/Service/s1",
+     "admin", body='{"spec":{"agent":"exec","before":["rm"],"sites":[{"name":"dc1"}]}}')
+case("services: a Service with a 5000-byte conninfo", {400}, "PUT",
+     "/api/v1/objects/Service/s1", "admin",
+     body='{"spec":{"agent":"postgresql","sites":[{"name":"dc1","conninfo":"' + "h" * 5000 +
+     '"}]}}')
+case("services: a Service with nine sites", {400}, "PUT", "/api/v1/objects/Service/s1", "admin",
+     body='{"spec":{"agent":"exec","after":["/bin/true"],"sites":[' +
+     ",".join('{"name":"s%d"}' % i for i in range(9)) + ']}}')
 case("training: a Completion on 2026-02-30", {400}, "PUT", "/api/v1/objects/Completion/c1",
      "admin", body='{"spec":{"person":"a","course":"b","completed_on":"2026-02-30"}}')
 case("cluster status on a standalone member", {404}, "GET", "/api/v1/cluster", "viewer")

@@ -296,14 +296,14 @@ static void test_schema_shortens_huge_unknown_field_names(void **state)
 static void test_schema_rejects_unknown_kind_listing_known_kinds(void **state)
 {
     expect_reject("{\"kind\":\"Rack\",\"name\":\"r1\",\"spec\":{}}", "kind",
-                  "kind: unknown kind 'Rack' (known kinds: Site, Zone, Device, Sensor, Rule, Person, Team, Schedule, EscalationPolicy, Contact, Silence, MaintenanceWindow, Course, Completion, FailoverPolicy)");
+                  "kind: unknown kind 'Rack' (known kinds: Site, Zone, Device, Sensor, Rule, Person, Team, Schedule, EscalationPolicy, Contact, Silence, MaintenanceWindow, Course, Completion, FailoverPolicy, Service)");
 }
 
 static void test_schema_rejects_unknown_kind_from_path(void **state)
 {
     struct outcome o;
     validate("{\"name\":\"r1\",\"spec\":{}}", "Rack", NULL, &o);
-    assert_rejected(&o, "kind", "unknown kind 'Rack' (known kinds: Site, Zone, Device, Sensor, Rule, Person, Team, Schedule, EscalationPolicy, Contact, Silence, MaintenanceWindow, Course, Completion, FailoverPolicy)");
+    assert_rejected(&o, "kind", "unknown kind 'Rack' (known kinds: Site, Zone, Device, Sensor, Rule, Person, Team, Schedule, EscalationPolicy, Contact, Silence, MaintenanceWindow, Course, Completion, FailoverPolicy, Service)");
 }
 
 static void test_schema_kind_lookup_is_case_sensitive(void **state)

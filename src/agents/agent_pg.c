@@ -1,0 +1,278 @@
+/*
+ * agent_pg.c - the PostgreSQL agent's actions over libpq (agents.h):
+ * probe, fence, promote, write check. Blocking, with a deadline on the
+ * connection (connect_timeout) and on every statement (statement_timeout);
+ * run by the agents' worker thread only.
+ *
+ * Fencing makes a primary refuse ordinary writes: default_transaction_read_only
+ * is set with ALTER SYSTEM (it lasts across a restart, so a server started
+ * again before its vigild returns still refuses), the configuration is
+ * reloaded, a new session must see it, and every other client session is
+ * ended so that none keeps a read-write transaction open. A session that
+ * asks for READ WRITE explicitly can still write: the rejoin script's
+ * pg_rewind discards whatever a fenced server wrote (docs/services.md).
+ *
+ * The connection string is never put into a message: it holds a password.
+ */
+#include "agents/agents.h"
+
+#include "core/text.h"
+
+#include <libpq-fe.h>
+#include <string.h>
+#include <time.h>
+
+#define FENCE_POLL_MS 100
+
+static void clean_error(const PGconn *conn, const PGresult *res, char *out, size_t len)
+{
+    const char *e = res ? PQresultErrorMessage(res) : NULL;
+    if (!e || !*e)
+        e = conn ? PQerrorMessage(conn) : "out of memory";
+    char line[512];
+    size_t n = strcspn(e, "\n");
+    snprintf(line, sizeof line, "%.*s", (int)(n < 400 ? n : 400), e);
+    vg_text_clean_inplace(line, sizeof line, 0);
+    snprintf(out, len, "%s", line);
+}
+
+/* Connects with the step's deadline; NULL (msg set) when it cannot. */
+static PGconn *connect_to(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    char timeout[16], options[64];
+    snprintf(timeout, sizeof timeout, "%d", timeout_s < 2 ? 2 : timeout_s);
+    snprintf(options, sizeof options, "-c statement_timeout=%d", timeout_s * 1000);
+    /* the connection string first; the deadlines after it override its own */
+    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
+    const char *vals[] = {conninfo, timeout, options, "vigil-agent", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (conn && PQstatus(conn) == CONNECTION_OK)
+        return conn;
+    clean_error(conn, NULL, msg, msglen);
+    PQfinish(conn);
+    return NULL;
+}
+
+/* Runs sql; 0 with *res when it gave tuples or a command status. */
+static int run(PGconn *conn, const char *sql, PGresult **res, char *msg, size_t msglen)
+{
+    PGresult *r = PQexec(conn, sql);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return 0;
+    }
+    clean_error(conn, r, msg, msglen);
+    PQclear(r);
+    return -EIO;
+}
+
+static enum vg_pg_role role_of(PGconn *conn, char *msg, size_t msglen, int *rc)
+{
+    PGresult *r = NULL;
+    *rc = run(conn,
+              "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')",
+              &r, msg, msglen);
+    if (*rc)
+        return VG_PG_UNREACHABLE;
+    enum vg_pg_role role = !strcmp(PQgetvalue(r, 0, 0), "t")    ? VG_PG_STANDBY
+                           : !strcmp(PQgetvalue(r, 0, 1), "on") ? VG_PG_FENCED
+                                                                : VG_PG_PRIMARY;
+    PQclear(r);
+    return role;
+}
+
+int vg_agent_pg_probe(const char *conninfo, int timeout_s, enum vg_pg_role *role, char *msg,
+                      size_t msglen)
+{
+    *role = VG_PG_UNREACHABLE;
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    int rc;
+    *role = role_of(conn, msg, msglen, &rc);
+    if (!rc)
+        snprintf(msg, msglen, "%s", vg_pg_role_name(*role));
+    PQfinish(conn);
+    return rc;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until a new session sees default_transaction_read_only = want. */
+static int wait_setting(const char *conninfo, int timeout_s, const char *want, char *msg,
+                        size_t msglen)
+{
+    uint64_t deadline = vg_mono_ms() + (uint64_t)timeout_s * 1000;
+    do {
+        PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+        if (!conn)
+            return -EIO;
+        PGresult *r = NULL;
+        int rc = run(conn, "SHOW default_transaction_read_only", &r, msg, msglen);
+        int seen = !rc && !strcmp(PQgetvalue(r, 0, 0), want);
+        PQclear(r);
+        PQfinish(conn);
+        if (rc)
+            return rc;
+        if (seen)
+            return 0;
+        sleep_ms(FENCE_POLL_MS);
+    } while (vg_mono_ms() < deadline);
+    return vg_err(msg, msglen, -ETIMEDOUT,
+                  "the server reloaded but new sessions do not see read_only %s", want);
+}
+
+int vg_agent_pg_fence(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    int rc;
+    enum vg_pg_role role = role_of(conn, msg, msglen, &rc);
+    if (rc || role == VG_PG_STANDBY) {
+        if (!rc)
+            snprintf(msg, msglen, "a standby: nothing to fence");
+        goto out;
+    }
+    rc = run(conn, "ALTER SYSTEM SET default_transaction_read_only = on", NULL, msg, msglen);
+    if (!rc)
+        rc = run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+    if (!rc)
+        rc = wait_setting(conninfo, timeout_s, "on", msg, msglen);
+    if (rc)
+        goto out;
+    PGresult *r = NULL;
+    rc = run(conn,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+             "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+             &r, msg, msglen);
+    if (!rc)
+        snprintf(msg, msglen, "fenced: read-only, %s client session(s) ended",
+                 PQgetvalue(r, 0, 0));
+    PQclear(r);
+out:
+    PQfinish(conn);
+    return rc;
+}
+
+static int unfence(PGconn *conn, const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    int rc = run(conn, "ALTER SYSTEM RESET default_transaction_read_only", NULL, msg, msglen);
+    if (!rc)
+        rc = run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+    return rc ? rc : wait_setting(conninfo, timeout_s, "off", msg, msglen);
+}
+
+/* A new primary whose synchronous_standby_names waits for standbys of
+ * which none streams would hang every commit: like vigil's own log, it
+ * commits alone until a standby is back (ALTER SYSTEM SET ... = '', undone
+ * by vg_agent_pg_sync_restore). *alone is set when it did so. */
+static int suspend_sync(PGconn *conn, int *alone, char *msg, size_t msglen)
+{
+    PGresult *r = NULL;
+    int rc = run(conn,
+                 "SELECT current_setting('synchronous_standby_names') <> '' AND NOT EXISTS "
+                 "(SELECT 1 FROM pg_stat_replication WHERE state = 'streaming')",
+                 &r, msg, msglen);
+    *alone = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (rc || !*alone)
+        return rc;
+    rc = run(conn, "ALTER SYSTEM SET synchronous_standby_names = ''", NULL, msg, msglen);
+    return rc ? rc : run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+}
+
+int vg_agent_pg_sync_restore(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    PGresult *r = NULL;
+    int rc = run(conn,
+                 "SELECT EXISTS (SELECT 1 FROM pg_file_settings WHERE name = "
+                 "'synchronous_standby_names' AND setting = '' AND applied AND sourcefile LIKE "
+                 "'%/postgresql.auto.conf') AND EXISTS (SELECT 1 FROM pg_stat_replication "
+                 "WHERE state = 'streaming') AND NOT pg_is_in_recovery()",
+                 &r, msg, msglen);
+    int restore = !rc && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (restore) {
+        rc = run(conn, "ALTER SYSTEM RESET synchronous_standby_names", NULL, msg, msglen);
+        if (!rc)
+            rc = run(conn, "SELECT pg_reload_conf()", NULL, msg, msglen);
+        if (!rc) {
+            snprintf(msg, msglen, "a standby streams again: synchronous replication restored");
+            rc = 1;
+        }
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    int rc;
+    int promoted = 0;
+    enum vg_pg_role role = role_of(conn, msg, msglen, &rc);
+    if (rc)
+        goto out;
+    if (role == VG_PG_STANDBY) {
+        char sql[64];
+        PGresult *r = NULL;
+        snprintf(sql, sizeof sql, "SELECT pg_promote(true, %d)", timeout_s);
+        rc = run(conn, sql, &r, msg, msglen);
+        if (!rc && strcmp(PQgetvalue(r, 0, 0), "t"))
+            rc = vg_err(msg, msglen, -ETIMEDOUT, "not promoted within %d s", timeout_s);
+        PQclear(r);
+        if (rc)
+            goto out;
+        promoted = 1;
+        role = role_of(conn, msg, msglen, &rc);
+        if (rc)
+            goto out;
+    }
+    if (role == VG_PG_FENCED) {
+        rc = unfence(conn, conninfo, timeout_s, msg, msglen);
+        if (rc)
+            goto out;
+    }
+    int alone = 0;
+    rc = suspend_sync(conn, &alone, msg, msglen);
+    if (rc)
+        goto out;
+    snprintf(msg, msglen, "%s%s%s", promoted ? "promoted" : "already primary",
+             role == VG_PG_FENCED ? ", fence lifted" : "",
+             alone ? ", synchronous replication suspended until a standby streams" : "");
+out:
+    PQfinish(conn);
+    return rc;
+}
+
+int vg_agent_pg_write_check(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
+    if (!conn)
+        return -EHOSTUNREACH;
+    /* synchronous_commit local: the check proves this server writes, even
+     * while its synchronous standby (the old primary) is away */
+    int rc = run(conn,
+                 "BEGIN; SET LOCAL synchronous_commit = local; "
+                 "CREATE TEMP TABLE vigil_write_check (at timestamptz) ON COMMIT DROP; "
+                 "INSERT INTO vigil_write_check VALUES (now()); COMMIT",
+                 NULL, msg, msglen);
+    if (!rc)
+        snprintf(msg, msglen, "a write committed");
+    PQfinish(conn);
+    return rc;
+}
