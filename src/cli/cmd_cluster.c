@@ -374,16 +374,18 @@ static const struct vg_cmd cmd_switchover =
 static const struct vg_cmd cmd_failover =
     FAILOVER_CMD("cluster", "force a member to become primary (may lose writes)");
 
+extern const struct vg_cmd vg_cmd_cluster_init;
+
 static const struct vg_cmd *const cluster_cmds[] = {&cmd_status, &cmd_switchover, &cmd_failover,
-                                                    NULL};
+                                                    &vg_cmd_cluster_init, NULL};
 
 const struct vg_cmd vg_cmd_cluster = {
     .name = "cluster",
-    .usage = "status|switchover|failover [arguments]",
+    .usage = "status|switchover|failover|init [arguments]",
     .summary = "show and steer the two-member cluster",
     .help = "Shows which member is primary and how far the mirror is behind, and moves the "
-            "primary role: planned (switchover) or forced (failover). See also 'vigil "
-            "events'.",
+            "primary role: planned (switchover) or forced (failover); init writes a trial "
+            "cluster for this machine. See also 'vigil events'.",
     .subcmds = cluster_cmds,
 };
 
