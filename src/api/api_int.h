@@ -79,6 +79,10 @@ void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int co
                        const char *content_type, const char *text, size_t len);
 
 /* Connection guards (conn.c): the cap and the whole-request deadline. */
+/* Who made the request, as people read it in events and timelines: the
+ * token's name, else "token:ID". */
+void vg_api_actor_name(const struct vg_call *call, char *out, size_t outlen);
+
 void vg_api_conn_init(struct vg_server *srv);
 void vg_api_conn_release(struct vg_server *srv);
 /* A request arrived on req's connection; 1 if that connection is past the

@@ -378,3 +378,21 @@ out:
     evhttp_clear_headers(&call.query);
     free(p.text);
 }
+
+void vg_api_actor_name(const struct vg_call *call, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "token:%s", call->actor);
+    json_t *tokens = vg_state_tokens(vg_member_state(call->srv->member));
+    size_t i;
+    json_t *t;
+    json_array_foreach(tokens, i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (id && name && *name && !strcmp(id, call->actor)) {
+            snprintf(out, outlen, "%s", name);
+            break;
+        }
+    }
+    json_decref(tokens);
+}

@@ -104,8 +104,12 @@ void vg_api_switchover(struct vg_call *call)
         vg_api_reply_error(call->srv, call->req, 400, NULL, "body must be a JSON object");
     else if (!only_fields(call, body, allowed) && !opt_string(call, body, "to", 63, &to) &&
              !opt_string(call, body, "reason", 150, &reason))
-        vg_cluster_switchover(call->srv->cluster, to, reason, call->actor, on_cluster_done,
+    {
+        char who[96];
+        vg_api_actor_name(call, who, sizeof who);
+        vg_cluster_switchover(call->srv->cluster, to, reason, who, on_cluster_done,
                               wait_for(call));
+    }
     json_decref(body);
 }
 
@@ -130,9 +134,11 @@ void vg_api_failover(struct vg_call *call)
     else if (!reason || !reason[0])
         vg_api_reply_error(call->srv, call->req, 400, "reason",
                            "a forced failover needs a reason: it is recorded in the log");
-    else
-        vg_cluster_force(call->srv->cluster, reason, call->actor, on_cluster_done,
-                         wait_for(call));
+    else {
+        char who[96];
+        vg_api_actor_name(call, who, sizeof who);
+        vg_cluster_force(call->srv->cluster, reason, who, on_cluster_done, wait_for(call));
+    }
     json_decref(body);
 }
 

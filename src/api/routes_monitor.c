@@ -361,7 +361,9 @@ void vg_api_sim(struct vg_call *call)
         vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "scenario", "%s",
                            err);
     else {
-        vg_info("simulator '%s': scenario '%s' (by %s)", device, scenario, call->actor);
+        char who[96];
+        vg_api_actor_name(call, who, sizeof who);
+        vg_info("simulator '%s': scenario '%s' (by %s)", device, scenario, who);
         reply_new(call, json_pack("{s:s,s:s}", "device", device, "scenario", scenario));
     }
     json_decref(body);

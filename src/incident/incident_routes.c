@@ -173,24 +173,6 @@ static void on_changed(struct vg_pending_call *pc, int code, const vg_apply_resu
     json_decref(b);
 }
 
-/* Who did it, as the timeline shows: the token's name, else its id. */
-static void actor_name(struct vg_call *call, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "token:%s", call->actor);
-    json_t *tokens = vg_state_tokens(state_of(call));
-    size_t i;
-    json_t *t;
-    json_array_foreach(tokens, i, t)
-    {
-        const char *id = json_string_value(json_object_get(t, "id"));
-        const char *name = json_string_value(json_object_get(t, "name"));
-        if (id && name && !strcmp(id, call->actor)) {
-            snprintf(out, outlen, "%s", name);
-            break;
-        }
-    }
-    json_decref(tokens);
-}
 
 /* ack, resolve and note share their shape: check, write, answer the
  * incident as committed. */
@@ -239,7 +221,7 @@ static void change(struct vg_call *call, const char *op)
         return;
     }
     char by[160];
-    actor_name(call, by, sizeof by);
+    vg_api_actor_name(call, by, sizeof by);
     json_t *p = json_pack("{s:s,s:I,s:s,s:I}", "op", op, "id", (json_int_t)id, "by", by, "time",
                           vg_incident_now_ms());
     if (!strcmp(op, "ack"))

@@ -95,24 +95,6 @@ static void route_status(struct vg_call *call)
 
 /* ---- freeze ---- */
 
-/* Who did it: the token's name, else its id. */
-static void actor_name(struct vg_call *call, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "token:%s", call->actor);
-    json_t *tokens = vg_state_tokens(vg_member_state(call->srv->member));
-    size_t i;
-    json_t *t;
-    json_array_foreach(tokens, i, t)
-    {
-        const char *id = json_string_value(json_object_get(t, "id"));
-        const char *name = json_string_value(json_object_get(t, "name"));
-        if (id && name && !strcmp(id, call->actor)) {
-            snprintf(out, outlen, "%s", name);
-            break;
-        }
-    }
-    json_decref(tokens);
-}
 
 /* A reason: a string of 1..VG_PROTECT_REASON_MAX characters without
  * control bytes (it goes into events, logs and pages). 0 or answered. */
@@ -173,7 +155,7 @@ static void freeze_change(struct vg_call *call, int freeze)
         return;
     }
     char by[128], message[1200];
-    actor_name(call, by, sizeof by);
+    vg_api_actor_name(call, by, sizeof by);
     int64_t now = vg_protect_now_ms();
     json_t *p = json_pack("{s:s,s:s,s:I}", "op", freeze ? "freeze" : "unfreeze", "by", by,
                           "time", (json_int_t)now);

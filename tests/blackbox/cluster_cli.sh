@@ -123,6 +123,9 @@ vg_cli 0 -s "$M1" events
 assert_eq "TIME SEVERITY KIND MEMBER EPOCH MESSAGE" "$(head -1 <<<"$out" | tr -s ' ')" \
     "events table header"
 (($(awk '$3 == "switchover"' <<<"$out" | wc -l) >= 2)) || fail "two switchovers listed: $out"
+# who asked is the token's name (vigild init names the first one admin), not its id
+msgs=$("$VIGIL" -s "$M1" events -o json | jq -r '.items[] | select(.kind == "switchover") | .message')
+assert_contains "$msgs" "planned switchover by admin: back home" "the switchover event names the token"
 same_events() {
     local a b
     a=$("$VIGIL" -s "$M1" events -o json | jq -c '[.items[].index]') || return 1
