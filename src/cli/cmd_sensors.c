@@ -479,13 +479,23 @@ static const char *change_colour(size_t col, const char *cell)
     return col == ALERT_STATE_COL || col == ALERT_STATE_COL + 1 ? state_sgr(cell) : NULL;
 }
 
-/* The message, and " (in 14m)" when the rule predicts the crossing. */
+/* The message, " (in 14m)" when the rule predicts the crossing, and
+ * what it waits for to clear. */
+static void clears_part(const json_t *alert, vg_buf_t *out)
+{
+    const char *clears = vg_cli_str(alert, "clears", NULL);
+    if (clears)
+        vg_buf_printf(out, "; clears with %s", clears);
+}
+
 static void message_cell(const json_t *alert, vg_buf_t *out)
 {
     const json_t *predicted = json_object_get(alert, "predicted_s");
     vg_buf_adds(out, vg_cli_str(alert, "message", ""));
-    if (!json_is_number(predicted))
+    if (!json_is_number(predicted)) {
+        clears_part(alert, out);
         return;
+    }
     long long s = (long long)json_number_value(predicted);
     if (s < 0)
         s = 0;
@@ -497,6 +507,7 @@ static void message_cell(const json_t *alert, vg_buf_t *out)
         vg_buf_printf(out, " (in %lldh)", s / 3600);
     else
         vg_buf_printf(out, " (in %lldd)", s / 86400);
+    clears_part(alert, out);
 }
 
 /* One alert row: TIME STATE ID MESSAGE RULE SENSOR VALUE INDEX, or for the

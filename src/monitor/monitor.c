@@ -54,10 +54,10 @@ static json_t *list_kind(vg_monitor_t *mon, const char *kind)
 /* A change is copied here and recorded after the batch that caused it
  * (vg_mon_flush_changes), so a batch where thousands of sensors change at
  * once decides each of them without waiting for the records of the
- * others. Strings: id, rule, sensor, from, to, message, NUL-separated. */
+ * others. Strings: id, rule, sensor, from, to, message, clears, NUL-separated. */
 struct change_copy {
     char *text;
-    unsigned has_rule : 1, has_sensor : 1, has_message : 1;
+    unsigned has_rule : 1, has_sensor : 1, has_message : 1, has_clears : 1;
     double value, predicted_s;
     int64_t time_ms;
 };
@@ -112,9 +112,9 @@ static void copy_change(struct vg_monitor *mon, const struct vg_rule_change *c)
         ring->us[ring->n++ % VG_ARRAY_LEN(ring->us)] = lat > UINT32_MAX ? UINT32_MAX
                                                                         : (uint32_t)lat;
     }
-    const char *parts[6] = {c->id, c->rule, c->sensor, c->from, c->to, c->message};
+    const char *parts[7] = {c->id, c->rule, c->sensor, c->from, c->to, c->message, c->clears};
     size_t len = 0;
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         len += (parts[i] ? strlen(parts[i]) : 0) + 1;
     if (mon->n_changes == mon->cap_changes) {
         mon->cap_changes = mon->cap_changes ? 2 * mon->cap_changes : 64;
@@ -123,8 +123,9 @@ static void copy_change(struct vg_monitor *mon, const struct vg_rule_change *c)
     struct change_copy *cc = &mon->changes[mon->n_changes++];
     cc->text = vg_malloc(len);
     char *at = cc->text;
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         at = append_text(at, parts[i]);
+    cc->has_clears = c->clears != NULL;
     cc->has_rule = c->rule != NULL;
     cc->has_sensor = c->sensor != NULL;
     cc->has_message = c->message != NULL;
@@ -135,14 +136,16 @@ static void copy_change(struct vg_monitor *mon, const struct vg_rule_change *c)
 
 static void record_change(struct vg_monitor *mon, const struct change_copy *cc)
 {
-    const char *p[6], *at = cc->text;
-    for (size_t i = 0; i < 6; i++, at += strlen(at) + 1)
+    const char *p[7], *at = cc->text;
+    for (size_t i = 0; i < 7; i++, at += strlen(at) + 1)
         p[i] = at;
     json_t *payload = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s?,s:I}", "id", p[0], "rule",
                                 cc->has_rule ? p[1] : NULL, "sensor",
                                 cc->has_sensor ? p[2] : NULL, "from", p[3], "to", p[4],
                                 "message", cc->has_message ? p[5] : NULL, "time",
                                 (json_int_t)cc->time_ms);
+    if (cc->has_clears)
+        json_object_set_new(payload, "clears", json_string(p[6]));
     if (isfinite(cc->value))
         json_object_set_new(payload, "value", json_real(cc->value));
     if (isfinite(cc->predicted_s))

@@ -230,6 +230,61 @@ struct sink {
 
 static void settle(vg_rules_t *r, int idx, uint8_t level, const struct sink *out);
 
+/* What ends the state in is in, as `vigil alerts` shows it: a band's
+ * hysteresis edge, a forecast's margin, a stale sensor's fresh reading.
+ * NULL when it is not a warning or critical state. */
+static const char *clears_text(const vg_rules_t *r, const struct rinst *in, char *buf, size_t len)
+{
+    const struct rdef *d = &r->defs[in->def];
+    if (in->state == ST_STALE)
+        return "a fresh reading (the sensor is stale; stale never clears an alert)";
+    if (in->state != LV_WARNING && in->state != LV_CRITICAL)
+        return NULL;
+    int crit = in->level == LV_CRITICAL;
+    switch (d->op) {
+    case OP_BAND: {
+        /* a two-level rule's critical edges, else its own (a rule whose one
+         * level is critical keeps it in above/below) */
+        int two = crit && (isfinite(d->crit_above) || isfinite(d->crit_below));
+        double lo = two ? d->crit_clear_below : d->clear_below;
+        double hi = two ? d->crit_clear_above : d->clear_above;
+        int has_lo = isfinite(lo) && isfinite(two ? d->crit_above : d->above);
+        int has_hi = isfinite(hi) && isfinite(two ? d->crit_below : d->below);
+        if (has_lo && has_hi)
+            snprintf(buf, len, "a reading between %g and %g", hi, lo);
+        else if (has_lo)
+            snprintf(buf, len, "a reading below %g", lo);
+        else if (has_hi)
+            snprintf(buf, len, "a reading above %g", hi);
+        else
+            snprintf(buf, len, "a reading back in its band");
+        break;
+    }
+    case OP_EQUALS:
+        snprintf(buf, len, "a reading other than %g", d->equals);
+        break;
+    case OP_BITS:
+        snprintf(buf, len, "the alarm bits clearing");
+        break;
+    case OP_RATE:
+        snprintf(buf, len, "a change slower than %g per minute", fabs(d->rate_per_min) * RATE_CLEAR_FACTOR);
+        break;
+    case OP_PREDICT:
+    case OP_FUEL: {
+        double within = crit && isfinite(d->crit_within_s) ? d->crit_within_s : d->within_s;
+        double s = within * PREDICT_CLEAR_FACTOR;
+        if (d->op == OP_FUEL)
+            snprintf(buf, len, "more than %.1f h of fuel at the current load", s / 3600);
+        else
+            snprintf(buf, len, "a forecast more than %.0f min away (the trend turning)", s / 60);
+        break;
+    }
+    default:
+        snprintf(buf, len, "its conditions clearing");
+    }
+    return buf;
+}
+
 static void emit(vg_rules_t *r, struct rinst *in, uint8_t from, const struct sink *out)
 {
     if (!out->fn)
@@ -247,6 +302,7 @@ static void emit(vg_rules_t *r, struct rinst *in, uint8_t from, const struct sin
         .time_ms = out->time_ms,
         .predicted_s = in->predicted_s,
         .firing = in->level != LV_NONE,
+        .clears = clears_text(r, in, r->clears_buf, sizeof r->clears_buf),
     };
     out->fn(out->ctx, &change);
 }

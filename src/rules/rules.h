@@ -53,6 +53,7 @@ struct vg_rule_change {
     int64_t time_ms;     /* the time passed in with the event that caused it */
     double predicted_s;  /* prediction rules: seconds to the threshold, NAN if none */
     int firing;          /* the latched condition underneath: 0 none, else 1 (see seed) */
+    const char *clears;  /* what ends a warning or critical state, for people; else NULL */
 };
 
 typedef void (*vg_rule_change_fn)(void *ctx, const struct vg_rule_change *change);

@@ -142,6 +142,7 @@ struct vg_rules {
     /* buffers for one change at a time */
     char id_buf[256];
     char msg_buf[512];
+    char clears_buf[256];
 };
 
 /* build.c: fills an empty engine (fresh) from the objects. */

@@ -56,6 +56,13 @@ for i in 1 2 3 4 5; do
 done
 pass "each rule applied a moment before the reading raised its alert"
 
+# what an alert waits for to clear is said (issue 14, point 5)
+out=$("$VIGIL" alerts 2>&1)
+assert_contains "$out" "clears with a reading below 30" "vigil alerts says what clears the alert"
+clears=$("$VIGIL" alerts -o json | jq -r '[.active[] | select(.sensor == "a1-rack-1") | .clears] | first')
+assert_eq "a reading below 30" "$clears" "the alert's clears field"
+pass "vigil alerts says what each alert waits for to clear"
+
 # --- a refused reading makes vigil push exit 7, after the totals
 rc=0
 out=$(printf 'a1-rack-1 value=21 %s\nno-such-sensor value=1 %s\n' "$((now_ms + 100))" "$((now_ms + 100))" |

@@ -19,7 +19,7 @@
 #define MIN         (60 * SEC)
 
 struct change {
-    char id[128], from[16], to[16], message[512];
+    char id[128], from[16], to[16], message[512], clears[256];
     double value, predicted_s;
     int64_t time_ms;
     int firing;
@@ -40,6 +40,7 @@ static void record(void *ctx, const struct vg_rule_change *c)
     snprintf(out->from, sizeof out->from, "%s", c->from);
     snprintf(out->to, sizeof out->to, "%s", c->to);
     snprintf(out->message, sizeof out->message, "%s", c->message);
+    snprintf(out->clears, sizeof out->clears, "%s", c->clears ? c->clears : "");
     out->value = c->value;
     out->predicted_s = c->predicted_s;
     out->time_ms = c->time_ms;
@@ -539,6 +540,10 @@ static void test_prediction_silent_once_threshold_crossed(void **unused)
     assert_int_equal(count_to(&rec, "ashrae-a1-forecast/t1", "critical"), 0);
     assert_int_equal(count_to(&rec, "ashrae-a1-forecast/t1", "warning"), 0);
     assert_true(rec.n > 0); /* the threshold's own rule did speak */
+    /* and says what clears it: the allowable band's upper edge */
+    for (int i = 0; i < rec.n; i++)
+        if (strcmp(rec.changes[i].to, "ok"))
+            assert_non_null(strstr(rec.changes[i].clears, "a reading"));
     vg_rules_free(r);
 }
 
