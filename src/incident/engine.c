@@ -339,7 +339,12 @@ static void from_training(struct vg_incident_svc *svc, const vg_state_t *st, int
     if (now - svc->training_at < TRAINING_EVERY_MS * svc->minute_ms / 60000)
         return;
     svc->training_at = now;
-    json_t *courses = list_of(st, "Course"), *done = list_of(st, "Completion");
+    json_t *courses = list_of(st, "Course");
+    if (!json_array_size(courses) && !json_object_size(svc->training_open)) {
+        json_decref(courses); /* no course, nothing to resolve: copy no one (a tick's stall) */
+        return;
+    }
+    json_t *done = list_of(st, "Completion");
     json_t *people = list_of(st, "Person"), *teams = list_of(st, "Team"), *items = NULL;
     json_t *overdue = json_object();
     if (json_array_size(courses) &&
