@@ -74,8 +74,9 @@ static int follow(struct vg_cli *cli, const char *id, json_t **drill)
         vg_resp_release(&resp);
         sleep_ms(300);
     }
-    fprintf(stderr, "vigil: drill %s is still running after %d s; see 'vigil drill report %s'\n",
-            id, DRILL_WAIT_MS / 1000, id);
+    fprintf(stderr,
+            "vigil: drill %s is still running after %d s; see 'vigil drill report %s'\n", id,
+            DRILL_WAIT_MS / 1000, id);
     return VG_EXIT_ERROR;
 }
 
@@ -93,7 +94,8 @@ static int run_run(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, char 
     json_t *body = json_pack("{s:b}", "switch_back", a.switch_back);
     if (a.reason)
         json_object_set_new(body, "reason", json_string(a.reason));
-    rc = vg_cli_call(cli, "cannot start the drill", "POST", "/api/v1/drills", body, NULL, &resp);
+    rc =
+        vg_cli_call(cli, "cannot start the drill", "POST", "/api/v1/drills", body, NULL, &resp);
     json_decref(body);
     if (rc)
         goto out;

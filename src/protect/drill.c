@@ -101,7 +101,8 @@ int vg_drill_measure(const json_t *events, uint64_t epoch, int with_services, js
     }
     if (!role_at)
         return 0;
-    json_object_set_new(step, "vigil_ms", json_integer(role_at > started ? role_at - started : 0));
+    json_object_set_new(step, "vigil_ms",
+                        json_integer(role_at > started ? role_at - started : 0));
     const json_t *done = with_services ? move_done(events, epoch) : NULL;
     if (with_services && !done)
         return 0;
@@ -110,7 +111,8 @@ int vg_drill_measure(const json_t *events, uint64_t epoch, int with_services, js
     json_int_t failed = done ? json_integer_value(json_object_get(done, "failed")) : 0;
     json_object_set_new(step, "services", services);
     json_object_set_new(step, "ended", json_integer(ended));
-    json_object_set_new(step, "duration_ms", json_integer(ended > started ? ended - started : 0));
+    json_object_set_new(step, "duration_ms",
+                        json_integer(ended > started ? ended - started : 0));
     json_object_set_new(step, "result", json_string(failed ? "failed" : "ok"));
     if (failed) {
         char msg[160];

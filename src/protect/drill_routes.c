@@ -88,8 +88,8 @@ static void finish(struct vg_protect_svc *svc, const json_t *current, const char
         json_object_set_new(d, "why", json_string(why));
     json_object_set_new(d, "phase", json_string("done"));
     json_object_set_new(d, "ended", json_integer((json_int_t)vg_protect_now_ms()));
-    snprintf(msg, sizeof msg, "DR drill %s %s%s%.700s", s_of(d, "id"), why ? "failed" : "passed",
-             why ? ": " : "", why ? why : "");
+    snprintf(msg, sizeof msg, "DR drill %s %s%s%.700s", s_of(d, "id"),
+             why ? "failed" : "passed", why ? ": " : "", why ? why : "");
     drill_event(svc, d, why ? "critical" : "info", msg);
     write_drill(svc, d);
     json_decref(d);
@@ -177,8 +177,9 @@ static int has_mark(const json_t *drill, const char *phase)
 {
     size_t i;
     const json_t *m;
-    json_array_foreach(json_object_get(drill, "marks"), i, m) if (!strcmp(
-        s_of(m, "phase") ? s_of(m, "phase") : "", phase)) return 1;
+    json_array_foreach(
+        json_object_get(drill, "marks"), i,
+        m) if (!strcmp(s_of(m, "phase") ? s_of(m, "phase") : "", phase)) return 1;
     return 0;
 }
 
@@ -209,10 +210,9 @@ static void step_done(struct vg_protect_svc *svc, json_t *d, json_t *step,
         uint64_t epoch = vg_state_epoch(vg_member_state(svc->member));
         json_array_append_new(json_object_get(d, "steps"),
                               new_step("switch_back", me_of(svc), in->peer, epoch));
-        json_object_set_new(loss, "markers_written",
-                            json_integer(json_integer_value(
-                                             json_object_get(loss, "markers_written")) +
-                                         1));
+        json_object_set_new(
+            loss, "markers_written",
+            json_integer(json_integer_value(json_object_get(loss, "markers_written")) + 1));
         json_object_set_new(d, "phase", json_string("switch_back"));
         if (!write_drill(svc, d) && start_step(svc, s_of(d, "id"), "switch_back", in->peer))
             finish(svc, d, "cannot write the marker of the switch back");
@@ -350,13 +350,13 @@ static json_t *new_drill(struct vg_protect_svc *svc, const struct vg_protect_in 
     snprintf(id, sizeof id, "%.4s%.2s%.2s-%.2s%.2s%.2s-%.3s", at, at + 5, at + 8, at + 11,
              at + 14, at + 17, at + 20);
     const json_t *reason = json_object_get(body, "reason");
-    json_t *d = json_pack(
-        "{s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:s,s:[o],s:{s:i,s:i},s:i}", "id", id, "state", "running",
-        "reason", reason ? json_string_value(reason) : "", "by", by, "switch_back",
-        json_is_true(json_object_get(body, "switch_back")), "started", (json_int_t)now, "from",
-        me_of(svc), "phase", "switchover", "steps",
-        new_step("switchover", me_of(svc), in->peer, epoch), "data_loss", "markers_written", 1,
-        "markers_lost", 0, "rev", 0);
+    json_t *d =
+        json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:s,s:[o],s:{s:i,s:i},s:i}", "id", id, "state",
+                  "running", "reason", reason ? json_string_value(reason) : "", "by", by,
+                  "switch_back", json_is_true(json_object_get(body, "switch_back")), "started",
+                  (json_int_t)now, "from", me_of(svc), "phase", "switchover", "steps",
+                  new_step("switchover", me_of(svc), in->peer, epoch), "data_loss",
+                  "markers_written", 1, "markers_lost", 0, "rev", 0);
     return d;
 }
 
@@ -401,7 +401,7 @@ void vg_protect_drill_list(struct vg_call *call)
     for (size_t i = json_array_size(drills); i-- > 0;) {
         const json_t *d = json_array_get(drills, i);
         json_t *row = json_object();
-        static const char *const keys[] = {"id",    "state", "why", "reason", "by",
+        static const char *const keys[] = {"id",      "state", "why",         "reason",   "by",
                                            "started", "ended", "switch_back", "data_loss"};
         for (size_t k = 0; k < VG_ARRAY_LEN(keys); k++)
             if (json_object_get(d, keys[k]))

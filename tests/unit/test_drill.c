@@ -84,9 +84,11 @@ static void test_each_service_recovers_at_its_last_step_of_the_epoch(void **unus
     assert_int_equal(json_array_size(services), 1);
     const json_t *db = json_array_get(services, 0);
     assert_string_equal(json_string_value(json_object_get(db, "service")), "db");
-    assert_string_equal(json_string_value(json_object_get(db, "site")), "dc2"); /* not the fence's */
+    assert_string_equal(json_string_value(json_object_get(db, "site")),
+                        "dc2"); /* not the fence's */
     assert_int_equal(json_integer_value(json_object_get(db, "rto_ms")), 250);
-    assert_string_equal(json_string_value(json_object_get(db, "result")), "ok"); /* epoch 4 ignored */
+    assert_string_equal(json_string_value(json_object_get(db, "result")),
+                        "ok"); /* epoch 4 ignored */
     json_decref(events);
     json_decref(step);
 }
@@ -111,19 +113,19 @@ static void test_the_report_shows_steps_rto_and_data_loss(void **unused)
     json_t *step = json_pack("{s:s,s:s,s:s,s:I}", "name", "switchover", "from", "dc1", "to",
                              "dc2", "started", (json_int_t)T0);
     vg_drill_measure(events, 3, 1, step);
-    json_t *drill = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:b,s:[o],s:{s:i,s:i}}", "id",
-                              "20261207-100000-000", "state", "passed", "reason",
-                              "quarterly | test\nline", "by", "alice", "started", (json_int_t)T0,
-                              "ended", (json_int_t)T0 + 300, "from", "dc1", "switch_back", 0,
-                              "steps", step, "data_loss", "markers_written", 1, "markers_lost",
-                              0);
+    json_t *drill = json_pack(
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:b,s:[o],s:{s:i,s:i}}", "id", "20261207-100000-000",
+        "state", "passed", "reason", "quarterly | test\nline", "by", "alice", "started",
+        (json_int_t)T0, "ended", (json_int_t)T0 + 300, "from", "dc1", "switch_back", 0, "steps",
+        step, "data_loss", "markers_written", 1, "markers_lost", 0);
     vg_buf_t md = VG_BUF_INIT;
     vg_drill_markdown(drill, &md);
     vg_buf_add(&md, "", 1);
     const char *text = (const char *)md.data;
     assert_non_null(strstr(text, "# DR drill 20261207-100000-000\n"));
     assert_non_null(strstr(text, "result: **passed**"));
-    assert_non_null(strstr(text, "reason: quarterly \\| test line")); /* a cell stays one cell */
+    assert_non_null(
+        strstr(text, "reason: quarterly \\| test line")); /* a cell stays one cell */
     assert_non_null(strstr(text, "data loss: 0 of 1 markers lost"));
     assert_non_null(strstr(text, "| switchover | dc1 | dc2 | 40 ms | 260 ms | ok |"));
     assert_non_null(strstr(text, "| switchover | db | dc2 | 250 ms | ok |"));
@@ -182,7 +184,8 @@ static void test_a_report_is_replaced_by_id_and_keeps_its_markers(void **unused)
     vg_state_t *back = vg_state_new();
     char err[256];
     assert_int_equal(vg_state_load(back, dump, err, sizeof err), 0);
-    assert_int_equal(json_array_size(json_object_get(vg_protect_drill(back, "d1"), "marks")), 1);
+    assert_int_equal(json_array_size(json_object_get(vg_protect_drill(back, "d1"), "marks")),
+                     1);
     json_decref(dump);
     vg_buf_release(&text);
     vg_state_free(back);
