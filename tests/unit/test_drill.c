@@ -29,18 +29,18 @@ static json_t *events_of_a_move(void)
     json_t *events = json_array();
     json_array_append_new(events, ev("2026-12-07T10:00:00.040Z", "switchover", 3));
     json_t *e = ev("2026-12-07T10:00:00.050Z", "service_step", 3);
-    json_object_update(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc1", "step",
+    json_object_update_new(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc1", "step",
                                     "fence", "result", "unreachable"));
     json_array_append_new(events, e);
     e = ev("2026-12-07T10:00:00.250Z", "service_step", 3);
-    json_object_update(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc2", "step",
+    json_object_update_new(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc2", "step",
                                     "health", "result", "ok"));
     json_array_append_new(events, e);
     e = ev("2026-12-07T10:00:00.260Z", "service_move", 3);
-    json_object_update(e, json_pack("{s:s,s:i}", "phase", "done", "failed", 0));
+    json_object_update_new(e, json_pack("{s:s,s:i}", "phase", "done", "failed", 0));
     json_array_append_new(events, e);
     e = ev("2026-12-07T10:00:09.000Z", "service_step", 4);
-    json_object_update(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc1", "step",
+    json_object_update_new(e, json_pack("{s:s,s:s,s:s,s:s}", "service", "db", "site", "dc1", "step",
                                     "health", "result", "failed"));
     json_array_append_new(events, e);
     return events;
