@@ -53,20 +53,27 @@ static json_t *running_drill(const vg_state_t *st)
     return NULL;
 }
 
-/* Writes the report (a copy of drill with rev + 1); done may be NULL. */
-static int write_drill(struct vg_protect_svc *svc, json_t *drill)
+/* The record of the report drill, its rev raised (changed in place): a
+ * new ref. Notes what this member wrote, for the tick to wait for. */
+static json_t *drill_record(struct vg_protect_svc *svc, json_t *drill)
 {
     json_int_t rev = json_integer_value(json_object_get(drill, "rev")) + 1;
     json_object_set_new(drill, "rev", json_integer(rev));
     json_object_del(drill, "marks"); /* the slice keeps its own */
-    json_t *p = json_pack("{s:s,s:O,s:I}", "op", "drill", "drill", drill, "time",
-                          (json_int_t)vg_protect_now_ms());
+    svc->drill_rev = rev;
+    svc->drill_written_at = vg_protect_now_ms();
+    return json_pack("{s:s,s:O,s:I}", "op", "drill", "drill", drill, "time",
+                     (json_int_t)vg_protect_now_ms());
+}
+
+/* Writes the report (drill's rev is raised). */
+static int write_drill(struct vg_protect_svc *svc, json_t *drill)
+{
+    json_t *p = drill_record(svc, drill);
     int rc = vg_member_submit(svc->member, VG_REC_PROTECT, p, NULL, NULL, NULL);
     json_decref(p);
     if (rc)
         vg_warn("protect: cannot record drill %s: %s", s_of(drill, "id"), strerror(-rc));
-    svc->drill_rev = rev;
-    svc->drill_written_at = vg_protect_now_ms();
     return rc;
 }
 
@@ -379,15 +386,14 @@ void vg_protect_drill_run(struct vg_call *call)
     snprintf(msg, sizeof msg, "DR drill %s started by %s: planned switchover to %s%s%.500s",
              s_of(d, "id"), by, in.peer, *s_of(d, "reason") ? ": " : "", s_of(d, "reason"));
     drill_event(svc, d, "info", msg);
-    json_t *answer = json_deep_copy(d);
-    if (write_drill(svc, d) || start_step(svc, s_of(d, "id"), "switchover", in.peer)) {
-        vg_api_reply_error(call->srv, call->req, 503, NULL, "cannot record the drill");
-        json_decref(answer);
-    } else {
-        json_object_del(answer, "rev");
-        vg_api_reply_json(call->srv, call->req, 202, answer);
-        json_decref(answer);
-    }
+    /* answered once the report is committed; the marker after it, then
+     * the switchover once the marker is committed too */
+    json_t *answer = json_deep_copy(d), *p = drill_record(svc, d);
+    json_object_del(answer, "rev");
+    vg_api_submit_answer(call, VG_REC_PROTECT, p, 202, answer);
+    json_decref(p);
+    if (start_step(svc, s_of(d, "id"), "switchover", in.peer))
+        finish(svc, d, "cannot write the marker before the switchover");
     json_decref(d);
 out:
     json_decref(status);
