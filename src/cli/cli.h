@@ -88,6 +88,7 @@ extern const struct vg_cmd vg_cmd_incidents, vg_cmd_incident, vg_cmd_ack, vg_cmd
     vg_cmd_note, vg_cmd_oncall, vg_cmd_explain;
 extern const struct vg_cmd vg_cmd_training, vg_cmd_services;
 extern const struct vg_cmd vg_cmd_protect;
+extern const struct vg_cmd vg_cmd_drill;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

@@ -27,6 +27,8 @@
 #include "monitor/alerts.h"
 #include "oncall/schedule.h"
 #include "store/record.h"
+#include "protect/drill.h"
+#include "protect/protect_data.h"
 #include "training/training.h"
 
 int64_t vg_incident_now_ms(void)
@@ -380,6 +382,86 @@ static void from_training(struct vg_incident_svc *svc, const vg_state_t *st, int
     json_decref(done);
     json_decref(people);
     json_decref(teams);
+}
+
+/* An overdue DR drill (docs/protect.md, "Drills"): a FailoverPolicy's
+ * drill_every_days says how old the last passed drill may be; past that,
+ * one warning incident, key drill/overdue, resolved when a drill passes.
+ * Without any passed drill the interval counts from the policy's creation.
+ * Looked at every DRILLS_EVERY_MS. */
+#define DRILLS_EVERY_MS 1000
+#define DAY_MS          86400000.0
+
+static int64_t last_passed_drill(const vg_state_t *st)
+{
+    const json_t *drills = vg_protect_drills(st);
+    int64_t at = 0;
+    size_t i;
+    const json_t *d;
+    json_array_foreach(drills, i, d)
+    {
+        int64_t ended = (int64_t)json_integer_value(json_object_get(d, "ended"));
+        if (!strcmp(s_of(d, "state") ?: "", "passed") && ended > at)
+            at = ended;
+    }
+    return at;
+}
+
+/* The shortest drill interval of the policies (ms) and the policy naming
+ * it (*policy: new ref, or NULL); 0 when none asks for drills. */
+static int64_t drill_interval(const vg_state_t *st, json_t **policy)
+{
+    json_t *policies = list_of(st, "FailoverPolicy");
+    int64_t every = 0;
+    size_t i;
+    json_t *o;
+    json_array_foreach(policies, i, o)
+    {
+        const json_t *v = json_object_get(json_object_get(o, "spec"), "drill_every_days");
+        int64_t ms = json_is_number(v) ? (int64_t)(json_number_value(v) * DAY_MS) : 0;
+        if (ms > 0 && (!every || ms < every)) {
+            every = ms;
+            json_decref(*policy);
+            *policy = json_incref(o);
+        }
+    }
+    json_decref(policies);
+    return every;
+}
+
+static void from_drills(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
+{
+    if (now - svc->drills_at < DRILLS_EVERY_MS)
+        return;
+    svc->drills_at = now;
+    json_t *policy = NULL;
+    int64_t every = drill_interval(st, &policy);
+    int64_t last = last_passed_drill(st);
+    int64_t since = last ? last : vg_drill_event_ms(s_of(policy, "created"));
+    uint64_t open = vg_incidents_open_id(st, "drill/overdue");
+    int overdue = every && since && now - since > every;
+    if (overdue && !open && !once(svc, "open/drill/overdue", now)) {
+        char summary[300];
+        snprintf(summary, sizeof summary,
+                 "DR drill overdue: %s %.2f days ago, FailoverPolicy %s asks for one every "
+                 "%.2f days",
+                 last ? "the last passed drill ended" : "no drill has passed; the policy was made",
+                 (double)(now - since) / DAY_MS, s_of(policy, "name") ?: "?",
+                 (double)every / DAY_MS);
+        json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s}}", "op", "open", "key",
+                              "drill/overdue", "severity", "warning", "summary", summary,
+                              "source", "drill", "time", now, "labels", "policy",
+                              s_of(policy, "name") ?: "?");
+        open_incident(svc, p, now);
+        json_decref(p);
+    } else if (!overdue && open) {
+        char what[64];
+        snprintf(what, sizeof what, "resolve/%llu", (unsigned long long)open);
+        if (!once(svc, what, now))
+            resolve_incident(svc, open, every ? "a DR drill passed" : "no drill schedule", 0,
+                             now);
+    }
+    json_decref(policy);
 }
 
 /* ---- 2. escalation ---- */
@@ -1144,6 +1226,7 @@ void vg_incident_tick(struct vg_incident_svc *svc)
     from_alerts(svc, st, now);
     from_events(svc, st, now);
     from_training(svc, st, now);
+    from_drills(svc, st, now);
     handoffs(svc, st, now);
     /* what is due, a slice a tick: with thousands of incidents escalating,
      * the loop still answers requests between slices */

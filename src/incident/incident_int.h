@@ -81,6 +81,7 @@ struct vg_incident_svc {
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */
     uint64_t events_seen;
     int64_t training_at; /* when overdue training was last looked at */
+    int64_t drills_at;   /* when an overdue drill was last looked at */
     int64_t handoff_at;  /* when schedules were last looked at for hand-offs */
     int64_t swept_at;    /* when expired inflight entries were last dropped */
     /* metrics */

@@ -19,6 +19,8 @@
                                       */
 
 struct vg_protect_switch; /* a switchover in progress (protect_service.c) */
+struct drill_switch;      /* a drill's switchover in progress (drill_routes.c) */
+struct vg_call;
 
 struct vg_protect_svc {
     struct event_base *base;
@@ -36,6 +38,8 @@ struct vg_protect_svc {
     int64_t submitted_at;
     struct vg_protect_switch *switching;
     int64_t retry_after_ms;
+    struct drill_switch *drill_switch;
+    int64_t drill_rev, drill_written_at; /* the last drill report written */
     /* metrics */
     uint64_t n_switchovers, n_declined, n_failed;
 };
@@ -51,5 +55,17 @@ int vg_protect_event(struct vg_protect_svc *svc, const char *kind, const char *s
                      const char *message, const json_t *extra);
 
 extern const struct vg_route vg_protect_routes[];
+
+/* A reason field (may be absent unless required): 0, or answered 400. */
+int vg_protect_check_reason(struct vg_call *call, const json_t *v, int required);
+
+/* Drills (drill_routes.c): the acting primary's step on every tick, the
+ * handlers of /api/v1/drills, and what stop() must detach. */
+void vg_protect_drill_tick(struct vg_protect_svc *svc, const struct vg_protect_in *in,
+                           int acting);
+void vg_protect_drill_stop(struct vg_protect_svc *svc);
+void vg_protect_drill_run(struct vg_call *call);
+void vg_protect_drill_list(struct vg_call *call);
+void vg_protect_drill_get(struct vg_call *call);
 
 #endif

@@ -98,7 +98,7 @@ static void route_status(struct vg_call *call)
 
 /* A reason: a string of 1..VG_PROTECT_REASON_MAX characters without
  * control bytes (it goes into events, logs and pages). 0 or answered. */
-static int check_reason(struct vg_call *call, const json_t *v, int required)
+int vg_protect_check_reason(struct vg_call *call, const json_t *v, int required)
 {
     size_t chars = 0;
     if (!v && !required)
@@ -150,7 +150,7 @@ static void freeze_change(struct vg_call *call, int freeze)
     if (!body)
         return;
     const json_t *reason = json_object_get(body, "reason");
-    if (only_reason(call, body) || check_reason(call, reason, freeze)) {
+    if (only_reason(call, body) || vg_protect_check_reason(call, reason, freeze)) {
         json_decref(body);
         return;
     }
@@ -202,5 +202,9 @@ const struct vg_route vg_protect_routes[] = {
     /* freezing is an operator's call, like a switchover */
     {POST, "/api/v1/protect/freeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY, route_freeze},
     {POST, "/api/v1/protect/unfreeze", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY, route_unfreeze},
+    /* DR drills (drill_routes.c): running one moves the primary role */
+    {GET, "/api/v1/drills", VG_PERM_READ, 0, vg_protect_drill_list},
+    {GET, "/api/v1/drills/{id}", VG_PERM_READ, 0, vg_protect_drill_get},
+    {POST, "/api/v1/drills", VG_PERM_SWITCHOVER, VG_ROUTE_PRIMARY, vg_protect_drill_run},
     {0, NULL, 0, 0, NULL},
 };

@@ -21,6 +21,7 @@
 #include "core/say.h"
 #include "core/timefmt.h"
 #include "monitor/alerts.h"
+#include "protect/drill.h"
 #include "store/record.h"
 
 int64_t vg_protect_now_ms(void)
@@ -134,6 +135,9 @@ static int64_t last_role_change(const vg_state_t *st)
     for (size_t i = json_array_size(events); i-- > 0;) {
         const json_t *ev = json_array_get(events, i);
         const char *kind = s_of(ev, "kind");
+        const char *why = s_of(json_object_get(ev, "config"), "reason");
+        if (why && !strncmp(why, VG_DRILL_REASON_PREFIX, strlen(VG_DRILL_REASON_PREFIX)))
+            continue; /* a drill's switchover is no reason to hold back a real one */
         if (kind && (!strcmp(kind, "switchover") || !strcmp(kind, "failover") ||
                      !strcmp(kind, "forced"))) {
             int64_t t = event_ms(s_of(ev, "time"));
@@ -370,6 +374,7 @@ static void decide_and_act(struct vg_protect_svc *svc)
         svc->n_declined++;
         record(svc, &in, &d, "declined", d.reason, NULL, NULL);
     }
+    vg_protect_drill_tick(svc, &in, acting);
     json_decref(status);
 }
 
@@ -415,6 +420,7 @@ static void stop(void *instance)
         return;
     if (svc->switching) /* its callbacks free it */
         svc->switching->svc = NULL;
+    vg_protect_drill_stop(svc);
     event_free(svc->tick);
     event_free(svc->kick);
     json_decref(svc->policy_obj);

@@ -44,6 +44,9 @@ static const struct vg_field policy_fields[] = {
     {"mirror_ignore_rules", VG_F_STRING_LIST, 0, NULL, 0, 64,
      "rules whose critical alerts at the mirror's site do not block a switchover (default: "
      "door-forced)"},
+    {"drill_every_days", VG_F_NUMBER, 0, NULL, 0, 3650,
+     "a DR drill must have passed within this many days, or an incident 'DR drill overdue' "
+     "opens (default: no schedule; fractions allowed, e.g. 91 for quarterly)"},
     {"member_sites", VG_F_OBJECT, 0, NULL, 0, 0,
      "the site of each cluster member, {member: site}, when members are not named after "
      "their sites and there are more than two Sites"},

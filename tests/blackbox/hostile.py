@@ -333,6 +333,23 @@ for method, path in [("DELETE", "/api/v1/protect"), ("GET", "/api/v1/protect/fre
                      ("PUT", "/api/v1/protect/unfreeze")]:
     case(f"{method} {path}: 405", {405}, method, path, "admin")
 
+# --- drills: running one is an operator's call; the body is checked before
+# anything else, and a standalone member has no other site to drill with
+for role in ["viewer", "auditor", "external-reviewer"]:
+    case(f"{role}: run a drill", {403}, "POST", "/api/v1/drills", role, body="{}")
+for body in ['{"switch_back":"yes"}', '{"reason":5}', '{"reason":"a\\nb"}', '[]', 'nope',
+             '{"reason":"x","at":1}', '{"reason":"' + "x" * 1001 + '"}']:
+    case(f"drill run body {body[:24]!r}", {400}, "POST", "/api/v1/drills", "operator",
+         body=body)
+case("drill run on a standalone member", {409}, "POST", "/api/v1/drills", "operator",
+     body='{"switch_back":true}')
+case("drill list", {200}, "GET", "/api/v1/drills", "external-reviewer")
+case("drill list: no token", {401}, "GET", "/api/v1/drills")
+case("a drill that does not exist", {404}, "GET", "/api/v1/drills/20260101-000000-000", "viewer")
+case("a drill id of odd bytes", {404}, "GET", "/api/v1/drills/%E2%80%AE..%2F", "viewer")
+for method, path in [("DELETE", "/api/v1/drills"), ("PUT", "/api/v1/drills/x")]:
+    case(f"{method} {path}: 405", {405}, method, path, "admin")
+
 # --- incidents, on-call and acknowledge links
 for role in ["viewer", "auditor", "external-reviewer"]:
     for action in ["ack", "resolve", "notes"]:
