@@ -77,6 +77,10 @@ void vg_api_reply_error(struct vg_server *srv, struct evhttp_request *req, int c
     __attribute__((format(printf, 5, 6)));
 void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int code,
                        const char *content_type, const char *text, size_t len);
+/* body (may be NULL) as it is, with the headers the caller set; the caller
+ * keeps body. */
+void vg_api_reply_raw(struct vg_server *srv, struct evhttp_request *req, int code,
+                      struct evbuffer *body);
 
 /* Connection guards (conn.c): the cap and the whole-request deadline. */
 void vg_api_conn_init(struct vg_server *srv);

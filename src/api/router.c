@@ -111,6 +111,8 @@ static int match(const struct vg_route *r, const struct path *p, const char **ar
 {
     const char *pat = r->pattern;
     size_t i = 0, n_args = 0;
+    if (!strcmp(pat, "/")) /* the dashboard's page */
+        return p->n_seg == 0;
     while (*pat) {
         pat++; /* the '/' */
         size_t n = strcspn(pat, "/");

@@ -8,9 +8,11 @@
 
 extern const struct vg_service vg_monitor_service;  /* src/monitor/monitor_service.c */
 extern const struct vg_service vg_incident_service; /* src/incident/incident_service.c */
+extern const struct vg_service vg_web_service;      /* src/web/web_service.c */
 
 const struct vg_service *const vg_services[] = {
     &vg_monitor_service,  /* facility monitoring: devices, readings, rules, alerts */
     &vg_incident_service, /* incidents, escalation, paging, on-call */
+    &vg_web_service,      /* the dashboard: its files and its live stream */
     NULL,
 };

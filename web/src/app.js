@@ -1,0 +1,470 @@
+// vigil's dashboard: one small script, no framework. Every page is a
+// function that fetches the API (same origin, the session cookie) and
+// builds DOM nodes with h(); text is always set as text, never as HTML.
+// Server-sent events (/api/v1/ui/events) say when something changed; the
+// page then fetches again, so a change shows within a second.
+import uPlot from 'uplot';
+
+const S = { user: null, role: null, csrf: null, page: 'overview', arg: null, wall: false,
+            live: false, es: null, timer: null, busy: false, again: false, charts: [] };
+const canAct = () => S.role === 'admin' || S.role === 'operator';
+
+// ---- DOM helpers ----
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const kid of kids.flat(Infinity)) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+const $ = (sel) => document.querySelector(sel);
+function panel(title, ...kids) { return h('section', { class: 'panel', 'aria-label': title }, h('h2', {}, title), kids); }
+function badge(text, cls) { return h('span', { class: 'badge ' + (cls || '') }, text); }
+const sevClass = { critical: 'crit', error: 'crit', warning: 'warn', info: 'info', ok: 'ok' };
+
+function ago(ms) {
+  if (!ms) return '—';
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return s + ' s ago';
+  if (s < 3600) return Math.round(s / 60) + ' min ago';
+  if (s < 86400) return Math.round(s / 3600) + ' h ago';
+  return Math.round(s / 86400) + ' d ago';
+}
+const hhmm = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const when = (t) => (typeof t === 'string' ? Date.parse(t) : t);
+function fmt(v, unit) {
+  if (v === undefined || v === null) return '—';
+  const n = Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return unit === 'degC' ? n + ' °C' : unit === '%RH' ? n + ' %RH' : unit ? n + ' ' + unit : n;
+}
+
+// ---- API ----
+class ApiError extends Error { constructor(msg, status) { super(msg); this.status = status; } }
+async function api(method, path, body) {
+  const opt = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') opt.headers['X-Vigil-CSRF'] = S.csrf || '';
+  if (body !== undefined) { opt.headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
+  const r = await fetch(path, opt);
+  let j = null;
+  try { j = await r.json(); } catch { /* an empty or non-JSON answer */ }
+  if (r.status === 401 && !path.endsWith('/login') && S.user) { S.user = null; showLogin('Your session ended: log in again.'); }
+  if (!r.ok) throw new ApiError((j && j.error) || r.status + ' ' + r.statusText, r.status);
+  return { body: j, headers: r.headers };
+}
+const get = async (path) => (await api('GET', path)).body;
+
+function toast(text, bad) {
+  const t = h('div', { class: 'toast' + (bad ? ' error' : ''), role: bad ? 'alert' : 'status' }, text);
+  document.body.append(t);
+  setTimeout(() => t.remove(), 5000);
+}
+
+// ---- login ----
+function showLogin(message) {
+  stopLive();
+  let mode = 'password';
+  const err = h('div', { class: 'error', role: 'alert', hidden: !message }, message || '');
+  const who = h('input', { id: 'l-person', name: 'person', autocomplete: 'username', required: true });
+  const pw = h('input', { id: 'l-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const tok = h('input', { id: 'l-token', name: 'token', type: 'password', autocomplete: 'off', required: true });
+  const pwBox = h('div', {}, h('label', { for: 'l-person' }, 'Person'), who, h('label', { for: 'l-password' }, 'Password'), pw);
+  const tokBox = h('div', { hidden: true }, h('label', { for: 'l-token' }, 'API token'), tok);
+  const tabs = ['password', 'token'].map((m) => h('button', {
+    type: 'button', 'aria-pressed': String(m === mode),
+    onclick: () => { mode = m; pwBox.hidden = m !== 'password'; tokBox.hidden = m !== 'token';
+      tabs.forEach((b) => b.setAttribute('aria-pressed', String(b.textContent.startsWith(m === 'password' ? 'Pass' : 'API')))); },
+  }, m === 'password' ? 'Password' : 'API token'));
+  const form = h('form', {
+    class: 'panel login', 'aria-label': 'Log in',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      err.hidden = true;
+      const body = mode === 'password' ? { person: who.value.trim(), password: pw.value } : { token: tok.value.trim() };
+      try {
+        const r = await api('POST', '/api/v1/login', body);
+        pw.value = ''; tok.value = '';
+        setSession(r.body);
+        route();
+      } catch (e) { err.textContent = e.message; err.hidden = false; }
+    },
+  }, h('div', { class: 'brand' }, h('span', { class: 'dot' }), 'vigil'),
+  h('p', { class: 'muted' }, 'Datacentre guardian. Log in with your password or an API token.'),
+  h('div', { class: 'tabs' }, tabs), pwBox, tokBox,
+  h('p', {}, h('button', { class: 'primary', type: 'submit' }, 'Log in')), err);
+  const main = h('main', { id: 'main' }, form);
+  $('#app').replaceChildren(main);
+  who.focus();
+}
+function setSession(s) { S.user = s.user; S.role = s.role; S.csrf = s.csrf; }
+
+// ---- shell ----
+const PAGES = [['overview', 'Overview'], ['incidents', 'Incidents'], ['floor', 'Floor'], ['power', 'Power'],
+  ['climate', 'Climate'], ['access', 'Access'], ['events', 'Events']];
+function shell() {
+  const nav = h('nav', { 'aria-label': 'Pages' }, h('ul', {}, PAGES.map(([id, name]) =>
+    h('li', {}, h('a', { href: '#/' + id, 'aria-current': S.page === id ? 'page' : null }, name)))));
+  const header = h('header', { class: 'top' },
+    h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+    h('div', { class: 'brand' }, h('span', { class: 'dot', id: 'health' }), 'vigil'), nav,
+    h('div', { class: 'who' }, h('span', { id: 'live', class: 'live' + (S.live ? ' on' : '') }, 'live'),
+      h('span', { id: 'served' }), h('span', {}, S.user + ' · ' + S.role),
+      h('button', { type: 'button', onclick: logout }, 'Log out')));
+  $('#app').replaceChildren(header, h('main', { id: 'main', tabindex: '-1' }));
+}
+async function logout() {
+  try { await api('POST', '/api/v1/logout'); } catch { /* gone already */ }
+  S.user = null;
+  showLogin();
+}
+
+// ---- live updates ----
+function startLive() {
+  if (S.es) return;
+  S.es = new EventSource('/api/v1/ui/events');
+  const mark = (on) => { S.live = on; const l = $('#live'); if (l) l.className = 'live' + (on ? ' on' : ''); };
+  S.es.onopen = () => mark(true);
+  S.es.onerror = () => mark(false);
+  S.es.addEventListener('change', () => refresh());
+  S.es.addEventListener('tick', () => refresh(true));
+}
+function stopLive() { if (S.es) { S.es.close(); S.es = null; } }
+
+// Fetches the page again; one at a time, and once more if asked meanwhile.
+async function refresh(tick) {
+  if (tick && (S.page === 'climate' || S.page === 'incident')) return; // charts and forms: on change only
+  if (S.busy) { S.again = true; return; }
+  S.busy = true;
+  try {
+    const main = $('#main');
+    if (!main || !S.user) return;
+    const focusKey = document.activeElement && document.activeElement.dataset.fk;
+    const nodes = await PAGE_FNS[S.page](S.arg);
+    if (nodes) {
+      main.replaceChildren(...[].concat(nodes));
+      if (focusKey) { const f = main.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`); if (f) f.focus(); }
+    }
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  } finally {
+    S.busy = false;
+    if (S.again) { S.again = false; setTimeout(refresh, 50); }
+  }
+}
+
+// ---- cluster ----
+async function clusterView() {
+  const r = await api('GET', '/api/v1/cluster');
+  const v = r.body;
+  v._lag = Number(r.headers.get('Vigil-Lag') || 0);
+  const served = $('#served');
+  if (served) served.textContent = v.member ? `${v.member} (${v.role})` : 'standalone';
+  return v;
+}
+function siteCard(v, name, facility, incidents) {
+  const isSelf = name === v.member || !v.member;
+  const primary = v.primary ? v.primary === name : isSelf;
+  const inSync = (v.sync || []).includes(name);
+  const reach = isSelf || (v.peer && v.peer.connected);
+  const role = primary ? 'PRIMARY' : 'MIRROR';
+  const f = (facility.sites || {})[name] || {};
+  const open = incidents.filter((i) => i.site === name).length;
+  const rows = [];
+  const idx = isSelf ? v.self || {} : v.peer || {};
+  rows.push(['Link', !reach ? badge('unreachable', 'crit') : inSync ? badge('in sync', 'ok') : badge('not in sync', 'warn')]);
+  if (isSelf) rows.push(['Durable index', (idx.durable_index ?? '—')]);
+  else rows.push(['Durable index', (idx.durable_index ?? '—')], ['Last heard', idx.last_heard_ms !== undefined ? idx.last_heard_ms + ' ms' : '—']);
+  if (!primary) rows.push(['Behind primary', (isSelf ? v._lag : (v.peer && v.peer.lag) || 0) + ' records']);
+  rows.push(['PUE', f.pue ? f.pue.toFixed(2) : '—'], ['IT load', f.it_kw ? f.it_kw.toFixed(0) + ' kW' : '—'],
+    ['Sensors', f.sensors ?? '—'],
+    ['Alerts', h('span', {}, badge((f.critical || 0) + ' critical', f.critical ? 'crit' : ''), ' ', badge((f.warning || 0) + ' warning', f.warning ? 'warn' : ''))],
+    ['Open incidents', open ? badge(String(open), 'crit') : '0']);
+  return h('section', { class: `panel site ${!reach ? 'down' : primary ? 'primary' : 'mirror'}`, 'aria-label': 'site ' + name, 'data-site': name },
+    h('div', { class: 'head' }, h('h1', {}, name), badge(role, primary ? 'ok' : 'info')),
+    h('div', { class: 'muted' }, isSelf ? 'this screen is served by ' + name : 'seen from ' + (v.member || 'here')),
+    h('dl', { class: 'kv' }, rows.map(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])));
+}
+function linkCard(v) {
+  const w = v.witness || {};
+  const lc = v.last_change;
+  const ok = v.peer ? v.peer.connected && (v.sync || []).length > 1 : true;
+  return h('section', { class: 'panel link', 'aria-label': 'cluster' },
+    h('h2', {}, 'Cluster'),
+    h('div', { class: 'arrow ' + (ok ? 'ok' : 'crit'), 'aria-hidden': 'true' }, ok ? '⇄ mirrored ⇄' : '⇹ degraded ⇹'),
+    h('div', {}, h('span', { class: 'muted' }, 'epoch '), h('span', { class: 'big', id: 'epoch' }, v.epoch ?? '—')),
+    h('div', {}, 'primary ', h('strong', { id: 'primary' }, v.primary || v.member || 'this member')),
+    v.witness ? h('div', {}, 'witness ', w.reachable ? badge('reachable', 'ok') : badge('unreachable', 'crit')) : h('div', { class: 'muted' }, 'standalone (no witness)'),
+    lc ? h('div', { class: 'muted' }, `last ${lc.op} ${ago(when(lc.at))}${lc.took_ms !== undefined ? ' in ' + lc.took_ms + ' ms' : ''}${lc.by ? ' by ' + lc.by : ''}`) : null,
+    v.member ? h('div', { class: 'muted' }, `${v.failovers || 0} failovers · ${v.switchovers || 0} switchovers`) : null);
+}
+function sitesRow(v, facility, incidents) {
+  const names = v.members && v.members.length ? v.members : Object.keys(facility.sites || { here: 1 });
+  const [a, b] = [names[0], names[1]];
+  return h('div', { class: 'grid g-sites' }, siteCard(v, a, facility, incidents), linkCard(v),
+    b ? siteCard(v, b, facility, incidents) : h('section', { class: 'panel muted' }, 'single site'));
+}
+
+// ---- incidents ----
+function incidentActions(inc) {
+  if (!canAct() || S.wall) return null;
+  const act = async (what, body) => {
+    try { await api('POST', `/api/v1/incidents/${inc.id}/${what}`, body); toast(`incident ${inc.id}: ${what === 'ack' ? 'acknowledged' : what === 'resolve' ? 'resolved' : 'note added'}`); refresh(); }
+    catch (e) { toast(e.message, true); }
+  };
+  return h('div', { class: 'actions' },
+    inc.status === 'triggered' ? h('button', { class: 'primary', type: 'button', 'data-fk': 'ack' + inc.id, onclick: () => act('ack') }, 'Acknowledge') : null,
+    inc.status !== 'resolved' ? h('button', { type: 'button', 'data-fk': 'res' + inc.id, onclick: () => act('resolve', { reason: 'resolved from the dashboard' }) }, 'Resolve') : null);
+}
+function incidentTable(items, opts = {}) {
+  if (!items.length) return h('div', { class: 'empty' }, opts.empty || 'No open incidents.');
+  return h('table', { class: 'incidents' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Severity'), h('th', {}, 'Incident'), h('th', { class: 'hide-phone' }, 'Site'),
+      h('th', {}, 'Status'), h('th', { class: 'hide-phone' }, 'Opened'), S.wall ? null : h('th', {}, ''))),
+    h('tbody', {}, items.map((i) => h('tr', { class: 'sev-' + i.severity, 'data-incident': i.id },
+      h('td', {}, badge(i.severity, sevClass[i.severity])),
+      h('td', {}, S.wall ? i.summary : h('a', { href: '#/incident/' + i.id }, i.summary), h('div', { class: 'muted' }, '#' + i.id + (i.count > 1 ? ` · ${i.count} times` : ''))),
+      h('td', { class: 'hide-phone' }, i.site || '—'),
+      h('td', {}, i.status === 'acknowledged' ? badge('acknowledged' + (i.acked_by ? ' by ' + i.acked_by : ''), 'info') : i.status === 'resolved' ? badge('resolved') : badge('triggered', 'crit')),
+      h('td', { class: 'hide-phone' }, ago(i.opened)),
+      S.wall ? null : h('td', {}, incidentActions(i))))));
+}
+async function oncallPanel() {
+  const oc = await get('/api/v1/oncall').catch(() => ({ items: [] }));
+  const items = oc.items || [];
+  return panel('On call now', items.length ? h('table', {}, h('tbody', {}, items.map((s) => h('tr', {},
+    h('td', {}, h('strong', {}, s.person || '—')), h('td', { class: 'muted' }, s.schedule), h('td', { class: 'muted' }, s.end ? 'until ' + hhmm(s.end) : '')))))
+    : h('div', { class: 'empty' }, 'Nobody is on call: no schedule is defined.'));
+}
+function eventsTable(items) {
+  if (!items.length) return h('div', { class: 'empty' }, 'No cluster events yet.');
+  return h('table', {}, h('tbody', {}, items.map((e) => h('tr', { class: 'sev-' + e.severity },
+    h('td', { class: 'muted mono' }, hhmm(when(e.time))), h('td', {}, badge(e.kind, sevClass[e.severity])),
+    h('td', {}, e.message), h('td', { class: 'muted hide-phone' }, 'epoch ' + e.epoch)))));
+}
+
+// ---- pages ----
+async function pageOverview() {
+  const [v, facility, inc, ev, oncall] = await Promise.all([clusterView(), get('/api/v1/facility'),
+    get('/api/v1/incidents?status=open&limit=20'), get('/api/v1/events?limit=8'), oncallPanel()]);
+  health(facility, inc);
+  const events = (ev.items || []).slice(-8).reverse();
+  return [h('h1', { class: 'skip' }, 'Overview'), sitesRow(v, facility, inc.items || []),
+    h('div', { class: 'grid g-2' }, panel(`Open incidents (${inc.open || 0})`, incidentTable(inc.items || [])),
+      h('div', { class: 'grid' }, oncall, panel('Cluster events', eventsTable(events.slice(0, 6)))))];
+}
+function health(facility, inc) {
+  const d = $('#health');
+  if (!d) return;
+  const crit = Object.values(facility.sites || {}).some((s) => s.critical) || (inc.items || []).some((i) => i.severity === 'critical' && i.status === 'triggered');
+  const warn = Object.values(facility.sites || {}).some((s) => s.warning) || (inc.open || 0) > 0;
+  d.className = 'dot' + (crit ? ' crit' : warn ? ' warn' : '');
+}
+async function pageIncidents(filter) {
+  const status = filter || 'open';
+  const inc = await get(`/api/v1/incidents?status=${status}&limit=100`);
+  const tabs = h('div', { class: 'actions', role: 'group', 'aria-label': 'Filter' }, ['open', 'triggered', 'acknowledged', 'resolved', 'all'].map((s) =>
+    h('a', { class: 'btn', href: '#/incidents/' + s, 'aria-current': s === status ? 'true' : null }, s)));
+  return [h('h1', { class: 'skip' }, 'Incidents'), panel(`Incidents: ${status}`, tabs, h('p'), incidentTable(inc.items || [], { empty: 'No incidents here.' }))];
+}
+async function pageIncident(id) {
+  const inc = await get('/api/v1/incidents/' + encodeURIComponent(id));
+  const note = h('input', { id: 'note-text', 'aria-label': 'Note', placeholder: 'Add a note to the timeline', maxlength: '1000' });
+  const form = canAct() ? h('form', { class: 'note', onsubmit: async (ev) => {
+    ev.preventDefault();
+    if (!note.value.trim()) return;
+    try { await api('POST', `/api/v1/incidents/${inc.id}/notes`, { text: note.value.trim() }); note.value = ''; toast('note added'); refresh(); }
+    catch (e) { toast(e.message, true); }
+  } }, note, h('button', { type: 'submit' }, 'Add note')) : null;
+  return [h('p', {}, h('a', { href: '#/incidents' }, '← all incidents')),
+    h('div', { class: 'grid g-2' },
+      h('section', { class: 'panel', 'aria-label': 'incident' },
+        h('div', { class: 'actions' }, badge(inc.severity, sevClass[inc.severity]), badge(inc.status, inc.status === 'triggered' ? 'crit' : 'info')),
+        h('h1', {}, inc.summary), h('p', { class: 'muted' }, `#${inc.id} · ${inc.key} · opened ${ago(inc.opened)}`),
+        incidentActions(inc), form),
+      panel('Details', h('dl', { class: 'kv' }, [['Site', inc.site], ['Zone', inc.zone], ['Source', inc.source], ['Policy', inc.policy],
+        ['Count', inc.count], ['Acknowledged by', inc.acked_by]].filter(([, x]) => x !== undefined && x !== null)
+        .map(([k, x]) => [h('dt', {}, k), h('dd', {}, String(x))])))),
+    panel('Timeline', h('ul', { class: 'timeline' }, (inc.timeline || []).slice().reverse().map((t) => h('li', {},
+      h('span', { class: 'mono muted' }, hhmm(t.time) + ' '), h('strong', {}, t.what), ' ',
+      t.by ? 'by ' + t.by + ' ' : '', t.text || t.summary || '', t.notify ? 'notify ' + t.notify.join(', ') : '',
+      t.target ? `${t.target} via ${t.channel || t.method} ${t.ok ? '✓' : '✗'}` : ''))))];
+}
+async function pageEvents() {
+  const ev = await get('/api/v1/events?limit=200');
+  return [h('h1', { class: 'skip' }, 'Cluster events'), panel('Cluster events', eventsTable((ev.items || []).slice().reverse()))];
+}
+async function sitesAndSensors(site) {
+  const fac = await get('/api/v1/facility');
+  const sites = Object.keys(fac.sites || {});
+  const cur = site && sites.includes(site) ? site : sites[0];
+  const sensors = cur ? await get('/api/v1/sensors?site=' + encodeURIComponent(cur)) : [];
+  const picker = h('div', { class: 'actions', role: 'group', 'aria-label': 'Site' }, sites.map((s) =>
+    h('a', { class: 'btn', href: `#/${S.page}/${s}`, 'aria-current': s === cur ? 'true' : null }, s)));
+  return { site: cur, sensors: Array.isArray(sensors) ? sensors : sensors.items || [], picker, fac };
+}
+function tile(s) {
+  const val = s.unit ? fmt(s.value, s.unit) : s.value === undefined ? '—' : s.value ? 'on' : 'off';
+  const state = s.stale ? 'stale' : s.state;
+  return h('div', { class: 'tile ' + state, title: `${s.name}: ${state}`, 'data-sensor': s.name },
+    h('div', { class: 'n' }, s.name.replace(/^[^-]+-[^-]+-[^-]+-/, '')), h('div', { class: 'v' }, val),
+    h('div', { class: 'n' }, s.type));
+}
+async function pageFloor(site) {
+  const { site: cur, sensors, picker } = await sitesAndSensors(site);
+  const zones = await get('/api/v1/objects/Zone').catch(() => ({ items: [] }));
+  const byZone = new Map();
+  for (const z of zones.items || []) if (!z.spec || z.spec.site === cur) byZone.set(z.name, { z, s: [] });
+  for (const s of sensors) {
+    if (!byZone.has(s.zone || '')) byZone.set(s.zone || '', { z: { name: s.zone || '(no zone)' }, s: [] });
+    byZone.get(s.zone || '').s.push(s);
+  }
+  const rank = { critical: 0, warning: 1, unknown: 2, ok: 3 };
+  const cards = [...byZone.values()].map(({ z, s }) => {
+    const worst = s.reduce((w, x) => (rank[x.state] < rank[w] ? x.state : w), 'ok');
+    return h('section', { class: 'panel zone tile-zone', 'aria-label': 'zone ' + z.name },
+      h('div', { class: 'head actions' }, h('h3', {}, z.description || z.name), badge(s.length ? worst : 'no sensors', sevClass[worst])),
+      h('div', { class: 'muted' }, [z.name, z.spec && z.spec.type, z.spec && z.spec.floor !== undefined ? 'floor ' + z.spec.floor : null].filter(Boolean).join(' · ')),
+      h('div', { class: 'tiles' }, s.sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name)).map(tile)));
+  });
+  return [h('h1', { class: 'skip' }, 'Floor'), h('div', { class: 'actions' }, picker,
+    h('div', { class: 'legend' }, h('span', { class: 'ok' }, 'ok'), h('span', { class: 'warning' }, 'warning'), h('span', { class: 'critical' }, 'critical'), h('span', {}, 'unknown or stale'))),
+  h('p'), h('div', { class: 'zones' }, cards)];
+}
+function meter(pct, warnBelow) {
+  const p = Math.max(0, Math.min(100, pct || 0));
+  const m = h('div', { class: 'meter', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(p)) },
+    h('i', { class: p < warnBelow / 2 ? 'crit' : p < warnBelow ? 'warn' : '' }));
+  m.firstChild.style.width = p + '%';
+  return m;
+}
+async function fuelHours(sensor) {
+  // litres per hour from the last 30 minutes of the series: only while it falls
+  try {
+    const r = await get(`/api/v1/series?sensor=${encodeURIComponent(sensor.name)}&from=-30m&to=now&step=1m`);
+    const pts = (r.points || []).filter((p) => p[1] !== null);
+    if (pts.length < 2) return null;
+    const [t0, v0] = pts[0], [t1, v1] = pts[pts.length - 1];
+    const perH = ((v0 - v1) / (t1 - t0)) * 3600000;
+    return perH > 0.1 ? v1 / perH : null;
+  } catch { return null; }
+}
+async function pagePower(site) {
+  const { site: cur, sensors, picker } = await sitesAndSensors(site);
+  const by = (t) => sensors.filter((s) => s.type === t);
+  const val = (t) => (by(t)[0] || {}).value;
+  const stateOf = (t) => (by(t)[0] || {}).state || 'unknown';
+  const row = (label, s, text) => [h('dt', {}, label), h('dd', {}, text, ' ', s ? badge(s, sevClass[s]) : null)];
+  const mainsOn = val('mains-status');
+  const litres = by('generator-fuel-litres')[0];
+  const hours = litres ? await fuelHours(litres) : null;
+  const gens = by('generator-fuel').map((g) => h('section', { class: 'panel', 'aria-label': 'generator' },
+    h('h2', {}, 'Generator'), h('div', { class: 'big' }, val('generator-running') ? 'RUNNING' : 'standby'),
+    h('dl', { class: 'kv' }, row('Fuel', g.state, fmt(g.value, '%')), litres ? row('Fuel left', null, fmt(litres.value, 'L')) : null,
+      row('Fuel hours', null, hours !== null ? hours.toFixed(1) + ' h at the present burn' : val('generator-running') ? 'measuring…' : 'not burning'),
+      row('Load', null, fmt(val('generator-load'), '%'))), meter(g.value, 50)));
+  const ups = by('ups-charge').map((u) => h('section', { class: 'panel', 'aria-label': 'UPS' }, h('h2', {}, 'UPS'),
+    h('div', { class: 'big' }, fmt(u.value, '%')), meter(u.value, 50),
+    h('dl', { class: 'kv' }, row('Status', stateOf('ups-status'), ''), row('Runtime', null, val('ups-runtime') !== undefined ? Math.round(val('ups-runtime') / 60) + ' min' : '—'),
+      row('Load', null, fmt(val('ups-load'), '%')))));
+  return [h('h1', { class: 'skip' }, 'Power'), picker, h('p'), h('div', { class: 'grid g-cols' },
+    h('section', { class: 'panel', 'aria-label': 'mains' }, h('h2', {}, 'Mains'),
+      h('div', { class: 'big' }, mainsOn === undefined ? '—' : mainsOn ? 'ON' : 'LOST'),
+      h('dl', { class: 'kv' }, row('Status', stateOf('mains-status'), ''), row('Voltage', stateOf('mains-voltage'), fmt(val('mains-voltage'), 'V')))),
+    h('section', { class: 'panel', 'aria-label': 'transfer switch' }, h('h2', {}, 'Transfer switch'),
+      h('div', { class: 'big' }, val('ats-position') === undefined ? '—' : val('ats-position') ? 'GENERATOR' : 'MAINS'),
+      h('dl', { class: 'kv' }, row('State', stateOf('ats-position'), ''))),
+    ups, gens,
+    h('section', { class: 'panel', 'aria-label': 'load' }, h('h2', {}, 'Load'),
+      h('dl', { class: 'kv' }, by('power-kw').map((p) => row(p.name, p.state, fmt(p.value, 'kW'))))))];
+}
+// ASHRAE TC 9.9 bands (class A1): recommended 18–27 °C, allowable 15–32 °C;
+// humidity recommended up to 60 %RH, allowable 8–80 %RH.
+const BANDS = { temperature: { rec: [18, 27], allow: [15, 32], unit: '°C' }, humidity: { rec: [8, 60], allow: [8, 80], unit: '%RH' } };
+function bandsPlugin(b) {
+  return { hooks: { drawClear: (u) => {
+    const ctx = u.ctx, { left, width, top, height } = u.bbox, y = (v) => u.valToPos(v, 'y', true);
+    const fill = (lo, hi, color) => { const y0 = Math.max(top, Math.min(top + height, y(hi))); const y1 = Math.max(top, Math.min(top + height, y(lo))); ctx.fillStyle = color; ctx.fillRect(left, y0, width, y1 - y0); };
+    ctx.save();
+    fill(b.allow[0], b.allow[1], 'rgba(240,180,41,0.10)');
+    fill(b.rec[0], b.rec[1], 'rgba(63,207,110,0.14)');
+    ctx.restore();
+  } } };
+}
+const PALETTE = ['#5fb0ff', '#3fcf6e', '#f0b429', '#ff8c69', '#c792ea', '#7fdbca', '#ffd166', '#ef8fb5'];
+async function chart(kind, sensors, width) {
+  const sel = sensors.slice(0, 8);
+  const series = await Promise.all(sel.map((s) => get(`/api/v1/series?sensor=${encodeURIComponent(s.name)}&from=-1h&to=now&step=1m`).catch(() => ({ points: [] }))));
+  const times = [...new Set(series.flatMap((r) => (r.points || []).map((p) => p[0])))].sort((a, b) => a - b);
+  const data = [times.map((t) => t / 1000)];
+  series.forEach((r) => { const m = new Map((r.points || []).map((p) => [p[0], p[1]])); data.push(times.map((t) => (m.has(t) ? m.get(t) : null))); });
+  const b = BANDS[kind];
+  const el = h('div', { class: 'chart', role: 'img', 'aria-label': `${kind} over the last hour, ASHRAE recommended ${b.rec[0]}–${b.rec[1]} ${b.unit} shaded` });
+  const axis = { stroke: '#a7b6c6', grid: { stroke: '#2a3a4d' }, ticks: { stroke: '#2a3a4d' } };
+  const opts = { width, height: 260, plugins: [bandsPlugin(b)], legend: { show: true },
+    scales: { y: { range: (u, lo, hi) => [Math.min(lo ?? b.rec[0], b.allow[0]) - 1, Math.max(hi ?? b.rec[1], b.allow[1]) + 1] } },
+    axes: [axis, { ...axis, label: b.unit }],
+    series: [{}].concat(sel.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true }))) };
+  S.charts.push(new uPlot(opts, data, el));
+  return el;
+}
+async function pageClimate(site) {
+  S.charts.forEach((c) => c.destroy());
+  S.charts = [];
+  const { sensors, picker } = await sitesAndSensors(site);
+  const width = Math.max(280, Math.min(($('#main').clientWidth || 900) - 60, 1400));
+  const temps = sensors.filter((s) => s.type === 'temperature');
+  const hums = sensors.filter((s) => s.type === 'humidity');
+  return [h('h1', { class: 'skip' }, 'Climate'), picker, h('p'),
+    h('div', { class: 'grid' }, panel('Temperature, last hour (ASHRAE A1 bands: green recommended, amber allowable)', temps.length ? await chart('temperature', temps, width) : h('div', { class: 'empty' }, 'No temperature sensors.')),
+      panel('Humidity, last hour', hums.length ? await chart('humidity', hums, width) : h('div', { class: 'empty' }, 'No humidity sensors.')))];
+}
+async function pageAccess(site) {
+  const { sensors, picker } = await sitesAndSensors(site);
+  const doors = sensors.filter((s) => /^(door-|camera-)/.test(s.type));
+  const alerts = await get('/api/v1/alerts').catch(() => ({ active: [], recent: [] }));
+  const names = new Set(doors.map((d) => d.name));
+  const recent = (alerts.recent || []).concat(alerts.active || []).filter((a) => names.has(a.sensor)).sort((a, b) => (b.time || 0) - (a.time || 0));
+  return [h('h1', { class: 'skip' }, 'Access'), picker, h('p'), h('div', { class: 'grid g-2' },
+    panel('Doors and cameras', h('div', { class: 'tiles' }, doors.map((d) => {
+      const t = tile(d);
+      t.querySelector('.v').textContent = d.type === 'door-contact' ? (d.value ? 'open' : 'closed') : d.type === 'door-forced' ? (d.value ? 'FORCED' : 'ok') : d.value ? 'online' : 'offline';
+      return t;
+    }))),
+    panel('Door and access events', recent.length ? h('table', {}, h('tbody', {}, recent.slice(0, 50).map((a) => h('tr', { class: 'sev-' + a.to },
+      h('td', { class: 'mono muted' }, a.time ? hhmm(a.time) : ''), h('td', {}, a.sensor), h('td', {}, badge(a.to, sevClass[a.to])), h('td', {}, a.message || '')))))
+      : h('div', { class: 'empty' }, 'No door or access events.')))];
+}
+async function pageWall() {
+  const [v, facility, inc, ev, oncall] = await Promise.all([clusterView(), get('/api/v1/facility'),
+    get('/api/v1/incidents?status=open&limit=12'), get('/api/v1/events?limit=6'), oncallPanel()]);
+  health(facility, inc);
+  return [h('h1', { class: 'skip' }, 'Wall screen'), sitesRow(v, facility, inc.items || []),
+    h('div', { class: 'grid g-wall' }, panel(`Open incidents (${inc.open || 0})`, incidentTable(inc.items || [])),
+      h('div', { class: 'grid' }, oncall, panel('Cluster events', eventsTable((ev.items || []).slice().reverse().slice(0, 5)))))];
+}
+const PAGE_FNS = { overview: pageOverview, incidents: pageIncidents, incident: pageIncident, events: pageEvents,
+  floor: pageFloor, power: pagePower, climate: pageClimate, access: pageAccess, wall: pageWall };
+
+// ---- routing ----
+async function route() {
+  const [page, arg] = (location.hash.replace(/^#\/?/, '') || 'overview').split('/');
+  S.page = PAGE_FNS[page] ? page : 'overview';
+  S.arg = arg ? decodeURIComponent(arg) : null;
+  S.wall = S.page === 'wall';
+  document.body.classList.toggle('wall', S.wall);
+  if (!S.user) {
+    try { setSession(await get('/api/v1/session')); } catch { showLogin(); return; }
+  }
+  shell();
+  startLive();
+  document.title = `vigil · ${S.page}`;
+  await refresh();
+}
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', route);
