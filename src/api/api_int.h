@@ -66,7 +66,12 @@ struct vg_call {
     const char *args[4]; /* decoded values of the route's {} segments, in order */
     struct evkeyvalq query; /* decoded, valid UTF-8, no control bytes */
     enum vg_role role;
-    char actor[VG_TOKEN_ID_LEN + 1];
+    char actor[64]; /* the token's id, or the person logged in (records' "actor") */
+    /* set when the credential was the dashboard's session cookie */
+    int via_session;
+    char person[64];      /* the person of a password session, else "" */
+    char csrf[33];        /* the session's CSRF secret (X-Vigil-CSRF) */
+    int64_t session_expires_ms;
 };
 
 /* Replies; each ends the request. */

@@ -176,6 +176,10 @@ static void on_changed(struct vg_pending_call *pc, int code, const vg_apply_resu
 /* Who did it, as the timeline shows: the token's name, else its id. */
 static void actor_name(struct vg_call *call, char *out, size_t outlen)
 {
+    if (call->person[0]) { /* logged in to the dashboard with a password */
+        snprintf(out, outlen, "%s", call->person);
+        return;
+    }
     snprintf(out, outlen, "token:%s", call->actor);
     json_t *tokens = vg_state_tokens(state_of(call));
     size_t i;

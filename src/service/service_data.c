@@ -6,10 +6,12 @@
 
 #include "incident/incidents.h"
 #include "monitor/alerts.h"
+#include "web/logins.h"
 
 const struct vg_service_data *const vg_service_data[] = {
     &vg_alerts_data,    /* the facility monitor's rule states */
     &vg_incidents_data, /* incidents, their pages and acknowledgements */
+    &vg_logins_data,    /* people's dashboard logins (password hashes, roles) */
     NULL,
 };
 

@@ -37,6 +37,8 @@ enum vg_record_type {
                                 "value","message","time","predicted_s"?} (rules.h) */
     VG_REC_INCIDENT = 9,     /* an incident's change: {"op":"open"|"ack"|"resolve"|"note"|
                                 "escalate"|"notify"|"paged", ...} (incident/incidents.h) */
+    VG_REC_LOGIN = 16,       /* a person's dashboard login: {"op":"set","person","hash","role",
+                                "actor","time"} or {"op":"delete","person",..} (web/logins.h) */
 };
 
 typedef struct vg_record {

@@ -23,8 +23,8 @@
 #include "cluster/cluster.h"
 #include "core/say.h"
 #include "web/assets.h"
+#include "web/web_int.h"
 
-#define VG_WEB_MAX_STREAMS 64
 #define STREAM_MAX_UNSENT  (64u << 10)
 #define POLL_MS            250
 #define TICK_EVERY         20 /* polls: 5 s */
@@ -33,24 +33,6 @@
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "              \
     "form-action 'self'; frame-ancestors 'none'"
-
-struct stream {
-    struct stream *next;
-    struct vg_web *web;
-    struct evhttp_request *req;
-};
-
-struct vg_web {
-    struct vg_member *member;
-    struct vg_cluster *cluster;
-    struct event *poll;
-    struct stream *streams;
-    size_t n_streams;
-    uint64_t n_refused, n_dropped, n_changes;
-    int dirty;        /* a record was applied since the last poll */
-    char view[256];   /* the cluster's view as last sent */
-    unsigned polls;
-};
 
 /* ---- files ---- */
 
@@ -112,16 +94,16 @@ static void ui_file(struct vg_call *call)
 
 /* ---- the live stream ---- */
 
-static size_t unsent(const struct stream *s)
+static size_t unsent(const struct vg_web_stream *s)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(s->req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
-static void unlink_stream(struct stream *s)
+static void unlink_stream(struct vg_web_stream *s)
 {
-    for (struct stream **p = &s->web->streams; *p; p = &(*p)->next)
+    for (struct vg_web_stream **p = &s->web->streams; *p; p = &(*p)->next)
         if (*p == s) {
             *p = s->next;
             s->web->n_streams--;
@@ -132,13 +114,13 @@ static void unlink_stream(struct stream *s)
 static void on_stream_gone(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
-    struct stream *s = arg;
+    struct vg_web_stream *s = arg;
     unlink_stream(s);
     vg_api_release_request(s->req);
     free(s);
 }
 
-static void drop_stream(struct stream *s)
+static void drop_stream(struct vg_web_stream *s)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(s->req);
     unlink_stream(s);
@@ -151,9 +133,9 @@ static void drop_stream(struct stream *s)
 
 static void send_all(struct vg_web *web, const char *text)
 {
-    struct stream *s = web->streams;
+    struct vg_web_stream *s = web->streams;
     while (s) {
-        struct stream *next = s->next;
+        struct vg_web_stream *next = s->next;
         if (unsent(s) > STREAM_MAX_UNSENT) {
             web->n_dropped++;
             drop_stream(s);
@@ -222,7 +204,7 @@ static void ui_events(struct vg_call *call)
                            web->n_streams, VG_WEB_MAX_STREAMS);
         return;
     }
-    struct stream *s = vg_calloc(1, sizeof *s);
+    struct vg_web_stream *s = vg_calloc(1, sizeof *s);
     s->web = web;
     s->req = call->req;
     struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
@@ -285,15 +267,29 @@ static void metrics(void *instance, vg_buf_t *out)
                   "# TYPE vigil_dashboard_streams_dropped_total counter\n"
                   "vigil_dashboard_streams_dropped_total %llu\n"
                   "# HELP vigil_dashboard_assets_gzip_bytes The dashboard's files, compressed.\n"
-                  "vigil_dashboard_assets_gzip_bytes %zu\n",
+                  "vigil_dashboard_assets_gzip_bytes %zu\n"
+                  "# TYPE vigil_dashboard_logins_total counter\n"
+                  "vigil_dashboard_logins_total{result=\"ok\"} %llu\n"
+                  "vigil_dashboard_logins_total{result=\"failed\"} %llu\n"
+                  "vigil_dashboard_logins_total{result=\"limited\"} %llu\n",
                   web->n_streams, VG_WEB_MAX_STREAMS, (unsigned long long)web->n_refused,
-                  (unsigned long long)web->n_dropped, vg_web_assets_gzip_total);
+                  (unsigned long long)web->n_dropped, vg_web_assets_gzip_total,
+                  (unsigned long long)web->n_login_ok, (unsigned long long)web->n_login_failed,
+                  (unsigned long long)web->n_login_limited);
 }
 
 static const struct vg_route routes[] = {
     {EVHTTP_REQ_GET, "/", VG_PERM_READ, VG_ROUTE_PUBLIC, ui_index},
     {EVHTTP_REQ_GET, "/ui/{file}", VG_PERM_READ, VG_ROUTE_PUBLIC, ui_file},
     {EVHTTP_REQ_GET, "/api/v1/ui/events", VG_PERM_READ, 0, ui_events},
+    {EVHTTP_REQ_POST, "/api/v1/login", VG_PERM_READ, VG_ROUTE_PUBLIC, vg_web_login},
+    {EVHTTP_REQ_POST, "/api/v1/logout", VG_PERM_READ, VG_ROUTE_PUBLIC, vg_web_logout},
+    {EVHTTP_REQ_GET, "/api/v1/session", VG_PERM_READ, 0, vg_web_session},
+    {EVHTTP_REQ_GET, "/api/v1/logins", VG_PERM_TOKENS, 0, vg_web_logins_list},
+    {EVHTTP_REQ_PUT, "/api/v1/logins/{person}", VG_PERM_TOKENS, VG_ROUTE_PRIMARY,
+     vg_web_logins_set},
+    {EVHTTP_REQ_DELETE, "/api/v1/logins/{person}", VG_PERM_TOKENS, VG_ROUTE_PRIMARY,
+     vg_web_logins_delete},
     {0, NULL, 0, 0, NULL},
 };
 
