@@ -73,12 +73,13 @@ function showLogin(message) {
   const err = h('div', { class: 'error', role: 'alert', hidden: !message }, message || '');
   const who = h('input', { id: 'l-person', name: 'person', autocomplete: 'username', required: true });
   const pw = h('input', { id: 'l-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const tok = h('input', { id: 'l-token', name: 'token', type: 'password', autocomplete: 'off', required: true });
+  const tok = h('input', { id: 'l-token', name: 'token', type: 'password', autocomplete: 'off', required: true, disabled: true });
   const pwBox = h('div', {}, h('label', { for: 'l-person' }, 'Person'), who, h('label', { for: 'l-password' }, 'Password'), pw);
   const tokBox = h('div', { hidden: true }, h('label', { for: 'l-token' }, 'API token'), tok);
   const tabs = ['password', 'token'].map((m) => h('button', {
     type: 'button', 'aria-pressed': String(m === mode),
     onclick: () => { mode = m; pwBox.hidden = m !== 'password'; tokBox.hidden = m !== 'token';
+      who.disabled = pw.disabled = m !== 'password'; tok.disabled = m !== 'token';
       tabs.forEach((b) => b.setAttribute('aria-pressed', String(b.textContent.startsWith(m === 'password' ? 'Pass' : 'API')))); },
   }, m === 'password' ? 'Password' : 'API token'));
   const form = h('form', {
@@ -160,7 +161,11 @@ async function refresh(tick) {
 
 // ---- cluster ----
 async function clusterView() {
-  const r = await api('GET', '/api/v1/cluster');
+  let r;
+  try { r = await api('GET', '/api/v1/cluster'); } catch (e) {
+    if (e.status !== 404) throw e;
+    r = { body: { standalone: true }, headers: new Headers() }; // a member without a cluster
+  }
   const v = r.body;
   v._lag = Number(r.headers.get('Vigil-Lag') || 0);
   const served = $('#served');
@@ -336,9 +341,9 @@ async function pageFloor(site) {
     h('div', { class: 'legend' }, h('span', { class: 'ok' }, 'ok'), h('span', { class: 'warning' }, 'warning'), h('span', { class: 'critical' }, 'critical'), h('span', {}, 'unknown or stale'))),
   h('p'), h('div', { class: 'zones' }, cards)];
 }
-function meter(pct, warnBelow) {
+function meter(pct, warnBelow, label) {
   const p = Math.max(0, Math.min(100, pct || 0));
-  const m = h('div', { class: 'meter', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(p)) },
+  const m = h('div', { class: 'meter', role: 'meter', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(p)) },
     h('i', { class: p < warnBelow / 2 ? 'crit' : p < warnBelow ? 'warn' : '' }));
   m.firstChild.style.width = p + '%';
   return m;
@@ -367,9 +372,9 @@ async function pagePower(site) {
     h('h2', {}, 'Generator'), h('div', { class: 'big' }, val('generator-running') ? 'RUNNING' : 'standby'),
     h('dl', { class: 'kv' }, row('Fuel', g.state, fmt(g.value, '%')), litres ? row('Fuel left', null, fmt(litres.value, 'L')) : null,
       row('Fuel hours', null, hours !== null ? hours.toFixed(1) + ' h at the present burn' : val('generator-running') ? 'measuring…' : 'not burning'),
-      row('Load', null, fmt(val('generator-load'), '%'))), meter(g.value, 50)));
+      row('Load', null, fmt(val('generator-load'), '%'))), meter(g.value, 50, 'fuel')));
   const ups = by('ups-charge').map((u) => h('section', { class: 'panel', 'aria-label': 'UPS' }, h('h2', {}, 'UPS'),
-    h('div', { class: 'big' }, fmt(u.value, '%')), meter(u.value, 50),
+    h('div', { class: 'big' }, fmt(u.value, '%')), meter(u.value, 50, 'battery charge'),
     h('dl', { class: 'kv' }, row('Status', stateOf('ups-status'), ''), row('Runtime', null, val('ups-runtime') !== undefined ? Math.round(val('ups-runtime') / 60) + ' min' : '—'),
       row('Load', null, fmt(val('ups-load'), '%')))));
   return [h('h1', { class: 'skip' }, 'Power'), picker, h('p'), h('div', { class: 'grid g-cols' },
