@@ -9,7 +9,8 @@
  * names the other files by their hash, which may be kept for a year.
  *
  * The stream (GET /api/v1/ui/events, any role) carries no data: it says
- * "change" within 250 ms of a record being applied or the cluster's view
+ * "hello" when it opens (a page reconnecting fetches again: it may have
+ * missed changes), "change" within 250 ms of a record being applied or the cluster's view
  * changing (epoch, primary, sync, link, witness), and "tick" every 5 s so
  * readings refresh; the page then asks the API, with its own role. It is
  * bounded (VG_WEB_MAX_STREAMS, 429 past it) and a stream whose client
@@ -212,7 +213,7 @@ static void ui_events(struct vg_call *call)
     evhttp_add_header(out, "Cache-Control", "no-store");
     evhttp_send_reply_start(call->req, 200, "OK");
     struct evbuffer *hello = evbuffer_new();
-    evbuffer_add_printf(hello, "retry: 1000\nevent: change\ndata: {}\n\n");
+    evbuffer_add_printf(hello, "retry: 1000\nevent: hello\ndata: {}\n\n");
     evhttp_send_reply_chunk(call->req, hello);
     evbuffer_free(hello);
     s->next = web->streams;

@@ -51,7 +51,9 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
   const csp = [];
-  page.on('console', (m) => { if (m.type() === 'error') csp.push(m.text()); });
+  const refused = [];
+  page.on('console', (m) => { if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) csp.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400) refused.push(r.status() + ' ' + r.url().replace(/^https?:\/\/[^/]+/, '')); });
 
   // 1. a wrong password is refused, on a login page that passes axe
   await page.goto(DC1 + '/');
@@ -72,13 +74,14 @@ try {
   const cookie = (await ctx.cookies()).find((c) => c.name === 'vg_session');
   check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
 
-  // 3. the overview loads in under 300 ms from loopback (warm: the files are cached)
+  // 3. the overview loads in under 300 ms from loopback: from the start of
+  // the navigation to the overview on the screen, as the browser measures it
+  // (the page marks it), files cached as a browser caches them
   const times = [];
   for (let i = 0; i < 3; i++) {
-    const t0 = Date.now();
-    await page.goto(DC1 + '/#/overview');
+    await page.goto(DC1 + '/?load=' + i + '#/overview'); // a real load, not a same-document hash change
     await page.locator('[data-site="dc2"] .head .badge').waitFor();
-    times.push(Date.now() - t0);
+    times.push(await page.evaluate(() => Math.round(performance.getEntriesByName('vigil:shown')[0].startTime)));
   }
   console.log(`   overview load times: ${times.join(', ')} ms`);
   check(Math.min(...times) < 300, `the overview loads in under 300 ms (best of 3: ${Math.min(...times)} ms)`);
@@ -138,7 +141,8 @@ try {
     await shot(page, name);
     if (!hash.includes('climate')) await axe(page, hash);
   }
-  check(csp.filter((t) => /Content Security Policy/i.test(t)).length === 0, 'no Content-Security-Policy violation in the console' + (csp.length ? ': ' + csp.join(' | ') : ''));
+  check(csp.length === 0, 'no Content-Security-Policy violation in the console' + (csp.length ? ': ' + csp.join(' | ') : ''));
+  console.log('   answers >= 400 the page saw (expected: the session probe, the refused login, the CSRF check): ' + refused.join(', '));
 
   // 9. the wall screen: large, no buttons
   const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, storageState: await ctx.storageState() });

@@ -37,7 +37,7 @@ function ago(ms) {
   if (s < 86400) return Math.round(s / 3600) + ' h ago';
   return Math.round(s / 86400) + ' d ago';
 }
-const hhmm = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const hhmm = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
 const when = (t) => (typeof t === 'string' ? Date.parse(t) : t);
 function fmt(v, unit) {
   if (v === undefined || v === null) return '—';
@@ -115,7 +115,7 @@ function shell() {
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
     h('div', { class: 'brand' }, h('span', { class: 'dot', id: 'health' }), 'vigil'), nav,
     h('div', { class: 'who' }, h('span', { id: 'live', class: 'live' + (S.live ? ' on' : '') }, 'live'),
-      h('span', { id: 'served' }), h('span', {}, S.user + ' · ' + S.role),
+      h('span', { id: 'served', class: 'hide-phone' }), h('span', { class: 'hide-phone' }, S.user + ' · ' + S.role),
       h('button', { type: 'button', onclick: logout }, 'Log out')));
   $('#app').replaceChildren(header, h('main', { id: 'main', tabindex: '-1' }));
 }
@@ -132,6 +132,8 @@ function startLive() {
   const mark = (on) => { S.live = on; const l = $('#live'); if (l) l.className = 'live' + (on ? ' on' : ''); };
   S.es.onopen = () => mark(true);
   S.es.onerror = () => mark(false);
+  let hellos = 0; // the first hello is this load's; a later one is a reconnect, which may have missed changes
+  S.es.addEventListener('hello', () => { if (hellos++) refresh(); });
   S.es.addEventListener('change', () => refresh());
   S.es.addEventListener('tick', () => refresh(true));
 }
@@ -182,22 +184,25 @@ function siteCard(v, name, facility, incidents) {
   const open = incidents.filter((i) => i.site === name).length;
   const rows = [];
   const idx = isSelf ? v.self || {} : v.peer || {};
-  rows.push(['Link', !reach ? badge('unreachable', 'crit') : inSync ? badge('in sync', 'ok') : badge('not in sync', 'warn')]);
-  if (isSelf) rows.push(['Durable index', (idx.durable_index ?? '—')]);
-  else rows.push(['Durable index', (idx.durable_index ?? '—')], ['Last heard', idx.last_heard_ms !== undefined ? idx.last_heard_ms + ' ms' : '—']);
-  if (!primary) rows.push(['Behind primary', (isSelf ? v._lag : (v.peer && v.peer.lag) || 0) + ' records']);
+  if (!v.standalone) rows.push(['Link', !reach ? badge('unreachable', 'crit') : inSync ? badge('in sync', 'ok') : badge('not in sync', 'warn')]);
+  if (v.standalone) { /* one member: no replication to show */ }
+  else if (isSelf) rows.push(['Durable index', (idx.durable_index ?? '—')]);
+  else rows.push(...(idx.durable_index !== undefined ? [['Durable index', idx.durable_index]] : []), ['Last heard', idx.last_heard_ms !== undefined ? idx.last_heard_ms + ' ms' : '—']);
+  if (!primary && !v.standalone) rows.push(['Behind primary', (isSelf ? v._lag : (v.peer && v.peer.lag) || 0) + ' records']);
   rows.push(['PUE', f.pue ? f.pue.toFixed(2) : '—'], ['IT load', f.it_kw ? f.it_kw.toFixed(0) + ' kW' : '—'],
     ['Sensors', f.sensors ?? '—'],
     ['Alerts', h('span', {}, badge((f.critical || 0) + ' critical', f.critical ? 'crit' : ''), ' ', badge((f.warning || 0) + ' warning', f.warning ? 'warn' : ''))],
     ['Open incidents', open ? badge(String(open), 'crit') : '0']);
   return h('section', { class: `panel site ${!reach ? 'down' : primary ? 'primary' : 'mirror'}`, 'aria-label': 'site ' + name, 'data-site': name },
-    h('div', { class: 'head' }, h('h1', {}, name), badge(role, primary ? 'ok' : 'info')),
-    h('div', { class: 'muted' }, isSelf ? 'this screen is served by ' + name : 'seen from ' + (v.member || 'here')),
+    h('div', { class: 'head' }, h('h1', {}, name), v.standalone ? badge('SITE') : badge(role, primary ? 'ok' : 'info')),
+    h('div', { class: 'muted' }, v.standalone ? 'served by a standalone member' : isSelf ? 'this screen is served by ' + name : 'seen from ' + v.member),
     h('dl', { class: 'kv' }, rows.map(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])));
 }
 function linkCard(v) {
   const w = v.witness || {};
   const lc = v.last_change;
+  if (v.standalone) return h('section', { class: 'panel link', 'aria-label': 'cluster' }, h('h2', {}, 'Cluster'),
+    h('div', { class: 'arrow' }, 'standalone'), h('div', { class: 'muted' }, 'one member, no mirror and no witness: see docs/cluster.md to add a second site'));
   const ok = v.peer ? v.peer.connected && (v.sync || []).length > 1 : true;
   return h('section', { class: 'panel link', 'aria-label': 'cluster' },
     h('h2', {}, 'Cluster'),
@@ -253,14 +258,50 @@ function eventsTable(items) {
     h('td', {}, e.message), h('td', { class: 'muted hide-phone' }, 'epoch ' + e.epoch)))));
 }
 
+// One site's plant at a glance: the worst of each group of sensors.
+const SAFETY = ['smoke', 'vesda-alarm', 'water-leak', 'gas-discharged', 'gas-fault'];
+function glance(site, sensors, rules) {
+  const of = (t) => sensors.filter((x) => x.type === t);
+  const first = (t) => of(t)[0];
+  const rank = { critical: 3, warning: 2, info: 1, ok: 0, unknown: 0 };
+  const worst = (list) => list.reduce((w, x) => ((rank[x.state] || 0) > (rank[w] || 0) ? x.state : w), list.length ? 'ok' : 'unknown');
+  const temps = of('temperature');
+  const hot = temps.reduce((m, x) => (m === null || (x.value ?? -1e9) > (m.value ?? -1e9) ? x : m), null);
+  const hum = first('humidity'), mains = first('mains-status'), ats = first('ats-position'), ups = first('ups-charge');
+  const gen = first('generator-running'), litres = first('generator-fuel-litres');
+  const fuelRule = litres && rules.find((r) => r.rule === 'generator-fuel-hours' && r.sensor === litres.name);
+  const alarms = sensors.filter((x) => SAFETY.includes(x.type) && x.value);
+  const doors = of('door-contact').filter((x) => x.value), forced = of('door-forced').filter((x) => x.value);
+  const cell = (label, value, state) => h('div', { class: 'tile ' + (state || 'unknown') }, h('div', { class: 'n' }, label), h('div', { class: 'v' }, value));
+  return h('section', { class: 'panel', 'aria-label': 'plant of ' + site }, h('h2', {}, site + ' plant'),
+    h('div', { class: 'tiles' },
+      cell('hottest inlet', hot ? fmt(hot.value, 'degC') : '—', worst(temps)),
+      cell('humidity', hum ? fmt(hum.value, '%RH') : '—', hum && hum.state),
+      cell('mains', mains ? (mains.value ? 'on' : 'LOST') : '—', mains && mains.state),
+      cell('transfer switch', ats ? (ats.value ? 'generator' : 'mains') : '—', ats && ats.state),
+      cell('UPS charge', ups ? fmt(ups.value, '%') : '—', worst(of('ups-charge').concat(of('ups-status')))),
+      cell('generator', gen ? (gen.value ? 'running' : 'standby') : '—', gen && (gen.state === 'info' ? 'ok' : gen.state)),
+      cell('fuel', fuelRule && typeof fuelRule.prediction === 'number' ? (fuelRule.prediction / 3600).toFixed(0) + ' h' : litres ? fmt(litres.value, 'L') : '—', litres && litres.state),
+      cell('fire, water, gas', alarms.length ? alarms.map((x) => x.type).join(', ') : 'all clear', worst(sensors.filter((x) => SAFETY.includes(x.type)))),
+      cell('doors', forced.length ? 'FORCED' : doors.length ? doors.length + ' open' : 'closed', worst(of('door-contact').concat(of('door-forced'))))));
+}
+// Fetched beside the rest of the overview: one list of every sensor.
+const glanceData = () => Promise.all([get('/api/v1/rules').catch(() => []), get('/api/v1/sensors').catch(() => [])]);
+function glanceRow(facility, [rules, sensors]) {
+  const sites = Object.keys(facility.sites || {}).slice(0, 2);
+  const rl = Array.isArray(rules) ? rules : rules.items || [];
+  const all = Array.isArray(sensors) ? sensors : sensors.items || [];
+  return h('div', { class: 'grid g-halves' }, sites.map((x) => glance(x, all.filter((y) => y.site === x), rl)));
+}
+
 // ---- pages ----
 async function pageOverview() {
-  const [v, facility, inc, ev, oncall] = await Promise.all([clusterView(), get('/api/v1/facility'),
-    get('/api/v1/incidents?status=open&limit=20'), get('/api/v1/events?limit=8'), oncallPanel()]);
+  const [v, facility, inc, ev, oncall, gd] = await Promise.all([clusterView(), get('/api/v1/facility'),
+    get('/api/v1/incidents?status=open&limit=20'), get('/api/v1/events?limit=8'), oncallPanel(), glanceData()]);
   health(facility, inc);
   const events = (ev.items || []).slice(-8).reverse();
-  return [h('h1', { class: 'skip' }, 'Overview'), sitesRow(v, facility, inc.items || []),
-    h('div', { class: 'grid g-2' }, panel(`Open incidents (${inc.open || 0})`, incidentTable(inc.items || [])),
+  return [h('h1', { class: 'skip' }, 'Overview'), sitesRow(v, facility, inc.items || []), glanceRow(facility, gd),
+    h('div', { class: 'grid g-2 incidents-first' }, panel(`Open incidents (${inc.open || 0})`, incidentTable(inc.items || [])),
       h('div', { class: 'grid' }, oncall, panel('Cluster events', eventsTable(events.slice(0, 6)))))];
 }
 function health(facility, inc) {
@@ -348,16 +389,12 @@ function meter(pct, warnBelow, label) {
   m.firstChild.style.width = p + '%';
   return m;
 }
+// The generator-fuel-hours rule's own prediction (seconds at the present
+// load), so the screen and the alert say the same.
 async function fuelHours(sensor) {
-  // litres per hour from the last 30 minutes of the series: only while it falls
-  try {
-    const r = await get(`/api/v1/series?sensor=${encodeURIComponent(sensor.name)}&from=-30m&to=now&step=1m`);
-    const pts = (r.points || []).filter((p) => p[1] !== null);
-    if (pts.length < 2) return null;
-    const [t0, v0] = pts[0], [t1, v1] = pts[pts.length - 1];
-    const perH = ((v0 - v1) / (t1 - t0)) * 3600000;
-    return perH > 0.1 ? v1 / perH : null;
-  } catch { return null; }
+  const rules = await get('/api/v1/rules').catch(() => []);
+  const r = (Array.isArray(rules) ? rules : rules.items || []).find((x) => x.rule === 'generator-fuel-hours' && x.sensor === sensor.name);
+  return r && typeof r.prediction === 'number' ? r.prediction / 3600 : null;
 }
 async function pagePower(site) {
   const { site: cur, sensors, picker } = await sitesAndSensors(site);
@@ -371,7 +408,7 @@ async function pagePower(site) {
   const gens = by('generator-fuel').map((g) => h('section', { class: 'panel', 'aria-label': 'generator' },
     h('h2', {}, 'Generator'), h('div', { class: 'big' }, val('generator-running') ? 'RUNNING' : 'standby'),
     h('dl', { class: 'kv' }, row('Fuel', g.state, fmt(g.value, '%')), litres ? row('Fuel left', null, fmt(litres.value, 'L')) : null,
-      row('Fuel hours', null, hours !== null ? hours.toFixed(1) + ' h at the present burn' : val('generator-running') ? 'measuring…' : 'not burning'),
+      row('Fuel hours', null, hours !== null ? hours.toFixed(1) + ' h at the present load' : '—'),
       row('Load', null, fmt(val('generator-load'), '%'))), meter(g.value, 50, 'fuel')));
   const ups = by('ups-charge').map((u) => h('section', { class: 'panel', 'aria-label': 'UPS' }, h('h2', {}, 'UPS'),
     h('div', { class: 'big' }, fmt(u.value, '%')), meter(u.value, 50, 'battery charge'),
@@ -407,12 +444,13 @@ async function chart(kind, sensors, width) {
   const series = await Promise.all(sel.map((s) => get(`/api/v1/series?sensor=${encodeURIComponent(s.name)}&from=-1h&to=now&step=1m`).catch(() => ({ points: [] }))));
   const times = [...new Set(series.flatMap((r) => (r.points || []).map((p) => p[0])))].sort((a, b) => a - b);
   const data = [times.map((t) => t / 1000)];
-  series.forEach((r) => { const m = new Map((r.points || []).map((p) => [p[0], p[1]])); data.push(times.map((t) => (m.has(t) ? m.get(t) : null))); });
+  // points are [time, min, max, avg, count]: the line is the average
+  series.forEach((r) => { const m = new Map((r.points || []).map((p) => [p[0], p[3]])); data.push(times.map((t) => (m.has(t) ? m.get(t) : null))); });
   const b = BANDS[kind];
   const el = h('div', { class: 'chart', role: 'img', 'aria-label': `${kind} over the last hour, ASHRAE recommended ${b.rec[0]}–${b.rec[1]} ${b.unit} shaded` });
   const axis = { stroke: '#a7b6c6', grid: { stroke: '#2a3a4d' }, ticks: { stroke: '#2a3a4d' } };
   const opts = { width, height: 260, plugins: [bandsPlugin(b)], legend: { show: true },
-    scales: { y: { range: (u, lo, hi) => [Math.min(lo ?? b.rec[0], b.allow[0]) - 1, Math.max(hi ?? b.rec[1], b.allow[1]) + 1] } },
+    scales: { x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] }, y: { range: (u, lo, hi) => [Math.min(lo ?? b.rec[0], b.allow[0]) - 1, Math.max(hi ?? b.rec[1], b.allow[1]) + 1] } },
     axes: [axis, { ...axis, label: b.unit }],
     series: [{}].concat(sel.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true }))) };
   S.charts.push(new uPlot(opts, data, el));
@@ -446,10 +484,10 @@ async function pageAccess(site) {
       : h('div', { class: 'empty' }, 'No door or access events.')))];
 }
 async function pageWall() {
-  const [v, facility, inc, ev, oncall] = await Promise.all([clusterView(), get('/api/v1/facility'),
-    get('/api/v1/incidents?status=open&limit=12'), get('/api/v1/events?limit=6'), oncallPanel()]);
+  const [v, facility, inc, ev, oncall, gd] = await Promise.all([clusterView(), get('/api/v1/facility'),
+    get('/api/v1/incidents?status=open&limit=12'), get('/api/v1/events?limit=6'), oncallPanel(), glanceData()]);
   health(facility, inc);
-  return [h('h1', { class: 'skip' }, 'Wall screen'), sitesRow(v, facility, inc.items || []),
+  return [h('h1', { class: 'skip' }, 'Wall screen'), sitesRow(v, facility, inc.items || []), glanceRow(facility, gd),
     h('div', { class: 'grid g-wall' }, panel(`Open incidents (${inc.open || 0})`, incidentTable(inc.items || [])),
       h('div', { class: 'grid' }, oncall, panel('Cluster events', eventsTable((ev.items || []).slice().reverse().slice(0, 5)))))];
 }
@@ -463,12 +501,22 @@ async function route() {
   S.arg = arg ? decodeURIComponent(arg) : null;
   S.wall = S.page === 'wall';
   document.body.classList.toggle('wall', S.wall);
-  if (!S.user) {
-    try { setSession(await get('/api/v1/session')); } catch { showLogin(); return; }
-  }
-  shell();
-  startLive();
   document.title = `vigil · ${S.page}`;
+  if (!S.user) { // ask who we are and fetch the page at once: one round trip, not two
+    const [who, nodes] = await Promise.allSettled([get('/api/v1/session'), PAGE_FNS[S.page](S.arg)]);
+    if (who.status !== 'fulfilled') { showLogin(); return; }
+    setSession(who.value);
+    shell();
+    startLive();
+    if (nodes.status === 'fulfilled') {
+      $('#main').replaceChildren(...[].concat(nodes.value));
+      performance.mark('vigil:shown'); // the load time the browser test reads
+      return;
+    }
+  } else {
+    shell();
+    startLive();
+  }
   await refresh();
 }
 window.addEventListener('hashchange', route);
