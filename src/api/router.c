@@ -245,7 +245,8 @@ static const char *query_token(struct vg_call *call, char *out, size_t outlen)
  * revoked token or a changed password ends the session on both members. */
 static enum vg_role session_role(struct vg_call *call)
 {
-    const char *cookie = evhttp_find_header(evhttp_request_get_input_headers(call->req), "Cookie");
+    struct evkeyvalq *in = evhttp_request_get_input_headers(call->req);
+    const char *cookie = evhttp_find_header(in, "Cookie");
     char text[VG_SESSION_TEXT_MAX];
     struct vg_session s;
     const vg_state_t *st = vg_member_state(call->srv->member);

@@ -76,8 +76,8 @@ static int run_passwd(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, ch
     vg_buf_adds(&path, "/api/v1/logins/");
     vg_client_escape(&path, argv[first]);
     if (args.delete) {
-        rc = vg_cli_call(cli, "cannot remove the login", "DELETE", (const char *)path.data, NULL,
-                         NULL, &resp);
+        rc = vg_cli_call(cli, "cannot remove the login", "DELETE", (const char *)path.data,
+                         NULL, NULL, &resp);
         if (rc == 0)
             fprintf(stderr, "vigil: %s can no longer log in to the dashboard\n", argv[first]);
         goto out;
@@ -94,7 +94,8 @@ static int run_passwd(struct vg_cli *cli, const struct vg_cmd *cmd, int argc, ch
     json_t *body = json_pack("{s:s}", "password", pw);
     if (args.role)
         json_object_set_new(body, "role", json_string(args.role));
-    rc = vg_cli_call(cli, "cannot set the password", "PUT", (const char *)path.data, body, NULL, &resp);
+    rc = vg_cli_call(cli, "cannot set the password", "PUT", (const char *)path.data, body, NULL,
+                     &resp);
     sodium_memzero((char *)json_string_value(json_object_get(body, "password")), strlen(pw));
     json_decref(body);
     if (rc == 0)

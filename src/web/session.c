@@ -35,7 +35,8 @@ int vg_session_make(const vg_keyring_t *kr, struct vg_session *s, char *text, si
     size_t n = strlen(s->subject);
     if (n >= VG_SESSION_SUBJECT)
         return -ENAMETOOLONG;
-    if (outlen < sodium_base64_ENCODED_LEN(SESSION_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+    if (outlen <
+        sodium_base64_ENCODED_LEN(SESSION_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
         return -ENOSPC;
     randombytes_buf(csrf, sizeof csrf);
     sodium_bin2hex(s->csrf, sizeof s->csrf, csrf, sizeof csrf);
@@ -68,7 +69,8 @@ int vg_session_open(const vg_keyring_t *kr, const char *text, int64_t now_ms,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
         len != sizeof raw)
         return -EINVAL;
-    uint32_t kid = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+    uint32_t kid =
+        (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
     if (vg_open(kr, kid, (const uint8_t *)SESSION_AD, sizeof SESSION_AD - 1, raw + 4,
                 sizeof raw - 4, body))
         return -EINVAL;

@@ -25,8 +25,8 @@ struct vg_web {
     struct vg_web_stream *streams;
     size_t n_streams;
     uint64_t n_refused, n_dropped, n_changes;
-    int dirty;        /* a record was applied since the last poll */
-    char view[256];   /* the cluster's view as last sent */
+    int dirty;      /* a record was applied since the last poll */
+    char view[256]; /* the cluster's view as last sent */
     unsigned polls;
     /* login bound: password checks in the current second */
     int64_t login_second;

@@ -31,7 +31,24 @@ static void set_cookie(struct vg_call *call, const char *value, int64_t max_age_
     snprintf(header, sizeof header, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
              VG_SESSION_COOKIE, value, (long long)max_age_s, call->srv->ssl ? "; Secure" : "");
     evhttp_add_header(evhttp_request_get_output_headers(call->req), "Set-Cookie", header);
-    evhttp_add_header(evhttp_request_get_output_headers(call->req), "Cache-Control", "no-store");
+    evhttp_add_header(evhttp_request_get_output_headers(call->req), "Cache-Control",
+                      "no-store");
+}
+
+/* The name a token was given (for the screen), else its id, into out. */
+static void token_name(const vg_state_t *st, const char *id, char *out, size_t outlen)
+{
+    json_t *tokens = vg_state_tokens(st);
+    size_t i;
+    json_t *t;
+    snprintf(out, outlen, "%s", id);
+    json_array_foreach(tokens, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (name && !strcmp(json_string_value(json_object_get(t, "id")) ?: "", id))
+            snprintf(out, outlen, "%s", name);
+    }
+    json_decref(tokens);
 }
 
 /* 1 if one more password check fits in this second's bound, else 429. */
@@ -71,14 +88,7 @@ static enum vg_role check_credentials(struct vg_call *call, const json_t *body,
             return VG_ROLE_NONE;
         s->kind = VG_SESSION_TOKEN;
         snprintf(s->subject, sizeof s->subject, "%s", id);
-        json_t *tokens = vg_state_tokens(st); /* the token's name, for the screen */
-        size_t i;
-        json_t *t;
-        snprintf(user, userlen, "token %s", id);
-        json_array_foreach(tokens, i, t)
-        if (!strcmp(json_string_value(json_object_get(t, "id")) ?: "", id))
-            snprintf(user, userlen, "%s", json_string_value(json_object_get(t, "name")) ?: id);
-        json_decref(tokens);
+        token_name(st, id, user, userlen);
     } else {
         const char *person = json_string_value(json_object_get(body, "person"));
         const char *password = json_string_value(json_object_get(body, "password"));
@@ -116,9 +126,8 @@ void vg_web_login(struct vg_call *call)
         return;
     struct vg_session s = {0};
     char user[96], text[VG_SESSION_TEXT_MAX];
-    if (!json_is_object(body) ||
-        (!json_is_string(json_object_get(body, "token")) &&
-         !json_is_string(json_object_get(body, "password")))) {
+    if (!json_is_object(body) || (!json_is_string(json_object_get(body, "token")) &&
+                                  !json_is_string(json_object_get(body, "password")))) {
         vg_api_reply_error(call->srv, call->req, 400, NULL,
                            "login: give {\"token\"} or {\"person\",\"password\"}");
         goto out;
@@ -161,21 +170,17 @@ void vg_web_logout(struct vg_call *call)
 
 void vg_web_session(struct vg_call *call)
 {
-    json_t *reply = json_pack("{s:s, s:s, s:s}", "user", call->person[0] ? call->person : call->actor,
-                              "role", vg_role_name(call->role), "via",
-                              call->via_session ? "session" : "token");
+    json_t *reply = json_pack(
+        "{s:s, s:s, s:s}", "user", call->person[0] ? call->person : call->actor, "role",
+        vg_role_name(call->role), "via", call->via_session ? "session" : "token");
     if (call->via_session) {
         json_object_set_new(reply, "csrf", json_string(call->csrf));
         json_object_set_new(reply, "expires", json_integer(call->session_expires_ms));
     }
-    if (call->via_session && !call->person[0]) { /* a token's session: its name */
-        json_t *tokens = vg_state_tokens(vg_member_state(call->srv->member));
-        size_t i;
-        json_t *t;
-        json_array_foreach(tokens, i, t)
-        if (!strcmp(json_string_value(json_object_get(t, "id")) ?: "", call->actor))
-            json_object_set(reply, "user", json_object_get(t, "name"));
-        json_decref(tokens);
+    if (!call->person[0]) { /* a token: its name */
+        char name[96];
+        token_name(vg_member_state(call->srv->member), call->actor, name, sizeof name);
+        json_object_set_new(reply, "user", json_string(name));
     }
     vg_api_reply_json(call->srv, call->req, 200, reply);
     json_decref(reply);
@@ -230,13 +235,14 @@ void vg_web_logins_set(struct vg_call *call)
         goto out;
     if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
-        vg_api_reply_error(call->srv, call->req, 503, NULL, "cannot hash the password: out of memory");
+        vg_api_reply_error(call->srv, call->req, 503, NULL,
+                           "cannot hash the password: out of memory");
         goto out;
     }
     int64_t now = vg_wall_ms();
-    json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "op", "set", "person", person,
-                                "hash", hash, "role", vg_role_name(role), "actor", call->actor,
-                                "time", (json_int_t)now);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "op", "set", "person", person, "hash", hash,
+                  "role", vg_role_name(role), "actor", call->actor, "time", (json_int_t)now);
     json_t *answer = json_pack("{s:s, s:s, s:I}", "person", person, "role", vg_role_name(role),
                                "updated", (json_int_t)now);
     vg_api_submit_answer(call, VG_REC_LOGIN, payload, 200, answer);
@@ -256,8 +262,8 @@ void vg_web_logins_delete(struct vg_call *call)
         vg_api_reply_error(call->srv, call->req, 404, NULL, "'%s' has no login", person);
         return;
     }
-    json_t *payload = json_pack("{s:s, s:s, s:s, s:I}", "op", "delete", "person", person, "actor",
-                                call->actor, "time", (json_int_t)vg_wall_ms());
+    json_t *payload = json_pack("{s:s, s:s, s:s, s:I}", "op", "delete", "person", person,
+                                "actor", call->actor, "time", (json_int_t)vg_wall_ms());
     json_t *answer = json_pack("{s:s, s:b}", "person", person, "deleted", 1);
     vg_api_submit_answer(call, VG_REC_LOGIN, payload, 200, answer);
     json_decref(payload);

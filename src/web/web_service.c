@@ -26,11 +26,11 @@
 #include "web/assets.h"
 #include "web/web_int.h"
 
-#define STREAM_MAX_UNSENT  (64u << 10)
-#define POLL_MS            250
-#define TICK_EVERY         20 /* polls: 5 s */
+#define STREAM_MAX_UNSENT (64u << 10)
+#define POLL_MS           250
+#define TICK_EVERY        20 /* polls: 5 s */
 
-#define CSP                                                                                     \
+#define CSP                                                                                    \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "              \
     "form-action 'self'; frame-ancestors 'none'"
@@ -259,24 +259,25 @@ static void on_record(void *instance, uint64_t index, uint16_t type)
 static void metrics(void *instance, vg_buf_t *out)
 {
     const struct vg_web *web = instance;
-    vg_buf_printf(out,
-                  "# HELP vigil_dashboard_streams Open dashboard event streams.\n"
-                  "# TYPE vigil_dashboard_streams gauge\nvigil_dashboard_streams %zu\n"
-                  "vigil_dashboard_streams_bound %d\n"
-                  "# TYPE vigil_dashboard_streams_refused_total counter\n"
-                  "vigil_dashboard_streams_refused_total %llu\n"
-                  "# TYPE vigil_dashboard_streams_dropped_total counter\n"
-                  "vigil_dashboard_streams_dropped_total %llu\n"
-                  "# HELP vigil_dashboard_assets_gzip_bytes The dashboard's files, compressed.\n"
-                  "vigil_dashboard_assets_gzip_bytes %zu\n"
-                  "# TYPE vigil_dashboard_logins_total counter\n"
-                  "vigil_dashboard_logins_total{result=\"ok\"} %llu\n"
-                  "vigil_dashboard_logins_total{result=\"failed\"} %llu\n"
-                  "vigil_dashboard_logins_total{result=\"limited\"} %llu\n",
-                  web->n_streams, VG_WEB_MAX_STREAMS, (unsigned long long)web->n_refused,
-                  (unsigned long long)web->n_dropped, vg_web_assets_gzip_total,
-                  (unsigned long long)web->n_login_ok, (unsigned long long)web->n_login_failed,
-                  (unsigned long long)web->n_login_limited);
+    vg_buf_printf(
+        out,
+        "# HELP vigil_dashboard_streams Open dashboard event streams.\n"
+        "# TYPE vigil_dashboard_streams gauge\nvigil_dashboard_streams %zu\n"
+        "vigil_dashboard_streams_bound %d\n"
+        "# TYPE vigil_dashboard_streams_refused_total counter\n"
+        "vigil_dashboard_streams_refused_total %llu\n"
+        "# TYPE vigil_dashboard_streams_dropped_total counter\n"
+        "vigil_dashboard_streams_dropped_total %llu\n"
+        "# HELP vigil_dashboard_assets_gzip_bytes The dashboard's files, compressed.\n"
+        "vigil_dashboard_assets_gzip_bytes %zu\n"
+        "# TYPE vigil_dashboard_logins_total counter\n"
+        "vigil_dashboard_logins_total{result=\"ok\"} %llu\n"
+        "vigil_dashboard_logins_total{result=\"failed\"} %llu\n"
+        "vigil_dashboard_logins_total{result=\"limited\"} %llu\n",
+        web->n_streams, VG_WEB_MAX_STREAMS, (unsigned long long)web->n_refused,
+        (unsigned long long)web->n_dropped, vg_web_assets_gzip_total,
+        (unsigned long long)web->n_login_ok, (unsigned long long)web->n_login_failed,
+        (unsigned long long)web->n_login_limited);
 }
 
 static const struct vg_route routes[] = {

@@ -87,7 +87,8 @@ static void test_each_session_has_its_own_csrf_secret(void **unused)
 static void test_cookie_header_parsing(void **unused)
 {
     char v[32];
-    assert_int_equal(vg_session_cookie("a=1; vg_session=abc; b=2", "vg_session", v, sizeof v), 0);
+    assert_int_equal(vg_session_cookie("a=1; vg_session=abc; b=2", "vg_session", v, sizeof v),
+                     0);
     assert_string_equal(v, "abc");
     assert_int_equal(vg_session_cookie("vg_session=xyz", "vg_session", v, sizeof v), 0);
     assert_string_equal(v, "xyz");
