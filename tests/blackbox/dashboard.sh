@@ -19,10 +19,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "skip: no node and npm"
     exit 77
 fi
-if [[ ${VG_SANITIZE:-0} == 1 ]]; then
-    echo "skip: the browser test checks what a person sees, not memory safety"
-    exit 77
-fi
 
 # playwright-core and axe-core, as the lock file pins them, once per build tree
 mods=$VG_BUILD/browser-tests

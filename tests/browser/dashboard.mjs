@@ -132,9 +132,18 @@ try {
   check(resolved[0] === 200, 'a change with the session and its CSRF token works on dc2');
   check(resolved[1] === 403, 'a change with the session but without the CSRF token is refused (403)');
 
-  // 8. the other pages, and their accessibility
-  for (const [hash, name] of [['#/floor/dc1', '04-floor-dc1'], ['#/power/dc1', '05-power-dc1'], ['#/climate/dc1', '06-climate-dc1'],
-    ['#/incidents/all', '07-incidents'], ['#/incident/' + id, '08-incident'], ['#/access/dc2', '09-access-dc2'], ['#/events', '10-events']]) {
+  // 8. a door forced at dc2 (its simulator, as a sensor would) shows on the access page
+  const sim = await api(DC2, 'POST', '/api/v1/sim/dc2-sim', { scenario: 'door-forced' });
+  check(sim.status === 200, `the door-forced scenario starts on dc2's simulator (${sim.status})`);
+  await page.goto(DC2 + '/#/access/dc2');
+  await page.locator('tr', { hasText: 'forced open' }).first().waitFor({ timeout: 15000 });
+  check(await page.locator('[data-sensor="dc2-hall-a-door-forced"] .v').innerText() === 'FORCED', 'the access page shows the forced door and its event');
+  await shot(page, '09-access-dc2');
+  await axe(page, '#/access/dc2');
+
+  // 9. the other pages, and their accessibility
+  for (const [hash, name] of [['#/floor/dc2', '04-floor-dc2'], ['#/power/dc1', '05-power-dc1'], ['#/climate/dc1', '06-climate-dc1'],
+    ['#/incidents/all', '07-incidents'], ['#/incident/' + id, '08-incident'], ['#/events', '10-events']]) {
     await page.goto(DC2 + '/' + hash);
     await page.locator('main section.panel').first().waitFor({ timeout: 8000 });
     await page.waitForTimeout(hash.includes('climate') ? 1200 : 300);
@@ -144,7 +153,7 @@ try {
   check(csp.length === 0, 'no Content-Security-Policy violation in the console' + (csp.length ? ': ' + csp.join(' | ') : ''));
   console.log('   answers >= 400 the page saw (expected: the session probe, the refused login, the CSRF check): ' + refused.join(', '));
 
-  // 9. the wall screen: large, no buttons
+  // 10. the wall screen: large, no buttons
   const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, storageState: await ctx.storageState() });
   const wp = await wall.newPage();
   await wp.goto(DC1 + '/#/wall');
@@ -154,7 +163,7 @@ try {
   await shot(wp, '11-wall');
   await wall.close();
 
-  // 10. the phone: a new incident acknowledged in two taps (open, acknowledge)
+  // 11. the phone: a new incident acknowledged in two taps (open, acknowledge)
   await api(DC2, 'POST', '/api/v1/inbound/pagerduty',
     { routing_key: 'x', event_action: 'trigger', dedup_key: 'bt-leak', payload: { summary: 'Water under raised floor, hall B', severity: 'critical', source: 'dc2' } });
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, storageState: await ctx.storageState() });
@@ -168,7 +177,7 @@ try {
   ok('on a phone an incident is acknowledged in two taps');
   await phone.close();
 
-  // 11. a viewer sees, and cannot act
+  // 12. a viewer sees, and cannot act
   const vctx = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const vp = await vctx.newPage();
   await vp.goto(DC2 + '/');

@@ -115,7 +115,7 @@ function shell() {
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
     h('div', { class: 'brand' }, h('span', { class: 'dot', id: 'health' }), 'vigil'), nav,
     h('div', { class: 'who' }, h('span', { id: 'live', class: 'live' + (S.live ? ' on' : '') }, 'live'),
-      h('span', { id: 'served', class: 'hide-phone' }), h('span', { class: 'hide-phone' }, S.user + ' · ' + S.role),
+      h('span', { id: 'served', class: 'hide-phone' }, S.served || ''), h('span', { class: 'hide-phone' }, S.user + ' · ' + S.role),
       h('button', { type: 'button', onclick: logout }, 'Log out')));
   $('#app').replaceChildren(header, h('main', { id: 'main', tabindex: '-1' }));
 }
@@ -171,7 +171,8 @@ async function clusterView() {
   const v = r.body;
   v._lag = Number(r.headers.get('Vigil-Lag') || 0);
   const served = $('#served');
-  if (served) served.textContent = v.member ? `${v.member} (${v.role})` : 'standalone';
+  S.served = v.member ? `${v.member} (${v.role})` : 'standalone';
+  if (served) served.textContent = S.served;
   return v;
 }
 function siteCard(v, name, facility, incidents) {
@@ -316,7 +317,7 @@ async function pageIncidents(filter) {
   const inc = await get(`/api/v1/incidents?status=${status}&limit=100`);
   const tabs = h('div', { class: 'actions', role: 'group', 'aria-label': 'Filter' }, ['open', 'triggered', 'acknowledged', 'resolved', 'all'].map((s) =>
     h('a', { class: 'btn', href: '#/incidents/' + s, 'aria-current': s === status ? 'true' : null }, s)));
-  return [h('h1', { class: 'skip' }, 'Incidents'), panel(`Incidents: ${status}`, tabs, h('p'), incidentTable(inc.items || [], { empty: 'No incidents here.' }))];
+  return [h('h1', { class: 'skip' }, 'Incidents'), panel(`Incidents: ${status}`, tabs, incidentTable(inc.items || [], { empty: 'No incidents here.' }))];
 }
 async function pageIncident(id) {
   const inc = await get('/api/v1/incidents/' + encodeURIComponent(id));
@@ -354,8 +355,14 @@ async function sitesAndSensors(site) {
     h('a', { class: 'btn', href: `#/${S.page}/${s}`, 'aria-current': s === cur ? 'true' : null }, s)));
   return { site: cur, sensors: Array.isArray(sensors) ? sensors : sensors.items || [], picker, fac };
 }
+// What a yes/no sensor's value means, in words: [when 1, when 0].
+const WORDS = { 'door-contact': ['open', 'closed'], 'door-forced': ['FORCED', 'ok'], 'camera-reachable': ['online', 'OFFLINE'],
+  'mains-status': ['on', 'LOST'], 'ats-position': ['generator', 'mains'], 'generator-running': ['running', 'standby'],
+  'cooling-running': ['running', 'STOPPED'], 'gas-armed': ['armed', 'disarmed'] };
 function tile(s) {
-  const val = s.unit ? fmt(s.value, s.unit) : s.value === undefined ? '—' : s.value ? 'on' : 'off';
+  const words = WORDS[s.type] || ['ALARM', 'clear'];
+  const val = s.type === 'ups-status' ? (s.state === 'ok' ? 'normal' : s.state) // a bit mask of NUT flags
+    : s.unit ? fmt(s.value, s.unit) : s.value === undefined ? '—' : s.value ? words[0] : words[1];
   const state = s.stale ? 'stale' : s.state;
   return h('div', { class: 'tile ' + state, title: `${s.name}: ${state}`, 'data-sensor': s.name },
     h('div', { class: 'n' }, s.name.replace(/^[^-]+-[^-]+-[^-]+-/, '')), h('div', { class: 'v' }, val),
@@ -414,7 +421,7 @@ async function pagePower(site) {
     h('div', { class: 'big' }, fmt(u.value, '%')), meter(u.value, 50, 'battery charge'),
     h('dl', { class: 'kv' }, row('Status', stateOf('ups-status'), ''), row('Runtime', null, val('ups-runtime') !== undefined ? Math.round(val('ups-runtime') / 60) + ' min' : '—'),
       row('Load', null, fmt(val('ups-load'), '%')))));
-  return [h('h1', { class: 'skip' }, 'Power'), picker, h('p'), h('div', { class: 'grid g-cols' },
+  return [h('h1', { class: 'skip' }, 'Power'), picker, h('div', { class: 'grid g-cols' },
     h('section', { class: 'panel', 'aria-label': 'mains' }, h('h2', {}, 'Mains'),
       h('div', { class: 'big' }, mainsOn === undefined ? '—' : mainsOn ? 'ON' : 'LOST'),
       h('dl', { class: 'kv' }, row('Status', stateOf('mains-status'), ''), row('Voltage', stateOf('mains-voltage'), fmt(val('mains-voltage'), 'V')))),
@@ -463,7 +470,7 @@ async function pageClimate(site) {
   const width = Math.max(280, Math.min(($('#main').clientWidth || 900) - 60, 1400));
   const temps = sensors.filter((s) => s.type === 'temperature');
   const hums = sensors.filter((s) => s.type === 'humidity');
-  return [h('h1', { class: 'skip' }, 'Climate'), picker, h('p'),
+  return [h('h1', { class: 'skip' }, 'Climate'), picker,
     h('div', { class: 'grid' }, panel('Temperature, last hour (ASHRAE A1 bands: green recommended, amber allowable)', temps.length ? await chart('temperature', temps, width) : h('div', { class: 'empty' }, 'No temperature sensors.')),
       panel('Humidity, last hour', hums.length ? await chart('humidity', hums, width) : h('div', { class: 'empty' }, 'No humidity sensors.')))];
 }
@@ -472,13 +479,12 @@ async function pageAccess(site) {
   const doors = sensors.filter((s) => /^(door-|camera-)/.test(s.type));
   const alerts = await get('/api/v1/alerts').catch(() => ({ active: [], recent: [] }));
   const names = new Set(doors.map((d) => d.name));
-  const recent = (alerts.recent || []).concat(alerts.active || []).filter((a) => names.has(a.sensor)).sort((a, b) => (b.time || 0) - (a.time || 0));
-  return [h('h1', { class: 'skip' }, 'Access'), picker, h('p'), h('div', { class: 'grid g-2' },
-    panel('Doors and cameras', h('div', { class: 'tiles' }, doors.map((d) => {
-      const t = tile(d);
-      t.querySelector('.v').textContent = d.type === 'door-contact' ? (d.value ? 'open' : 'closed') : d.type === 'door-forced' ? (d.value ? 'FORCED' : 'ok') : d.value ? 'online' : 'offline';
-      return t;
-    }))),
+  const seen = new Set(); // an active alert is also the last of its changes in recent
+  const recent = (alerts.recent || []).concat(alerts.active || []).filter((a) => names.has(a.sensor))
+    .filter((a) => { const k = a.id + '@' + a.time; if (seen.has(k)) return false; seen.add(k); return true; })
+    .sort((a, b) => (b.time || 0) - (a.time || 0));
+  return [h('h1', { class: 'skip' }, 'Access'), picker, h('div', { class: 'grid g-2' },
+    panel('Doors and cameras', h('div', { class: 'tiles' }, doors.map(tile))),
     panel('Door and access events', recent.length ? h('table', {}, h('tbody', {}, recent.slice(0, 50).map((a) => h('tr', { class: 'sev-' + a.to },
       h('td', { class: 'mono muted' }, a.time ? hhmm(a.time) : ''), h('td', {}, a.sensor), h('td', {}, badge(a.to, sevClass[a.to])), h('td', {}, a.message || '')))))
       : h('div', { class: 'empty' }, 'No door or access events.')))];
