@@ -24,6 +24,7 @@
 #include "cluster/cluster.h"
 #include "core/say.h"
 #include "web/assets.h"
+#include "web/logins.h"
 #include "web/web_int.h"
 
 #define STREAM_MAX_UNSENT (64u << 10)
@@ -301,6 +302,7 @@ static const char *const no_cli[] = {"passwd", NULL};
 const struct vg_service vg_web_service = {
     .name = "dashboard",
     .kinds = no_kinds,
+    .data = &vg_logins_data,
     .start = start,
     .stop = stop,
     .on_record = on_record,
