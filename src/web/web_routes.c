@@ -5,15 +5,19 @@
  * answers a session cookie (web/session.h: HttpOnly, SameSite=Strict,
  * Secure when served over TLS) and the session's CSRF secret; the router
  * then treats the cookie as it treats a token, roles included. Passwords
- * are checked with Argon2id (crypto_pwhash_str_verify), which holds the
- * event loop for tens of milliseconds: at most VG_WEB_LOGINS_PER_S checks
- * a second are made, past that 429. A wrong person and a wrong password
- * get the same answer after the same work. No password, hash or token is
- * ever logged or answered.
+ * are checked with Argon2id (crypto_pwhash_str_verify), tens of
+ * milliseconds of CPU and 64 MiB each: on a thread of their own, never on
+ * the event loop, at most VG_WEB_LOGINS_PER_S a second and
+ * VG_WEB_LOGIN_THREADS at once (429 past either). A wrong person and a
+ * wrong password get the same answer after the same work (a person without
+ * a login costs one hash). No password, hash or token is ever logged or
+ * answered.
  */
 #include "web/web_int.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include "core/names.h"
 #include "core/say.h"
@@ -25,14 +29,14 @@
 #define PASSWORD_MIN 10
 #define PASSWORD_MAX 1024
 
-static void set_cookie(struct vg_call *call, const char *value, int64_t max_age_s)
+static void set_cookie(struct vg_server *srv, struct evhttp_request *req, const char *value,
+                       int64_t max_age_s)
 {
     char header[VG_SESSION_TEXT_MAX + 160];
     snprintf(header, sizeof header, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-             VG_SESSION_COOKIE, value, (long long)max_age_s, call->srv->ssl ? "; Secure" : "");
-    evhttp_add_header(evhttp_request_get_output_headers(call->req), "Set-Cookie", header);
-    evhttp_add_header(evhttp_request_get_output_headers(call->req), "Cache-Control",
-                      "no-store");
+             VG_SESSION_COOKIE, value, (long long)max_age_s, srv->ssl ? "; Secure" : "");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", header);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 }
 
 /* The name a token was given (for the screen), else its id, into out. */
@@ -59,7 +63,8 @@ static int login_admit(struct vg_web *web, struct vg_call *call)
         web->login_second = second;
         web->login_checks = 0;
     }
-    if (web->login_checks < VG_WEB_LOGINS_PER_S) {
+    if (web->login_checks < VG_WEB_LOGINS_PER_S &&
+        atomic_load(&web->n_login_threads) < VG_WEB_LOGIN_THREADS) {
         web->login_checks++;
         return 1;
     }
@@ -71,51 +76,195 @@ static int login_admit(struct vg_web *web, struct vg_call *call)
     return 0;
 }
 
-/* The role a login body proves, filling s; VG_ROLE_NONE if it proves none. */
-static enum vg_role check_credentials(struct vg_call *call, const json_t *body,
-                                      struct vg_session *s, char *user, size_t userlen)
-{
-    const vg_state_t *st = vg_member_state(call->srv->member);
-    const char *token = json_string_value(json_object_get(body, "token"));
-    const char *hash = NULL;
-    enum vg_role role = VG_ROLE_NONE;
-    if (token) {
-        char id[VG_TOKEN_ID_LEN + 1];
-        if (vg_token_id(token, id))
-            return VG_ROLE_NONE;
-        role = vg_state_token(st, id, &hash);
-        if (role == VG_ROLE_NONE || !vg_token_matches(token, hash))
-            return VG_ROLE_NONE;
-        s->kind = VG_SESSION_TOKEN;
-        snprintf(s->subject, sizeof s->subject, "%s", id);
-        token_name(st, id, user, userlen);
-    } else {
-        const char *person = json_string_value(json_object_get(body, "person"));
-        const char *password = json_string_value(json_object_get(body, "password"));
-        /* a fixed hash when there is no login, so both ways cost the same */
-        static char dummy[crypto_pwhash_STRBYTES];
-        if (!dummy[0] && crypto_pwhash_str(dummy, "-", 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                           crypto_pwhash_MEMLIMIT_INTERACTIVE))
-            return VG_ROLE_NONE;
-        if (!person || !password || strlen(person) >= VG_SESSION_SUBJECT)
-            return VG_ROLE_NONE;
-        role = vg_logins_get(st, person, &hash);
-        int ok = crypto_pwhash_str_verify(role ? hash : dummy, password, strlen(password)) == 0;
-        if (!ok || role == VG_ROLE_NONE)
-            return VG_ROLE_NONE;
-        s->kind = VG_SESSION_PERSON;
-        snprintf(s->subject, sizeof s->subject, "%s", person);
-        snprintf(user, userlen, "%s", person);
-    }
-    vg_session_fingerprint(hash, s->fingerprint);
-    return role;
-}
-
 static void wipe_string(json_t *body, const char *key)
 {
     json_t *v = json_object_get(body, key);
     if (json_is_string(v))
         sodium_memzero((char *)json_string_value(v), json_string_length(v));
+}
+
+/* Answers a login that proved role: the session cookie and its CSRF secret. */
+static void answer_login(struct vg_web *web, struct vg_server *srv, struct evhttp_request *req,
+                         struct vg_session *s, enum vg_role role, const char *user)
+{
+    char text[VG_SESSION_TEXT_MAX];
+    s->expires_ms = vg_wall_ms() + VG_SESSION_TTL_MS;
+    if (vg_session_make(vg_member_keys(web->member), s, text, sizeof text)) {
+        vg_api_reply_error(srv, req, 500, NULL, "cannot seal a session");
+        return;
+    }
+    web->n_login_ok++;
+    vg_info("dashboard login: %s (%s)", user, vg_role_name(role));
+    set_cookie(srv, req, text, VG_SESSION_TTL_MS / 1000);
+    json_t *reply = json_pack("{s:s, s:s, s:s, s:I}", "user", user, "role", vg_role_name(role),
+                              "csrf", s->csrf, "expires", (json_int_t)s->expires_ms);
+    vg_api_reply_json(srv, req, 200, reply);
+    json_decref(reply);
+    sodium_memzero(text, sizeof text);
+}
+
+static void refuse_login(struct vg_web *web, struct vg_server *srv, struct evhttp_request *req)
+{
+    web->n_login_failed++;
+    srv->auth_failures++;
+    vg_api_reply_error(srv, req, 401, NULL, "wrong person, password or token");
+}
+
+static void login_with_token(struct vg_web *web, struct vg_call *call, const char *token)
+{
+    const vg_state_t *st = vg_member_state(call->srv->member);
+    struct vg_session s = {.kind = VG_SESSION_TOKEN};
+    char user[96];
+    const char *hash = NULL;
+    enum vg_role role =
+        vg_token_id(token, s.subject) ? VG_ROLE_NONE : vg_state_token(st, s.subject, &hash);
+    if (role == VG_ROLE_NONE || !vg_token_matches(token, hash)) {
+        refuse_login(web, call->srv, call->req);
+        return;
+    }
+    vg_session_fingerprint(hash, s.fingerprint);
+    token_name(st, s.subject, user, sizeof user);
+    answer_login(web, call->srv, call->req, &s, role, user);
+}
+
+/* ---- a password, checked on a thread of its own ---- */
+
+struct login_job {
+    struct login_job *next;
+    struct vg_web *web;
+    struct vg_server *srv;
+    struct evhttp_request *req; /* NULL once the client went away */
+    struct event *done;         /* made active by the thread when it is done */
+    char person[VG_SESSION_SUBJECT];
+    char hash[VG_LOGIN_HASH_MAX]; /* "" when the person has no login */
+    enum vg_role role;
+    char *password; /* the thread's copy: wiped and freed by the thread */
+    size_t password_len;
+    int ok;
+};
+
+static void *check_password_thread(void *arg)
+{
+    struct login_job *job = arg;
+    if (job->hash[0]) {
+        job->ok = crypto_pwhash_str_verify(job->hash, job->password, job->password_len) == 0;
+    } else { /* the same work as a check, and a refusal */
+        char scratch[crypto_pwhash_STRBYTES];
+        if (crypto_pwhash_str(scratch, job->password, job->password_len,
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
+            sodium_memzero(scratch, sizeof scratch);
+        job->ok = 0;
+    }
+    sodium_memzero(job->password, job->password_len);
+    free(job->password);
+    job->password = NULL;
+    struct vg_web *web = job->web;
+    event_active(job->done, 0, 0);
+    atomic_fetch_sub(&web->n_login_threads, 1); /* last: stop() waits for it */
+    return NULL;
+}
+
+static void job_free(struct login_job *job)
+{
+    struct vg_web *web = job->web;
+    for (struct login_job **p = &web->login_jobs; *p; p = &(*p)->next)
+        if (*p == job) {
+            *p = job->next;
+            break;
+        }
+    event_free(job->done);
+    sodium_memzero(job->hash, sizeof job->hash);
+    free(job);
+}
+
+static void on_job_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct login_job *job = arg;
+    vg_api_release_request(job->req);
+    job->req = NULL; /* the thread goes on; its answer is dropped */
+}
+
+static void on_job_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct login_job *job = arg;
+    if (job->req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(job->req);
+        if (evcon)
+            evhttp_connection_set_closecb(evcon, NULL, NULL);
+        if (job->ok && job->role != VG_ROLE_NONE) {
+            struct vg_session s = {.kind = VG_SESSION_PERSON};
+            snprintf(s.subject, sizeof s.subject, "%s", job->person);
+            vg_session_fingerprint(job->hash, s.fingerprint);
+            answer_login(job->web, job->srv, job->req, &s, job->role, job->person);
+        } else {
+            refuse_login(job->web, job->srv, job->req);
+        }
+    }
+    job_free(job);
+}
+
+static void login_with_password(struct vg_web *web, struct vg_call *call, const char *person,
+                                const char *password, size_t password_len)
+{
+    if (!person || strlen(person) >= VG_SESSION_SUBJECT) {
+        refuse_login(web, call->srv, call->req);
+        return;
+    }
+    if (!login_admit(web, call))
+        return;
+    struct login_job *job = vg_calloc(1, sizeof *job);
+    const char *hash = NULL;
+    job->web = web;
+    job->srv = call->srv;
+    job->req = call->req;
+    snprintf(job->person, sizeof job->person, "%s", person);
+    job->role = vg_logins_get(vg_member_state(call->srv->member), person, &hash);
+    if (job->role != VG_ROLE_NONE)
+        snprintf(job->hash, sizeof job->hash, "%s", hash);
+    job->password = vg_malloc(password_len + 1);
+    memcpy(job->password, password, password_len + 1);
+    job->password_len = password_len;
+    job->done = event_new(web->base, -1, 0, on_job_done, job);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&web->n_login_threads, 1);
+    if (pthread_create(&thread, &attr, check_password_thread, job)) {
+        atomic_fetch_sub(&web->n_login_threads, 1);
+        sodium_memzero(job->password, password_len);
+        free(job->password);
+        job_free(job);
+        pthread_attr_destroy(&attr);
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
+        vg_api_reply_error(call->srv, call->req, 503, NULL, "cannot check a password now");
+        return;
+    }
+    pthread_attr_destroy(&attr);
+    job->next = web->login_jobs;
+    web->login_jobs = job;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), on_job_client_gone,
+                                  job);
+}
+
+void vg_web_login_jobs_stop(struct vg_web *web)
+{
+    /* a check takes well under a second; the threads touch nothing after */
+    for (int i = 0; i < 500 && atomic_load(&web->n_login_threads) > 0; i++)
+        usleep(10000);
+    while (web->login_jobs) {
+        struct login_job *job = web->login_jobs;
+        if (job->req) {
+            struct evhttp_connection *evcon = evhttp_request_get_connection(job->req);
+            if (evcon)
+                evhttp_connection_set_closecb(evcon, NULL, NULL);
+        }
+        job_free(job);
+    }
 }
 
 void vg_web_login(struct vg_call *call)
@@ -124,37 +273,16 @@ void vg_web_login(struct vg_call *call)
     json_t *body = vg_api_body_json(call);
     if (!body)
         return;
-    struct vg_session s = {0};
-    char user[96], text[VG_SESSION_TEXT_MAX];
-    if (!json_is_object(body) || (!json_is_string(json_object_get(body, "token")) &&
-                                  !json_is_string(json_object_get(body, "password")))) {
+    json_t *token = json_object_get(body, "token");
+    json_t *password = json_object_get(body, "password");
+    if (!json_is_object(body) || (!json_is_string(token) && !json_is_string(password)))
         vg_api_reply_error(call->srv, call->req, 400, NULL,
                            "login: give {\"token\"} or {\"person\",\"password\"}");
-        goto out;
-    }
-    if (json_object_get(body, "password") && !login_admit(web, call))
-        goto out;
-    enum vg_role role = check_credentials(call, body, &s, user, sizeof user);
-    if (role == VG_ROLE_NONE) {
-        web->n_login_failed++;
-        call->srv->auth_failures++;
-        vg_api_reply_error(call->srv, call->req, 401, NULL, "wrong person, password or token");
-        goto out;
-    }
-    s.expires_ms = vg_wall_ms() + VG_SESSION_TTL_MS;
-    if (vg_session_make(vg_member_keys(call->srv->member), &s, text, sizeof text)) {
-        vg_api_reply_error(call->srv, call->req, 500, NULL, "cannot seal a session");
-        goto out;
-    }
-    web->n_login_ok++;
-    vg_info("dashboard login: %s (%s)", user, vg_role_name(role));
-    set_cookie(call, text, VG_SESSION_TTL_MS / 1000);
-    json_t *reply = json_pack("{s:s, s:s, s:s, s:I}", "user", user, "role", vg_role_name(role),
-                              "csrf", s.csrf, "expires", (json_int_t)s.expires_ms);
-    vg_api_reply_json(call->srv, call->req, 200, reply);
-    json_decref(reply);
-    sodium_memzero(text, sizeof text);
-out:
+    else if (json_is_string(token))
+        login_with_token(web, call, json_string_value(token));
+    else
+        login_with_password(web, call, json_string_value(json_object_get(body, "person")),
+                            json_string_value(password), json_string_length(password));
     wipe_string(body, "password");
     wipe_string(body, "token");
     json_decref(body);
@@ -162,7 +290,7 @@ out:
 
 void vg_web_logout(struct vg_call *call)
 {
-    set_cookie(call, "", 0);
+    set_cookie(call->srv, call->req, "", 0);
     json_t *reply = json_pack("{s:b}", "logged_out", 1);
     vg_api_reply_json(call->srv, call->req, 200, reply);
     json_decref(reply);

@@ -230,6 +230,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     (void)err;
     (void)errlen;
     struct vg_web *web = vg_calloc(1, sizeof *web);
+    web->base = env->base;
     web->member = env->member;
     web->cluster = env->cluster;
     web->poll = event_new(env->base, -1, EV_PERSIST, on_poll, web);
@@ -246,6 +247,7 @@ static void stop(void *instance)
         return;
     while (web->streams)
         drop_stream(web->streams);
+    vg_web_login_jobs_stop(web);
     event_free(web->poll);
     free(web);
 }
