@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 
 const S = { user: null, role: null, csrf: null, page: 'overview', arg: null, wall: false,
-            live: false, es: null, timer: null, busy: false, again: false, charts: [] };
+            live: false, ticks: 0, es: null, timer: null, busy: false, again: false, charts: [] };
 const canAct = () => S.role === 'admin' || S.role === 'operator';
 
 // ---- DOM helpers ----
@@ -103,7 +103,9 @@ function showLogin(message) {
   $('#app').replaceChildren(main);
   who.focus();
 }
-function setSession(s) { S.user = s.user; S.role = s.role; S.csrf = s.csrf; }
+// The flag says only that this browser had a session (the cookie itself is
+// HttpOnly): then the page is fetched beside the session check.
+function setSession(s) { S.user = s.user; S.role = s.role; S.csrf = s.csrf; localStorage.setItem('vigil-session', '1'); }
 
 // ---- shell ----
 const PAGES = [['overview', 'Overview'], ['incidents', 'Incidents'], ['floor', 'Floor'], ['power', 'Power'],
@@ -122,6 +124,7 @@ function shell() {
 async function logout() {
   try { await api('POST', '/api/v1/logout'); } catch { /* gone already */ }
   S.user = null;
+  localStorage.removeItem('vigil-session');
   showLogin();
 }
 
@@ -141,7 +144,8 @@ function stopLive() { if (S.es) { S.es.close(); S.es = null; } }
 
 // Fetches the page again; one at a time, and once more if asked meanwhile.
 async function refresh(tick) {
-  if (tick && (S.page === 'climate' || S.page === 'incident')) return; // charts and forms: on change only
+  // a form is not redrawn under the hands typing in it; charts every 30 s
+  if (tick && (S.page === 'incident' || (S.page === 'climate' && ++S.ticks % 6))) return;
   if (S.busy) { S.again = true; return; }
   S.busy = true;
   try {
@@ -151,6 +155,7 @@ async function refresh(tick) {
     const nodes = await PAGE_FNS[S.page](S.arg);
     if (nodes) {
       main.replaceChildren(...[].concat(nodes));
+      if (S.afterRender) { S.afterRender(); S.afterRender = null; }
       if (focusKey) { const f = main.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`); if (f) f.focus(); }
     }
   } catch (e) {
@@ -240,7 +245,7 @@ function incidentTable(items, opts = {}) {
     h('tbody', {}, items.map((i) => h('tr', { class: 'sev-' + i.severity, 'data-incident': i.id },
       h('td', {}, badge(i.severity, sevClass[i.severity])),
       h('td', {}, S.wall ? i.summary : h('a', { href: '#/incident/' + i.id }, i.summary), h('div', { class: 'muted' }, '#' + i.id + (i.count > 1 ? ` · ${i.count} times` : ''))),
-      h('td', { class: 'hide-phone' }, i.site || '—'),
+      h('td', { class: i.site ? '' : 'hide-phone' }, i.site || '—'),
       h('td', {}, i.status === 'acknowledged' ? badge('acknowledged' + (i.acked_by ? ' by ' + i.acked_by : ''), 'info') : i.status === 'resolved' ? badge('resolved') : badge('triggered', 'crit')),
       h('td', { class: 'hide-phone' }, ago(i.opened)),
       S.wall ? null : h('td', {}, incidentActions(i))))));
@@ -446,33 +451,38 @@ function bandsPlugin(b) {
   } } };
 }
 const PALETTE = ['#5fb0ff', '#3fcf6e', '#f0b429', '#ff8c69', '#c792ea', '#7fdbca', '#ffd166', '#ef8fb5'];
+const RANGES = { '15m': [900, '10s'], '1h': [3600, '30s'], '24h': [86400, '10m'] };
 async function chart(kind, sensors, width) {
   const sel = sensors.slice(0, 8);
-  const series = await Promise.all(sel.map((s) => get(`/api/v1/series?sensor=${encodeURIComponent(s.name)}&from=-1h&to=now&step=1m`).catch(() => ({ points: [] }))));
+  const [span, step] = RANGES[S.range] || RANGES['1h'];
+  const series = await Promise.all(sel.map((s) => get(`/api/v1/series?sensor=${encodeURIComponent(s.name)}&from=-${S.range || '1h'}&to=now&step=${step}`).catch(() => ({ points: [] }))));
   const times = [...new Set(series.flatMap((r) => (r.points || []).map((p) => p[0])))].sort((a, b) => a - b);
   const data = [times.map((t) => t / 1000)];
   // points are [time, min, max, avg, count]: the line is the average
   series.forEach((r) => { const m = new Map((r.points || []).map((p) => [p[0], p[3]])); data.push(times.map((t) => (m.has(t) ? m.get(t) : null))); });
   const b = BANDS[kind];
-  const el = h('div', { class: 'chart', role: 'img', 'aria-label': `${kind} over the last hour, ASHRAE recommended ${b.rec[0]}–${b.rec[1]} ${b.unit} shaded` });
+  const el = h('div', { class: 'chart', role: 'img', 'aria-label': `${kind} over the last ${S.range || '1h'}, ASHRAE recommended ${b.rec[0]}–${b.rec[1]} ${b.unit} shaded` });
   const axis = { stroke: '#a7b6c6', grid: { stroke: '#2a3a4d' }, ticks: { stroke: '#2a3a4d' } };
   const opts = { width, height: 260, plugins: [bandsPlugin(b)], legend: { show: true },
-    scales: { x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] }, y: { range: (u, lo, hi) => [Math.min(lo ?? b.rec[0], b.allow[0]) - 1, Math.max(hi ?? b.rec[1], b.allow[1]) + 1] } },
-    axes: [axis, { ...axis, label: b.unit }],
+    scales: { x: { time: true, range: () => [Date.now() / 1000 - span, Date.now() / 1000] }, y: { range: (u, lo, hi) => [Math.min(lo ?? b.rec[0], b.allow[0]) - 1, Math.max(hi ?? b.rec[1], b.allow[1]) + 1] } },
+    axes: [{ ...axis, values: (u, splits) => splits.map((v) => hhmm(v * 1000)) }, { ...axis, label: b.unit }],
     series: [{}].concat(sel.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true }))) };
   S.charts.push(new uPlot(opts, data, el));
   return el;
 }
 async function pageClimate(site) {
-  S.charts.forEach((c) => c.destroy());
+  const old = S.charts; // still on the screen until the new page replaces them
   S.charts = [];
+  S.afterRender = () => old.forEach((c) => c.destroy());
   const { sensors, picker } = await sitesAndSensors(site);
-  const width = Math.max(280, Math.min(($('#main').clientWidth || 900) - 60, 1400));
+  const width = Math.max(280, Math.min(($('#main') ? $('#main').clientWidth : 900) - 70, 2400));
+  const ranges = h('div', { class: 'actions', role: 'group', 'aria-label': 'Time range' }, Object.keys(RANGES).map((r) =>
+    h('button', { type: 'button', 'aria-pressed': String((S.range || '1h') === r), onclick: () => { S.range = r; refresh(); } }, 'last ' + r)));
   const temps = sensors.filter((s) => s.type === 'temperature');
   const hums = sensors.filter((s) => s.type === 'humidity');
-  return [h('h1', { class: 'skip' }, 'Climate'), picker,
-    h('div', { class: 'grid' }, panel('Temperature, last hour (ASHRAE A1 bands: green recommended, amber allowable)', temps.length ? await chart('temperature', temps, width) : h('div', { class: 'empty' }, 'No temperature sensors.')),
-      panel('Humidity, last hour', hums.length ? await chart('humidity', hums, width) : h('div', { class: 'empty' }, 'No humidity sensors.')))];
+  return [h('h1', { class: 'skip' }, 'Climate'), h('div', { class: 'actions' }, picker, ranges),
+    h('div', { class: 'grid' }, panel(`Temperature, last ${S.range || '1h'} (ASHRAE A1 bands: green recommended, amber allowable)`, temps.length ? await chart('temperature', temps, width) : h('div', { class: 'empty' }, 'No temperature sensors.')),
+      panel(`Humidity, last ${S.range || '1h'}`, hums.length ? await chart('humidity', hums, width) : h('div', { class: 'empty' }, 'No humidity sensors.')))];
 }
 async function pageAccess(site) {
   const { sensors, picker } = await sitesAndSensors(site);
@@ -508,9 +518,11 @@ async function route() {
   S.wall = S.page === 'wall';
   document.body.classList.toggle('wall', S.wall);
   document.title = `vigil · ${S.page}`;
-  if (!S.user) { // ask who we are and fetch the page at once: one round trip, not two
-    const [who, nodes] = await Promise.allSettled([get('/api/v1/session'), PAGE_FNS[S.page](S.arg)]);
-    if (who.status !== 'fulfilled') { showLogin(); return; }
+  if (!S.user) { // ask who we are and, when a session is likely, fetch the page at once
+    const likely = localStorage.getItem('vigil-session') === '1';
+    const [who, nodes] = await Promise.allSettled([get('/api/v1/session'),
+      likely ? PAGE_FNS[S.page](S.arg) : Promise.reject(new Error('not yet'))]);
+    if (who.status !== 'fulfilled') { localStorage.removeItem('vigil-session'); showLogin(); return; }
     setSession(who.value);
     shell();
     startLive();
