@@ -140,13 +140,19 @@ struct login_job {
     enum vg_role role;
     char *password; /* the thread's copy: wiped and freed by the thread */
     size_t password_len;
+    int hashing; /* 1: make hash for a new password (PUT /api/v1/logins/{person}) */
+    char actor[64];
     int ok;
 };
 
 static void *check_password_thread(void *arg)
 {
     struct login_job *job = arg;
-    if (job->hash[0]) {
+    if (job->hashing) {
+        job->ok = crypto_pwhash_str(job->hash, job->password, job->password_len,
+                                    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+    } else if (job->hash[0]) {
         job->ok = crypto_pwhash_str_verify(job->hash, job->password, job->password_len) == 0;
     } else { /* the same work as a check, and a refusal */
         char scratch[crypto_pwhash_STRBYTES];
@@ -186,6 +192,21 @@ static void on_job_client_gone(struct evhttp_connection *evcon, void *arg)
     job->req = NULL; /* the thread goes on; its answer is dropped */
 }
 
+/* A new password's hash is made: write it (the reply follows the commit). */
+static void submit_login(struct login_job *job)
+{
+    struct vg_call call = {.srv = job->srv, .req = job->req};
+    int64_t now = vg_wall_ms();
+    const char *role = vg_role_name(job->role);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "op", "set", "person", job->person, "hash",
+                  job->hash, "role", role, "actor", job->actor, "time", (json_int_t)now);
+    json_t *answer = json_pack("{s:s, s:s, s:I}", "person", job->person, "role", role,
+                               "updated", (json_int_t)now);
+    vg_api_submit_answer(&call, VG_REC_LOGIN, payload, 200, answer);
+    json_decref(payload);
+}
+
 static void on_job_done(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -195,7 +216,12 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
         struct evhttp_connection *evcon = evhttp_request_get_connection(job->req);
         if (evcon)
             evhttp_connection_set_closecb(evcon, NULL, NULL);
-        if (job->ok && job->role != VG_ROLE_NONE) {
+        if (job->hashing && job->ok) {
+            submit_login(job);
+        } else if (job->hashing) {
+            vg_api_reply_error(job->srv, job->req, 503, NULL,
+                               "cannot hash the password: out of memory");
+        } else if (job->ok && job->role != VG_ROLE_NONE) {
             struct vg_session s = {.kind = VG_SESSION_PERSON};
             snprintf(s.subject, sizeof s.subject, "%s", job->person);
             vg_session_fingerprint(job->hash, s.fingerprint);
@@ -205,6 +231,40 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
         }
     }
     job_free(job);
+}
+
+/* Runs job on a thread of its own; the answer comes from on_job_done.
+ * On failure answers 503 and frees job. */
+static void start_job(struct vg_web *web, struct vg_call *call, struct login_job *job,
+                      const char *password, size_t password_len)
+{
+    job->web = web;
+    job->srv = call->srv;
+    job->req = call->req;
+    job->password = vg_malloc(password_len + 1);
+    memcpy(job->password, password, password_len + 1);
+    job->password_len = password_len;
+    job->done = event_new(web->base, -1, 0, on_job_done, job);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&web->n_login_threads, 1);
+    int rc = pthread_create(&thread, &attr, check_password_thread, job);
+    pthread_attr_destroy(&attr);
+    if (rc) {
+        atomic_fetch_sub(&web->n_login_threads, 1);
+        sodium_memzero(job->password, password_len);
+        free(job->password);
+        job_free(job);
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
+        vg_api_reply_error(call->srv, call->req, 503, NULL, "cannot check a password now");
+        return;
+    }
+    job->next = web->login_jobs;
+    web->login_jobs = job;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), on_job_client_gone,
+                                  job);
 }
 
 static void login_with_password(struct vg_web *web, struct vg_call *call, const char *person,
@@ -218,37 +278,11 @@ static void login_with_password(struct vg_web *web, struct vg_call *call, const 
         return;
     struct login_job *job = vg_calloc(1, sizeof *job);
     const char *hash = NULL;
-    job->web = web;
-    job->srv = call->srv;
-    job->req = call->req;
     snprintf(job->person, sizeof job->person, "%s", person);
     job->role = vg_logins_get(vg_member_state(call->srv->member), person, &hash);
     if (job->role != VG_ROLE_NONE)
         snprintf(job->hash, sizeof job->hash, "%s", hash);
-    job->password = vg_malloc(password_len + 1);
-    memcpy(job->password, password, password_len + 1);
-    job->password_len = password_len;
-    job->done = event_new(web->base, -1, 0, on_job_done, job);
-    pthread_t thread;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    atomic_fetch_add(&web->n_login_threads, 1);
-    if (pthread_create(&thread, &attr, check_password_thread, job)) {
-        atomic_fetch_sub(&web->n_login_threads, 1);
-        sodium_memzero(job->password, password_len);
-        free(job->password);
-        job_free(job);
-        pthread_attr_destroy(&attr);
-        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
-        vg_api_reply_error(call->srv, call->req, 503, NULL, "cannot check a password now");
-        return;
-    }
-    pthread_attr_destroy(&attr);
-    job->next = web->login_jobs;
-    web->login_jobs = job;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), on_job_client_gone,
-                                  job);
+    start_job(web, call, job, password, password_len);
 }
 
 void vg_web_login_jobs_stop(struct vg_web *web)
@@ -345,7 +379,6 @@ void vg_web_logins_set(struct vg_call *call)
     const char *password = json_string_value(json_object_get(body, "password"));
     const char *role_name = json_string_value(json_object_get(body, "role"));
     enum vg_role role = VG_ROLE_VIEWER;
-    char hash[crypto_pwhash_STRBYTES];
     json_t *obj = vg_state_get(vg_member_state(call->srv->member), "Person", person);
     if (!obj) {
         vg_api_reply_error(call->srv, call->req, 404, NULL,
@@ -359,23 +392,14 @@ void vg_web_logins_set(struct vg_call *call)
                            role_name);
         goto out;
     }
-    if (check_password(call, password))
+    if (check_password(call, password) || !login_admit(call->service, call))
         goto out;
-    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
-        vg_api_reply_error(call->srv, call->req, 503, NULL,
-                           "cannot hash the password: out of memory");
-        goto out;
-    }
-    int64_t now = vg_wall_ms();
-    json_t *payload =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "op", "set", "person", person, "hash", hash,
-                  "role", vg_role_name(role), "actor", call->actor, "time", (json_int_t)now);
-    json_t *answer = json_pack("{s:s, s:s, s:I}", "person", person, "role", vg_role_name(role),
-                               "updated", (json_int_t)now);
-    vg_api_submit_answer(call, VG_REC_LOGIN, payload, 200, answer);
-    json_decref(payload);
-    sodium_memzero(hash, sizeof hash);
+    struct login_job *job = vg_calloc(1, sizeof *job);
+    job->hashing = 1;
+    job->role = role;
+    snprintf(job->person, sizeof job->person, "%s", person);
+    snprintf(job->actor, sizeof job->actor, "%s", call->actor);
+    start_job(call->service, call, job, password, strlen(password));
 out:
     json_decref(obj);
     wipe_string(body, "password");
