@@ -94,6 +94,11 @@ out:
     return rc;
 }
 
+int vg_session_due_renewal(const struct vg_session *s, int64_t now_ms)
+{
+    return s->expires_ms - now_ms <= VG_SESSION_TTL_MS / 2;
+}
+
 int vg_session_cookie(const char *header, const char *name, char *out, size_t outlen)
 {
     size_t nlen = strlen(name);

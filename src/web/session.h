@@ -48,6 +48,9 @@ int vg_session_make(const vg_keyring_t *kr, struct vg_session *s, char *text, si
 int vg_session_open(const vg_keyring_t *kr, const char *text, int64_t now_ms,
                     struct vg_session *out);
 
+/* 1 when s is past half its life at now_ms: time to seal it again. */
+int vg_session_due_renewal(const struct vg_session *s, int64_t now_ms);
+
 /* The value of cookie name in a Cookie header, copied into out; 0, or
  * -ENOENT (absent or longer than outlen). */
 int vg_session_cookie(const char *header, const char *name, char *out, size_t outlen);

@@ -330,12 +330,38 @@ void vg_web_logout(struct vg_call *call)
     json_decref(reply);
 }
 
+/* A session past half its life is sealed again with a new expiry (and CSRF
+ * secret), so a wall screen that asks now and then stays logged in, while
+ * a cookie copied and left unused still ends. */
+static int renew_session(struct vg_call *call, struct vg_session *out)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(call->req);
+    const char *cookie = evhttp_find_header(in, "Cookie");
+    char text[VG_SESSION_TEXT_MAX];
+    const vg_keyring_t *kr = vg_member_keys(call->srv->member);
+    int64_t now = vg_wall_ms();
+    if (!cookie || vg_session_cookie(cookie, VG_SESSION_COOKIE, text, sizeof text) ||
+        vg_session_open(kr, text, now, out) || !vg_session_due_renewal(out, now))
+        return 0;
+    out->expires_ms = now + VG_SESSION_TTL_MS;
+    if (vg_session_make(kr, out, text, sizeof text))
+        return 0;
+    set_cookie(call->srv, call->req, text, VG_SESSION_TTL_MS / 1000);
+    sodium_memzero(text, sizeof text);
+    return 1;
+}
+
 void vg_web_session(struct vg_call *call)
 {
     json_t *reply = json_pack(
         "{s:s, s:s, s:s}", "user", call->person[0] ? call->person : call->actor, "role",
         vg_role_name(call->role), "via", call->via_session ? "session" : "token");
-    if (call->via_session) {
+    struct vg_session renewed;
+    if (call->via_session && renew_session(call, &renewed)) {
+        json_object_set_new(reply, "csrf", json_string(renewed.csrf));
+        json_object_set_new(reply, "expires", json_integer(renewed.expires_ms));
+        json_object_set_new(reply, "renewed", json_true());
+    } else if (call->via_session) {
         json_object_set_new(reply, "csrf", json_string(call->csrf));
         json_object_set_new(reply, "expires", json_integer(call->session_expires_ms));
     }

@@ -84,6 +84,14 @@ static void test_each_session_has_its_own_csrf_secret(void **unused)
     vg_keyring_free(kr);
 }
 
+static void test_session_renewed_past_half_its_life(void **unused)
+{
+    struct vg_session s = {.expires_ms = NOW + VG_SESSION_TTL_MS};
+    assert_false(vg_session_due_renewal(&s, NOW));
+    assert_false(vg_session_due_renewal(&s, NOW + VG_SESSION_TTL_MS / 2 - 1));
+    assert_true(vg_session_due_renewal(&s, NOW + VG_SESSION_TTL_MS / 2));
+}
+
 static void test_cookie_header_parsing(void **unused)
 {
     char v[32];
@@ -157,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_session_opens_on_both_sites),
         cmocka_unit_test(test_session_refuses_forgery_and_expiry),
         cmocka_unit_test(test_each_session_has_its_own_csrf_secret),
+        cmocka_unit_test(test_session_renewed_past_half_its_life),
         cmocka_unit_test(test_cookie_header_parsing),
         cmocka_unit_test(test_logins_applied_kept_out_and_snapshotted),
     };

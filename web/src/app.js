@@ -130,6 +130,8 @@ async function logout() {
 
 // ---- live updates ----
 function startLive() {
+  if (!S.renew) // a session past half its life comes back renewed: a wall screen stays logged in
+    S.renew = setInterval(() => { if (S.user) get('/api/v1/session').then(setSession).catch(() => {}); }, 30 * 60 * 1000);
   if (S.es) return;
   S.es = new EventSource('/api/v1/ui/events');
   const mark = (on) => { S.live = on; const l = $('#live'); if (l) l.className = 'live' + (on ? ' on' : ''); };
