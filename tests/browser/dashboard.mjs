@@ -107,6 +107,25 @@ try {
   const inc = await api(DC1, 'GET', '/api/v1/incidents/' + id);
   check(inc.json && inc.json.status === 'acknowledged' && inc.json.acked_by === PERSON, `incident ${id} is acknowledged by ${PERSON} in the API`);
 
+  // 5b. the keyboard alone: Tab to a new incident's Acknowledge, Enter
+  await api(DC1, 'POST', '/api/v1/inbound/pagerduty',
+    { routing_key: 'x', event_action: 'trigger', dedup_key: 'bt-kbd', payload: { summary: 'CRAH-3 compressor alarm', severity: 'warning', source: 'dc1' } });
+  const krow = page.locator('tr[data-incident]', { hasText: 'CRAH-3 compressor alarm' });
+  await krow.waitFor({ timeout: 5000 });
+  await page.locator('body').focus();
+  let reached = false;
+  for (let i = 0; i < 60 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.textContent === 'Acknowledge' &&
+      document.activeElement.closest('tr').textContent.includes('CRAH-3'));
+  }
+  check(reached, 'Tab reaches the Acknowledge button of the new incident');
+  await page.waitForTimeout(1200); // a redraw or two: the focus must stay on the button
+  check(await page.evaluate(() => document.activeElement.textContent === 'Acknowledge'), 'the focus stays on the button while the page redraws');
+  await page.keyboard.press('Enter');
+  await krow.locator('.badge', { hasText: 'acknowledged by ' + PERSON }).waitFor({ timeout: 5000 });
+  ok('an incident is acknowledged with the keyboard alone');
+
   // 6. a switchover shows on the overview
   const sw = await api(DC1, 'POST', '/api/v1/cluster/switchover', { to: 'dc2', reason: 'browser test' });
   check(sw.status === 200, `switchover to dc2 (${sw.status} ${sw.text.trim()})`);

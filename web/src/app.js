@@ -144,6 +144,15 @@ function startLive() {
 }
 function stopLive() { if (S.es) { S.es.close(); S.es = null; } }
 
+// What identifies a control across redraws, so the keyboard's focus stays
+// where it was when the page is drawn again.
+function focusKey(el) {
+  if (!el || el === document.body || !el.closest('#main')) return null;
+  if (el.dataset.fk) return el.dataset.fk;
+  const row = el.closest('[data-incident],[data-site],[data-sensor]');
+  return [el.tagName, el.getAttribute('href') || '', el.textContent.trim(), row ? row.dataset.incident || row.dataset.site || row.dataset.sensor : ''].join('|');
+}
+
 // Fetches the page again; one at a time, and once more if asked meanwhile.
 async function refresh(tick) {
   // a form is not redrawn under the hands typing in it; charts every 30 s
@@ -153,12 +162,15 @@ async function refresh(tick) {
   try {
     const main = $('#main');
     if (!main || !S.user) return;
-    const focusKey = document.activeElement && document.activeElement.dataset.fk;
     const nodes = await PAGE_FNS[S.page](S.arg);
     if (nodes) {
+      const key = focusKey(document.activeElement);
       main.replaceChildren(...[].concat(nodes));
       if (S.afterRender) { S.afterRender(); S.afterRender = null; }
-      if (focusKey) { const f = main.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`); if (f) f.focus(); }
+      if (key) {
+        const again = [...main.querySelectorAll('a,button,input')].find((x) => focusKey(x) === key);
+        if (again) again.focus();
+      }
     }
   } catch (e) {
     if (e.status !== 401) toast(e.message, true);
