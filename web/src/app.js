@@ -396,17 +396,22 @@ async function pageFloor(site) {
     if (!byZone.has(s.zone || '')) byZone.set(s.zone || '', { z: { name: s.zone || '(no zone)' }, s: [] });
     byZone.get(s.zone || '').s.push(s);
   }
-  const rank = { critical: 0, warning: 1, unknown: 2, ok: 3 };
-  const cards = [...byZone.values()].map(({ z, s }) => {
+  const rank = { critical: 0, warning: 1, unknown: 2, info: 3, ok: 4 };
+  const floors = new Map(); // floor number -> zone cards, a plan read from the top floor down
+  for (const { z, s } of byZone.values()) {
     const worst = s.reduce((w, x) => (rank[x.state] < rank[w] ? x.state : w), 'ok');
-    return h('section', { class: 'panel zone tile-zone', 'aria-label': 'zone ' + z.name },
+    const floor = z.spec && z.spec.floor !== undefined ? z.spec.floor : '—';
+    if (!floors.has(floor)) floors.set(floor, []);
+    floors.get(floor).push(h('section', { class: 'panel zone' + (z.spec && z.spec.area_m2 >= 150 ? ' wide' : ''), 'aria-label': 'zone ' + z.name },
       h('div', { class: 'head actions' }, h('h3', {}, z.description || z.name), badge(s.length ? worst : 'no sensors', sevClass[worst])),
-      h('div', { class: 'muted' }, [z.name, z.spec && z.spec.type, z.spec && z.spec.floor !== undefined ? 'floor ' + z.spec.floor : null].filter(Boolean).join(' · ')),
-      h('div', { class: 'tiles' }, s.sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name)).map(tile)));
-  });
+      h('div', { class: 'muted' }, [z.name, z.spec && z.spec.type, z.spec && z.spec.area_m2 ? z.spec.area_m2 + ' m²' : null].filter(Boolean).join(' · ')),
+      h('div', { class: 'tiles' }, s.sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name)).map(tile))));
+  }
+  const order = [...floors.keys()].sort((a, b) => (b === '—') - (a === '—') || b - a);
   return [h('h1', { class: 'skip' }, 'Floor'), h('div', { class: 'actions' }, picker,
     h('div', { class: 'legend' }, h('span', { class: 'ok' }, 'ok'), h('span', { class: 'warning' }, 'warning'), h('span', { class: 'critical' }, 'critical'), h('span', {}, 'unknown or stale'))),
-  h('p'), h('div', { class: 'zones' }, cards)];
+  ...order.map((f) => h('section', { class: 'floor', 'aria-label': 'floor ' + f },
+    h('h2', {}, f === '—' ? 'Zones without a floor' : `${cur} · floor ${f}`), h('div', { class: 'zones' }, floors.get(f))))];
 }
 function meter(pct, warnBelow, label) {
   const p = Math.max(0, Math.min(100, pct || 0));
