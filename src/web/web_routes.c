@@ -287,8 +287,9 @@ static void login_with_password(struct vg_web *web, struct vg_call *call, const 
 
 void vg_web_login_jobs_stop(struct vg_web *web)
 {
-    /* a check takes well under a second; the threads touch nothing after */
-    for (int i = 0; i < 500 && atomic_load(&web->n_login_threads) > 0; i++)
+    /* a check takes well under a second, and the threads hold pointers to
+     * their jobs until they end: wait for every one */
+    while (atomic_load(&web->n_login_threads) > 0)
         usleep(10000);
     while (web->login_jobs) {
         struct login_job *job = web->login_jobs;
