@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
     libupsclient-dev libpq-dev)
 test_pkgs=(tzdata curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
     snmpd snmp mosquitto mosquitto-clients nut-server nut-client
-    prometheus prometheus-alertmanager python3-aiosmtpd postgresql)
+    prometheus prometheus-alertmanager python3-aiosmtpd postgresql chromium)
 bench_pkgs=(etcd-server etcd-client influxdb)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
@@ -23,6 +23,12 @@ for p in "${want[@]}"; do
         missing+=("$p")
     fi
 done
+# The dashboard's build (web/) runs node and npm; the base image brings
+# them (a newer Node.js than Debian's, with npm inside its package), so
+# Debian's are installed only where there are none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
 if ((${#missing[@]} == 0)); then
     exit 0
 fi

@@ -66,7 +66,12 @@ struct vg_call {
     const char *args[4]; /* decoded values of the route's {} segments, in order */
     struct evkeyvalq query; /* decoded, valid UTF-8, no control bytes */
     enum vg_role role;
-    char actor[VG_TOKEN_ID_LEN + 1];
+    char actor[64]; /* the token's id, or the person logged in (records' "actor") */
+    /* set when the credential was the dashboard's session cookie */
+    int via_session;
+    char person[64];      /* the person of a password session, else "" */
+    char csrf[33];        /* the session's CSRF secret (X-Vigil-CSRF) */
+    int64_t session_expires_ms;
 };
 
 /* Replies; each ends the request. */
@@ -77,10 +82,15 @@ void vg_api_reply_error(struct vg_server *srv, struct evhttp_request *req, int c
     __attribute__((format(printf, 5, 6)));
 void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int code,
                        const char *content_type, const char *text, size_t len);
+/* body (may be NULL) as it is, with the headers the caller set; the caller
+ * keeps body. */
+void vg_api_reply_raw(struct vg_server *srv, struct evhttp_request *req, int code,
+                      struct evbuffer *body);
 
 /* Connection guards (conn.c): the cap and the whole-request deadline. */
 /* Who made the request, as people read it in events and timelines: the
- * token's name, else "token:ID". */
+ * person logged in to the dashboard, else the token's name, else
+ * "token:ID". */
 void vg_api_actor_name(const struct vg_call *call, char *out, size_t outlen);
 
 void vg_api_conn_init(struct vg_server *srv);

@@ -13,9 +13,13 @@
 #include <event2/http_struct.h> /* the request's HTTP version */
 #include <event2/keyvalq_struct.h>
 
+#include <sodium.h>
+
 #include "core/text.h"
 #include "core/utf8.h"
 #include "state/state.h"
+#include "web/logins.h"
+#include "web/session.h"
 
 #define GET     EVHTTP_REQ_GET
 #define PUT     EVHTTP_REQ_PUT
@@ -111,6 +115,8 @@ static int match(const struct vg_route *r, const struct path *p, const char **ar
 {
     const char *pat = r->pattern;
     size_t i = 0, n_args = 0;
+    if (!strcmp(pat, "/")) /* the dashboard's page */
+        return p->n_seg == 0;
     while (*pat) {
         pat++; /* the '/' */
         size_t n = strcspn(pat, "/");
@@ -234,6 +240,50 @@ static const char *query_token(struct vg_call *call, char *out, size_t outlen)
     return v && *out ? out : NULL;
 }
 
+/* The dashboard's session cookie (web/session.h), checked as a token is:
+ * the role is the token's or the login's as the state holds it now, so a
+ * revoked token or a changed password ends the session on both members. */
+static enum vg_role session_role(struct vg_call *call)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(call->req);
+    const char *cookie = evhttp_find_header(in, "Cookie");
+    char text[VG_SESSION_TEXT_MAX];
+    struct vg_session s;
+    const vg_state_t *st = vg_member_state(call->srv->member);
+    const char *hash = NULL;
+    uint8_t fp[8];
+    if (!cookie || vg_session_cookie(cookie, VG_SESSION_COOKIE, text, sizeof text) ||
+        vg_session_open(vg_member_keys(call->srv->member), text, vg_wall_ms(), &s))
+        return VG_ROLE_NONE;
+    enum vg_role role = s.kind == VG_SESSION_TOKEN ? vg_state_token(st, s.subject, &hash)
+                                                   : vg_logins_get(st, s.subject, &hash);
+    if (role == VG_ROLE_NONE || !hash)
+        return VG_ROLE_NONE;
+    vg_session_fingerprint(hash, fp);
+    if (sodium_memcmp(fp, s.fingerprint, sizeof fp))
+        return VG_ROLE_NONE;
+    call->via_session = 1;
+    snprintf(call->actor, sizeof call->actor, "%s", s.subject);
+    if (s.kind == VG_SESSION_PERSON)
+        snprintf(call->person, sizeof call->person, "%s", s.subject);
+    memcpy(call->csrf, s.csrf, sizeof call->csrf);
+    call->session_expires_ms = s.expires_ms;
+    return role;
+}
+
+/* A change made with the session cookie carries the session's CSRF secret
+ * in X-Vigil-CSRF: a page of another origin can make a browser send the
+ * cookie (SameSite aside) but cannot read the secret. */
+static int csrf_ok(struct vg_call *call)
+{
+    if (!call->via_session || call->method == GET || call->method == EVHTTP_REQ_HEAD)
+        return 1;
+    const char *h =
+        evhttp_find_header(evhttp_request_get_input_headers(call->req), "X-Vigil-CSRF");
+    return h && strlen(h) == strlen(call->csrf) &&
+           !sodium_memcmp(h, call->csrf, strlen(call->csrf));
+}
+
 static enum vg_role authenticate(struct vg_call *call)
 {
     const char *h =
@@ -243,7 +293,7 @@ static enum vg_role authenticate(struct vg_call *call)
                             ? h + 7
                             : query_token(call, from_query, sizeof from_query);
     if (!token)
-        return VG_ROLE_NONE;
+        return session_role(call);
     const char *hash = NULL;
     if (vg_token_id(token, call->actor))
         return VG_ROLE_NONE;
@@ -355,6 +405,12 @@ void vg_api_route(struct evhttp_request *req, void *arg)
             vg_api_reply_error(srv, req, 401, NULL, "missing or invalid bearer token");
             goto out;
         }
+        if (!csrf_ok(&call)) {
+            vg_api_reply_error(srv, req, 403, NULL,
+                               "missing or wrong X-Vigil-CSRF header: a change made with the "
+                               "dashboard's session needs the session's CSRF token");
+            goto out;
+        }
         if (srv->cluster)
             add_cluster_headers(srv, req);
     }
@@ -381,6 +437,10 @@ out:
 
 void vg_api_actor_name(const struct vg_call *call, char *out, size_t outlen)
 {
+    if (call->person[0]) { /* logged in to the dashboard with a password */
+        snprintf(out, outlen, "%s", call->person);
+        return;
+    }
     snprintf(out, outlen, "token:%s", call->actor);
     json_t *tokens = vg_state_tokens(vg_member_state(call->srv->member));
     size_t i;

@@ -45,6 +45,14 @@ void vg_api_reply_text(struct vg_server *srv, struct evhttp_request *req, int co
     evbuffer_free(buf);
 }
 
+void vg_api_reply_raw(struct vg_server *srv, struct evhttp_request *req, int code,
+                      struct evbuffer *body)
+{
+    count_code(srv, code);
+    vg_api_conn_idle(srv, req);
+    evhttp_send_reply(req, code, NULL, body);
+}
+
 void vg_api_reply_json(struct vg_server *srv, struct evhttp_request *req, int code,
                        const json_t *body)
 {

@@ -86,7 +86,7 @@ extern const struct vg_cmd vg_cmd_series, vg_cmd_sensors, vg_cmd_facility, vg_cm
     vg_cmd_push, vg_cmd_sim;
 extern const struct vg_cmd vg_cmd_incidents, vg_cmd_incident, vg_cmd_ack, vg_cmd_resolve,
     vg_cmd_note, vg_cmd_oncall, vg_cmd_explain;
-extern const struct vg_cmd vg_cmd_training, vg_cmd_services;
+extern const struct vg_cmd vg_cmd_training, vg_cmd_services, vg_cmd_passwd;
 extern const struct vg_cmd vg_cmd_protect;
 extern const struct vg_cmd vg_cmd_drill;
 

@@ -7,11 +7,13 @@
 #include "incident/incidents.h"
 #include "monitor/alerts.h"
 #include "protect/protect_data.h"
+#include "web/logins.h"
 
 const struct vg_service_data *const vg_service_data[] = {
     &vg_alerts_data,    /* the facility monitor's rule states */
     &vg_incidents_data, /* incidents, their pages and acknowledgements */
     &vg_protect_data,   /* the switchover freeze, cooldown and decisions */
+    &vg_logins_data,    /* people's dashboard logins (password hashes, roles) */
     NULL,
 };
 

@@ -143,6 +143,7 @@ const char *vg_record_type_name(uint16_t type)
         [VG_REC_ALERT] = "alert",
         [VG_REC_INCIDENT] = "incident",
         [VG_REC_PROTECT] = "protect",
+        [VG_REC_LOGIN] = "login",
     };
     return type < VG_ARRAY_LEN(names) ? names[type] : NULL;
 }

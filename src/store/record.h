@@ -39,6 +39,8 @@ enum vg_record_type {
                                 "escalate"|"notify"|"paged", ...} (incident/incidents.h) */
     VG_REC_PROTECT = 10,     /* a protect decision or freeze: {"op":"decision"|"freeze"|
                                 "unfreeze", ...} (protect/protect_data.h) */
+    VG_REC_LOGIN = 16,       /* a person's dashboard login: {"op":"set","person","hash","role",
+                                "actor","time"} or {"op":"delete","person",..} (web/logins.h) */
 };
 
 typedef struct vg_record {

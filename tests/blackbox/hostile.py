@@ -385,4 +385,40 @@ for method, path in [("DELETE", "/api/v1/incidents"), ("PUT", "/api/v1/incidents
                      ("PUT", "/ack/x")]:
     case(f"{method} {path}: 405", {405}, method, path, "admin")
 
+# --- the dashboard: files, login, sessions, logins
+case("dashboard page", {200}, "GET", "/")
+case("dashboard file that is not there", {404}, "GET", "/ui/nothere.js")
+case("dashboard file with NUL", {400}, "GET", "/ui/app.js%00")
+case("dashboard file by a path", {404}, "GET", "/ui/..%2Fapp.js")
+case("dashboard file, two segments: an unknown path, so a token first", {401}, "GET", "/ui/a/app.js")
+for body in ["", "[", "[]", "{}", '{"token":1}', '{"person":"x"}', '{"password":null}',
+             '{"token":"' + "A" * 100000 + '"}']:
+    case(f"login body {body[:20]!r}", {400, 401}, "POST", "/api/v1/login", body=body)
+for body in ['{"token":"vgt_0000000000000000_' + "A" * 43 + '"}',
+             '{"person":"nobody","password":"0123456789"}',
+             '{"person":"' + "p" * 5000 + '","password":"x"}',
+             '{"person":"a\\u00e9","password":"' + "x" * 100000 + '"}']:
+    case(f"login refused {body[:30]!r}", {401, 429}, "POST", "/api/v1/login", body=body)
+for cookie in ["vg_session=", "vg_session=x", "vg_session=" + "A" * 190, "vg_session=" + "A" * 5000,
+               "a=b; vg_session=%00; c", "vg_session=\xff\xfe"]:
+    case(f"session cookie {cookie[:24]!r}", {401}, "GET", "/api/v1/session",
+         headers={"Cookie": cookie})
+    case(f"change with session cookie {cookie[:24]!r}", {401}, "POST",
+         "/api/v1/incidents/1/ack", headers={"Cookie": cookie})
+case("logout without a session", {200}, "POST", "/api/v1/logout")
+case("session of a token", {200}, "GET", "/api/v1/session", "viewer")
+for role in ["operator", "viewer", "auditor", "external-reviewer"]:
+    case(f"{role}: list logins", {403}, "GET", "/api/v1/logins", role)
+    case(f"{role}: set a password", {403}, "PUT", "/api/v1/logins/a", role,
+         body='{"password":"0123456789"}')
+    case(f"{role}: remove a login", {403}, "DELETE", "/api/v1/logins/a", role)
+case("password for an unknown person", {404}, "PUT", "/api/v1/logins/nobody", "admin",
+     body='{"password":"0123456789"}')
+case("login of a person with %FF", {400}, "PUT", "/api/v1/logins/%FF", "admin",
+     body='{"password":"0123456789"}')
+case("remove a login that is not there", {404}, "DELETE", "/api/v1/logins/nobody", "admin")
+for method, path in [("GET", "/api/v1/login"), ("PUT", "/api/v1/session"), ("POST", "/"),
+                     ("POST", "/api/v1/ui/events"), ("POST", "/api/v1/logins")]:
+    case(f"{method} {path}: 405", {405}, method, path, "admin")
+
 report_and_exit()
