@@ -4,8 +4,10 @@
 # witness (:7702), all linked by mutual TLS with a fresh cluster CA — then
 # applies the two simulated sites (examples/demo-dc1.yaml, demo-dc2.yaml:
 # zones, a simulator device per site and its sensors) and shows the
-# cluster and the live sensors, and an on-call team whose pages land in a
-# local webhook receiver (examples/demo-oncall.yaml). Each member collects its own site's
+# cluster and the live sensors, an on-call team whose pages land in a
+# local webhook receiver (examples/demo-oncall.yaml), a FailoverPolicy
+# (examples/demo-protect.yaml) and the dashboard, with a login printed at
+# the end. Each member collects its own site's
 # devices; dc2's readings reach the primary over the member link. Ctrl-C
 # stops everything cleanly and removes the temporary directory.
 set -euo pipefail
@@ -65,6 +67,10 @@ done
 "$vigil" apply -f examples/demo-dc1.yaml >/dev/null
 "$vigil" apply -f examples/demo-dc2.yaml >/dev/null
 "$vigil" apply -f examples/demo-oncall.yaml >/dev/null
+"$vigil" apply -f examples/demo-protect.yaml >/dev/null
+# the dashboard's login: noor, the on-call operator, with a fresh password
+password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+echo "$password" | "$vigil" passwd noor --role operator >/dev/null
 sleep 6 # a few polls of both simulators
 "$vigil" get sites
 echo
@@ -75,6 +81,9 @@ cat <<EOT
 
 A two-site vigil cluster is running (logs and data in $dir):
   dc1  http://127.0.0.1:7700   dc2  http://127.0.0.1:7710   witness https://127.0.0.1:7702
+
+Dashboard: http://127.0.0.1:7700/  (either site; log in as noor, password $password)
+
 In another shell:
   export VIGIL_SERVER=$VIGIL_SERVER VIGIL_TOKEN=$token
   $vigil cluster status          # who is primary, lag, witness
@@ -85,7 +94,10 @@ In another shell:
   $vigil incidents               # what pages people; 'vigil incident ID' for its timeline
   tail -f $dir/pages.jsonl       # the pages the on-call person got (ack links inside)
   $vigil oncall now              # who is on call
-  $vigil switchover              # planned switchover drill
+  $vigil sim dc1-sim fire        # smoke, VESDA, gas: dc2 takes over by planned switchover
+  $vigil protect status          # what the FailoverPolicy watches and decided
+  $vigil drill run --switch-back # a DR drill with its report (vigil drill report ID)
+  $vigil switchover              # planned switchover by hand
   pkill -9 -f 'vigild run --node $dir/dc1.yaml'   # lose a site: dc2 takes over in ~1 s
   $vigil events                  # what happened
 Press Ctrl-C to stop.
