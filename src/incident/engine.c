@@ -151,36 +151,74 @@ static void open_for_alert(struct vg_incident_svc *svc, const char *id, const js
     json_decref(p);
 }
 
+/* One alert instance against its incident: open (or re-severity) one for
+ * a warning or critical state, resolve the open one once the rule is ok.
+ * Stale and suppressed leave the incident as it is. */
+static void alert_to_incident(struct vg_incident_svc *svc, const vg_state_t *st, const char *id,
+                              int64_t now)
+{
+    const json_t *ch = json_object_get(vg_alerts_active(st), id);
+    char key[300], what[320];
+    snprintf(key, sizeof key, "rule/%s", id);
+    uint64_t open = vg_incidents_open_id(st, key);
+    if (!ch) { /* ok again */
+        snprintf(what, sizeof what, "resolve/%llu", (unsigned long long)open);
+        if (open && !once(svc, what, now))
+            resolve_incident(svc, open, "the rule is ok again", 0, now);
+        return;
+    }
+    const char *to = s_of(ch, "to");
+    if (!to || (strcmp(to, "warning") && strcmp(to, "critical")))
+        return;
+    const char *sev = open ? s_of(vg_incidents_get(st, open), "severity") : NULL;
+    if (open && sev && !strcmp(sev, to))
+        return;
+    snprintf(what, sizeof what, "open/%s/%s", key, to);
+    if (!once(svc, what, now))
+        open_for_alert(svc, id, ch, now);
+}
+
+/* Only the alerts that changed since the last tick (the alert log's
+ * newest entries), and those an incident's change asks to look at again
+ * (svc->alerts_recheck); every active alert and open rule incident only on
+ * a rescan, when the log no longer reaches back, and every
+ * ALERTS_FULL_EVERY_MS (a record lost in flight is retried). With hundreds
+ * of alerts active a tick then costs what changed, not what is active. */
+#define ALERTS_FULL_EVERY_MS 10000
+
 static void from_alerts(struct vg_incident_svc *svc, const vg_state_t *st, int64_t now)
 {
-    json_t *active = vg_alerts_active(st);
+    json_t *active = vg_alerts_active(st), *log = vg_alerts_log(st);
+    size_t n = json_array_size(log), k = n;
+    uint64_t newest = n ? (uint64_t)json_integer_value(
+                              json_object_get(json_array_get(log, n - 1), "index"))
+                        : 0;
+    while (k && (uint64_t)json_integer_value(json_object_get(json_array_get(log, k - 1),
+                                                             "index")) > svc->alerts_seen)
+        k--;
+    int full = svc->alerts_full || now - svc->alerts_full_at >= ALERTS_FULL_EVERY_MS ||
+               (k == 0 && n >= VG_ALERT_LOG_CAP); /* the log may have lost some */
     const char *id;
-    json_t *ch;
-    char what[320];
-    json_object_foreach(active, id, ch)
-    {
-        const char *to = s_of(ch, "to");
-        if (!to || (strcmp(to, "warning") && strcmp(to, "critical")))
-            continue; /* stale, suppressed: the incident, if any, stays as it is */
-        char key[300];
-        snprintf(key, sizeof key, "rule/%s", id);
-        uint64_t open = vg_incidents_open_id(st, key);
-        const char *sev = open ? s_of(vg_incidents_get(st, open), "severity") : NULL;
-        if (open && sev && !strcmp(sev, to))
-            continue;
-        snprintf(what, sizeof what, "open/%s/%s", key, to);
-        if (!once(svc, what, now))
-            open_for_alert(svc, id, ch, now);
+    json_t *v;
+    if (full) {
+        json_object_foreach(active, id, v) alert_to_incident(svc, st, id, now);
+        json_object_foreach(svc->rule_open, id, v)
+        {
+            if (!json_object_get(active, json_string_value(v)))
+                alert_to_incident(svc, st, json_string_value(v), now);
+        }
+        svc->alerts_full = 0;
+        svc->alerts_full_at = now;
+    } else {
+        for (size_t i = k; i < n; i++) {
+            const char *aid = s_of(json_array_get(log, i), "id");
+            if (aid)
+                alert_to_incident(svc, st, aid, now);
+        }
+        json_object_foreach(svc->alerts_recheck, id, v) alert_to_incident(svc, st, id, now);
     }
-    json_t *ref;
-    json_object_foreach(svc->rule_open, id, ref)
-    {
-        if (json_object_get(active, json_string_value(ref)))
-            continue;
-        snprintf(what, sizeof what, "resolve/%s", id);
-        if (!once(svc, what, now))
-            resolve_incident(svc, strtoull(id, NULL, 10), "the rule is ok again", 0, now);
-    }
+    json_object_clear(svc->alerts_recheck);
+    svc->alerts_seen = newest;
 }
 
 /* What a cluster event means for incidents. */
@@ -1179,6 +1217,11 @@ static void track(struct vg_incident_svc *svc, const vg_state_t *st, uint64_t id
         json_object_set(svc->rule_open, k, json_object_get(inc, "ref"));
     else
         json_object_del(svc->rule_open, k);
+    /* opened after its alert cleared, or resolved by hand while it is
+     * active: from_alerts looks at that alert again */
+    const char *ref = inc && !strcmp(source, "rule") ? s_of(inc, "ref") : NULL;
+    if (ref && open != !!json_object_get(vg_alerts_active(st), ref))
+        json_object_set_new(svc->alerts_recheck, ref, json_true());
     if (open && !strcmp(source, "training"))
         json_object_set(svc->training_open, k, json_object_get(inc, "key"));
     else
@@ -1207,6 +1250,7 @@ static void catch_up(struct vg_incident_svc *svc, const vg_state_t *st, int64_t 
     if (!vg_incidents_changed(st, &svc->changes_seen, track_changed, &c) && !svc->rescan)
         return;
     vg_due_clear(&svc->due);
+    svc->alerts_full = 1;
     json_object_clear(svc->rule_open);
     json_object_clear(svc->training_open);
     const char *k;

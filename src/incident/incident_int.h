@@ -76,6 +76,10 @@ struct vg_incident_svc {
     int rescan;             /* look at every incident (start, role, directory change) */
     json_t *rule_open;      /* {"<id>": alert id} open incidents a rule resolves */
     json_t *training_open;  /* {"<id>": dedup key} open overdue-training incidents */
+    json_t *alerts_recheck; /* {alert id: true} to look at again (engine.c, from_alerts) */
+    uint64_t alerts_seen;   /* the newest alert log index from_alerts has looked at */
+    int64_t alerts_full_at; /* when it last looked at every active alert */
+    int alerts_full;        /* look at every one on the next tick */
     uint64_t tick_cost_us;  /* how long the last tick took */
     int work_more;          /* the last tick left incidents due */
     struct vg_incident_sending *sends; /* their callback contexts (freed on stop) */

@@ -71,6 +71,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
     vg_due_init(&svc->due);
     svc->rule_open = json_object();
     svc->training_open = json_object();
+    svc->alerts_recheck = json_object();
     svc->rescan = 1;
     svc->dirty = 1;
     vg_directory_init(&svc->dir);
@@ -86,6 +87,7 @@ static int start(const struct vg_service_env *env, void **instance, char *err, s
         vg_due_release(&svc->due);
         json_decref(svc->rule_open);
         json_decref(svc->training_open);
+        json_decref(svc->alerts_recheck);
         vg_directory_release(&svc->dir);
         free(svc);
         return rc;
@@ -119,6 +121,7 @@ static void stop(void *instance)
     vg_due_release(&svc->due);
     json_decref(svc->rule_open);
     json_decref(svc->training_open);
+    json_decref(svc->alerts_recheck);
     free(svc);
 }
 
