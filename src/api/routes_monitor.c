@@ -153,6 +153,7 @@ static void handle_push(struct vg_call *call, int json)
         reply_disk_full(call->srv, call->req); /* before anything is taken in */
         return;
     }
+    vg_monitor_settle((vg_monitor_t *)call->service); /* an apply just answered is in force */
     vg_monitor_batch_begin((vg_monitor_t *)call->service);
     enum vg_lp_precision precision = VG_LP_NS;
     const char *p = evhttp_find_header(&call->query, "precision");

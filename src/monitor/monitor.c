@@ -443,8 +443,8 @@ static void check_references(struct vg_monitor *mon, const json_t *zones, const 
 
 static void reload(struct vg_monitor *mon)
 {
-    /* clean from here on: restarting the devices drains their readings,
-     * which settles the tables again (vg_mon_settle) */
+    /* clean from here on: what restarting the devices sets off must not
+     * see the tables as still dirty and reload again */
     int devices_dirty = mon->devices_dirty;
     mon->dirty = mon->devices_dirty = 0;
     json_t *zones = list_kind(mon, "Zone");
@@ -472,7 +472,7 @@ static void reload(struct vg_monitor *mon)
 /* Before anything reads the tables for a client: an apply that was
  * answered is in them (a push right after `vigil apply` of its sensors is
  * accepted, a new rule judges it), whatever the quiet-time batching. */
-void vg_mon_settle(struct vg_monitor *mon)
+void vg_monitor_settle(vg_monitor_t *mon)
 {
     if (mon->dirty)
         reload(mon);
@@ -671,7 +671,7 @@ int vg_monitor_series(vg_monitor_t *mon, const char *sensor, int64_t from_ms, in
                                  uint64_t count),
                       void *ctx, char *err, size_t errlen)
 {
-    vg_mon_settle(mon);
+    vg_monitor_settle(mon);
     if (vg_mon_lookup(mon, sensor, strlen(sensor)) < 0)
         return vg_err(err, errlen, -ENOENT, "sensor '%s' is not declared", sensor);
     return vg_tsdb_query(mon->tsdb, sensor, from_ms, to_ms, step_ms, fn, ctx, err, errlen);
@@ -749,7 +749,6 @@ static void fwd_receive(void *ctx, uint64_t seq, const uint8_t *data, size_t len
 
 void vg_monitor_batch_begin(vg_monitor_t *mon)
 {
-    vg_mon_settle(mon);
     mon->batch_us = vg_mono_us();
     mon->batch_n = 1;
 }

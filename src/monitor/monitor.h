@@ -53,6 +53,12 @@ void vg_monitor_on_commit(vg_monitor_t *mon, const vg_change_t *change);
 int vg_monitor_ingest(vg_monitor_t *mon, const char *sensor, size_t len, int64_t time_ms,
                       double value, char *err, size_t errlen);
 
+/* Reloads the tables now if objects changed since the last reload, so a
+ * request from outside (a push, a query) sees every apply that was
+ * answered. Not for the collector's own readings: they come only from
+ * devices already loaded, and a bulk apply must not reload per drain. */
+void vg_monitor_settle(vg_monitor_t *mon);
+
 /* Marks the arrival of a batch of readings (for the reading -> rule state
  * change latency reported by vg_monitor_facility and /metrics). */
 void vg_monitor_batch_begin(vg_monitor_t *mon);

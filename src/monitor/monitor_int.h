@@ -105,7 +105,4 @@ void vg_mon_on_change(void *ctx, const struct vg_rule_change *c);
 void vg_mon_flush_changes(struct vg_monitor *mon);
 struct change_copy;
 
-/* monitor.c: reloads now if objects changed since the last reload */
-void vg_mon_settle(struct vg_monitor *mon);
-
 #endif

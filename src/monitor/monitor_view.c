@@ -37,7 +37,7 @@ static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s
 
 json_t *vg_monitor_sensors(vg_monitor_t *mon, const char *site, const char *zone)
 {
-    vg_mon_settle(mon);
+    vg_monitor_settle(mon);
     json_t *out = json_array();
     for (size_t i = 0; i < mon->n_sensors; i++) {
         const struct msensor *s = &mon->sensors[i];
@@ -134,7 +134,7 @@ static json_t *latency_json(const struct lat_ring *ring)
 
 json_t *vg_monitor_facility(vg_monitor_t *mon)
 {
-    vg_mon_settle(mon);
+    vg_monitor_settle(mon);
     json_t *latency = json_pack("{s:o,s:o}", "single", latency_json(&mon->lat_small), "bulk",
                                 latency_json(&mon->lat_bulk));
     json_t *devices = json_array();
@@ -154,13 +154,13 @@ json_t *vg_monitor_facility(vg_monitor_t *mon)
 
 json_t *vg_monitor_rules(vg_monitor_t *mon)
 {
-    vg_mon_settle(mon);
+    vg_monitor_settle(mon);
     return vg_rules_status(mon->rules);
 }
 
 void vg_monitor_metrics(vg_monitor_t *mon, vg_buf_t *out)
 {
-    vg_mon_settle(mon);
+    vg_monitor_settle(mon);
     struct vg_tsdb_stats ts;
     vg_tsdb_stats(mon->tsdb, &ts);
     vg_buf_printf(out,
