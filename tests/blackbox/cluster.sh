@@ -267,8 +267,9 @@ if [[ $code2 == 404 ]]; then
     # and an operator can read it back (read-only, next to the running dc1,
     # whose own log may move meanwhile: only the set-aside lines count)
     "$VIGILD" inspect "$D/dc1" >"$D/inspect.json" 2>/dev/null || true
-    jq -e -s 'map(select((.source | test("/diverged-")) and .payload.object.name == "alone"))
-        | length > 0' "$D/inspect.json" >/dev/null ||
+    # as a record, or inside a snapshot dc1 took after writing it (a line per object)
+    jq -e -s 'map(select((.source | test("/diverged-")) and (.payload.object.name == "alone"
+        or (.kind == "Site" and .name == "alone")))) | length > 0' "$D/inspect.json" >/dev/null ||
         fail "vigild inspect does not show the write dc1 kept aside"
     how="keeps what it committed alone aside (sealed, readable with vigild inspect)"
 else
