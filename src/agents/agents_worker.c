@@ -276,8 +276,11 @@ static void probe_site(vg_agents_worker_t *w, const struct vg_agents_job *job,
                 report(w, step_report(job, spec->name, site->name, "sync_restore", "ok", msg, 0,
                                       1));
         }
-        /* only the acting primary's site may hold a writable server */
-        if (r == VG_PG_PRIMARY && (job->primary ? !mine : mine)) {
+        /* only the acting primary's site may hold a writable server; a
+         * probe posted before this member's role changed must not act on
+         * the old role (it would fence the new primary's server) */
+        if (r == VG_PG_PRIMARY && (job->primary ? !mine : mine) &&
+            atomic_load(&w->primary_term) == job->term) {
             enforce(w, job, spec, site);
             vg_agent_pg_probe(site->conninfo, PROBE_TIMEOUT_S, &r, role_msg, sizeof role_msg);
             role = vg_pg_role_name(r);
