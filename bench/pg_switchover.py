@@ -35,6 +35,11 @@ import sys
 import time
 import urllib.request
 
+try:
+    import psycopg2
+except ImportError:
+    raise SystemExit("pg_switchover: needs psycopg2 (Debian python3-psycopg2; run with /usr/bin/python3)")
+
 PGBIN = "/usr/lib/postgresql/15/bin"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,14 +85,28 @@ def wait(what, fn, timeout=60, every=0.02):
 
 
 def first_write(conninfo, tag):
-    """Inserts until one commits; returns the wall time of that commit."""
-    n = 0
+    """Inserts until one commits; returns the wall time of that commit.
+
+    One session, opened on the standby before it is promoted, tries every
+    2 ms (a session on a standby may write from its first transaction after
+    the promotion), so the figure holds no process start-up per attempt.
+    It reconnects when the server ends the session."""
+    n, conn = 0, None
     while True:
         n += 1
-        ok, _ = sql(conninfo, f"INSERT INTO orders (site) VALUES ('{tag}-{n}')", timeout=3)
-        if ok:
-            return time.time()
-        time.sleep(0.005)
+        try:
+            if conn is None or conn.closed:
+                conn = psycopg2.connect(conninfo + " connect_timeout=2")
+                conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"INSERT INTO orders (site) VALUES ('{tag}-{n}')")
+            t = time.time()
+            conn.close()
+            return t
+        except psycopg2.Error:
+            if conn is not None and conn.closed:
+                conn = None
+        time.sleep(0.002)
 
 
 def pct(v, p):
@@ -257,6 +276,24 @@ class Vigil:
                 return t
         return None
 
+    def breakdown(self, member, t_dec, t_write):
+        """Where a trial's time went, from the new primary's events."""
+        def ts(ev):
+            t = ev.get("time")
+            return (datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+                    if isinstance(t, str) else t / 1000.0)
+        parts = []
+        for ev in sorted(self.get(member, "/api/v1/events?limit=1000")["items"], key=ts):
+            if ts(ev) < t_dec - 0.001:
+                continue
+            if ev.get("kind") == "service_move" and ev.get("phase") == "start":
+                parts.append(f"move starts +{(ts(ev) - t_dec) * 1000:.0f}")
+            elif ev.get("kind") == "service_step" and not ev.get("enforced"):
+                parts.append(f"{ev.get('step')} at {ev.get('site')} {ev.get('duration_ms')} "
+                             f"(ends +{(ts(ev) - t_dec) * 1000:.0f})")
+        parts.append(f"first write +{(t_write - t_dec) * 1000:.0f}")
+        return ", ".join(parts)
+
     def run(self, trials):
         self.pg_pair()
         self.cluster()
@@ -283,6 +320,7 @@ class Vigil:
             print(f"vigil trial {i + 1}: {p} -> {s}: {res[-1]['from_decision']:.0f} ms from the "
                   f"decision, {res[-1]['from_command']:.0f} ms from the fire command",
                   file=sys.stderr, flush=True)
+            print(f"  ms from the decision: {self.breakdown(s, t_dec, t_write)}", file=sys.stderr, flush=True)
             # put the fire out and rejoin the old primary's server as a standby
             r = self.cli(p, "sim", f"{p}-sim", "normal")  # its site's member runs it
             if r.returncode:

@@ -22,5 +22,5 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-bench-pg.XXXXXX")
 chmod 755 "$work" # PostgreSQL and Patroni run as postgres when this runs as root
 [[ "${BENCH_KEEP:-0}" == 1 ]] || trap 'rm -rf "$work"' EXIT
-python3 bench/pg_switchover.py --vigild "$BUILD_DIR/vigild" --vigil "$BUILD_DIR/vigil" \
+/usr/bin/python3 bench/pg_switchover.py --vigild "$BUILD_DIR/vigild" --vigil "$BUILD_DIR/vigil" \
     --workdir "$work" --trials "${BENCH_TRIALS:-10}" "$@"

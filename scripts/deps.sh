@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 test_pkgs=(tzdata curl jq openssl procps iproute2 python3 coreutils spin nftables systemd strace
     snmpd snmp mosquitto mosquitto-clients nut-server nut-client
     prometheus prometheus-alertmanager python3-aiosmtpd postgresql chromium)
-bench_pkgs=(etcd-server etcd-client influxdb patroni)
+bench_pkgs=(etcd-server etcd-client influxdb patroni python3-psycopg2)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--bench" ]]; then

@@ -1,13 +1,18 @@
 /*
  * agent_pg.c - the PostgreSQL agent's actions over libpq (agents.h):
  * probe, fence, promote, write check. Blocking, with a deadline on the
- * connection (connect_timeout) and on every statement (statement_timeout);
- * run by the agents' worker thread only.
+ * connection (connect_timeout, tcp_user_timeout) and on every statement
+ * (statement_timeout); run by the agents' worker thread only.
+ *
+ * Sessions are kept open between actions (one per connection string): the
+ * probes open them, and a switchover then sets up none (25-90 ms each on
+ * a busy machine). A kept session is checked before each use and opened
+ * again when the server ended it.
  *
  * Fencing makes a primary refuse ordinary writes: default_transaction_read_only
  * is set with ALTER SYSTEM (it lasts across a restart, so a server started
  * again before its vigild returns still refuses), the configuration is
- * reloaded, a new session must see it, and every other client session is
+ * reloaded, the sessions must see it, and every other client session is
  * ended so that none keeps a read-write transaction open. A session that
  * asks for READ WRITE explicitly can still write: the rejoin script's
  * pg_rewind discards whatever a fenced server wrote (docs/services.md).
@@ -36,21 +41,90 @@ static void clean_error(const PGconn *conn, const PGresult *res, char *out, size
     snprintf(out, len, "%s", line);
 }
 
+#define KEPT_MAX 8
+
+/* The kept sessions, by connection string; each worker thread its own. */
+static _Thread_local struct kept {
+    char *conninfo;
+    PGconn *conn;
+} kept[KEPT_MAX];
+
 /* Connects with the step's deadline; NULL (msg set) when it cannot. */
-static PGconn *connect_to(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+static PGconn *connect_new(const char *conninfo, int timeout_s, char *msg, size_t msglen)
 {
-    char timeout[16], options[64];
-    snprintf(timeout, sizeof timeout, "%d", timeout_s < 2 ? 2 : timeout_s);
-    snprintf(options, sizeof options, "-c statement_timeout=%d", timeout_s * 1000);
+    char timeout[16], user_timeout[16];
+    int t = timeout_s < 2 ? 2 : timeout_s;
+    snprintf(timeout, sizeof timeout, "%d", t);
+    /* a kept session to a site cut off must fail, not wait for TCP */
+    snprintf(user_timeout, sizeof user_timeout, "%d", t * 1000);
     /* the connection string first; the deadlines after it override its own */
-    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
-    const char *vals[] = {conninfo, timeout, options, "vigil-agent", NULL};
+    const char *keys[] = {"dbname", "connect_timeout", "tcp_user_timeout", "application_name",
+                          NULL};
+    const char *vals[] = {conninfo, timeout, user_timeout, "vigil-agent", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (conn && PQstatus(conn) == CONNECTION_OK)
         return conn;
     clean_error(conn, NULL, msg, msglen);
     PQfinish(conn);
     return NULL;
+}
+
+/* The kept session for conninfo, checked (and given this step's statement
+ * deadline), or a new one; NULL (msg set) when the server does not answer. */
+static PGconn *connect_to(const char *conninfo, int timeout_s, char *msg, size_t msglen)
+{
+    struct kept *k = NULL, *free_slot = NULL;
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        if (kept[i].conninfo && !strcmp(kept[i].conninfo, conninfo))
+            k = &kept[i];
+        else if (!kept[i].conninfo && !free_slot)
+            free_slot = &kept[i];
+    }
+    if (!k) {
+        k = free_slot ? free_slot : &kept[0];
+        PQfinish(k->conn);
+        free(k->conninfo);
+        k->conninfo = vg_strdup(conninfo);
+        k->conn = NULL;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d", timeout_s * 1000);
+    for (int fresh = 0; fresh < 2; fresh++) {
+        if (!k->conn && !(k->conn = connect_new(conninfo, timeout_s, msg, msglen)))
+            return NULL;
+        PGresult *r = PQexec(k->conn, sql);
+        int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            clean_error(k->conn, r, msg, msglen);
+        PQclear(r);
+        if (ok)
+            return k->conn;
+        PQfinish(k->conn); /* ended by the server (restart, fence of another) */
+        k->conn = NULL;
+    }
+    return NULL;
+}
+
+/* Ends an action on a session: kept unless it broke or was left inside a
+ * transaction. */
+static void done_with(PGconn *conn)
+{
+    if (!conn || (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE))
+        return;
+    for (size_t i = 0; i < KEPT_MAX; i++)
+        if (kept[i].conn == conn)
+            kept[i].conn = NULL;
+    PQfinish(conn);
+}
+
+void vg_agent_pg_close_all(void)
+{
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        PQfinish(kept[i].conn);
+        free(kept[i].conninfo);
+        kept[i].conn = NULL;
+        kept[i].conninfo = NULL;
+    }
 }
 
 /* Runs sql; 0 with *res when it gave tuples or a command status. */
@@ -96,7 +170,7 @@ int vg_agent_pg_probe(const char *conninfo, int timeout_s, enum vg_pg_role *role
     *role = role_of(conn, msg, msglen, &rc);
     if (!rc)
         snprintf(msg, msglen, "%s", vg_pg_role_name(*role));
-    PQfinish(conn);
+    done_with(conn);
     return rc;
 }
 
@@ -164,7 +238,7 @@ int vg_agent_pg_fence(const char *conninfo, int timeout_s, char *msg, size_t msg
                  PQgetvalue(r, 0, 0));
     PQclear(r);
 out:
-    PQfinish(conn);
+    done_with(conn);
     return rc;
 }
 
@@ -178,7 +252,8 @@ static int unfence(PGconn *conn, int timeout_s, char *msg, size_t msglen)
 
 /* A new primary whose synchronous_standby_names waits for standbys of
  * which none streams would hang every commit: like vigil's own log, it
- * commits alone until a standby is back (ALTER SYSTEM SET ... = '', undone
+ * commits alone until a standby is back (decided on the standby before it
+ * is promoted, or on a primary) (ALTER SYSTEM SET ... = '', undone
  * by vg_agent_pg_sync_restore). *alone is set when it did so. */
 static int suspend_sync(PGconn *conn, int *alone, char *msg, size_t msglen)
 {
@@ -218,7 +293,7 @@ int vg_agent_pg_sync_restore(const char *conninfo, int timeout_s, char *msg, siz
             rc = 1;
         }
     }
-    PQfinish(conn);
+    done_with(conn);
     return rc;
 }
 
@@ -250,13 +325,15 @@ int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t m
     PGconn *conn = connect_to(conninfo, timeout_s, msg, msglen);
     if (!conn)
         return -EHOSTUNREACH;
-    int rc;
-    int promoted = 0;
+    int rc, promoted = 0, alone = 0;
     enum vg_pg_role role = role_of(conn, msg, msglen, &rc);
     if (rc)
         goto out;
     if (role == VG_PG_STANDBY) {
-        rc = promote(conn, timeout_s, msg, msglen);
+        /* before the promotion, so that its first commit does not wait */
+        rc = suspend_sync(conn, &alone, msg, msglen);
+        if (!rc)
+            rc = promote(conn, timeout_s, msg, msglen);
         if (rc)
             goto out;
         promoted = 1;
@@ -269,15 +346,16 @@ int vg_agent_pg_promote(const char *conninfo, int timeout_s, char *msg, size_t m
         if (rc)
             goto out;
     }
-    int alone = 0;
-    rc = suspend_sync(conn, &alone, msg, msglen);
-    if (rc)
-        goto out;
+    if (!alone) {
+        rc = suspend_sync(conn, &alone, msg, msglen);
+        if (rc)
+            goto out;
+    }
     snprintf(msg, msglen, "%s%s%s", promoted ? "promoted" : "already primary",
              role == VG_PG_FENCED ? ", fence lifted" : "",
              alone ? ", synchronous replication suspended until a standby streams" : "");
 out:
-    PQfinish(conn);
+    done_with(conn);
     return rc;
 }
 
@@ -295,6 +373,6 @@ int vg_agent_pg_write_check(const char *conninfo, int timeout_s, char *msg, size
                  NULL, msg, msglen);
     if (!rc)
         snprintf(msg, msglen, "a write committed");
-    PQfinish(conn);
+    done_with(conn);
     return rc;
 }

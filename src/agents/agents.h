@@ -106,7 +106,7 @@ const char *vg_pg_role_name(enum vg_pg_role role);
 int vg_agent_pg_probe(const char *conninfo, int timeout_s, enum vg_pg_role *role, char *msg,
                       size_t msglen);
 /* A primary is made to refuse writes: default_transaction_read_only on
- * (ALTER SYSTEM, reload, checked by a new session), then every other
+ * (ALTER SYSTEM, reload, seen by the sessions), then every other
  * client session ended. A standby is left alone (0). */
 int vg_agent_pg_fence(const char *conninfo, int timeout_s, char *msg, size_t msglen);
 /* A standby is promoted (pg_promote, waiting up to timeout_s), then a fence
@@ -121,6 +121,8 @@ int vg_agent_pg_sync_restore(const char *conninfo, int timeout_s, char *msg, siz
  * without waiting for a synchronous standby): fails on a standby or a
  * fenced server. */
 int vg_agent_pg_write_check(const char *conninfo, int timeout_s, char *msg, size_t msglen);
+/* Closes the sessions the calling thread kept open between actions. */
+void vg_agent_pg_close_all(void);
 
 /* Runs argv with env_extra ("NAME=value", NULL-ended) added to vigild's
  * environment (without its own VIGIL_* variables), stdin from /dev/null,

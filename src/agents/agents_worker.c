@@ -329,6 +329,7 @@ static void *worker_main(void *arg)
         w->running = 0;
     }
     pthread_mutex_unlock(&w->mu);
+    vg_agent_pg_close_all();
     return NULL;
 }
 
