@@ -122,7 +122,10 @@ function shell() {
   $('#app').replaceChildren(header, h('main', { id: 'main', tabindex: '-1' }));
 }
 async function logout() {
-  try { await api('POST', '/api/v1/logout'); } catch { /* gone already */ }
+  try { await api('POST', '/api/v1/logout'); } catch (e) {
+    // a mirror cannot end the session for both sites: say so, stay logged in
+    if (e.status === 503) { toast('Not logged out: ' + e.message, true); return; }
+  }
   S.user = null;
   localStorage.removeItem('vigil-session');
   showLogin();
