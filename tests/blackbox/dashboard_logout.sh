@@ -51,6 +51,9 @@ assert_eq true "$(jq -r .revoked "$VG_TMP/body")" "logout revoked the session"
 assert_eq 401 "$(code dc1 GET /api/v1/session "$copy")" "the copied cookie on dc1"
 wait_until "the copied cookie refused on dc2" refused_on dc2 "$copy"
 assert_eq 401 "$(code dc1 GET /api/v1/incidents "$copy")" "the copied cookie reading incidents"
+ended=$(curl -fsS -m 5 -H "Authorization: Bearer $TOKEN" "${URL[dc2]}/metrics" |
+    awk '$1 == "vigil_dashboard_sessions_ended" { print $2 }')
+assert_eq 1 "$ended" "vigil_dashboard_sessions_ended on dc2"
 pass "a copied cookie is refused on both sites after logout"
 
 # --- a token's session, the same
