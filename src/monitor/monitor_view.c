@@ -86,13 +86,14 @@ static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s
     const struct vg_stype_info *info = vg_stype_info(s->type);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "name", s->name, "type", info->name,
                           "unit", info->unit, "site", mon->sites[s->site], "state",
-                          sensor_state(mon, s, recorded), "values", (json_int_t)s->n_values, "rejects",
-                          (json_int_t)s->n_rejects);
+                          sensor_state(mon, s, recorded), "values", (json_int_t)s->n_values,
+                          "rejects", (json_int_t)s->n_rejects);
     if (s->device >= 0)
         json_object_set_new(o, "device", json_string(mon->devices[s->device].name));
     if (!isnan(s->pos_x))
-        json_object_set_new(o, "position", json_pack("{s:f,s:f}", "x", (double)s->pos_x, "y",
-                                                     (double)s->pos_y));
+        json_object_set_new(
+            o, "position",
+            json_pack("{s:f,s:f}", "x", (double)s->pos_x, "y", (double)s->pos_y));
     if (s->n_values) {
         json_object_set_new(o, "value", json_real(s->last_value));
         json_object_set_new(o, "time", json_integer((json_int_t)s->last_time));

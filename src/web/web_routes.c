@@ -357,8 +357,8 @@ void vg_web_logout(struct vg_call *call)
         json_decref(reply);
         return;
     }
-    if (srv->cluster && !vg_cluster_can_write(srv->cluster, why, sizeof why, primary,
-                                              sizeof primary)) {
+    if (srv->cluster &&
+        !vg_cluster_can_write(srv->cluster, why, sizeof why, primary, sizeof primary)) {
         if (primary[0])
             evhttp_add_header(evhttp_request_get_output_headers(call->req), "Vigil-Primary",
                               primary);

@@ -555,10 +555,10 @@ static void test_schema_rejects_enum_value_listing_allowed_ones(void **state)
 
 static void test_schema_accepts_floor_plan_geometry(void **state)
 {
-    json_t *out = expect_accept(
-        "{\"kind\":\"Zone\",\"name\":\"hall-a\",\"spec\":{\"site\":\"dc1\","
-        "\"plan\":{\"x\":0,\"y\":2.5,\"w\":24,\"h\":12.5}}}",
-        NULL, NULL);
+    json_t *out =
+        expect_accept("{\"kind\":\"Zone\",\"name\":\"hall-a\",\"spec\":{\"site\":\"dc1\","
+                      "\"plan\":{\"x\":0,\"y\":2.5,\"w\":24,\"h\":12.5}}}",
+                      NULL, NULL);
     json_t *plan = json_object_get(json_object_get(out, "spec"), "plan");
     assert_true(json_number_value(json_object_get(plan, "h")) == 12.5);
     json_decref(out);
@@ -587,18 +587,15 @@ static void test_schema_rejects_bad_floor_plan_naming_the_field(void **state)
                             "spec.plan: expected object, got array");
     expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":5}}",
                             "spec.plan.h", "spec.plan.h: required field is missing");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":0,\"h\":3}}",
+                            "spec.plan.w", "spec.plan.w: must be greater than 0");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":-1,\"y\":0,\"w\":2,\"h\":3}}",
+                            "spec.plan.x", "spec.plan.x: -1 is out of range 0..10000");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":\"0\",\"y\":0,\"w\":2,\"h\":3}}",
+                            "spec.plan.x", "spec.plan.x: expected number, got string");
     expect_zone_spec_reject(
-        "{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":0,\"h\":3}}", "spec.plan.w",
-        "spec.plan.w: must be greater than 0");
-    expect_zone_spec_reject(
-        "{\"site\":\"dc1\",\"plan\":{\"x\":-1,\"y\":0,\"w\":2,\"h\":3}}", "spec.plan.x",
-        "spec.plan.x: -1 is out of range 0..10000");
-    expect_zone_spec_reject(
-        "{\"site\":\"dc1\",\"plan\":{\"x\":\"0\",\"y\":0,\"w\":2,\"h\":3}}",
-        "spec.plan.x", "spec.plan.x: expected number, got string");
-    expect_zone_spec_reject(
-        "{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":2,\"h\":3,\"r\":1}}",
-        "spec.plan.r", "spec.plan.r: unknown field (known fields: x, y, w, h)");
+        "{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":2,\"h\":3,\"r\":1}}", "spec.plan.r",
+        "spec.plan.r: unknown field (known fields: x, y, w, h)");
     expect_sensor_spec_reject("\"position\":{\"x\":1}", "spec.position.y",
                               "spec.position.y: required field is missing");
     expect_sensor_spec_reject("\"position\":{\"x\":1,\"y\":10001}", "spec.position.y",

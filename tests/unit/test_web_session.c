@@ -197,7 +197,7 @@ static void test_logged_out_sessions_applied_pruned_and_snapshotted(void **unuse
     vg_state_t *st = vg_state_new();
     apply_session(st, SID_A, NOW + 100, NOW);
     apply_session(st, "NOT-A-SESSION-ID", NOW + 100, NOW); /* kept out */
-    apply_session(st, SID_B "00", NOW + 100, NOW);        /* too long: kept out */
+    apply_session(st, SID_B "00", NOW + 100, NOW);         /* too long: kept out */
     assert_true(vg_sessions_revoked(st, SID_A));
     assert_false(vg_sessions_revoked(st, SID_B));
     assert_false(vg_sessions_revoked(st, "NOT-A-SESSION-ID"));
