@@ -20,6 +20,7 @@
 #include "state/state.h"
 #include "web/logins.h"
 #include "web/session.h"
+#include "web/sessions.h"
 
 #define GET     EVHTTP_REQ_GET
 #define PUT     EVHTTP_REQ_PUT
@@ -242,7 +243,8 @@ static const char *query_token(struct vg_call *call, char *out, size_t outlen)
 
 /* The dashboard's session cookie (web/session.h), checked as a token is:
  * the role is the token's or the login's as the state holds it now, so a
- * revoked token or a changed password ends the session on both members. */
+ * revoked token, a changed password or a logout (web/sessions.h) ends the
+ * session on both members. */
 static enum vg_role session_role(struct vg_call *call)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(call->req);
@@ -260,7 +262,7 @@ static enum vg_role session_role(struct vg_call *call)
     if (role == VG_ROLE_NONE || !hash)
         return VG_ROLE_NONE;
     vg_session_fingerprint(hash, fp);
-    if (sodium_memcmp(fp, s.fingerprint, sizeof fp))
+    if (sodium_memcmp(fp, s.fingerprint, sizeof fp) || vg_sessions_revoked(st, s.sid))
         return VG_ROLE_NONE;
     call->via_session = 1;
     snprintf(call->actor, sizeof call->actor, "%s", s.subject);

@@ -113,6 +113,9 @@ static void fill_sensor(struct vg_monitor *mon, struct msensor *s, const json_t 
     const char *site = json_string_value(json_object_get(sites_by_zone, zone));
     s->site = name_index(&mon->sites, &mon->n_sites, site ? site : "");
     s->zone = name_index(&mon->zones, &mon->n_zones, zone);
+    const json_t *pos = json_object_get(json_object_get(obj, "spec"), "position");
+    s->pos_x = pos ? (float)json_number_value(json_object_get(pos, "x")) : NAN;
+    s->pos_y = pos ? (float)json_number_value(json_object_get(pos, "y")) : NAN;
     if (old) {
         s->last_time = old->last_time;
         s->last_value = old->last_value;

@@ -26,6 +26,7 @@ struct msensor {
     int64_t last_time;
     double last_value;
     uint64_t n_values, n_rejects;
+    float pos_x, pos_y; /* spec.position on the floor plan (metres), NAN none */
     uint8_t type;     /* enum vg_stype */
     uint8_t scope;    /* power-kw: 1 facility, 2 it */
     uint16_t site;    /* index in the monitor's site list */

@@ -12,22 +12,88 @@
 #include "monitor/alerts.h"
 #include "state/state.h"
 
-static const char *sensor_state(const struct vg_monitor *mon, const struct msensor *s)
+/* A suppressed instance keeps the level it had: that of its "from". */
+static int alert_rank_from(const json_t *alert)
 {
-    if (mon->primary && s->rule_idx >= 0)
-        return vg_rules_sensor_state(mon->rules, s->rule_idx);
-    return "unknown"; /* only the primary evaluates */
+    const char *from = json_string_value(json_object_get(alert, "from"));
+    return from && !strcmp(from, "critical") ? 2 : 1;
 }
 
-static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s)
+/* How bad a recorded rule state is for its sensor: stale shows over any
+ * level (as the engine's vg_rules_sensor_state), then critical, warning. */
+static int alert_rank(const json_t *alert)
+{
+    const char *to = json_string_value(json_object_get(alert, "to"));
+    if (!to)
+        return 0;
+    if (!strcmp(to, "stale"))
+        return 3;
+    if (!strcmp(to, "critical"))
+        return 2;
+    if (!strcmp(to, "warning"))
+        return 1;
+    if (!strcmp(to, "suppressed"))
+        return alert_rank_from(alert);
+    return 0; /* info */
+}
+
+/*
+ * Only the acting primary evaluates rules, but every member holds the
+ * alert facts it recorded (alerts.c): a member that is not evaluating
+ * derives each sensor's state from them, so the mirror's dashboard shows
+ * what the primary's does. A sensor the rules know and no fact is against
+ * is "ok": the primary records "stale" for one it has no fresh reading of.
+ * Returns {sensor: "stale"|"critical"|"warning"}, a new reference, or NULL
+ * on the primary.
+ */
+static json_t *recorded_states(const struct vg_monitor *mon)
+{
+    static const char *const names[] = {"ok", "warning", "critical", "stale"};
+    if (mon->primary)
+        return NULL;
+    json_t *worst = json_object(), *alert;
+    const char *id;
+    json_object_foreach(vg_alerts_active(vg_member_state(mon->member)), id, alert) {
+        const char *sensor = json_string_value(json_object_get(alert, "sensor"));
+        int rank = alert_rank(alert);
+        if (!sensor || !rank)
+            continue;
+        const char *have = json_string_value(json_object_get(worst, sensor));
+        int have_rank = 0;
+        for (int i = 1; have && i < 4; i++)
+            if (!strcmp(have, names[i]))
+                have_rank = i;
+        if (rank > have_rank)
+            json_object_set_new(worst, sensor, json_string(names[rank]));
+    }
+    return worst;
+}
+
+static const char *sensor_state(const struct vg_monitor *mon, const struct msensor *s,
+                                const json_t *recorded)
+{
+    if (s->rule_idx < 0)
+        return "unknown"; /* no rule judges it */
+    if (mon->primary)
+        return vg_rules_sensor_state(mon->rules, s->rule_idx);
+    const char *state = json_string_value(json_object_get(recorded, s->name));
+    return state ? state : "ok";
+}
+
+static json_t *sensor_json(const struct vg_monitor *mon, const struct msensor *s,
+                           const json_t *recorded)
 {
     const struct vg_stype_info *info = vg_stype_info(s->type);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "name", s->name, "type", info->name,
                           "unit", info->unit, "site", mon->sites[s->site], "state",
-                          sensor_state(mon, s), "values", (json_int_t)s->n_values, "rejects",
-                          (json_int_t)s->n_rejects);
+                          sensor_state(mon, s, recorded), "values", (json_int_t)s->n_values,
+                          "rejects", (json_int_t)s->n_rejects);
     if (s->device >= 0)
         json_object_set_new(o, "device", json_string(mon->devices[s->device].name));
+    if (!isnan(s->pos_x))
+        json_object_set_new(
+            o, "position",
+            json_pack("{s:f,s:f}", "x", (double)s->pos_x, "y", (double)s->pos_y));
     if (s->n_values) {
         json_object_set_new(o, "value", json_real(s->last_value));
         json_object_set_new(o, "time", json_integer((json_int_t)s->last_time));
@@ -39,6 +105,7 @@ json_t *vg_monitor_sensors(vg_monitor_t *mon, const char *site, const char *zone
 {
     vg_monitor_settle(mon);
     json_t *out = json_array();
+    json_t *recorded = recorded_states(mon);
     for (size_t i = 0; i < mon->n_sensors; i++) {
         const struct msensor *s = &mon->sensors[i];
         if (site && strcmp(site, mon->sites[s->site]) != 0)
@@ -46,11 +113,12 @@ json_t *vg_monitor_sensors(vg_monitor_t *mon, const char *site, const char *zone
         const char *z = mon->zones[s->zone];
         if (zone && strcmp(zone, z) != 0)
             continue;
-        json_t *o = sensor_json(mon, s);
+        json_t *o = sensor_json(mon, s, recorded);
         if (*z)
             json_object_set_new(o, "zone", json_string(z));
         json_array_append_new(out, o);
     }
+    json_decref(recorded);
     return out;
 }
 
@@ -74,6 +142,7 @@ static json_t *device_json(const struct mdevice *d)
 static json_t *sites_json(const struct vg_monitor *mon)
 {
     json_t *sites = json_object();
+    json_t *recorded = recorded_states(mon);
     for (size_t k = 0; k < mon->n_sites; k++) {
         double facility = 0, it = 0;
         size_t n = 0, n_crit = 0, n_warn = 0, n_stale = 0;
@@ -82,7 +151,7 @@ static json_t *sites_json(const struct vg_monitor *mon)
             if (s->site != k)
                 continue;
             n++;
-            const char *state = sensor_state(mon, s);
+            const char *state = sensor_state(mon, s, recorded);
             n_crit += !strcmp(state, "critical");
             n_warn += !strcmp(state, "warning");
             n_stale += !strcmp(state, "stale");
@@ -102,6 +171,7 @@ static json_t *sites_json(const struct vg_monitor *mon)
         else
             json_decref(o);
     }
+    json_decref(recorded);
     return sites;
 }
 

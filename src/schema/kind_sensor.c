@@ -9,7 +9,10 @@
  *
  * A dew-point sensor may instead be derived: {derive: {temperature: NAME,
  * humidity: NAME}}. A power-kw sensor says whether it measures the whole
- * facility or the IT load (scope), which gives the site's PUE.
+ * facility or the IT load (scope), which gives the site's PUE. position
+ * places it inside its zone's rectangle on the dashboard's floor plan:
+ * metres, not a rack name, so a sensor on a wall, a pipe or a door, where
+ * there is no rack, has a place too (plan.c).
  */
 #include "schema/schema.h"
 
@@ -35,6 +38,9 @@ static const struct vg_field sensor_fields[] = {
      "dew-point only: {temperature: SENSOR, humidity: SENSOR}"},
     {"builtin_rules", VG_F_BOOL, 0, NULL, 0, 0,
      "apply the built-in rule pack of the type (default true)"},
+    {"position", VG_F_OBJECT, 0, NULL, 0, 0,
+     "where the sensor is drawn on the floor plan: {x, y} in metres from the top-left corner "
+     "of its Zone's plan rectangle, each 0 to 10000"},
     {.name = NULL},
 };
 
@@ -108,6 +114,10 @@ static int check_derive(const json_t *spec, const json_t *derive, char *err, siz
 static int sensor_check(const json_t *spec, char *err, size_t errlen, char *field,
                         size_t fieldlen)
 {
+    const json_t *position = json_object_get(spec, "position");
+    if (position &&
+        vg_schema_check_plan(position, "spec.position", 0, err, errlen, field, fieldlen))
+        return -EINVAL;
     const json_t *derive = json_object_get(spec, "derive");
     if (derive)
         return check_derive(spec, derive, err, errlen, field, fieldlen);

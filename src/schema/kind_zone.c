@@ -6,7 +6,8 @@
  * two_person_rule makes its doors open only for two authorised badges, and
  * ashrae_class is the thermal envelope the room is run to, which the default
  * temperature and humidity rules follow. The site is named, not embedded, so
- * a zone can be declared before or after its Site.
+ * a zone can be declared before or after its Site. plan places the zone on
+ * its floor's drawn plan in the dashboard (plan.c).
  */
 #include "schema/schema.h"
 
@@ -30,13 +31,21 @@ static const struct vg_field zone_fields[] = {
      "doors into the zone open only when two authorised badges are presented"},
     {"ashrae_class", VG_F_ENUM, 0, ashrae_classes, 0, 0,
      "ASHRAE thermal class the room is run to (A1 is the narrowest envelope)"},
+    {"plan", VG_F_OBJECT, 0, NULL, 0, 0,
+     "where the zone is drawn on its floor's plan: {x, y, w, h} in metres, x and y of its "
+     "top-left corner from the plan's top-left, w and h its width and depth (greater than 0), "
+     "each at most 10000; zones without a plan are shown as cards"},
     {.name = NULL}, /* end of table */
 };
 
-/* The table's range is inclusive; a zone of zero area is a typo, not a room. */
+/* The table's range is inclusive; a zone of zero area (or size on its plan)
+ * is a typo, not a room. */
 static int zone_check(const json_t *spec, char *err, size_t errlen, char *field,
                       size_t fieldlen)
 {
+    const json_t *plan = json_object_get(spec, "plan");
+    if (plan && vg_schema_check_plan(plan, "spec.plan", 1, err, errlen, field, fieldlen))
+        return -EINVAL;
     const json_t *area = json_object_get(spec, "area_m2");
     if (!area || json_number_value(area) > 0)
         return 0;

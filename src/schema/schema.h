@@ -155,6 +155,17 @@ int vg_schema_fail(char *err, size_t errlen, char *field, size_t fieldlen, const
 int vg_schema_check_fields(const struct vg_field *fields, const json_t *obj, const char *path,
                            char *err, size_t errlen, char *field, size_t fieldlen);
 
+/* Floor-plan geometry (docs/dashboard.md, "Floor plan"): a Zone's
+ * spec.plan {x, y, w, h} is its rectangle on its floor's plan and a
+ * Sensor's spec.position {x, y} its place inside its zone's rectangle,
+ * all in metres from the top-left corner, 0..VG_PLAN_MAX_M. */
+#define VG_PLAN_MAX_M 10000
+extern const struct vg_field vg_plan_rect_fields[];  /* x, y, w, h */
+extern const struct vg_field vg_plan_point_fields[]; /* x, y */
+/* For check hooks: obj (at path) is a rectangle (with_size) or a point. */
+int vg_schema_check_plan(const json_t *obj, const char *path, int with_size, char *err,
+                         size_t errlen, char *field, size_t fieldlen);
+
 /* The kind's schema as JSON (for GET /api/v1/kinds). New reference. */
 json_t *vg_schema_describe(const struct vg_kind *kind);
 

@@ -8,12 +8,14 @@
 #include "monitor/alerts.h"
 #include "protect/protect_data.h"
 #include "web/logins.h"
+#include "web/sessions.h"
 
 const struct vg_service_data *const vg_service_data[] = {
     &vg_alerts_data,    /* the facility monitor's rule states */
     &vg_incidents_data, /* incidents, their pages and acknowledgements */
     &vg_protect_data,   /* the switchover freeze, cooldown and decisions */
     &vg_logins_data,    /* people's dashboard logins (password hashes, roles) */
+    &vg_sessions_data,  /* dashboard sessions logged out before their expiry */
     NULL,
 };
 

@@ -144,6 +144,7 @@ const char *vg_record_type_name(uint16_t type)
         [VG_REC_INCIDENT] = "incident",
         [VG_REC_PROTECT] = "protect",
         [VG_REC_LOGIN] = "login",
+        [VG_REC_SESSION] = "session",
     };
     return type < VG_ARRAY_LEN(names) ? names[type] : NULL;
 }

@@ -41,6 +41,8 @@ enum vg_record_type {
                                 "unfreeze", ...} (protect/protect_data.h) */
     VG_REC_LOGIN = 16,       /* a person's dashboard login: {"op":"set","person","hash","role",
                                 "actor","time"} or {"op":"delete","person",..} (web/logins.h) */
+    VG_REC_SESSION = 17,     /* a dashboard session ended: {"op":"revoke","sid","until","actor",
+                                "time"} (web/sessions.h) */
 };
 
 typedef struct vg_record {

@@ -6,8 +6,9 @@
 
 #include <sodium.h>
 
-#define SESSION_AD   "vigil session 1"
-#define SESSION_BODY (1 + 1 + VG_SESSION_SUBJECT + 8 + 8 + 16)
+#define SESSION_AD   "vigil session 2" /* 2: with the session id */
+#define SESSION_BODY (1 + 1 + VG_SESSION_SUBJECT + 8 + 8 + 16 + 16)
+#define SID_AT       (34 + VG_SESSION_SUBJECT)
 #define SESSION_RAW  (4 + SESSION_BODY + VG_SEAL_OVERHEAD)
 
 static void put64(uint8_t *p, uint64_t v)
@@ -32,12 +33,20 @@ void vg_session_fingerprint(const char *stored_hash, uint8_t out[8])
 int vg_session_make(const vg_keyring_t *kr, struct vg_session *s, char *text, size_t outlen)
 {
     uint8_t body[SESSION_BODY] = {0}, raw[SESSION_RAW], csrf[16];
-    size_t n = strlen(s->subject);
+    size_t n = strlen(s->subject), sid_len = 0;
     if (n >= VG_SESSION_SUBJECT)
         return -ENAMETOOLONG;
     if (outlen <
         sodium_base64_ENCODED_LEN(SESSION_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
         return -ENOSPC;
+    if (!s->sid[0]) {
+        randombytes_buf(body + SID_AT, 16);
+        sodium_bin2hex(s->sid, sizeof s->sid, body + SID_AT, 16);
+    } else if (sodium_hex2bin(body + SID_AT, 16, s->sid, strlen(s->sid), NULL, &sid_len,
+                              NULL) ||
+               sid_len != 16) {
+        return -EINVAL;
+    }
     randombytes_buf(csrf, sizeof csrf);
     sodium_bin2hex(s->csrf, sizeof s->csrf, csrf, sizeof csrf);
     body[0] = (uint8_t)s->kind;
@@ -87,6 +96,7 @@ int vg_session_open(const vg_keyring_t *kr, const char *text, int64_t now_ms,
     memcpy(out->fingerprint, body + 2 + VG_SESSION_SUBJECT, 8);
     out->expires_ms = (int64_t)get64(body + 10 + VG_SESSION_SUBJECT);
     sodium_bin2hex(out->csrf, sizeof out->csrf, body + 18 + VG_SESSION_SUBJECT, 16);
+    sodium_bin2hex(out->sid, sizeof out->sid, body + SID_AT, 16);
     if (out->expires_ms <= now_ms)
         rc = -ETIME;
 out:

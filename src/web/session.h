@@ -7,9 +7,11 @@
  * data key (XChaCha20-Poly1305, the keyring both sites hold, as the
  * acknowledge links are): nobody can forge or alter one, and after a
  * failover the new primary opens the sessions the old one made. Nothing is
- * stored per session; a session ends at its expiry, when its token is
- * revoked, or when the person's password changes (the fingerprint of the
- * stored hash no longer matches).
+ * stored per live session; a session ends at its expiry, when its token is
+ * revoked, when the person's password changes (the fingerprint of the
+ * stored hash no longer matches), or when it logs out: its id (random,
+ * kept when the cookie is renewed) then goes into the replicated list of
+ * ended sessions (sessions.h), which both members check.
  */
 #ifndef VG_WEB_SESSION_H
 #define VG_WEB_SESSION_H
@@ -34,13 +36,14 @@ struct vg_session {
     uint8_t fingerprint[8]; /* of the stored secret hash it was made from */
     int64_t expires_ms;
     char csrf[VG_SESSION_CSRF_HEX]; /* sent back in X-Vigil-CSRF on every change */
+    char sid[VG_SESSION_CSRF_HEX];  /* the session's id, hex; "" asks make for a new one */
 };
 
 /* The fingerprint of a stored hash (a token's or a login's). */
 void vg_session_fingerprint(const char *stored_hash, uint8_t out[8]);
 
-/* Fills s->csrf with a fresh secret and seals s into text (outlen >=
- * VG_SESSION_TEXT_MAX). */
+/* Fills s->csrf with a fresh secret (and s->sid with a new id when it is
+ * "") and seals s into text (outlen >= VG_SESSION_TEXT_MAX). */
 int vg_session_make(const vg_keyring_t *kr, struct vg_session *s, char *text, size_t outlen);
 
 /* Opens a cookie value; -EINVAL if it is not one vigil sealed, -ETIME if

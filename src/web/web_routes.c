@@ -19,12 +19,14 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "core/names.h"
 #include "core/say.h"
 #include "state/state.h"
 #include "store/record.h"
 #include "web/logins.h"
 #include "web/session.h"
+#include "web/sessions.h"
 
 #define PASSWORD_MIN 10
 #define PASSWORD_MAX 1024
@@ -323,12 +325,65 @@ void vg_web_login(struct vg_call *call)
     json_decref(body);
 }
 
+/* The session the request's cookie holds, if it is one that works. */
+static int open_session(struct vg_call *call, struct vg_session *out)
+{
+    const char *cookie =
+        evhttp_find_header(evhttp_request_get_input_headers(call->req), "Cookie");
+    char text[VG_SESSION_TEXT_MAX];
+    int rc = cookie ? vg_session_cookie(cookie, VG_SESSION_COOKIE, text, sizeof text) : -ENOENT;
+    if (!rc)
+        rc = vg_session_open(vg_member_keys(call->srv->member), text, vg_wall_ms(), out);
+    sodium_memzero(text, sizeof text);
+    if (!rc && vg_sessions_revoked(vg_member_state(call->srv->member), out->sid))
+        rc = -ENOENT;
+    return rc;
+}
+
+/* Logging out ends the session on both members, not only in this browser:
+ * a copy of the cookie is refused from then on. That is a record, so only
+ * the acting primary can do it; elsewhere the answer is 503 naming the
+ * primary and the cookie is kept, so the person can log out there. */
 void vg_web_logout(struct vg_call *call)
 {
-    set_cookie(call->srv, call->req, "", 0);
-    json_t *reply = json_pack("{s:b}", "logged_out", 1);
-    vg_api_reply_json(call->srv, call->req, 200, reply);
-    json_decref(reply);
+    struct vg_session s;
+    struct vg_server *srv = call->srv;
+    char why[512], primary[64] = "";
+    int64_t now = vg_wall_ms();
+    if (open_session(call, &s)) { /* nothing that works to end: just forget it */
+        set_cookie(srv, call->req, "", 0);
+        json_t *reply = json_pack("{s:b, s:b}", "logged_out", 1, "revoked", 0);
+        vg_api_reply_json(srv, call->req, 200, reply);
+        json_decref(reply);
+        return;
+    }
+    if (srv->cluster &&
+        !vg_cluster_can_write(srv->cluster, why, sizeof why, primary, sizeof primary)) {
+        if (primary[0])
+            evhttp_add_header(evhttp_request_get_output_headers(call->req), "Vigil-Primary",
+                              primary);
+        vg_api_reply_error(srv, call->req, 503, NULL,
+                           "not logged out: %s; log out on the primary%s%s", why,
+                           primary[0] ? " " : "", primary);
+        return;
+    }
+    if (vg_sessions_n_revoked(vg_member_state(srv->member), now) >= VG_SESSIONS_REVOKED_MAX) {
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "60");
+        vg_api_reply_error(srv, call->req, 503, NULL,
+                           "not logged out: %d sessions were ended in the last %lld hours "
+                           "(the bound); retry later",
+                           VG_SESSIONS_REVOKED_MAX, VG_SESSION_TTL_MS / 3600000);
+        return;
+    }
+    /* no cookie of this session, renewed or not, expires later than this */
+    json_t *payload = json_pack("{s:s, s:s, s:I, s:s, s:I}", "op", "revoke", "sid", s.sid,
+                                "until", (json_int_t)(now + VG_SESSION_TTL_MS), "actor",
+                                s.subject, "time", (json_int_t)now);
+    json_t *answer = json_pack("{s:b, s:b}", "logged_out", 1, "revoked", 1);
+    set_cookie(srv, call->req, "", 0);
+    vg_info("dashboard logout: %s", s.subject);
+    vg_api_submit_answer(call, VG_REC_SESSION, payload, 200, answer);
+    json_decref(payload);
 }
 
 /* A session past half its life is sealed again with a new expiry (and CSRF

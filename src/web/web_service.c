@@ -25,6 +25,7 @@
 #include "core/say.h"
 #include "web/assets.h"
 #include "web/logins.h"
+#include "web/sessions.h"
 #include "web/web_int.h"
 
 #define STREAM_MAX_UNSENT (64u << 10)
@@ -276,11 +277,17 @@ static void metrics(void *instance, vg_buf_t *out)
         "# TYPE vigil_dashboard_logins_total counter\n"
         "vigil_dashboard_logins_total{result=\"ok\"} %llu\n"
         "vigil_dashboard_logins_total{result=\"failed\"} %llu\n"
-        "vigil_dashboard_logins_total{result=\"limited\"} %llu\n",
+        "vigil_dashboard_logins_total{result=\"limited\"} %llu\n"
+        "# HELP vigil_dashboard_sessions_ended Sessions logged out whose cookies could "
+        "still be presented (refused on both sites).\n"
+        "# TYPE vigil_dashboard_sessions_ended gauge\nvigil_dashboard_sessions_ended %zu\n"
+        "vigil_dashboard_sessions_ended_bound %d\n",
         web->n_streams, VG_WEB_MAX_STREAMS, (unsigned long long)web->n_refused,
         (unsigned long long)web->n_dropped, vg_web_assets_gzip_total,
         (unsigned long long)web->n_login_ok, (unsigned long long)web->n_login_failed,
-        (unsigned long long)web->n_login_limited);
+        (unsigned long long)web->n_login_limited,
+        vg_sessions_n_revoked(vg_member_state(web->member), vg_wall_ms()),
+        VG_SESSIONS_REVOKED_MAX);
 }
 
 static const struct vg_route routes[] = {

@@ -4,8 +4,10 @@
 # file) against two sites and a witness on loopback with the demo's
 # manifests. A person logs in (after a refused try), sees both sites,
 # watches an incident appear and acknowledges it, sees a switchover on the
-# overview, and goes on on the other site with the same session; a viewer
-# is refused; axe-core finds no serious violation. Screenshots are kept in
+# overview, and goes on on the other site with the same session; the mirror
+# draws a floor plan (tests/fixtures/dashboard/floor-plan.yaml) with the
+# primary's sensor states; a viewer is refused; axe-core finds no serious
+# violation. Screenshots are kept in
 # $VG_BUILD/test-artifacts/dashboard and their paths printed. Before it,
 # curl checks how the files are served (gzip, ETag/304, caching, CSP);
 # after it, that the cookie is Secure over TLS.
@@ -38,8 +40,8 @@ wait_until "dc1 is primary" is_primary dc1
 m_start dc2
 wait_until "dc2 is an in-sync mirror" is_mirror_in_sync dc2 dc1
 export VIGIL_SERVER=${URL[dc1]}
-for f in demo-dc1 demo-dc2 demo-oncall; do
-    "$VIGIL" apply -f "$VG_SOURCE/examples/$f.yaml" >/dev/null || fail "apply $f"
+for f in examples/demo-dc1 examples/demo-dc2 examples/demo-oncall tests/fixtures/dashboard/floor-plan; do
+    "$VIGIL" apply -f "$VG_SOURCE/$f.yaml" >/dev/null || fail "apply $f"
 done
 PASSWORD="night shift $RANDOM$RANDOM"
 echo "$PASSWORD" | "$VIGIL" passwd noor --role operator 2>/dev/null || fail "vigil passwd noor"

@@ -19,6 +19,11 @@ assert_contains "$out" "Sensor: one measured quantity" "the kind's help"
 grep -Eq '^  zone +required +name' <<<"$out" || fail "zone not shown as a required name: $out"
 out=$("$VIGIL" explain Sensor type) || fail "vigil explain Sensor type"
 assert_contains "$out" "one of: temperature, humidity" "the enum of a field"
+out=$("$VIGIL" explain Zone) || fail "vigil explain Zone"
+grep -Eq '^  plan +object' <<<"$out" && [[ $out == *"{x, y, w, h} in metres"* ]] ||
+    fail "explain Zone does not show the floor plan: $out"
+out=$("$VIGIL" explain Sensor position) || fail "vigil explain Sensor position"
+assert_contains "$out" "{x, y} in metres from the top-left corner of its Zone" "a sensor's position"
 assert_eq "$(vg_api GET /api/v1/kinds | cut -d' ' -f2- | jq -c '.items[] | select(.kind=="Zone")')" \
     "$("$VIGIL" explain zone -o json | jq -c .)" "-o json is the server's schema"
 rc=0

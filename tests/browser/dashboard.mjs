@@ -2,6 +2,7 @@
 // cluster that tests/blackbox/dashboard.sh started, as a person would:
 // a refused login, a login, both sites on the overview, an incident
 // appearing live and acknowledged, a switchover seen on the screen, the
+// mirror's floor plan coloured by the primary's states, the
 // session opened by the other site, a viewer refused, axe-core's check,
 // and screenshots of every page (printed, kept in $OUT).
 import { createRequire } from 'node:module';
@@ -138,6 +139,36 @@ try {
   await page.waitForTimeout(400);
   await shot(page, '03-overview-after-switchover');
 
+  // 6b. the mirror (dc1 now) draws the floor plan with the states the primary
+  // decides: a leak under hall B's floor, read by dc1 and judged by dc2
+  const leak = await api(DC1, 'POST', '/api/v1/sim/dc1-b-sim', { scenario: 'leak' });
+  check(leak.status === 200, `the leak scenario starts on hall B's simulator at dc1 (${leak.status})`);
+  await page.goto(DC1 + '/#/floor/dc1');
+  await page.locator('svg.plan .zp').first().waitFor({ timeout: 8000 });
+  const dc1role = await api(DC1, 'GET', '/api/v1/cluster');
+  check(dc1role.json && dc1role.json.role === 'mirror', `the floor page is served by the mirror (dc1: ${dc1role.json && dc1role.json.role})`);
+  check(await page.locator('svg.plan .zp').count() === 3, 'the plan draws the three zones that have plan coordinates');
+  const leakDot = page.locator('svg.plan .dot[data-sensor="dc1-b-hall-leak-west"]');
+  await page.waitForFunction(() => {
+    const d = document.querySelector('svg.plan .dot[data-sensor="dc1-b-hall-leak-west"]');
+    return d && d.classList.contains('critical');
+  }, null, { timeout: 15000 });
+  const dots = await page.locator('svg.plan .dot').evaluateAll((ds) => ds.map((d) => d.getAttribute('class')));
+  const okDots = dots.filter((c) => c === 'dot ok').length;
+  check(dots.length === 18, `the plan draws the 18 sensors (${dots.length})`);
+  check(okDots >= 10 && !dots.some((c) => c.includes('unknown')), `the mirror colours the dots by the primary's states (${okDots} ok, none unknown)`);
+  check(await page.locator('svg.plan .zp.critical[data-zone="dc1-b-hall"]').count() === 1, 'hall B is drawn critical');
+  check(await page.locator('.tile.ok, .tile.warning, .tile.critical').count() > 0 && await page.locator('.tile.unknown').count() === 0,
+    'the zones without a plan are cards with coloured tiles on the mirror');
+  await leakDot.focus();
+  check((await leakDot.getAttribute('aria-label')) === 'dc1-b-hall-leak-west: ALARM, critical', 'a dot names its sensor, value and state');
+  check((await page.locator('.readout').innerText()).includes('dc1-b-hall-leak-west'), 'focusing a dot shows its reading');
+  await page.waitForTimeout(5600); // a tick redraws the plan: the focus stays on the dot
+  check(await page.evaluate(() => document.activeElement && document.activeElement.dataset.sensor === 'dc1-b-hall-leak-west'),
+    'the focus stays on the dot while the plan redraws');
+  await shot(page, '04-floor-plan-dc1-mirror');
+  await axe(page, '#/floor/dc1 (a plan, on the mirror)');
+
   // 7. the same session on the other site (the new primary), without logging in again
   await page.goto(DC2 + '/#/overview');
   await page.locator('[data-site="dc1"]').waitFor({ timeout: 5000 });
@@ -161,7 +192,7 @@ try {
   await axe(page, '#/access/dc2');
 
   // 9. the other pages, and their accessibility
-  for (const [hash, name] of [['#/floor/dc2', '04-floor-dc2'], ['#/power/dc1', '05-power-dc1'], ['#/climate/dc1', '06-climate-dc1'],
+  for (const [hash, name] of [['#/floor/dc2', '04b-floor-dc2'], ['#/power/dc1', '05-power-dc1'], ['#/climate/dc1', '06-climate-dc1'],
     ['#/incidents/all', '07-incidents'], ['#/incident/' + id, '08-incident'], ['#/events', '10-events']]) {
     await page.goto(DC2 + '/' + hash);
     await page.locator('main section.panel').first().waitFor({ timeout: 8000 });

@@ -553,6 +553,57 @@ static void test_schema_rejects_enum_value_listing_allowed_ones(void **state)
                             "spec.ashrae_class: 'a1' is not one of A1, A2, A3, A4");
 }
 
+static void test_schema_accepts_floor_plan_geometry(void **state)
+{
+    json_t *out =
+        expect_accept("{\"kind\":\"Zone\",\"name\":\"hall-a\",\"spec\":{\"site\":\"dc1\","
+                      "\"plan\":{\"x\":0,\"y\":2.5,\"w\":24,\"h\":12.5}}}",
+                      NULL, NULL);
+    json_t *plan = json_object_get(json_object_get(out, "spec"), "plan");
+    assert_true(json_number_value(json_object_get(plan, "h")) == 12.5);
+    json_decref(out);
+    out = expect_accept("{\"kind\":\"Sensor\",\"name\":\"t1\",\"spec\":{\"zone\":\"hall-a\","
+                        "\"device\":\"d\",\"type\":\"temperature\","
+                        "\"position\":{\"x\":3,\"y\":0.5}}}",
+                        NULL, NULL);
+    json_t *pos = json_object_get(json_object_get(out, "spec"), "position");
+    assert_true(json_number_value(json_object_get(pos, "y")) == 0.5);
+    json_decref(out);
+}
+
+static void expect_sensor_spec_reject(const char *extra, const char *field, const char *message)
+{
+    char text[8192];
+    snprintf(text, sizeof text,
+             "{\"kind\":\"Sensor\",\"name\":\"t1\",\"spec\":{\"zone\":\"hall-a\","
+             "\"device\":\"d\",\"type\":\"temperature\",%s}}",
+             extra);
+    expect_reject(text, field, message);
+}
+
+static void test_schema_rejects_bad_floor_plan_naming_the_field(void **state)
+{
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":[1,2,3,4]}", "spec.plan",
+                            "spec.plan: expected object, got array");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":5}}",
+                            "spec.plan.h", "spec.plan.h: required field is missing");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":0,\"h\":3}}",
+                            "spec.plan.w", "spec.plan.w: must be greater than 0");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":-1,\"y\":0,\"w\":2,\"h\":3}}",
+                            "spec.plan.x", "spec.plan.x: -1 is out of range 0..10000");
+    expect_zone_spec_reject("{\"site\":\"dc1\",\"plan\":{\"x\":\"0\",\"y\":0,\"w\":2,\"h\":3}}",
+                            "spec.plan.x", "spec.plan.x: expected number, got string");
+    expect_zone_spec_reject(
+        "{\"site\":\"dc1\",\"plan\":{\"x\":0,\"y\":0,\"w\":2,\"h\":3,\"r\":1}}", "spec.plan.r",
+        "spec.plan.r: unknown field (known fields: x, y, w, h)");
+    expect_sensor_spec_reject("\"position\":{\"x\":1}", "spec.position.y",
+                              "spec.position.y: required field is missing");
+    expect_sensor_spec_reject("\"position\":{\"x\":1,\"y\":10001}", "spec.position.y",
+                              "spec.position.y: 10001 is out of range 0..10000");
+    expect_sensor_spec_reject("\"position\":\"rack A3\"", "spec.position",
+                              "spec.position: expected object, got string");
+}
+
 static void test_schema_rejects_invalid_name_reference(void **state)
 {
     expect_zone_spec_reject("{\"site\":\"DC 1\"}", "spec.site",
@@ -859,6 +910,8 @@ int main(void)
         cmocka_unit_test(test_schema_kind_tables_are_well_formed),
         cmocka_unit_test(test_schema_describe_lists_fields_with_types_and_bounds),
         cmocka_unit_test(test_schema_describe_zone_shows_number_and_name_types),
+        cmocka_unit_test(test_schema_accepts_floor_plan_geometry),
+        cmocka_unit_test(test_schema_rejects_bad_floor_plan_naming_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

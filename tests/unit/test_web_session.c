@@ -1,8 +1,9 @@
 /*
  * test_web_session.c - the dashboard's session cookie and the logins
  * slice: a cookie opens on any member holding the same keyring and on no
- * other, an altered, truncated or expired one is refused, and people's
- * logins are applied, kept out when malformed, and survive a snapshot.
+ * other, an altered, truncated or expired one is refused, a renewed one
+ * keeps its session id, people's logins are applied, kept out when
+ * malformed, and survive a snapshot, and so do logged-out sessions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "store/record.h"
 #include "web/logins.h"
 #include "web/session.h"
+#include "web/sessions.h"
 
 static const uint8_t key_a[VG_KEY_BYTES] = {1, 2, 3};
 static const uint8_t key_b[VG_KEY_BYTES] = {9, 9, 9};
@@ -92,6 +94,27 @@ static void test_session_renewed_past_half_its_life(void **unused)
     assert_true(vg_session_due_renewal(&s, NOW + VG_SESSION_TTL_MS / 2));
 }
 
+static void test_renewed_session_keeps_its_id(void **unused)
+{
+    vg_keyring_t *kr = vg_keyring_new_from_bytes(key_a, 1);
+    struct vg_session made, other, got;
+    char text[VG_SESSION_TEXT_MAX], again[VG_SESSION_TEXT_MAX];
+    make(kr, &made, text);
+    make(kr, &other, again);
+    assert_int_equal(strlen(made.sid), 32);
+    assert_string_not_equal(made.sid, other.sid); /* each login: a new session */
+    assert_int_equal(vg_session_open(kr, text, NOW, &got), 0);
+    assert_string_equal(got.sid, made.sid);
+    got.expires_ms = NOW + 2000; /* what renew_session does */
+    assert_int_equal(vg_session_make(kr, &got, again, sizeof again), 0);
+    assert_string_not_equal(again, text);
+    assert_int_equal(vg_session_open(kr, again, NOW, &got), 0);
+    assert_string_equal(got.sid, made.sid);
+    snprintf(got.sid, sizeof got.sid, "not hex");
+    assert_int_equal(vg_session_make(kr, &got, again, sizeof again), -EINVAL);
+    vg_keyring_free(kr);
+}
+
 static void test_cookie_header_parsing(void **unused)
 {
     char v[32];
@@ -157,6 +180,60 @@ static void test_logins_applied_kept_out_and_snapshotted(void **unused)
     vg_state_free(st);
 }
 
+static void apply_session(vg_state_t *st, const char *sid, long long until, long long time)
+{
+    json_t *p = json_pack("{s:s, s:s, s:I, s:s, s:I}", "op", "revoke", "sid", sid, "until",
+                          (json_int_t)until, "actor", "noor", "time", (json_int_t)time);
+    assert_int_equal(
+        vg_state_apply(st, 1, vg_state_applied_index(st) + 1, VG_REC_SESSION, p, NULL), 0);
+    json_decref(p);
+}
+
+#define SID_A "00112233445566778899aabbccddeeff"
+#define SID_B "ffeeddccbbaa99887766554433221100"
+
+static void test_logged_out_sessions_applied_pruned_and_snapshotted(void **unused)
+{
+    vg_state_t *st = vg_state_new();
+    apply_session(st, SID_A, NOW + 100, NOW);
+    apply_session(st, "NOT-A-SESSION-ID", NOW + 100, NOW); /* kept out */
+    apply_session(st, SID_B "00", NOW + 100, NOW);         /* too long: kept out */
+    assert_true(vg_sessions_revoked(st, SID_A));
+    assert_false(vg_sessions_revoked(st, SID_B));
+    assert_false(vg_sessions_revoked(st, "NOT-A-SESSION-ID"));
+    assert_int_equal(vg_sessions_n_revoked(st, NOW), 1);
+    assert_int_equal(vg_sessions_n_revoked(st, NOW + 100), 0);
+
+    vg_buf_t text = VG_BUF_INIT;
+    vg_state_dump(st, &text);
+    json_t *dump = json_loadb((const char *)text.data, text.len, 0, NULL);
+    vg_state_t *back = vg_state_new();
+    char err[256];
+    assert_int_equal(vg_state_load(back, dump, err, sizeof err), 0);
+    assert_true(vg_sessions_revoked(back, SID_A));
+    json_decref(dump);
+    vg_buf_release(&text);
+
+    /* a logout after every cookie of the first expired drops the first */
+    apply_session(back, SID_B, NOW + 500, NOW + 100);
+    assert_false(vg_sessions_revoked(back, SID_A));
+    assert_true(vg_sessions_revoked(back, SID_B));
+    vg_state_free(back);
+    vg_state_free(st);
+}
+
+static void test_logged_out_sessions_are_bounded(void **unused)
+{
+    vg_state_t *st = vg_state_new();
+    char sid[VG_SESSION_ID_HEX];
+    for (int i = 0; i < VG_SESSIONS_REVOKED_MAX + 10; i++) {
+        snprintf(sid, sizeof sid, "%032x", i);
+        apply_session(st, sid, NOW + 100, NOW);
+    }
+    assert_int_equal(vg_sessions_n_revoked(st, NOW), VG_SESSIONS_REVOKED_MAX);
+    vg_state_free(st);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -168,6 +245,9 @@ int main(void)
         cmocka_unit_test(test_session_renewed_past_half_its_life),
         cmocka_unit_test(test_cookie_header_parsing),
         cmocka_unit_test(test_logins_applied_kept_out_and_snapshotted),
+        cmocka_unit_test(test_renewed_session_keeps_its_id),
+        cmocka_unit_test(test_logged_out_sessions_applied_pruned_and_snapshotted),
+        cmocka_unit_test(test_logged_out_sessions_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,12 +10,13 @@ const S = { user: null, role: null, csrf: null, page: 'overview', arg: null, wal
 const canAct = () => S.role === 'admin' || S.role === 'operator';
 
 // ---- DOM helpers ----
+// The floor plan's tags are made in SVG's namespace.
+const SVG_TAGS = new Set(['svg', 'g', 'rect', 'circle', 'text', 'title', 'line']);
 function h(tag, attrs, ...kids) {
-  const el = document.createElement(tag);
+  const el = SVG_TAGS.has(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : v);
   }
   for (const kid of kids.flat(Infinity)) {
@@ -122,7 +123,10 @@ function shell() {
   $('#app').replaceChildren(header, h('main', { id: 'main', tabindex: '-1' }));
 }
 async function logout() {
-  try { await api('POST', '/api/v1/logout'); } catch { /* gone already */ }
+  try { await api('POST', '/api/v1/logout'); } catch (e) {
+    // a mirror cannot end the session for both sites: say so, stay logged in
+    if (e.status === 503) { toast('Not logged out: ' + e.message, true); return; }
+  }
   S.user = null;
   localStorage.removeItem('vigil-session');
   showLogin();
@@ -168,7 +172,7 @@ async function refresh(tick) {
       main.replaceChildren(...[].concat(nodes));
       if (S.afterRender) { S.afterRender(); S.afterRender = null; }
       if (key) {
-        const again = [...main.querySelectorAll('a,button,input')].find((x) => focusKey(x) === key);
+        const again = [...main.querySelectorAll('a,button,input,[tabindex="0"]')].find((x) => focusKey(x) === key);
         if (again) again.focus();
       }
     }
@@ -378,14 +382,88 @@ async function sitesAndSensors(site) {
 const WORDS = { 'door-contact': ['open', 'closed'], 'door-forced': ['FORCED', 'ok'], 'camera-reachable': ['online', 'OFFLINE'],
   'mains-status': ['on', 'LOST'], 'ats-position': ['generator', 'mains'], 'generator-running': ['running', 'standby'],
   'cooling-running': ['running', 'STOPPED'], 'gas-armed': ['armed', 'disarmed'] };
-function tile(s) {
+function valText(s) {
   const words = WORDS[s.type] || ['ALARM', 'clear'];
-  const val = s.type === 'ups-status' ? (s.state === 'ok' ? 'normal' : s.state) // a bit mask of NUT flags
+  return s.type === 'ups-status' ? (s.state === 'ok' ? 'normal' : s.state) // a bit mask of NUT flags
     : s.unit ? fmt(s.value, s.unit) : s.value === undefined ? '—' : s.value ? words[0] : words[1];
+}
+function tile(s) {
+  const val = valText(s);
   const state = s.stale ? 'stale' : s.state;
   return h('div', { class: 'tile ' + state, title: `${s.name}: ${state}`, 'data-sensor': s.name },
     h('div', { class: 'n' }, s.name.replace(/^[^-]+-[^-]+-[^-]+-/, '')), h('div', { class: 'v' }, val),
     h('div', { class: 'n' }, s.type));
+}
+const RANK = { critical: 0, warning: 1, stale: 2, unknown: 3, info: 4, ok: 5 };
+const worstOf = (list) => list.reduce((w, x) => (RANK[x.state] < RANK[w] ? x.state : w), 'ok');
+function zoneCard(z, s) {
+  const worst = worstOf(s);
+  return h('section', { class: 'panel zone' + (z.spec && z.spec.area_m2 >= 150 ? ' wide' : ''), 'aria-label': 'zone ' + z.name },
+    h('div', { class: 'head actions' }, h('h3', {}, z.description || z.name), badge(s.length ? worst : 'no sensors', sevClass[worst] || 'stale')),
+    h('div', { class: 'muted' }, [z.name, z.spec && z.spec.type, z.spec && z.spec.area_m2 ? z.spec.area_m2 + ' m²' : null].filter(Boolean).join(' · ')),
+    h('div', { class: 'tiles' }, s.sort((a, b) => RANK[a.state] - RANK[b.state] || a.name.localeCompare(b.name)).map(tile)));
+}
+// What a dot on the plan shows inside it: the kind of sensor, at a glance.
+const GLYPH = { temperature: 'T', humidity: 'H', 'dew-point': 'D', 'water-leak': 'W', smoke: 'S', 'vesda-level': 'V',
+  'vesda-alarm': 'V', 'door-contact': '⇆', 'door-forced': '⇆', 'camera-reachable': 'C', 'cooling-running': '❄',
+  'cooling-alarm': '❄', 'ups-charge': 'U', 'ups-status': 'U', 'power-kw': 'P' };
+const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+// Where each sensor of a zone is drawn: at its spec.position (kept inside
+// the zone), or, without one, in a row along the zone's bottom edge.
+function placeSensors(p, sensors, u) {
+  let free = 0;
+  const perRow = Math.max(1, Math.floor((p.w - u * 4) / (u * 6)));
+  return sensors.map((s) => {
+    // inside the zone, its value under it too
+    if (s.position) return { s, x: p.x + clamp(s.position.x, u * 1.4, p.w - u * 1.4), y: p.y + clamp(s.position.y, u * 1.6, p.h - u * 4) };
+    const i = free++;
+    return { s, x: p.x + u * 3 + (i % perRow) * u * 6, y: p.y + p.h - u * 3.4 - Math.floor(i / perRow) * u * 6 };
+  });
+}
+function showSensor(readout, s) {
+  S.planSel = s.name;
+  readout.replaceChildren(h('strong', {}, s.name), h('span', { class: 'big-v' }, valText(s)),
+    badge(s.state, sevClass[s.state] || 'stale'), h('span', { class: 'muted' }, [s.type, s.zone].join(' · ')));
+}
+// One floor drawn to scale: zones as rectangles, sensors as dots coloured
+// by state, each focusable and named for a screen reader.
+function floorPlan(label, zones, all) {
+  const P = zones.map(({ z }) => z.spec.plan);
+  const x0 = Math.min(...P.map((p) => p.x)), y0 = Math.min(...P.map((p) => p.y));
+  const x1 = Math.max(...P.map((p) => p.x + p.w)), y1 = Math.max(...P.map((p) => p.y + p.h));
+  const u = Math.max(x1 - x0, (y1 - y0) * 1.8) / 100; // text and dots in hundredths of the plan, not metres
+  const readout = h('div', { class: 'readout', 'aria-live': 'polite' }, h('span', { class: 'muted' }, 'Point at or focus a sensor for its reading.'));
+  const dot = ({ s, x, y }) => {
+    const state = s.state || 'unknown';
+    const name = `${s.name}: ${valText(s)}, ${state}`;
+    return h('g', { class: 'dot ' + state, tabindex: '0', role: 'img', 'aria-label': name, 'data-fk': 'dot:' + s.name,
+      'data-sensor': s.name, transform: `translate(${x.toFixed(2)} ${y.toFixed(2)})`,
+      onfocus: () => showSensor(readout, s), onmouseenter: () => showSensor(readout, s) },
+    h('title', {}, name),
+    state === 'critical' ? h('circle', { class: 'halo', r: u * 2.4 }) : null,
+    h('circle', { class: 'c', r: u * 1.25 }),
+    h('text', { class: 'g', y: u * 0.45, 'font-size': u * 1.3, 'text-anchor': 'middle' }, GLYPH[s.type] || '•'),
+    h('text', { class: 'v', y: u * 3, 'font-size': u * 1.3, 'text-anchor': 'middle' }, valText(s)));
+  };
+  const pad = u * 2;
+  const bar = x1 - x0 >= 40 ? 10 : 5; // a scale bar, in metres
+  const svg = h('svg', { class: 'plan', viewBox: `${x0 - pad} ${y0 - pad} ${x1 - x0 + 2 * pad} ${y1 - y0 + pad * 3.5}`, role: 'group', 'aria-label': label + ' plan' },
+    zones.map(({ z, s }) => {
+      const p = z.spec.plan;
+      const worst = s.length ? worstOf(s) : 'none';
+      const bad = s.filter((x) => x.state === 'critical' || x.state === 'warning').length;
+      return h('g', { class: 'zp ' + worst, 'data-zone': z.name, 'stroke-width': (u * 0.4).toFixed(3) },
+        h('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: u * 0.6 }),
+        h('text', { class: 'zl', x: p.x + u * 1.2, y: p.y + u * 2.6, 'font-size': u * 1.9 }, z.description || z.name),
+        h('text', { class: 'zs', x: p.x + u * 1.2, y: p.y + u * 4.6, 'font-size': u * 1.35 },
+          [z.spec.type, `${s.length} sensors`, bad ? `${bad} alarm${bad > 1 ? 's' : ''}` : null].filter(Boolean).join(' · ')),
+        placeSensors(p, s, u).map(dot));
+    }),
+    h('g', { class: 'scale' }, h('line', { x1: x0, y1: y1 + pad * 1.4, x2: x0 + bar, y2: y1 + pad * 1.4 }),
+      h('text', { x: x0 + bar + u, y: y1 + pad * 1.4 + u * 0.5, 'font-size': u * 1.3 }, bar + ' m')));
+  const sel = S.planSel && all.find((x) => x.name === S.planSel);
+  if (sel) showSensor(readout, sel);
+  return h('div', { class: 'panel plan-panel' }, svg, readout);
 }
 async function pageFloor(site) {
   const { site: cur, sensors, picker } = await sitesAndSensors(site);
@@ -396,22 +474,23 @@ async function pageFloor(site) {
     if (!byZone.has(s.zone || '')) byZone.set(s.zone || '', { z: { name: s.zone || '(no zone)' }, s: [] });
     byZone.get(s.zone || '').s.push(s);
   }
-  const rank = { critical: 0, warning: 1, unknown: 2, info: 3, ok: 4 };
-  const floors = new Map(); // floor number -> zone cards, a plan read from the top floor down
-  for (const { z, s } of byZone.values()) {
-    const worst = s.reduce((w, x) => (rank[x.state] < rank[w] ? x.state : w), 'ok');
+  const floors = new Map(); // floor number -> {plan: zones drawn, cards: the others}, read from the top floor down
+  for (const zs of byZone.values()) {
+    const z = zs.z;
     const floor = z.spec && z.spec.floor !== undefined ? z.spec.floor : '—';
-    if (!floors.has(floor)) floors.set(floor, []);
-    floors.get(floor).push(h('section', { class: 'panel zone' + (z.spec && z.spec.area_m2 >= 150 ? ' wide' : ''), 'aria-label': 'zone ' + z.name },
-      h('div', { class: 'head actions' }, h('h3', {}, z.description || z.name), badge(s.length ? worst : 'no sensors', sevClass[worst])),
-      h('div', { class: 'muted' }, [z.name, z.spec && z.spec.type, z.spec && z.spec.area_m2 ? z.spec.area_m2 + ' m²' : null].filter(Boolean).join(' · ')),
-      h('div', { class: 'tiles' }, s.sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name)).map(tile))));
+    if (!floors.has(floor)) floors.set(floor, { plan: [], cards: [] });
+    if (z.spec && z.spec.plan) floors.get(floor).plan.push(zs);
+    else floors.get(floor).cards.push(zoneCard(z, zs.s));
   }
   const order = [...floors.keys()].sort((a, b) => (b === '—') - (a === '—') || b - a);
   return [h('h1', { class: 'skip' }, 'Floor'), h('div', { class: 'actions' }, picker,
     h('div', { class: 'legend' }, h('span', { class: 'ok' }, 'ok'), h('span', { class: 'warning' }, 'warning'), h('span', { class: 'critical' }, 'critical'), h('span', {}, 'unknown or stale'))),
-  ...order.map((f) => h('section', { class: 'floor', 'aria-label': 'floor ' + f },
-    h('h2', {}, f === '—' ? 'Zones without a floor' : `${cur} · floor ${f}`), h('div', { class: 'zones' }, floors.get(f))))];
+  ...order.map((f) => {
+    const { plan, cards } = floors.get(f);
+    const title = f === '—' ? 'Zones without a floor' : `${cur} · floor ${f}`;
+    return h('section', { class: 'floor', 'aria-label': 'floor ' + f }, h('h2', {}, title),
+      plan.length ? floorPlan(title, plan, sensors) : null, cards.length ? h('div', { class: 'zones' }, cards) : null);
+  })];
 }
 function meter(pct, warnBelow, label) {
   const p = Math.max(0, Math.min(100, pct || 0));
