@@ -14,6 +14,7 @@
 #include "oncall/schedule_int.h"
 
 #include "core/names.h"
+#include "schema/schema.h"
 
 #define PATH_LEN       160
 #define TURN_MAX_HOURS 8760 /* one year */
@@ -22,29 +23,7 @@
 #define YEAR_MIN       2000
 #define YEAR_MAX       2200
 
-struct report {
-    char *err;
-    size_t errlen;
-    char *field;
-    size_t fieldlen;
-};
-
 static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
-
-static int bad(const struct report *r, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int bad(const struct report *r, const char *path, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (r->field && r->fieldlen)
-        snprintf(r->field, r->fieldlen, "%s", path);
-    return vg_err(r->err, r->errlen, -EINVAL, "%s: %s", path, msg);
-}
 
 /* Builds a path; one that does not fit is cut (paths here are short). */
 static void pathf(char buf[PATH_LEN], const char *fmt, ...)
@@ -67,7 +46,7 @@ static int plain_key(const char *key)
 
 /* Refuses keys of obj outside allowed (NULL-terminated); obj is an object. */
 static int only_keys(const json_t *obj, const char *path, const char *const *allowed,
-                     const struct report *r)
+                     const struct vg_report *r)
 {
     const char *key;
     const json_t *v;
@@ -83,7 +62,8 @@ static int only_keys(const json_t *obj, const char *path, const char *const *all
             used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "",
                                      allowed[j]);
         pathf(sub, "%s.%s", path, plain_key(key) ? key : "?");
-        return bad(r, plain_key(key) ? sub : path, "unknown field (allowed: %s)", list);
+        return vg_report_fail(r, plain_key(key) ? sub : path, "unknown field (allowed: %s)",
+                              list);
     }
     return 0;
 }
@@ -95,37 +75,38 @@ static const char *at(char buf[PATH_LEN], const char *path, const char *key)
     return buf;
 }
 
-static int get_object(const json_t *v, const char *path, const struct report *r)
+static int get_object(const json_t *v, const char *path, const struct vg_report *r)
 {
-    return json_is_object(v) ? 0 : bad(r, path, "expected an object");
+    return json_is_object(v) ? 0 : vg_report_fail(r, path, "expected an object");
 }
 
 /* An optional array of at most max items (NULL/absent gives 0 items). */
 static int get_array(const json_t *v, const char *path, size_t max, int required,
-                     const struct report *r)
+                     const struct vg_report *r)
 {
     if (!v || json_is_null(v))
-        return required ? bad(r, path, "required field is missing") : 0;
+        return required ? vg_report_fail(r, path, "required field is missing") : 0;
     if (!json_is_array(v))
-        return bad(r, path, "expected a list");
+        return vg_report_fail(r, path, "expected a list");
     if (required && json_array_size(v) == 0)
-        return bad(r, path, "must not be empty");
+        return vg_report_fail(r, path, "must not be empty");
     if (json_array_size(v) > max)
-        return bad(r, path, "%zu items, at most %zu allowed", json_array_size(v), max);
+        return vg_report_fail(r, path, "%zu items, at most %zu allowed", json_array_size(v),
+                              max);
     return 0;
 }
 
 static int get_name(const json_t *v, const char *path, char out[VG_NAME_MAX + 1],
-                    const struct report *r)
+                    const struct vg_report *r)
 {
     char why[256];
     if (!v || json_is_null(v))
-        return bad(r, path, "required field is missing");
+        return vg_report_fail(r, path, "required field is missing");
     if (!json_is_string(v))
-        return bad(r, path, "expected a name");
+        return vg_report_fail(r, path, "expected a name");
     if (strlen(json_string_value(v)) != json_string_length(v) ||
         vg_name_check(json_string_value(v), why, sizeof why))
-        return bad(r, path, "%s", why);
+        return vg_report_fail(r, path, "%s", why);
     snprintf(out, VG_NAME_MAX + 1, "%s", json_string_value(v));
     return 0;
 }
@@ -146,7 +127,7 @@ static int digits_at(const char *s, const char *shape)
 /* "HH:MM" as minutes of the day; "24:00" (the end of the day) too when
  * end_of_day is allowed. */
 static int get_clock(const json_t *v, const char *path, int end_of_day, int *minutes,
-                     const struct report *r)
+                     const struct vg_report *r)
 {
     const char *s = json_string_value(v);
     if (s && end_of_day && strcmp(s, "24:00") == 0) {
@@ -155,8 +136,8 @@ static int get_clock(const json_t *v, const char *path, int end_of_day, int *min
     }
     if (!s || json_string_length(v) != 5 || !digits_at(s, "DD:DD") || two_digits(s) > 23 ||
         two_digits(s + 3) > 59)
-        return bad(r, path, "expected a local time of day \"HH:MM\" (00:00 to %s)",
-                   end_of_day ? "24:00" : "23:59");
+        return vg_report_fail(r, path, "expected a local time of day \"HH:MM\" (00:00 to %s)",
+                              end_of_day ? "24:00" : "23:59");
     *minutes = two_digits(s) * 60 + two_digits(s + 3);
     return 0;
 }
@@ -170,21 +151,21 @@ static int days_in_month(int year, int month)
 
 /* "YYYY-MM-DDTHH:MM" local: its fields (ymdhm, may be NULL) and instant. */
 static int get_local(const json_t *v, const char *path, const vg_tz_t *tz, int ymdhm[5],
-                     int64_t *at, const struct report *r)
+                     int64_t *at, const struct vg_report *r)
 {
     const char *s = json_string_value(v);
     int f[5];
     if (!v || json_is_null(v))
-        return bad(r, path, "required field is missing");
+        return vg_report_fail(r, path, "required field is missing");
     if (!s || json_string_length(v) != 16 || !digits_at(s, "DDDD-DD-DDTDD:DD"))
-        return bad(r, path, "expected a local time \"YYYY-MM-DDTHH:MM\"");
+        return vg_report_fail(r, path, "expected a local time \"YYYY-MM-DDTHH:MM\"");
     f[0] = two_digits(s) * 100 + two_digits(s + 2);
     f[1] = two_digits(s + 5), f[2] = two_digits(s + 8);
     f[3] = two_digits(s + 11), f[4] = two_digits(s + 14);
     if (f[0] < YEAR_MIN || f[0] > YEAR_MAX || f[1] < 1 || f[1] > 12 || f[2] < 1 ||
         f[2] > days_in_month(f[0], f[1]) || f[3] > 23 || f[4] > 59)
-        return bad(r, path, "'%s' is not a date and time between %d and %d", s, YEAR_MIN,
-                   YEAR_MAX);
+        return vg_report_fail(r, path, "'%s' is not a date and time between %d and %d", s,
+                              YEAR_MIN, YEAR_MAX);
     if (ymdhm)
         memcpy(ymdhm, f, sizeof f);
     *at = vg_tz_from_local(tz, f[0], f[1], f[2], f[3], f[4], 0);
@@ -192,29 +173,29 @@ static int get_local(const json_t *v, const char *path, const vg_tz_t *tz, int y
 }
 
 static int get_turn(const json_t *v, const char *path, struct sched_layer *layer,
-                    const struct report *r)
+                    const struct vg_report *r)
 {
     const char *s = json_string_value(v);
     size_t len = s ? json_string_length(v) : 0;
     long n = 0;
     if (!v || json_is_null(v))
-        return bad(r, path, "required field is missing");
+        return vg_report_fail(r, path, "required field is missing");
     for (size_t i = 0; s && i + 1 < len && i < 4 && s[i] >= '0' && s[i] <= '9'; i++)
         n = n * 10 + (s[i] - '0');
     char unit = len >= 2 && len <= 5 ? s[len - 1] : '?';
     long max = unit == 'h' ? TURN_MAX_HOURS : unit == 'd' ? TURN_MAX_DAYS : TURN_MAX_WEEKS;
     int digits_ok = len >= 2 && strspn(s, "0123456789") == len - 1;
     if (!digits_ok || (unit != 'h' && unit != 'd' && unit != 'w') || n < 1 || n > max)
-        return bad(r, path,
-                   "expected a turn length like 12h, 1d or 1w (at most %dh, %dd or %dw)",
-                   TURN_MAX_HOURS, TURN_MAX_DAYS, TURN_MAX_WEEKS);
+        return vg_report_fail(
+            r, path, "expected a turn length like 12h, 1d or 1w (at most %dh, %dd or %dw)",
+            TURN_MAX_HOURS, TURN_MAX_DAYS, TURN_MAX_WEEKS);
     layer->unit = unit;
     layer->turn = (int)n;
     return 0;
 }
 
 static int get_people(const json_t *v, const char *path, struct sched_layer *layer,
-                      const struct report *r)
+                      const struct vg_report *r)
 {
     char item[PATH_LEN];
     int rc = get_array(v, path, SCHED_PEOPLE_MAX, 1, r);
@@ -228,7 +209,7 @@ static int get_people(const json_t *v, const char *path, struct sched_layer *lay
 
 /* ---- weekly windows ---- */
 
-static int get_days(const json_t *v, const char *path, int days[7], const struct report *r)
+static int get_days(const json_t *v, const char *path, int days[7], const struct vg_report *r)
 {
     char item[PATH_LEN];
     int rc = get_array(v, path, 7, 1, r);
@@ -239,7 +220,7 @@ static int get_days(const json_t *v, const char *path, int days[7], const struct
             d++;
         pathf(item, "%s[%zu]", path, i);
         if (!name || !day_names[d])
-            return bad(r, item, "expected one of mon, tue, wed, thu, fri, sat, sun");
+            return vg_report_fail(r, item, "expected one of mon, tue, wed, thu, fri, sat, sun");
         days[d] = 1;
     }
     return rc;
@@ -248,23 +229,24 @@ static int get_days(const json_t *v, const char *path, int days[7], const struct
 /* Gives the minutes of [first, first + n) of the week to layer, refusing a
  * minute another layer holds. */
 static int claim(struct sched *s, uint8_t layer, int first, int n, const char *path,
-                 const struct report *r)
+                 const struct vg_report *r)
 {
     for (int i = 0; i < n; i++) {
         int m = (first + i) % SCHED_WEEK_MINUTES;
         if (s->owner[m] != SCHED_NOBODY && s->owner[m] != layer)
-            return bad(r, path,
-                       "layer '%s' would apply at the same time as layer '%s' (%s %02d:%02d "
-                       "local time): at most one layer may apply at any time",
-                       s->layers[layer].name, s->layers[s->owner[m]].name, day_names[m / 1440],
-                       m % 1440 / 60, m % 60);
+            return vg_report_fail(
+                r, path,
+                "layer '%s' would apply at the same time as layer '%s' (%s %02d:%02d "
+                "local time): at most one layer may apply at any time",
+                s->layers[layer].name, s->layers[s->owner[m]].name, day_names[m / 1440],
+                m % 1440 / 60, m % 60);
         s->owner[m] = layer;
     }
     return 0;
 }
 
 static int get_restriction(const json_t *v, const char *path, struct sched *s, uint8_t layer,
-                           const struct report *r)
+                           const struct vg_report *r)
 {
     static const char *const keys[] = {"days", "from", "to", NULL};
     char sub[PATH_LEN];
@@ -278,9 +260,9 @@ static int get_restriction(const json_t *v, const char *path, struct sched *s, u
     if (!rc)
         rc = get_clock(json_object_get(v, "to"), at(sub, path, "to"), 1, &to, r);
     if (!rc && from == to)
-        rc = bad(r, sub,
-                 "must differ from 'from' (a layer that always applies needs no "
-                 "restrictions)");
+        rc = vg_report_fail(r, sub,
+                            "must differ from 'from' (a layer that always applies needs no "
+                            "restrictions)");
     /* a "to" before "from" runs past midnight into the next day */
     int length = to > from ? to - from : 1440 - from + to;
     for (int d = 0; !rc && d < 7; d++)
@@ -290,7 +272,7 @@ static int get_restriction(const json_t *v, const char *path, struct sched *s, u
 }
 
 static int get_windows(const json_t *v, const char *path, struct sched *s, uint8_t layer,
-                       const struct report *r)
+                       const struct vg_report *r)
 {
     char item[PATH_LEN];
     if (!v || json_is_null(v)) /* no restrictions: the whole week */
@@ -305,7 +287,8 @@ static int get_windows(const json_t *v, const char *path, struct sched *s, uint8
 
 /* ---- layers, overrides, swaps ---- */
 
-static int get_layer(const json_t *v, const char *path, struct sched *s, const struct report *r)
+static int get_layer(const json_t *v, const char *path, struct sched *s,
+                     const struct vg_report *r)
 {
     static const char *const keys[] = {"name", "people", "start", "turn", "restrictions", NULL};
     struct sched_layer *layer = &s->layers[s->n_layers];
@@ -318,7 +301,7 @@ static int get_layer(const json_t *v, const char *path, struct sched *s, const s
         rc = get_name(json_object_get(v, "name"), at(sub, path, "name"), layer->name, r);
     for (size_t i = 0; !rc && i < s->n_layers; i++)
         if (strcmp(s->layers[i].name, layer->name) == 0)
-            rc = bad(r, sub, "layer '%s' is named twice", layer->name);
+            rc = vg_report_fail(r, sub, "layer '%s' is named twice", layer->name);
     if (!rc)
         rc = get_people(json_object_get(v, "people"), at(sub, path, "people"), layer, r);
     if (!rc)
@@ -338,7 +321,7 @@ static int get_layer(const json_t *v, const char *path, struct sched *s, const s
 
 /* An override {person, start, end} or a swap {from, to, start, end}. */
 static int get_span(const json_t *v, const char *path, int is_swap, struct sched *s,
-                    struct sched_span *span, const struct report *r)
+                    struct sched_span *span, const struct vg_report *r)
 {
     static const char *const override_keys[] = {"person", "start", "end", NULL};
     static const char *const swap_keys[] = {"from", "to", "start", "end", NULL};
@@ -358,11 +341,11 @@ static int get_span(const json_t *v, const char *path, int is_swap, struct sched
         rc = get_local(json_object_get(v, "end"), at(sub, path, "end"), s->tz, NULL, &span->end,
                        r);
     if (!rc && span->end <= span->start)
-        rc = bad(r, sub, "must be after start");
+        rc = vg_report_fail(r, sub, "must be after start");
     return rc;
 }
 
-static int get_overrides(const json_t *v, struct sched *s, const struct report *r)
+static int get_overrides(const json_t *v, struct sched *s, const struct vg_report *r)
 {
     char path[PATH_LEN];
     int rc = get_array(v, "spec.overrides", SCHED_OVERRIDES_MAX, 0, r);
@@ -372,14 +355,14 @@ static int get_overrides(const json_t *v, struct sched *s, const struct report *
         rc = get_span(json_array_get(v, i), path, 0, s, o, r);
         for (size_t j = 0; !rc && j < i; j++)
             if (o->start < s->overrides[j].end && s->overrides[j].start < o->end)
-                rc =
-                    bad(r, path, "overlaps spec.overrides[%zu]: overrides must not overlap", j);
+                rc = vg_report_fail(
+                    r, path, "overlaps spec.overrides[%zu]: overrides must not overlap", j);
         s->n_overrides = i + 1;
     }
     return rc;
 }
 
-static int get_swaps(const json_t *v, struct sched *s, const struct report *r)
+static int get_swaps(const json_t *v, struct sched *s, const struct vg_report *r)
 {
     char path[PATH_LEN];
     int rc = get_array(v, "spec.swaps", SCHED_SWAPS_MAX, 0, r);
@@ -387,25 +370,26 @@ static int get_swaps(const json_t *v, struct sched *s, const struct report *r)
         pathf(path, "spec.swaps[%zu]", i);
         rc = get_span(json_array_get(v, i), path, 1, s, &s->swaps[i], r);
         if (!rc && strcmp(s->swaps[i].person, s->swaps[i].to) == 0)
-            rc = bad(r, path, "'from' and 'to' are the same person");
+            rc = vg_report_fail(r, path, "'from' and 'to' are the same person");
         s->n_swaps = i + 1;
     }
     return rc;
 }
 
-static int get_timezone(const json_t *v, struct sched *s, const struct report *r)
+static int get_timezone(const json_t *v, struct sched *s, const struct vg_report *r)
 {
     char why[256];
     if (!v || json_is_null(v))
-        return bad(r, "spec.timezone", "required field is missing");
+        return vg_report_fail(r, "spec.timezone", "required field is missing");
     if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-        return bad(r, "spec.timezone", "expected a time zone name like 'Europe/Amsterdam'");
+        return vg_report_fail(r, "spec.timezone",
+                              "expected a time zone name like 'Europe/Amsterdam'");
     if (vg_tz_get(json_string_value(v), &s->tz, why, sizeof why))
-        return bad(r, "spec.timezone", "%s", why);
+        return vg_report_fail(r, "spec.timezone", "%s", why);
     return 0;
 }
 
-static int parse(const json_t *spec, struct sched *s, const struct report *r)
+static int parse(const json_t *spec, struct sched *s, const struct vg_report *r)
 {
     static const char *const keys[] = {"timezone", "layers", "overrides", "swaps", NULL};
     char path[PATH_LEN];
@@ -431,7 +415,7 @@ static int parse(const json_t *spec, struct sched *s, const struct report *r)
 int vg_sched_parse(const json_t *spec, struct sched **out, char *err, size_t errlen,
                    char *field, size_t fieldlen)
 {
-    struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
+    struct vg_report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
     struct sched *s = vg_calloc(1, sizeof *s);
     memset(s->owner, SCHED_NOBODY, sizeof s->owner);
     if (r.fieldlen)

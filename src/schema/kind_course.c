@@ -25,25 +25,17 @@ static const struct vg_field course_fields[] = {
     {.name = NULL},
 };
 
-static int fail(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
-                const char *msg)
-{
-    if (field && fieldlen)
-        snprintf(field, fieldlen, "%s", path);
-    return vg_err(err, errlen, -EINVAL, "%s: %s", path, msg);
-}
-
 /* A list of names (Person or Team); *n_names gets its length. */
 static int check_names(const json_t *list, const char *path, const char *what, size_t *n_names,
                        char *err, size_t errlen, char *field, size_t fieldlen)
 {
     char msg[320];
     if (!json_is_array(list))
-        return fail(err, errlen, field, fieldlen, path, "expected a list of names");
+        return vg_schema_fail(err, errlen, field, fieldlen, path, "expected a list of names");
     if (json_array_size(list) > REQUIRED_LIST_MAX) {
         snprintf(msg, sizeof msg, "%zu names, at most %d allowed", json_array_size(list),
                  REQUIRED_LIST_MAX);
-        return fail(err, errlen, field, fieldlen, path, msg);
+        return vg_schema_fail(err, errlen, field, fieldlen, path, "%s", msg);
     }
     size_t i;
     const json_t *v;
@@ -53,10 +45,10 @@ static int check_names(const json_t *list, const char *path, const char *what, s
         snprintf(item, sizeof item, "%s[%zu]", path, i);
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
             snprintf(msg, sizeof msg, "expected the name of a %s", what);
-            return fail(err, errlen, field, fieldlen, item, msg);
+            return vg_schema_fail(err, errlen, field, fieldlen, item, "%s", msg);
         }
         if (vg_name_check(json_string_value(v), why, sizeof why))
-            return fail(err, errlen, field, fieldlen, item, why);
+            return vg_schema_fail(err, errlen, field, fieldlen, item, "%s", why);
     }
     *n_names = json_array_size(list);
     return 0;
@@ -68,7 +60,8 @@ static int course_check(const json_t *spec, char *err, size_t errlen, char *fiel
     const json_t *req = json_object_get(spec, "required_for");
     const char *path = "spec.required_for";
     if (!json_is_object(req))
-        return fail(err, errlen, field, fieldlen, path, "expected {people, teams, all}");
+        return vg_schema_fail(err, errlen, field, fieldlen, path,
+                              "expected {people, teams, all}");
     const char *key;
     const json_t *v;
     size_t n_people = 0, n_teams = 0;
@@ -82,16 +75,17 @@ static int course_check(const json_t *spec, char *err, size_t errlen, char *fiel
             rc = check_names(v, "spec.required_for.teams", "Team", &n_teams, err, errlen, field,
                              fieldlen);
         else if (strcmp(key, "all") == 0 && !json_is_boolean(v))
-            rc =
-                fail(err, errlen, field, fieldlen, "spec.required_for.all", "expected boolean");
+            rc = vg_schema_fail(err, errlen, field, fieldlen, "spec.required_for.all",
+                                "expected boolean");
         else if (strcmp(key, "all") != 0)
-            rc = fail(err, errlen, field, fieldlen, path, "unknown field (people, teams, all)");
+            rc = vg_schema_fail(err, errlen, field, fieldlen, path,
+                                "unknown field (people, teams, all)");
         if (rc)
             return rc;
     }
     if (!n_people && !n_teams && !json_is_true(json_object_get(req, "all")))
-        return fail(err, errlen, field, fieldlen, path,
-                    "names nobody: give people, teams or all: true");
+        return vg_schema_fail(err, errlen, field, fieldlen, path,
+                              "names nobody: give people, teams or all: true");
     return 0;
 }
 

@@ -59,28 +59,6 @@ static const struct vg_field rule_fields[] = {
     {.name = NULL}, /* end of table */
 };
 
-struct report {
-    char *err;
-    size_t errlen;
-    char *field;
-    size_t fieldlen;
-};
-
-static int fail(const struct report *r, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(const struct report *r, const char *path, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (r->field && r->fieldlen)
-        snprintf(r->field, r->fieldlen, "%s", path);
-    return vg_err(r->err, r->errlen, -EINVAL, "%s: %s", path, msg);
-}
-
 static const json_t *get(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
@@ -97,36 +75,36 @@ struct sub_field {
     int required;
 };
 
-static int check_sub_value(const struct report *r, const char *path, const json_t *v,
+static int check_sub_value(const struct vg_report *r, const char *path, const json_t *v,
                            enum sub_type type)
 {
     char why[256];
     switch (type) {
     case SUB_BOOL:
-        return json_is_boolean(v) ? 0 : fail(r, path, "expected boolean");
+        return json_is_boolean(v) ? 0 : vg_report_fail(r, path, "expected boolean");
     case SUB_NAME:
     case SUB_STYPE:
         if (!json_is_string(v))
-            return fail(r, path, "expected string");
+            return vg_report_fail(r, path, "expected string");
         if (type == SUB_STYPE && vg_stype_lookup(json_string_value(v)) < 0)
-            return fail(r, path, "not a sensor type (see `vigil explain Sensor`)");
+            return vg_report_fail(r, path, "not a sensor type (see `vigil explain Sensor`)");
         if (type == SUB_NAME && vg_name_check(json_string_value(v), why, sizeof why))
-            return fail(r, path, "%s", why);
+            return vg_report_fail(r, path, "%s", why);
         return 0;
     default:
         break;
     }
     if (!json_is_number(v))
-        return fail(r, path, "expected number");
+        return vg_report_fail(r, path, "expected number");
     double x = json_number_value(v);
     if (type == SUB_POSITIVE && !(x > 0))
-        return fail(r, path, "must be greater than 0");
+        return vg_report_fail(r, path, "must be greater than 0");
     if (type == SUB_FRACTION && !(x >= 0 && x <= 1))
-        return fail(r, path, "must be between 0 and 1");
+        return vg_report_fail(r, path, "must be between 0 and 1");
     return 0;
 }
 
-static int check_sub(const struct report *r, const char *name, const json_t *obj,
+static int check_sub(const struct vg_report *r, const char *name, const json_t *obj,
                      const struct sub_field *fields, size_t n_fields)
 {
     char path[128], allowed[256] = "";
@@ -142,7 +120,7 @@ static int check_sub(const struct report *r, const char *name, const json_t *obj
             i++;
         snprintf(path, sizeof path, "spec.%s.%.32s", name, key);
         if (i == n_fields)
-            return fail(r, path, "unknown field (%s)", allowed);
+            return vg_report_fail(r, path, "unknown field (%s)", allowed);
         int rc = check_sub_value(r, path, v, fields[i].type);
         if (rc)
             return rc;
@@ -150,21 +128,21 @@ static int check_sub(const struct report *r, const char *name, const json_t *obj
     for (size_t i = 0; i < n_fields; i++) {
         snprintf(path, sizeof path, "spec.%s.%s", name, fields[i].key);
         if (fields[i].required && !get(obj, fields[i].key))
-            return fail(r, path, "required");
+            return vg_report_fail(r, path, "required");
     }
     return 0;
 }
 
-static int check_match(const struct report *r, const json_t *match)
+static int check_match(const struct vg_report *r, const json_t *match)
 {
     static const struct sub_field fields[] = {
         {"type", SUB_STYPE, 0}, {"zone", SUB_NAME, 0}, {"site", SUB_NAME, 0}};
     if (json_object_size(match) == 0)
-        return fail(r, "spec.match", "give at least one of type, zone, site");
+        return vg_report_fail(r, "spec.match", "give at least one of type, zone, site");
     return check_sub(r, "match", match, fields, VG_ARRAY_LEN(fields));
 }
 
-static int check_predict(const struct report *r, const json_t *predict)
+static int check_predict(const struct vg_report *r, const json_t *predict)
 {
     static const struct sub_field fields[] = {{"threshold", SUB_NUMBER, 1},
                                               {"within_s", SUB_POSITIVE, 1},
@@ -174,11 +152,11 @@ static int check_predict(const struct report *r, const json_t *predict)
     const json_t *window = get(predict, "window_s");
     /* short windows suit fast sensors (and the simulator run faster than time) */
     if (!rc && window && (json_number_value(window) < 10 || json_number_value(window) > 86400))
-        return fail(r, "spec.predict.window_s", "must be 10 to 86400 seconds");
+        return vg_report_fail(r, "spec.predict.window_s", "must be 10 to 86400 seconds");
     return rc;
 }
 
-static int check_fuel(const struct report *r, const json_t *fuel)
+static int check_fuel(const struct vg_report *r, const json_t *fuel)
 {
     static const struct sub_field fields[] = {
         {"burn_lph_full", SUB_POSITIVE, 1}, {"tank_litres", SUB_POSITIVE, 0},
@@ -187,7 +165,8 @@ static int check_fuel(const struct report *r, const json_t *fuel)
     int rc = check_sub(r, "fuel", fuel, fields, VG_ARRAY_LEN(fields));
     const json_t *crit = get(fuel, "critical_hours");
     if (!rc && crit && json_number_value(crit) >= json_number_value(get(fuel, "below_hours")))
-        return fail(r, "spec.fuel.critical_hours", "must be less than spec.fuel.below_hours");
+        return vg_report_fail(r, "spec.fuel.critical_hours",
+                              "must be less than spec.fuel.below_hours");
     return rc;
 }
 
@@ -210,7 +189,7 @@ static const struct {
 };
 
 /* Index of the one condition group, or -1 after failing. */
-static int condition_of(const struct report *r, const json_t *spec)
+static int condition_of(const struct vg_report *r, const json_t *spec)
 {
     int found = -1;
     for (size_t g = 0; g < VG_ARRAY_LEN(conditions); g++)
@@ -220,15 +199,15 @@ static int condition_of(const struct report *r, const json_t *spec)
             char path[64];
             snprintf(path, sizeof path, "spec.%s", *k);
             if (found >= 0 && found != (int)g)
-                return fail(r, path, "a rule has one condition; %s is already given",
-                            conditions[found].name),
+                return vg_report_fail(r, path, "a rule has one condition; %s is already given",
+                                      conditions[found].name),
                        -1;
             found = (int)g;
         }
     if (found < 0)
-        fail(r, "spec",
-             "no condition: give above/below, equals, rate_per_min, predict, fuel "
-             "or all/any");
+        vg_report_fail(r, "spec",
+                       "no condition: give above/below, equals, rate_per_min, predict, fuel "
+                       "or all/any");
     return found;
 }
 
@@ -239,54 +218,58 @@ static double num(const json_t *spec, const char *key)
 }
 
 /* Each level pairs with the one it refines; clear must be on the safe side. */
-static int check_band(const struct report *r, const json_t *spec)
+static int check_band(const struct vg_report *r, const json_t *spec)
 {
     double above = num(spec, "above"), below = num(spec, "below");
     double crit_above = num(spec, "critical_above"), crit_below = num(spec, "critical_below");
     double clear_below = num(spec, "clear_below"), clear_above = num(spec, "clear_above");
     if (isnan(above) && isnan(below))
-        return fail(r, "spec.above", "required (or below) with %s",
-                    !isnan(crit_above)    ? "critical_above"
-                    : !isnan(crit_below)  ? "critical_below"
-                    : !isnan(clear_below) ? "clear_below"
-                                          : "clear_above");
+        return vg_report_fail(r, "spec.above", "required (or below) with %s",
+                              !isnan(crit_above)    ? "critical_above"
+                              : !isnan(crit_below)  ? "critical_below"
+                              : !isnan(clear_below) ? "clear_below"
+                                                    : "clear_above");
     if (!isnan(clear_below) && isnan(above))
-        return fail(r, "spec.clear_below", "only with above");
+        return vg_report_fail(r, "spec.clear_below", "only with above");
     if (!isnan(clear_below) && clear_below > above)
-        return fail(r, "spec.clear_below",
-                    "%.15g is above spec.above %.15g: an above-rule must clear below where it "
-                    "raises",
-                    clear_below, above);
+        return vg_report_fail(
+            r, "spec.clear_below",
+            "%.15g is above spec.above %.15g: an above-rule must clear below where it "
+            "raises",
+            clear_below, above);
     if (!isnan(clear_above) && isnan(below))
-        return fail(r, "spec.clear_above", "only with below");
+        return vg_report_fail(r, "spec.clear_above", "only with below");
     if (!isnan(clear_above) && clear_above < below)
-        return fail(r, "spec.clear_above",
-                    "%.15g is below spec.below %.15g: a below-rule must clear above where it "
-                    "raises",
-                    clear_above, below);
+        return vg_report_fail(
+            r, "spec.clear_above",
+            "%.15g is below spec.below %.15g: a below-rule must clear above where it "
+            "raises",
+            clear_above, below);
     if (!isnan(crit_above) && !(crit_above > above))
-        return fail(r, "spec.critical_above", "needs above, and must be greater than it");
+        return vg_report_fail(r, "spec.critical_above",
+                              "needs above, and must be greater than it");
     if (!isnan(crit_below) && !(crit_below < below))
-        return fail(r, "spec.critical_below", "needs below, and must be less than it");
+        return vg_report_fail(r, "spec.critical_below",
+                              "needs below, and must be less than it");
     if (!isnan(above) && !isnan(below)) {
         double lo = isnan(clear_above) ? below : clear_above;
         double hi = isnan(clear_below) ? above : clear_below;
         if (!(lo < hi))
-            return fail(r, "spec.below", "the band between below and above is empty");
+            return vg_report_fail(r, "spec.below", "the band between below and above is empty");
     }
     return 0;
 }
 
-static int check_condition(const struct report *r, const json_t *spec, int group)
+static int check_condition(const struct vg_report *r, const json_t *spec, int group)
 {
     switch (group) {
     case 0:
         return check_band(r, spec);
     case 2:
         if (!get(spec, "rate_per_min"))
-            return fail(r, "spec.window_s", "only with rate_per_min");
+            return vg_report_fail(r, "spec.window_s", "only with rate_per_min");
         if (num(spec, "rate_per_min") == 0)
-            return fail(r, "spec.rate_per_min", "must not be 0");
+            return vg_report_fail(r, "spec.rate_per_min", "must not be 0");
         return 0;
     case 3:
         return check_predict(r, get(spec, "predict"));
@@ -294,15 +277,16 @@ static int check_condition(const struct report *r, const json_t *spec, int group
         return check_fuel(r, get(spec, "fuel"));
     case 5:
         if (get(spec, "all") && get(spec, "any"))
-            return fail(r, "spec.any", "a composite is all or any, not both");
+            return vg_report_fail(r, "spec.any", "a composite is all or any, not both");
         if (!json_array_size(get(spec, "all") ? get(spec, "all") : get(spec, "any")))
-            return fail(r, get(spec, "all") ? "spec.all" : "spec.any", "names no rule");
+            return vg_report_fail(r, get(spec, "all") ? "spec.all" : "spec.any",
+                                  "names no rule");
         return 0;
     }
     return 0;
 }
 
-static int check_names(const struct report *r, const json_t *spec, const char *key)
+static int check_names(const struct vg_report *r, const json_t *spec, const char *key)
 {
     size_t i;
     const json_t *item;
@@ -311,31 +295,33 @@ static int check_names(const struct report *r, const json_t *spec, const char *k
         char why[256], path[64];
         snprintf(path, sizeof path, "spec.%s[%zu]", key, i);
         if (vg_name_check(json_string_value(item), why, sizeof why))
-            return fail(r, path, "%s", why);
+            return vg_report_fail(r, path, "%s", why);
     }
     return 0;
 }
 
 /* What the rule watches: a composite watches rules, the others a sensor or a match. */
-static int check_target(const struct report *r, const json_t *spec, int composite)
+static int check_target(const struct vg_report *r, const json_t *spec, int composite)
 {
     const json_t *sensor = get(spec, "sensor"), *match = get(spec, "match");
     if (composite && (sensor || match))
-        return fail(r, sensor ? "spec.sensor" : "spec.match",
-                    "a composite (all/any) is built from rules and watches no sensor");
+        return vg_report_fail(
+            r, sensor ? "spec.sensor" : "spec.match",
+            "a composite (all/any) is built from rules and watches no sensor");
     if (composite)
         return 0;
     if (sensor && match)
-        return fail(r, "spec.match", "give sensor or match, not both");
+        return vg_report_fail(r, "spec.match", "give sensor or match, not both");
     if (!sensor && !match)
-        return fail(r, "spec.sensor", "required (or match): the sensor the rule watches");
+        return vg_report_fail(r, "spec.sensor",
+                              "required (or match): the sensor the rule watches");
     return match ? check_match(r, match) : 0;
 }
 
 static int rule_check(const json_t *spec, char *err, size_t errlen, char *field,
                       size_t fieldlen)
 {
-    const struct report r = {err, errlen, field, fieldlen};
+    const struct vg_report r = {err, errlen, field, fieldlen};
     int group = condition_of(&r, spec);
     if (group < 0)
         return -EINVAL;
@@ -348,7 +334,7 @@ static int rule_check(const json_t *spec, char *err, size_t errlen, char *field,
     const json_t *message = get(spec, "message");
     char why[256];
     if (!rc && message && vg_rules_message_check(json_string_value(message), why, sizeof why))
-        rc = fail(&r, "spec.message", "%s", why);
+        rc = vg_report_fail(&r, "spec.message", "%s", why);
     return rc;
 }
 

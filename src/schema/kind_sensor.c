@@ -44,14 +44,6 @@ static const struct vg_field sensor_fields[] = {
     {.name = NULL},
 };
 
-static int fail(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
-                const char *msg)
-{
-    if (field && fieldlen)
-        snprintf(field, fieldlen, "%s", path);
-    return vg_err(err, errlen, -EINVAL, "%s: %s", path, msg);
-}
-
 /* Common source keys: their JSON types; drivers check meaning later. */
 static int check_source(const json_t *source, char *err, size_t errlen, char *field,
                         size_t fieldlen)
@@ -76,14 +68,15 @@ static int check_source(const json_t *source, char *err, size_t errlen, char *fi
         char path[128];
         snprintf(path, sizeof path, "spec.source.%.64s", key);
         if (i == VG_ARRAY_LEN(keys))
-            return fail(err, errlen, field, fieldlen, path,
-                        "unknown field (oid, register, table, format, word_order, topic, path, "
-                        "variable, unit_id, quantity, map, field, bit)");
+            return vg_schema_fail(
+                err, errlen, field, fieldlen, path,
+                "unknown field (oid, register, table, format, word_order, topic, path, "
+                "variable, unit_id, quantity, map, field, bit)");
         if (json_typeof(v) != keys[i].type)
-            return fail(err, errlen, field, fieldlen, path,
-                        keys[i].type == JSON_STRING    ? "expected string"
-                        : keys[i].type == JSON_INTEGER ? "expected integer"
-                                                       : "expected object");
+            return vg_schema_fail(err, errlen, field, fieldlen, path, "%s",
+                                  keys[i].type == JSON_STRING    ? "expected string"
+                                  : keys[i].type == JSON_INTEGER ? "expected integer"
+                                                                 : "expected object");
     }
     return 0;
 }
@@ -92,22 +85,23 @@ static int check_derive(const json_t *spec, const json_t *derive, char *err, siz
                         char *field, size_t fieldlen)
 {
     if (strcmp(json_string_value(json_object_get(spec, "type")), "dew-point") != 0)
-        return fail(err, errlen, field, fieldlen, "spec.derive",
-                    "only a dew-point sensor can be derived");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.derive",
+                              "only a dew-point sensor can be derived");
     const char *need[] = {"temperature", "humidity"};
     for (size_t i = 0; i < 2; i++) {
         const json_t *v = json_object_get(derive, need[i]);
         char path[64];
         snprintf(path, sizeof path, "spec.derive.%s", need[i]);
         if (!json_is_string(v) || !json_string_length(v))
-            return fail(err, errlen, field, fieldlen, path, "required: a Sensor name");
+            return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                  "required: a Sensor name");
     }
     if (json_object_size(derive) != 2)
-        return fail(err, errlen, field, fieldlen, "spec.derive",
-                    "takes exactly temperature and humidity");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.derive",
+                              "takes exactly temperature and humidity");
     if (json_object_get(spec, "device") || json_object_get(spec, "source"))
-        return fail(err, errlen, field, fieldlen, "spec.derive",
-                    "a derived sensor has no device or source");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.derive",
+                              "a derived sensor has no device or source");
     return 0;
 }
 
@@ -122,14 +116,15 @@ static int sensor_check(const json_t *spec, char *err, size_t errlen, char *fiel
     if (derive)
         return check_derive(spec, derive, err, errlen, field, fieldlen);
     if (!json_object_get(spec, "device"))
-        return fail(err, errlen, field, fieldlen, "spec.device",
-                    "required (the Device the sensor is read from)");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.device",
+                              "required (the Device the sensor is read from)");
     const json_t *scale = json_object_get(spec, "scale");
     if (scale && json_number_value(scale) == 0)
-        return fail(err, errlen, field, fieldlen, "spec.scale", "must not be 0");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.scale", "must not be 0");
     if (json_object_get(spec, "scope") &&
         strcmp(json_string_value(json_object_get(spec, "type")), "power-kw") != 0)
-        return fail(err, errlen, field, fieldlen, "spec.scope", "only for power-kw sensors");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.scope",
+                              "only for power-kw sensors");
     const json_t *source = json_object_get(spec, "source");
     return source ? check_source(source, err, errlen, field, fieldlen) : 0;
 }

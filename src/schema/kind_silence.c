@@ -33,27 +33,19 @@ static const struct vg_field window_fields[] = {
     {.name = NULL},
 };
 
-static int bad(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
-               const char *why)
-{
-    if (field && fieldlen)
-        snprintf(field, fieldlen, "%s", path);
-    return vg_err(err, errlen, -EINVAL, "%s: %s", path, why);
-}
-
 static int check_period(const json_t *spec, char *err, size_t errlen, char *field,
                         size_t fieldlen)
 {
     int64_t starts, ends;
     if (vg_time_parse_utc(json_string_value(json_object_get(spec, "starts")), &starts))
-        return bad(err, errlen, field, fieldlen, "spec.starts",
-                   "must be a UTC time like 2026-12-08T08:00:00Z");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.starts",
+                              "must be a UTC time like 2026-12-08T08:00:00Z");
     if (vg_time_parse_utc(json_string_value(json_object_get(spec, "ends")), &ends))
-        return bad(err, errlen, field, fieldlen, "spec.ends",
-                   "must be a UTC time like 2026-12-08T12:00:00Z");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.ends",
+                              "must be a UTC time like 2026-12-08T12:00:00Z");
     if (ends <= starts || ends - starts > PERIOD_MAX_MS)
-        return bad(err, errlen, field, fieldlen, "spec.ends",
-                   "must be after starts and at most 366 days later");
+        return vg_schema_fail(err, errlen, field, fieldlen, "spec.ends",
+                              "must be after starts and at most 366 days later");
     return 0;
 }
 
@@ -64,47 +56,50 @@ static int check_match(const json_t *m, char *err, size_t errlen, char *field, s
     json_t *v;
     char path[160], why[128];
     if (!json_object_size(m))
-        return bad(err, errlen, field, fieldlen, "spec.match",
-                   "say what it silences: site, zone, severity, labels or key_prefix");
+        return vg_schema_fail(
+            err, errlen, field, fieldlen, "spec.match",
+            "say what it silences: site, zone, severity, labels or key_prefix");
     json_object_foreach((json_t *)m, k, v)
     {
         snprintf(path, sizeof path, "spec.match.%.40s", k);
         if ((!strcmp(k, "site") || !strcmp(k, "zone")) &&
             (!json_is_string(v) || vg_name_check(json_string_value(v), why, sizeof why)))
-            return bad(err, errlen, field, fieldlen, path, "must be an object name");
-        else if (!strcmp(k, "key_prefix") && (!json_is_string(v) || !json_string_length(v) ||
-                                              json_string_length(v) > 300))
-            return bad(err, errlen, field, fieldlen, path, "must be 1 to 300 characters");
+            return vg_schema_fail(err, errlen, field, fieldlen, path, "must be an object name");
+        else if (!strcmp(k, "key_prefix") &&
+                 (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 300))
+            return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                  "must be 1 to 300 characters");
         else if (!strcmp(k, "severity")) {
             size_t i, j;
             json_t *s;
             if (!json_is_array(v) || !json_array_size(v))
-                return bad(err, errlen, field, fieldlen, path,
-                           "must be a list of critical, error, warning, info");
+                return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                      "must be a list of critical, error, warning, info");
             json_array_foreach(v, i, s)
             {
-                for (j = 0; severities[j] && (!json_is_string(s) ||
-                                              strcmp(severities[j], json_string_value(s)));
+                for (j = 0; severities[j] &&
+                            (!json_is_string(s) || strcmp(severities[j], json_string_value(s)));
                      j++)
                     ;
                 if (!severities[j])
-                    return bad(err, errlen, field, fieldlen, path,
-                               "must be a list of critical, error, warning, info");
+                    return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                          "must be a list of critical, error, warning, info");
             }
         } else if (!strcmp(k, "labels")) {
             const char *lk;
             json_t *lv;
             if (!json_is_object(v) || !json_object_size(v))
-                return bad(err, errlen, field, fieldlen, path, "must be an object of strings");
+                return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                      "must be an object of strings");
             json_object_foreach(v, lk, lv)
             {
                 if (!json_is_string(lv))
-                    return bad(err, errlen, field, fieldlen, path,
-                               "must be an object of strings");
+                    return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                          "must be an object of strings");
             }
         } else if (strcmp(k, "site") && strcmp(k, "zone") && strcmp(k, "key_prefix"))
-            return bad(err, errlen, field, fieldlen, path,
-                       "unknown: use site, zone, severity, labels or key_prefix");
+            return vg_schema_fail(err, errlen, field, fieldlen, path,
+                                  "unknown: use site, zone, severity, labels or key_prefix");
     }
     return 0;
 }

@@ -22,11 +22,11 @@
  *
  * Free-form fields (VG_F_OBJECT: spec.options, spec.source, ...; VG_F_LIST:
  * lists of objects such as spec.steps, whose elements the kind's check hook
- * checks with vg_schema_check_fields) are kept as given, within schema.h's VG_SCHEMA_FREE_* limits on depth, members,
- * key and string length and size; keys must not hold NUL (jansson cuts a
- * key at its first NUL when it is written out) or control characters. The
- * whole normalized object is held to VG_SCHEMA_OBJECT_BYTES. These limits
- * are what makes "accepted" mean "can be logged, replayed and snapshotted".
+ * checks with vg_schema_check_fields) are kept as given, within schema.h's VG_SCHEMA_FREE_*
+ * limits on depth, members, key and string length and size; keys must not hold NUL (jansson
+ * cuts a key at its first NUL when it is written out) or control characters. The whole
+ * normalized object is held to VG_SCHEMA_OBJECT_BYTES. These limits are what makes "accepted"
+ * mean "can be logged, replayed and snapshotted".
  *
  * A kind's check hook runs last, on the normalized spec, and writes the
  * full dotted path ("spec.area_m2") into field and a message starting
@@ -39,7 +39,7 @@
 #include "core/text.h"
 #include "core/utf8.h"
 
-#define DESCRIPTION_MAX 1024 /* characters */
+#define DESCRIPTION_MAX 1024                 /* characters */
 #define STRING_MAX      VG_SCHEMA_STRING_MAX /* characters, when a field sets no max */
 #define LABELS_MAX      64
 #define SHOW_BYTES      64 /* input bytes echoed in a message before "..." */
@@ -88,14 +88,6 @@ static const struct vg_kind *const kinds[] = {
 static const char *const top_fields[] = {"kind", "name", "labels", "description", "spec", NULL};
 static const char *const server_fields[] = {"status", "revision", "created", "updated", NULL};
 
-/* Where a failure goes: the caller's (err, field) buffers. */
-struct report {
-    char *err;
-    size_t errlen;
-    char *field;
-    size_t fieldlen;
-};
-
 const struct vg_kind *vg_schema_kind(const char *name)
 {
     if (!name)
@@ -134,11 +126,7 @@ static const char *show_str(char buf[SHOW_BUF], const char *s)
     return show(buf, s, strlen(s));
 }
 
-/* Fills field with path and err with "path: message"; returns -EINVAL. */
-static int fail(const struct report *r, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(const struct report *r, const char *path, const char *fmt, ...)
+int vg_report_fail(const struct vg_report *r, const char *path, const char *fmt, ...)
 {
     char msg[LIST_BUF + PATH_BUF];
     va_list ap;
@@ -258,44 +246,46 @@ static int is_control_at(const unsigned char *p, size_t left, int allow_newlines
 /* Rejects invalid UTF-8, control characters (including NUL) and more than
  * max_chars characters. */
 static int check_text(const json_t *v, const char *path, int allow_newlines, size_t max_chars,
-                      const struct report *r)
+                      const struct vg_report *r)
 {
     const unsigned char *s = (const unsigned char *)json_string_value(v);
     size_t len = json_string_length(v);
     size_t n_chars = 0, bad = vg_utf8_check((const char *)s, len);
     if (bad < len)
-        return fail(r, path, "not valid UTF-8 at byte %zu", bad);
+        return vg_report_fail(r, path, "not valid UTF-8 at byte %zu", bad);
     for (size_t i = 0; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80)
             n_chars++;
         if (is_control_at(s + i, len - i, allow_newlines))
-            return fail(r, path, "control character at position %zu is not allowed", n_chars);
+            return vg_report_fail(r, path, "control character at position %zu is not allowed",
+                                  n_chars);
     }
     if (n_chars > max_chars)
-        return fail(r, path, "%zu characters long, at most %zu allowed", n_chars, max_chars);
+        return vg_report_fail(r, path, "%zu characters long, at most %zu allowed", n_chars,
+                              max_chars);
     return 0;
 }
 
-static int expect_string(const json_t *v, const char *path, const struct report *r)
+static int expect_string(const json_t *v, const char *path, const struct vg_report *r)
 {
     if (!json_is_string(v))
-        return fail(r, path, "expected string, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected string, got %s", json_type_name(v));
     return 0;
 }
 
 /* ---- spec field checkers, one per vg_ftype ---- */
 
 typedef int (*field_checker)(const struct vg_field *f, const json_t *v, const char *path,
-                             const struct report *r);
+                             const struct vg_report *r);
 
 static int check_string(const struct vg_field *f, const json_t *v, const char *path,
-                        const struct report *r)
+                        const struct vg_report *r)
 {
     int rc = expect_string(v, path, r);
     if (rc)
         return rc;
     if (f->required && json_string_length(v) == 0)
-        return fail(r, path, "must not be empty");
+        return vg_report_fail(r, path, "must not be empty");
     return check_text(v, path, 0, f->max > 0 ? (size_t)f->max : STRING_MAX, r);
 }
 
@@ -305,38 +295,38 @@ static int has_range(const struct vg_field *f)
 }
 
 static int check_int(const struct vg_field *f, const json_t *v, const char *path,
-                     const struct report *r)
+                     const struct vg_report *r)
 {
     if (!json_is_integer(v))
-        return fail(r, path, "expected integer, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected integer, got %s", json_type_name(v));
     json_int_t n = json_integer_value(v);
     if (has_range(f) && ((double)n < f->min || (double)n > f->max))
-        return fail(r, path, "%" JSON_INTEGER_FORMAT " is out of range %.15g..%.15g", n, f->min,
-                    f->max);
+        return vg_report_fail(r, path, "%" JSON_INTEGER_FORMAT " is out of range %.15g..%.15g",
+                              n, f->min, f->max);
     return 0;
 }
 
 static int check_number(const struct vg_field *f, const json_t *v, const char *path,
-                        const struct report *r)
+                        const struct vg_report *r)
 {
     if (!json_is_number(v))
-        return fail(r, path, "expected number, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected number, got %s", json_type_name(v));
     double x = json_number_value(v);
     if (has_range(f) && (x < f->min || x > f->max))
-        return fail(r, path, "%.15g is out of range %.15g..%.15g", x, f->min, f->max);
+        return vg_report_fail(r, path, "%.15g is out of range %.15g..%.15g", x, f->min, f->max);
     return 0;
 }
 
 static int check_bool(const struct vg_field *f, const json_t *v, const char *path,
-                      const struct report *r)
+                      const struct vg_report *r)
 {
     if (!json_is_boolean(v))
-        return fail(r, path, "expected boolean, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected boolean, got %s", json_type_name(v));
     return 0;
 }
 
 static int check_enum(const struct vg_field *f, const json_t *v, const char *path,
-                      const struct report *r)
+                      const struct vg_report *r)
 {
     int rc = expect_string(v, path, r);
     if (rc)
@@ -348,12 +338,12 @@ static int check_enum(const struct vg_field *f, const json_t *v, const char *pat
         return 0;
     char shown[SHOW_BUF], allowed[LIST_BUF];
     join(allowed, f->enum_values);
-    return fail(r, path, "'%s' is not one of %s", show(shown, s, json_string_length(v)),
-                allowed);
+    return vg_report_fail(r, path, "'%s' is not one of %s",
+                          show(shown, s, json_string_length(v)), allowed);
 }
 
 static int check_name_ref(const struct vg_field *f, const json_t *v, const char *path,
-                          const struct report *r)
+                          const struct vg_report *r)
 {
     char why[256];
     int rc = expect_string(v, path, r);
@@ -362,19 +352,19 @@ static int check_name_ref(const struct vg_field *f, const json_t *v, const char 
     if (rc)
         return rc;
     if (vg_name_check(json_string_value(v), why, sizeof why))
-        return fail(r, path, "%s", why);
+        return vg_report_fail(r, path, "%s", why);
     return 0;
 }
 
 static int check_string_list(const struct vg_field *f, const json_t *v, const char *path,
-                             const struct report *r)
+                             const struct vg_report *r)
 {
     if (!json_is_array(v))
-        return fail(r, path, "expected array of strings, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected array of strings, got %s", json_type_name(v));
     size_t n_items = json_array_size(v);
     double max_items = f->max > 0 ? f->max : VG_SCHEMA_LIST_MAX;
     if ((double)n_items > max_items)
-        return fail(r, path, "%zu items, at most %.15g allowed", n_items, max_items);
+        return vg_report_fail(r, path, "%zu items, at most %.15g allowed", n_items, max_items);
     for (size_t i = 0; i < n_items; i++) {
         char item_path[PATH_BUF];
         const json_t *item = json_array_get(v, i);
@@ -391,38 +381,38 @@ static int check_string_list(const struct vg_field *f, const json_t *v, const ch
 /* ---- free-form values (VG_F_OBJECT) ---- */
 
 /* A key of a free-form object at path (the key's own path, already built). */
-static int check_free_key(const char *key, const char *path, const struct report *r)
+static int check_free_key(const char *key, const char *path, const struct vg_report *r)
 {
     size_t len = strlen(key), n_chars = 0;
     if (key_has_nul(key))
-        return fail(r, path, "key must not contain NUL");
+        return vg_report_fail(r, path, "key must not contain NUL");
     size_t bad = vg_utf8_check(key, len);
     if (bad < len)
-        return fail(r, path, "key is not valid UTF-8 at byte %zu", bad);
+        return vg_report_fail(r, path, "key is not valid UTF-8 at byte %zu", bad);
     for (size_t i = 0; i < len; i++) {
         if (((unsigned char)key[i] & 0xc0) != 0x80)
             n_chars++;
         if (vg_utf8_is_control((const unsigned char *)key + i, len - i))
-            return fail(r, path, "control character in key at position %zu is not allowed",
-                        n_chars);
+            return vg_report_fail(
+                r, path, "control character in key at position %zu is not allowed", n_chars);
     }
     if (n_chars > VG_SCHEMA_FREE_KEY_MAX)
-        return fail(r, path, "key is %zu characters long, at most %d allowed", n_chars,
-                    VG_SCHEMA_FREE_KEY_MAX);
+        return vg_report_fail(r, path, "key is %zu characters long, at most %d allowed",
+                              n_chars, VG_SCHEMA_FREE_KEY_MAX);
     return 0;
 }
 
-static int check_free(const json_t *v, const char *path, int depth, const struct report *r);
+static int check_free(const json_t *v, const char *path, int depth, const struct vg_report *r);
 
 static int check_free_object(const json_t *v, const char *path, int depth,
-                             const struct report *r)
+                             const struct vg_report *r)
 {
     const char *key;
     const json_t *item;
     char item_path[PATH_BUF];
     if (json_object_size(v) > VG_SCHEMA_FREE_MEMBERS)
-        return fail(r, path, "%zu keys, at most %d allowed", json_object_size(v),
-                    VG_SCHEMA_FREE_MEMBERS);
+        return vg_report_fail(r, path, "%zu keys, at most %d allowed", json_object_size(v),
+                              VG_SCHEMA_FREE_MEMBERS);
     json_object_foreach((json_t *)v, key, item)
     {
         child_path(item_path, path, key);
@@ -436,12 +426,12 @@ static int check_free_object(const json_t *v, const char *path, int depth,
 }
 
 static int check_free_array(const json_t *v, const char *path, int depth,
-                            const struct report *r)
+                            const struct vg_report *r)
 {
     char item_path[PATH_BUF];
     if (json_array_size(v) > VG_SCHEMA_FREE_MEMBERS)
-        return fail(r, path, "%zu elements, at most %d allowed", json_array_size(v),
-                    VG_SCHEMA_FREE_MEMBERS);
+        return vg_report_fail(r, path, "%zu elements, at most %d allowed", json_array_size(v),
+                              VG_SCHEMA_FREE_MEMBERS);
     for (size_t i = 0; i < json_array_size(v); i++) {
         snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
         int rc = check_free(json_array_get(v, i), item_path, depth + 1, r);
@@ -454,11 +444,11 @@ static int check_free_array(const json_t *v, const char *path, int depth,
 /* depth is the level of v: 1 for the field itself. Scalars other than
  * strings need no check: any integer or finite real jansson holds is
  * written and read back exactly (jsonout.c writes 17 significant digits). */
-static int check_free(const json_t *v, const char *path, int depth, const struct report *r)
+static int check_free(const json_t *v, const char *path, int depth, const struct vg_report *r)
 {
     int container = json_is_object(v) || json_is_array(v);
     if (container && depth > VG_SCHEMA_FREE_DEPTH)
-        return fail(r, path, "nesting deeper than %d levels", VG_SCHEMA_FREE_DEPTH);
+        return vg_report_fail(r, path, "nesting deeper than %d levels", VG_SCHEMA_FREE_DEPTH);
     if (json_is_object(v))
         return check_free_object(v, path, depth, r);
     if (json_is_array(v))
@@ -479,36 +469,37 @@ static size_t json_bytes(const json_t *v)
 }
 
 static int check_object(const struct vg_field *f, const json_t *v, const char *path,
-                        const struct report *r)
+                        const struct vg_report *r)
 {
     if (!json_is_object(v))
-        return fail(r, path, "expected object, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected object, got %s", json_type_name(v));
     int rc = check_free(v, path, 1, r);
     if (rc)
         return rc;
     size_t n_bytes = json_bytes(v);
     if (n_bytes > VG_SCHEMA_FREE_BYTES)
-        return fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
-                    VG_SCHEMA_FREE_BYTES);
+        return vg_report_fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
+                              VG_SCHEMA_FREE_BYTES);
     return 0;
 }
 
 /* A list of values whose shape the kind's check hook knows: here only the
  * free-form limits, and the field's own bound on items. */
 static int check_list(const struct vg_field *f, const json_t *v, const char *path,
-                      const struct report *r)
+                      const struct vg_report *r)
 {
     if (!json_is_array(v))
-        return fail(r, path, "expected a list, got %s", json_type_name(v));
+        return vg_report_fail(r, path, "expected a list, got %s", json_type_name(v));
     if (f->max > 0 && (double)json_array_size(v) > f->max)
-        return fail(r, path, "%zu items, at most %.15g allowed", json_array_size(v), f->max);
+        return vg_report_fail(r, path, "%zu items, at most %.15g allowed", json_array_size(v),
+                              f->max);
     int rc = check_free(v, path, 1, r);
     if (rc)
         return rc;
     size_t n_bytes = json_bytes(v);
     if (n_bytes > VG_SCHEMA_FREE_BYTES)
-        return fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
-                    VG_SCHEMA_FREE_BYTES);
+        return vg_report_fail(r, path, "%zu bytes as JSON, at most %u allowed", n_bytes,
+                              VG_SCHEMA_FREE_BYTES);
     return 0;
 }
 
@@ -532,7 +523,7 @@ static field_checker checker_for(enum vg_ftype type)
 
 /* ---- the manifest, top to bottom ---- */
 
-static int check_top_fields(const json_t *manifest, const struct report *r)
+static int check_top_fields(const json_t *manifest, const struct vg_report *r)
 {
     const char *key;
     const json_t *value;
@@ -545,14 +536,14 @@ static int check_top_fields(const json_t *manifest, const struct report *r)
             continue;
         child_path(path, "", key);
         join(allowed, top_fields);
-        return fail(r, path, "unknown field (allowed: %s)", allowed);
+        return vg_report_fail(r, path, "unknown field (allowed: %s)", allowed);
     }
     return 0;
 }
 
 /* The body's string at key, or NULL if not given; -EINVAL if not clean text. */
 static int body_string(const json_t *manifest, const char *key, const char **out,
-                       const struct report *r)
+                       const struct vg_report *r)
 {
     const json_t *v = get_given(manifest, key);
     int rc = 0;
@@ -568,7 +559,7 @@ static int body_string(const json_t *manifest, const char *key, const char **out
 }
 
 static int resolve_kind(const json_t *manifest, const char *path_kind,
-                        const struct vg_kind **kind, const struct report *r)
+                        const struct vg_kind **kind, const struct vg_report *r)
 {
     const char *body_kind;
     char shown[SHOW_BUF], shown_path[SHOW_BUF], known[LIST_BUF];
@@ -576,21 +567,21 @@ static int resolve_kind(const json_t *manifest, const char *path_kind,
     if (rc)
         return rc;
     if (body_kind && path_kind && strcmp(body_kind, path_kind) != 0)
-        return fail(r, "kind", "'%s' does not match '%s' in the path",
-                    show_str(shown, body_kind), show_str(shown_path, path_kind));
+        return vg_report_fail(r, "kind", "'%s' does not match '%s' in the path",
+                              show_str(shown, body_kind), show_str(shown_path, path_kind));
     const char *kind_name = body_kind ? body_kind : path_kind;
     if (!kind_name)
-        return fail(r, "kind", "required field is missing");
+        return vg_report_fail(r, "kind", "required field is missing");
     *kind = vg_schema_kind(kind_name);
     if (*kind)
         return 0;
     join_kinds(known);
-    return fail(r, "kind", "unknown kind '%s' (known kinds: %s)", show_str(shown, kind_name),
-                known);
+    return vg_report_fail(r, "kind", "unknown kind '%s' (known kinds: %s)",
+                          show_str(shown, kind_name), known);
 }
 
 static int resolve_name(const json_t *manifest, const char *path_name, const char **name,
-                        const struct report *r)
+                        const struct vg_report *r)
 {
     const char *body_name;
     char why[256];
@@ -598,37 +589,38 @@ static int resolve_name(const json_t *manifest, const char *path_name, const cha
     if (rc)
         return rc;
     if (body_name && vg_name_check(body_name, why, sizeof why))
-        return fail(r, "name", "%s", why);
+        return vg_report_fail(r, "name", "%s", why);
     if (path_name && vg_name_check(path_name, why, sizeof why))
-        return fail(r, "name", "%s (from the path)", why);
+        return vg_report_fail(r, "name", "%s (from the path)", why);
     /* both are valid names now, so quoting them is safe */
     if (body_name && path_name && strcmp(body_name, path_name) != 0)
-        return fail(r, "name", "'%s' does not match '%s' in the path", body_name, path_name);
+        return vg_report_fail(r, "name", "'%s' does not match '%s' in the path", body_name,
+                              path_name);
     *name = body_name ? body_name : path_name;
     if (!*name)
-        return fail(r, "name", "required field is missing");
+        return vg_report_fail(r, "name", "required field is missing");
     return 0;
 }
 
-static int check_label(const char *key, const json_t *value, const struct report *r)
+static int check_label(const char *key, const json_t *value, const struct vg_report *r)
 {
     char path[PATH_BUF], why[256];
     child_path(path, "labels", key);
     if (key_has_nul(key))
-        return fail(r, path, "label key must not contain NUL");
+        return vg_report_fail(r, path, "label key must not contain NUL");
     if (vg_label_key_check(key, why, sizeof why))
-        return fail(r, path, "%s", why);
+        return vg_report_fail(r, path, "%s", why);
     int rc = expect_string(value, path, r);
     if (!rc)
         rc = check_text(value, path, 0, STRING_MAX, r);
     if (rc)
         return rc;
     if (vg_label_value_check(json_string_value(value), why, sizeof why))
-        return fail(r, path, "%s", why);
+        return vg_report_fail(r, path, "%s", why);
     return 0;
 }
 
-static int normalize_labels(const json_t *manifest, json_t *out, const struct report *r)
+static int normalize_labels(const json_t *manifest, json_t *out, const struct vg_report *r)
 {
     const json_t *labels = get_given(manifest, "labels");
     json_t *out_labels = json_object();
@@ -640,10 +632,10 @@ static int normalize_labels(const json_t *manifest, json_t *out, const struct re
     if (!labels)
         return 0;
     if (!json_is_object(labels))
-        return fail(r, "labels", "expected object, got %s", json_type_name(labels));
+        return vg_report_fail(r, "labels", "expected object, got %s", json_type_name(labels));
     if (json_object_size(labels) > LABELS_MAX)
-        return fail(r, "labels", "%zu labels, at most %d allowed", json_object_size(labels),
-                    LABELS_MAX);
+        return vg_report_fail(r, "labels", "%zu labels, at most %d allowed",
+                              json_object_size(labels), LABELS_MAX);
     json_object_foreach((json_t *)labels, key, value)
     {
         rc = check_label(key, value, r);
@@ -654,7 +646,7 @@ static int normalize_labels(const json_t *manifest, json_t *out, const struct re
     return 0;
 }
 
-static int normalize_description(const json_t *manifest, json_t *out, const struct report *r)
+static int normalize_description(const json_t *manifest, json_t *out, const struct vg_report *r)
 {
     const json_t *description = get_given(manifest, "description");
     int rc = 0;
@@ -680,7 +672,7 @@ static const struct vg_field *find_field(const struct vg_field *fields, const ch
 }
 
 static int reject_unknown_spec_fields(const struct vg_kind *kind, const json_t *spec,
-                                      const struct report *r)
+                                      const struct vg_report *r)
 {
     const char *key;
     const json_t *value;
@@ -692,14 +684,15 @@ static int reject_unknown_spec_fields(const struct vg_kind *kind, const json_t *
             continue;
         child_path(path, "spec", key);
         join_fields(known, kind->fields);
-        return fail(r, path, "unknown field for kind %s (known fields: %s)", kind->name, known);
+        return vg_report_fail(r, path, "unknown field for kind %s (known fields: %s)",
+                              kind->name, known);
     }
     return 0;
 }
 
 /* Copies the known fields of spec into out_spec in table order. */
 static int copy_spec_fields(const struct vg_kind *kind, const json_t *spec, json_t *out_spec,
-                            const struct report *r)
+                            const struct vg_report *r)
 {
     char path[PATH_BUF];
     for (const struct vg_field *f = kind->fields; f->name; f++) {
@@ -707,7 +700,7 @@ static int copy_spec_fields(const struct vg_kind *kind, const json_t *spec, json
         child_path(path, "spec", f->name);
         if (!v) {
             if (f->required)
-                return fail(r, path, "required field is missing");
+                return vg_report_fail(r, path, "required field is missing");
             continue;
         }
         int rc = checker_for(f->type)(f, v, path, r);
@@ -719,7 +712,7 @@ static int copy_spec_fields(const struct vg_kind *kind, const json_t *spec, json
 }
 
 static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, json_t *out,
-                          const struct report *r)
+                          const struct vg_report *r)
 {
     const json_t *spec = get_given(manifest, "spec");
     json_t *out_spec = json_object();
@@ -727,9 +720,9 @@ static int normalize_spec(const struct vg_kind *kind, const json_t *manifest, js
 
     json_object_set_new(out, "spec", out_spec);
     if (!spec)
-        return fail(r, "spec", "required field is missing");
+        return vg_report_fail(r, "spec", "required field is missing");
     if (!json_is_object(spec))
-        return fail(r, "spec", "expected object, got %s", json_type_name(spec));
+        return vg_report_fail(r, "spec", "expected object, got %s", json_type_name(spec));
     rc = reject_unknown_spec_fields(kind, spec, r);
     if (!rc)
         rc = copy_spec_fields(kind, spec, out_spec, r);
@@ -761,33 +754,32 @@ int vg_schema_fail(char *err, size_t errlen, char *field, size_t fieldlen, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (field && fieldlen)
-        snprintf(field, fieldlen, "%s", path);
-    return vg_err(err, errlen, -EINVAL, "%s: %s", path, msg);
+    struct vg_report r = {err, errlen, field, fieldlen};
+    return vg_report_fail(&r, path, "%s", msg);
 }
 
 int vg_schema_check_fields(const struct vg_field *fields, const json_t *obj, const char *path,
                            char *err, size_t errlen, char *field, size_t fieldlen)
 {
-    struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
+    struct vg_report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
     const char *key;
     const json_t *value;
     char sub[PATH_BUF], known[LIST_BUF];
     if (!json_is_object(obj))
-        return fail(&r, path, "expected object, got %s", json_type_name(obj));
+        return vg_report_fail(&r, path, "expected object, got %s", json_type_name(obj));
     json_object_foreach((json_t *)obj, key, value)
     {
         if (!key_has_nul(key) && find_field(fields, key))
             continue;
         child_path(sub, path, key);
         join_fields(known, fields);
-        return fail(&r, sub, "unknown field (known fields: %s)", known);
+        return vg_report_fail(&r, sub, "unknown field (known fields: %s)", known);
     }
     for (const struct vg_field *f = fields; f->name; f++) {
         const json_t *v = get_given(obj, f->name);
         child_path(sub, path, f->name);
         if (!v && f->required)
-            return fail(&r, sub, "required field is missing");
+            return vg_report_fail(&r, sub, "required field is missing");
         int rc = v ? checker_for(f->type)(f, v, sub, &r) : 0;
         if (rc)
             return rc;
@@ -796,19 +788,19 @@ int vg_schema_check_fields(const struct vg_field *fields, const json_t *obj, con
 }
 
 /* The whole object, once every part of it is within its own limits. */
-static int check_object_size(const json_t *normalized, const struct report *r)
+static int check_object_size(const json_t *normalized, const struct vg_report *r)
 {
     size_t n_bytes = json_bytes(normalized);
     if (n_bytes <= VG_SCHEMA_OBJECT_BYTES)
         return 0;
-    return fail(r, "", "the object is %zu bytes as JSON, at most %u allowed", n_bytes,
-                VG_SCHEMA_OBJECT_BYTES);
+    return vg_report_fail(r, "", "the object is %zu bytes as JSON, at most %u allowed", n_bytes,
+                          VG_SCHEMA_OBJECT_BYTES);
 }
 
 static int validate(const json_t *manifest, const char *path_kind, const char *path_name,
                     json_t **normalized, char *err, size_t errlen, char *field, size_t fieldlen)
 {
-    struct report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
+    struct vg_report r = {err, err ? errlen : 0, field, field ? fieldlen : 0};
     const struct vg_kind *kind = NULL;
     const char *name = NULL;
     json_t *out = NULL;
@@ -821,8 +813,8 @@ static int validate(const json_t *manifest, const char *path_kind, const char *p
     if (r.fieldlen)
         field[0] = '\0';
     if (!json_is_object(manifest))
-        return fail(&r, "", "manifest must be a JSON object, got %s",
-                    manifest ? json_type_name(manifest) : "nothing");
+        return vg_report_fail(&r, "", "manifest must be a JSON object, got %s",
+                              manifest ? json_type_name(manifest) : "nothing");
     rc = check_top_fields(manifest, &r);
     if (!rc)
         rc = resolve_kind(manifest, path_kind, &kind, &r);

@@ -142,6 +142,18 @@ json_t *vg_schema_secret_standins(const struct vg_kind *kind, const json_t *spec
 void vg_schema_path(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Where a check's failure goes: the caller's err and field buffers. */
+struct vg_report {
+    char *err;
+    size_t errlen;
+    char *field;
+    size_t fieldlen;
+};
+/* Fills r->field with path and r->err with "path: message" (the message
+ * alone when path is empty); returns -EINVAL. */
+int vg_report_fail(const struct vg_report *r, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* For check hooks: fills field with path and err with "path: message";
  * returns -EINVAL. */
 int vg_schema_fail(char *err, size_t errlen, char *field, size_t fieldlen, const char *path,
