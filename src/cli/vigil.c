@@ -48,7 +48,7 @@ static const struct vg_cmd *const commands[] = {
     &vg_cmd_failover, &vg_cmd_sensors, &vg_cmd_series,  &vg_cmd_facility, &vg_cmd_alerts,
     &vg_cmd_push,     &vg_cmd_sim,     &vg_cmd_incidents, &vg_cmd_incident, &vg_cmd_ack,
     &vg_cmd_resolve,  &vg_cmd_note,    &vg_cmd_oncall,  &vg_cmd_training, &vg_cmd_protect,
-    &vg_cmd_services, &vg_cmd_drill,   &vg_cmd_passwd,  &cmd_help,
+    &vg_cmd_services, &vg_cmd_drill,   &vg_cmd_demo,    &vg_cmd_passwd,  &cmd_help,
     &cmd_version,
     NULL,
 };
