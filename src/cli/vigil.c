@@ -73,9 +73,10 @@ static const char exit_codes[] =
     "     (400, 413, 422), with the field at fault named\n";
 
 static const char environment[] = "environment:\n"
-                                  "  VIGIL_SERVER  server URL(s), like --server\n"
-                                  "  VIGIL_TOKEN   API token, like --token\n"
-                                  "  VIGIL_CACERT  CA bundle, like --cacert\n";
+                                  "  VIGIL_SERVER    server URL(s), like --server\n"
+                                  "  VIGIL_TOKEN     API token, like --token\n"
+                                  "  VIGIL_CACERT    CA bundle, like --cacert\n"
+                                  "  VIGIL_DEMO_DIR  the running demo, for 'vigil demo'\n";
 
 /* ---- help -------------------------------------------------------------- */
 
