@@ -33,23 +33,61 @@ struct sim_scenario {
 };
 
 static const struct sim_scenario sims[] = {
-    {"fire", "fire", 0, 20, 1, {"smoke", "vesda-alarm", NULL}, {"critical", "critical"},
+    {"fire",
+     "fire",
+     0,
+     20,
+     1,
+     {"smoke", "vesda-alarm", NULL},
+     {"critical", "critical"},
      "the fire alarm in hall A (smoke and VESDA, then the gas discharge)"},
-    {"cooling-failure", "cooling-failure", 0, 15, 1,
+    {"cooling-failure",
+     "cooling-failure",
+     0,
+     15,
+     1,
      {"cooling-stopped", "ashrae-a1-forecast", "ashrae-a1-inlet", NULL},
      {"critical", "critical", NULL},
      "hall A's CRAH units stopped, the inlet forecast firing, then the inlets past 27 degC"},
-    {"mains-loss", "mains-loss", 1, 20, 0, {"mains-lost", "ats-on-generator", NULL},
+    {"mains-loss",
+     "mains-loss",
+     1,
+     20,
+     0,
+     {"mains-lost", "ats-on-generator", NULL},
      {"critical", NULL},
      "mains lost, the UPS bridging, the generator started and the ATS on generator"},
-    {"generator-fail", "generator-fails-to-start", 1, 20, 1,
-     {"mains-lost", "mains-lost-generator-not-running", NULL}, {"critical", NULL},
+    {"generator-fail",
+     "generator-fails-to-start",
+     1,
+     20,
+     1,
+     {"mains-lost", "mains-lost-generator-not-running", NULL},
+     {"critical", NULL},
      "mains lost with the generator not starting: the UPS running flat"},
-    {"leak", "leak", 0, 0, 1, {"water-leak", NULL}, {"critical"},
+    {"leak",
+     "leak",
+     0,
+     0,
+     1,
+     {"water-leak", NULL},
+     {"critical"},
      "water under hall A's raised floor"},
-    {"door-forced", "door-forced", 0, 0, 0, {"door-forced", NULL}, {NULL},
+    {"door-forced",
+     "door-forced",
+     0,
+     0,
+     0,
+     {"door-forced", NULL},
+     {NULL},
      "hall A's door and the entrance forced"},
-    {"camera-down", "camera-down", 0, 0, 0, {"camera-offline", NULL}, {NULL},
+    {"camera-down",
+     "camera-down",
+     0,
+     0,
+     0,
+     {"camera-offline", NULL},
+     {NULL},
      "the cameras of the plant device offline"},
 };
 
@@ -99,9 +137,11 @@ static void print_list(void)
                                    "site by planned switchover"
                                  : "");
         }
-    printf("%-24s %s\n", "kill-dc1", "dc1's vigild killed (SIGKILL): dc2 takes over in about a "
-                                     "second if dc1 was primary");
-    printf("%-24s %s\n", "kill-dc2", "dc2's vigild killed (SIGKILL): the primary writes on alone");
+    printf("%-24s %s\n", "kill-dc1",
+           "dc1's vigild killed (SIGKILL): dc2 takes over in about a "
+           "second if dc1 was primary");
+    printf("%-24s %s\n", "kill-dc2",
+           "dc2's vigild killed (SIGKILL): the primary writes on alone");
     printf("%-24s %s\n", "partition",
            "the member link cut (root, nft): the primary drops the mirror from the sync set, "
            "the mirror does not take over, both still reach the witness");
@@ -155,33 +195,35 @@ static void plan_sim(struct vg_cli *cli, struct vg_demo_plan *p, const struct vg
     char holds[120] = "", tail[200] = "";
     for (int r = 0; sc->rules[r]; r++) {
         p->rules[r] = sc->rules[r];
-        int i = vg_demo_expect(p, VG_OC_ALERT, site, member, -1, "alert %s%s%s at %s",
-                               sc->rules[r], sc->levels[r] ? " " : "",
-                               sc->levels[r] ? sc->levels[r] : "", site);
+        int i =
+            vg_demo_expect(p, VG_OC_ALERT, site, member, -1, "alert %s%s%s at %s", sc->rules[r],
+                           sc->levels[r] ? " " : "", sc->levels[r] ? sc->levels[r] : "", site);
         p->oc[i].rule = sc->rules[r];
         p->oc[i].level = sc->levels[r];
     }
-    int inc = vg_demo_expect(p, VG_OC_INCIDENT, site, member, -1, "incident opened at %s", site);
+    int inc =
+        vg_demo_expect(p, VG_OC_INCIDENT, site, member, -1, "incident opened at %s", site);
     vg_demo_expect(p, VG_OC_PAGE, site, member, inc, "the on-call person paged");
     if (sc->moves && primary == member)
         protect_holds(cli, primary, holds, sizeof holds);
     if (sc->moves && primary == member && !holds[0]) {
         int planned = vg_demo_expect(p, VG_OC_PLANNED, site, member, -1,
                                      "protect: planned switchover away from %s", site);
-        vg_demo_expect(p, VG_OC_PRIMARY, site, 1 - member, planned,
-                       "%s is the acting primary", other);
+        vg_demo_expect(p, VG_OC_PRIMARY, site, 1 - member, planned, "%s is the acting primary",
+                       other);
         snprintf(tail, sizeof tail, ", a planned switchover to %s", other);
     } else if (holds[0]) {
         /* a decline is recorded once per condition, so it is told, not awaited */
         snprintf(tail, sizeof tail, ", no switchover (%s: 'vigil protect status')", holds);
     }
-    snprintf(p->watch, sizeof p->watch, "%s at %s%s, an incident opened and the on-call "
-                                        "person paged",
+    snprintf(p->watch, sizeof p->watch,
+             "%s at %s%s, an incident opened and the on-call "
+             "person paged",
              sc->alarm, site, tail);
 }
 
-static int list_sim_devices(struct vg_cli *cli, int from, const char *site, const char *main_name,
-                            int all, json_t *out)
+static int list_sim_devices(struct vg_cli *cli, int from, const char *site,
+                            const char *main_name, int all, json_t *out)
 {
     json_t *devs = vg_demo_get(cli, from, "/api/v1/objects/Device");
     size_t i;
@@ -232,8 +274,9 @@ static int start_sim(struct vg_cli *cli, const struct vg_demo *d, const struct s
     json_t *devs = json_array();
     int rc = VG_EXIT_OK;
     if (!list_sim_devices(cli, member, site, main_name, sc->all_devices, devs))
-        rc = vg_cli_fail(VG_EXIT_NOT_FOUND, "no sim device %s at site %s (apply the demo's "
-                                            "manifests)",
+        rc = vg_cli_fail(VG_EXIT_NOT_FOUND,
+                         "no sim device %s at site %s (apply the demo's "
+                         "manifests)",
                          sc->all_devices ? "" : main_name, site);
     size_t i;
     const json_t *dev;
@@ -312,8 +355,8 @@ static int kill_member(struct vg_cli *cli, const struct vg_demo *d, struct vg_de
     if (!quiet)
         printf("member %s killed (SIGKILL)\n", name);
     int down = vg_demo_expect(p, VG_OC_DOWN, NULL, member, -1, "%s is down", name);
-    vg_demo_expect(p, VG_OC_PRIMARY, NULL, 1 - member, down, "%s is the acting primary%s", other,
-                   primary == member ? " (failover)" : "");
+    vg_demo_expect(p, VG_OC_PRIMARY, NULL, 1 - member, down, "%s is the acting primary%s",
+                   other, primary == member ? " (failover)" : "");
     snprintf(p->watch, sizeof p->watch, "%s gone; %s", name,
              primary == member ? "the other site taking over by failover in about a second, "
                                  "the failover recorded in 'vigil events'"
@@ -337,7 +380,8 @@ static int partition(struct vg_cli *cli, const struct vg_demo *d, struct vg_demo
                                "%s drops %s from the sync set and writes on alone", pn, mn);
     vg_demo_expect(p, VG_OC_NO_TAKEOVER, NULL, 1 - primary, alone,
                    "%s does not take over (the witness refuses)", mn);
-    vg_demo_expect(p, VG_OC_WITNESS, NULL, primary, alone, "both members still reach the witness");
+    vg_demo_expect(p, VG_OC_WITNESS, NULL, primary, alone,
+                   "both members still reach the witness");
     snprintf(p->watch, sizeof p->watch,
              "%s degrading to writing alone, %s staying a mirror: no split brain "
              "('vigil cluster status' on both)",
@@ -377,8 +421,8 @@ static void print_json(const struct vg_demo_plan *p, int rc)
                             rc == 0, "outcomes");
     for (int i = 0; i < p->n_oc; i++) {
         const struct vg_demo_outcome *o = &p->oc[i];
-        json_t *e = json_pack("{s:s,s:b,s:s}", "what", o->what, "seen", o->seen, "detail",
-                              o->detail);
+        json_t *e =
+            json_pack("{s:s,s:b,s:s}", "what", o->what, "seen", o->seen, "detail", o->detail);
         json_object_set_new(e, "after_ms", o->seen ? json_integer(o->after_ms) : json_null());
         json_array_append_new(json_object_get(out, "outcomes"), e);
     }

@@ -53,6 +53,7 @@ const struct vg_cmd vg_cmd_sim = {
             "The simulated readings go through the rules like real ones, so alerts follow: "
             "watch them with 'vigil alerts' and 'vigil facility'. Prints 'device/DEVICE: "
             "scenario SCENARIO started'; -o json prints the server's answer ({\"device\", "
-            "\"scenario\", \"speed\"}). A DEVICE that is not simulated exits 3; an unknown SCENARIO exits "
+            "\"scenario\", \"speed\"}). A DEVICE that is not simulated exits 3; an unknown "
+            "SCENARIO exits "
             "7 with the list of those the server knows.",
 };

@@ -42,9 +42,10 @@ int vg_demo_open(struct vg_demo *d, const char *dir)
     if (!dir)
         dir = getenv("VIGIL_DEMO_DIR");
     if (!dir || !*dir)
-        return vg_cli_fail(VG_EXIT_USAGE,
-                           "not in a demo: VIGIL_DEMO_DIR is not set (run 'bash scripts/demo.sh' "
-                           "and paste the export line it prints, or give --dir)");
+        return vg_cli_fail(
+            VG_EXIT_USAGE,
+            "not in a demo: VIGIL_DEMO_DIR is not set (run 'bash scripts/demo.sh' "
+            "and paste the export line it prints, or give --dir)");
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return vg_cli_fail(VG_EXIT_USAGE, "not in a demo: '%s' is not a directory (%s)", dir,
@@ -117,7 +118,8 @@ int vg_demo_kill(const struct vg_demo *d, int i)
 {
     pid_t pid = vg_demo_member_pid(d, i);
     if (!pid)
-        return vg_cli_fail(VG_EXIT_ERROR, "member %s is not running (no live vigild in %s/%s.pid)",
+        return vg_cli_fail(VG_EXIT_ERROR,
+                           "member %s is not running (no live vigild in %s/%s.pid)",
                            d->m[i].node.name, d->dir, d->m[i].node.name);
     if (kill(pid, SIGKILL))
         return vg_cli_fail(VG_EXIT_ERROR, "cannot kill member %s (pid %ld): %s",
@@ -222,18 +224,20 @@ int vg_demo_partition(const struct vg_demo *d)
     table_name(d, table, sizeof table);
     vg_addr_split(d->m[0].node.peer_listen, host, sizeof host, &p0);
     vg_addr_split(d->m[1].node.peer_listen, host, sizeof host, &p1);
-    snprintf(script, sizeof script,
-             "add table inet %s; add chain inet %s out { type filter hook output priority 0; }; "
-             "flush chain inet %s out; "
-             "add rule inet %s out tcp dport { %u, %u } drop; "
-             "add rule inet %s out tcp sport { %u, %u } drop",
-             table, table, table, table, p0, p1, table, p0, p1);
+    snprintf(
+        script, sizeof script,
+        "add table inet %s; add chain inet %s out { type filter hook output priority 0; }; "
+        "flush chain inet %s out; "
+        "add rule inet %s out tcp dport { %u, %u } drop; "
+        "add rule inet %s out tcp sport { %u, %u } drop",
+        table, table, table, table, p0, p1, table, p0, p1);
     rc = run_nft(script, 0);
     if (rc == -ENOENT)
         return vg_cli_fail(VG_EXIT_ERROR, "partition needs nft (nftables), not found in PATH");
     if (rc)
-        return vg_cli_fail(VG_EXIT_ERROR, "nft could not add the rules cutting the member link "
-                                          "(exit %d)",
+        return vg_cli_fail(VG_EXIT_ERROR,
+                           "nft could not add the rules cutting the member link "
+                           "(exit %d)",
                            rc);
     return 0;
 }

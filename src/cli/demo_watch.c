@@ -193,8 +193,8 @@ static int check_page(struct vg_cli *cli, const struct vg_demo_plan *p, const st
             continue;
         /* an incident grouped into another is paged with that one */
         const json_t *group = json_object_get(inc, "group_of");
-        json_int_t id = json_integer_value(json_is_integer(group) ? group
-                                                                  : json_object_get(inc, "id"));
+        json_int_t id =
+            json_integer_value(json_is_integer(group) ? group : json_object_get(inc, "id"));
         char path[96];
         snprintf(path, sizeof path, "/api/v1/incidents/%lld", (long long)id);
         json_t *full = vg_demo_get(cli, s->primary >= 0 ? s->primary : 0, path);
@@ -275,7 +275,8 @@ static int check_cluster(const struct vg_demo *d, const struct seen *s,
         return s->view[m] && !acting(s->view[m]);
     case VG_OC_WITNESS:
         for (int i = 0; i < VG_DEMO_MEMBERS; i++)
-            if (!json_is_true(json_object_get(json_object_get(s->view[i], "witness"), "reachable")))
+            if (!json_is_true(
+                    json_object_get(json_object_get(s->view[i], "witness"), "reachable")))
                 return 0;
         return 1;
     default: /* VG_OC_IN_SYNC */

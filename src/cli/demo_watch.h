@@ -12,17 +12,17 @@
 #include "cli/demo.h"
 
 enum vg_demo_oc {
-    VG_OC_ALERT,     /* rule at level (NULL: warning, critical or suppressed) at site */
-    VG_OC_INCIDENT,  /* an incident at site for one of the rules' alerts */
-    VG_OC_PAGE,      /* a page of that incident delivered */
-    VG_OC_PRIMARY,   /* member is the acting primary */
-    VG_OC_PLANNED,   /* a protect switchover away from site, since the start */
-    VG_OC_DECLINED,  /* a protect switchover away from site declined, since the start */
-    VG_OC_DOWN,      /* member's vigild is gone */
-    VG_OC_ALONE,     /* member is the acting primary and the other is out of sync */
+    VG_OC_ALERT,       /* rule at level (NULL: warning, critical or suppressed) at site */
+    VG_OC_INCIDENT,    /* an incident at site for one of the rules' alerts */
+    VG_OC_PAGE,        /* a page of that incident delivered */
+    VG_OC_PRIMARY,     /* member is the acting primary */
+    VG_OC_PLANNED,     /* a protect switchover away from site, since the start */
+    VG_OC_DECLINED,    /* a protect switchover away from site declined, since the start */
+    VG_OC_DOWN,        /* member's vigild is gone */
+    VG_OC_ALONE,       /* member is the acting primary and the other is out of sync */
     VG_OC_NO_TAKEOVER, /* member answers and is not acting */
-    VG_OC_WITNESS,   /* both members reach the witness */
-    VG_OC_IN_SYNC,   /* both members answer, the mirror in sync */
+    VG_OC_WITNESS,     /* both members reach the witness */
+    VG_OC_IN_SYNC,     /* both members answer, the mirror in sync */
 };
 
 #define VG_DEMO_MAX_OC    12
@@ -42,7 +42,7 @@ struct vg_demo_outcome {
 
 struct vg_demo_plan {
     char name[64];
-    char watch[400]; /* one line: what to watch for */
+    char watch[400];                          /* one line: what to watch for */
     const char *rules[VG_DEMO_MAX_RULES + 1]; /* the incident's rules, NULL-terminated */
     struct vg_demo_outcome oc[VG_DEMO_MAX_OC];
     int n_oc;

@@ -32,9 +32,12 @@ struct field {
     }
 
 static const struct field top_fields[] = {
-    F("name", NAME, 1, name),        F("site", NAME, 1, site),
-    F("data", PATH, 1, data),        F("keyring", PATH, 0, keyring),
-    F("listen", ADDRESS, 1, listen), F("peer_listen", ADDRESS, 1, peer_listen),
+    F("name", NAME, 1, name),
+    F("site", NAME, 1, site),
+    F("data", PATH, 1, data),
+    F("keyring", PATH, 0, keyring),
+    F("listen", ADDRESS, 1, listen),
+    F("peer_listen", ADDRESS, 1, peer_listen),
     {"api_tls", FLAG, 0, offsetof(struct vg_node, api_tls), 0},
     {NULL, TEXT, 0, 0, 0},
 };
