@@ -188,11 +188,25 @@ static void protect_holds(struct vg_cli *cli, int primary, char *why, size_t why
     json_decref(st);
 }
 
+/* "the on-call person (noor)", from GET /api/v1/oncall, or without a name. */
+static void on_call(struct vg_cli *cli, int member, char *out, size_t outlen)
+{
+    json_t *now = vg_demo_get(cli, member, "/api/v1/oncall");
+    const char *person =
+        vg_cli_str(json_array_get(json_object_get(now, "items"), 0), "person", NULL);
+    if (person)
+        snprintf(out, outlen, "the on-call person (%.64s)", person);
+    else
+        snprintf(out, outlen, "the on-call person");
+    json_decref(now);
+}
+
 static void plan_sim(struct vg_cli *cli, struct vg_demo_plan *p, const struct vg_demo *d,
                      const struct sim_scenario *sc, int member, int primary)
 {
     const char *site = d->m[member].node.site, *other = d->m[1 - member].node.name;
-    char holds[120] = "", tail[200] = "";
+    char holds[120] = "", tail[200] = "", who[96];
+    on_call(cli, member, who, sizeof who);
     for (int r = 0; sc->rules[r]; r++) {
         p->rules[r] = sc->rules[r];
         int i =
@@ -203,7 +217,7 @@ static void plan_sim(struct vg_cli *cli, struct vg_demo_plan *p, const struct vg
     }
     int inc =
         vg_demo_expect(p, VG_OC_INCIDENT, site, member, -1, "incident opened at %s", site);
-    vg_demo_expect(p, VG_OC_PAGE, site, member, inc, "the on-call person paged");
+    vg_demo_expect(p, VG_OC_PAGE, site, member, inc, "%s paged", who);
     if (sc->moves && primary == member)
         protect_holds(cli, primary, holds, sizeof holds);
     if (sc->moves && primary == member && !holds[0]) {
@@ -216,10 +230,8 @@ static void plan_sim(struct vg_cli *cli, struct vg_demo_plan *p, const struct vg
         /* a decline is recorded once per condition, so it is told, not awaited */
         snprintf(tail, sizeof tail, ", no switchover (%s: 'vigil protect status')", holds);
     }
-    snprintf(p->watch, sizeof p->watch,
-             "%s at %s%s, an incident opened and the on-call "
-             "person paged",
-             sc->alarm, site, tail);
+    snprintf(p->watch, sizeof p->watch, "%s at %s%s, an incident opened and %s paged",
+             sc->alarm, site, tail, who);
 }
 
 static int list_sim_devices(struct vg_cli *cli, int from, const char *site,
