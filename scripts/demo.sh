@@ -26,7 +26,7 @@ pids=()
 cleanup() {
     # a member `vigil demo heal` restarted is not our child: its pid file says
     for f in "$dir"/dc1.pid "$dir"/dc2.pid; do
-        [[ -f $f ]] && pids+=("$(cat "$f")")
+        if [[ -f $f ]]; then pids+=("$(cat "$f")"); fi
     done
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     # a partition left behind (vigil demo scenario partition) is undone too

@@ -25,7 +25,7 @@ export VIGIL_SERVER=${URL[dc1]},${URL[dc2]}
 TABLE=vigil_demo_${PEER[dc1]}_${PEER[dc2]}
 cleanup_all() {
     for f in "$VG_TMP"/dc1.pid "$VG_TMP"/dc2.pid; do # a member `vigil demo heal` restarted
-        [[ -f $f ]] && VG_PIDS+=("$(cat "$f")")
+        if [[ -f $f ]]; then VG_PIDS+=("$(cat "$f")"); fi
     done
     nft delete table inet "$TABLE" 2>/dev/null || true
     vg_cleanup
