@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The README's demo: builds vigil and runs a two-site cluster on this
-# machine — member dc1 (API 127.0.0.1:7700), member dc2 (API :7710) and the
-# witness (:7702), all linked by mutual TLS with a fresh cluster CA — then
-# applies the two simulated sites (examples/demo-dc1.yaml, demo-dc2.yaml:
-# zones, a simulator device per site and its sensors) and shows the
+# machine — member dc1 (API https://127.0.0.1:7700), member dc2 (API :7710)
+# and the witness (:7702), the member link and the witness on mutual TLS and
+# the client API on HTTPS, all with a fresh cluster CA — then applies the
+# two simulated sites (examples/demo-dc1.yaml, demo-dc2.yaml: six zones, two
+# simulated devices and about 110 sensors per site) and shows the
 # cluster and the live sensors, an on-call team whose pages land in a
 # local webhook receiver (examples/demo-oncall.yaml), a FailoverPolicy
 # (examples/demo-protect.yaml) and the dashboard, with a login printed at
 # the end. Each member collects its own site's
-# devices; dc2's readings reach the primary over the member link. Ctrl-C
-# stops everything cleanly and removes the temporary directory.
+# devices; dc2's readings reach the primary over the member link.
+# `vigil demo scenario NAME` plays the story (fire, cooling failure, a member
+# killed, a partition); it finds the demo by VIGIL_DEMO_DIR, and reads there
+# the node files, the members' pid files (NAME.pid), the CA and the token.
+# Ctrl-C stops everything cleanly and removes the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +24,13 @@ cmake --build build -j"$(nproc)" --target vigild vigil >/dev/null
 dir=$(mktemp -d /tmp/vigil-demo.XXXXXX)
 pids=()
 cleanup() {
+    # a member `vigil demo heal` restarted is not our child: its pid file says
+    for f in "$dir"/dc1.pid "$dir"/dc2.pid; do
+        if [[ -f $f ]]; then pids+=("$(cat "$f")"); fi
+    done
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    # a partition left behind (vigil demo scenario partition) is undone too
+    nft delete table inet vigil_demo_7701_7711 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$dir"
 }
@@ -34,6 +44,7 @@ for n in dc1 dc2 witness; do "$vigil" pki issue "$n" --dir "$dir/pki" --ip 127.0
     --tls-key "$dir/pki/witness.key" --tls-ca "$dir/pki/ca.crt" 2>"$dir/witness.log" &
 pids+=($!)
 token=$("$vigild" init --data "$dir/dc1" -o json | sed 's/.*"admin_token":"\([^"]*\)".*/\1/')
+(umask 077 && echo "$token" >"$dir/token") # for vigil demo, when VIGIL_TOKEN is not set
 "$vigild" init --data "$dir/dc2" --key-file "$dir/dc1/keyring" --mirror 2>/dev/null
 declare -A api=([dc1]=7700 [dc2]=7710) link=([dc1]=7701 [dc2]=7711)
 for n in dc1 dc2; do
@@ -47,6 +58,7 @@ peer_listen: 127.0.0.1:${link[$n]}
 peer: {name: $o, address: 127.0.0.1:${link[$o]}}
 witness: {name: witness, address: 127.0.0.1:7702}
 tls: {cert: pki/$n.crt, key: pki/$n.key, ca: pki/ca.crt}
+api_tls: true
 EOF
 done
 # the on-call person's pager: a local webhook receiver writing each page it
@@ -55,12 +67,16 @@ python3 tests/tools/page_receiver.py --log "$dir/pages.jsonl" --port 7790 >/dev/
 pids+=($!)
 "$vigild" run --node "$dir/dc1.yaml" --bootstrap 2>"$dir/dc1.log" &
 pids+=($!)
+echo $! >"$dir/dc1.pid"
 "$vigild" run --node "$dir/dc2.yaml" 2>"$dir/dc2.log" &
 pids+=($!)
+echo $! >"$dir/dc2.pid"
 
-export VIGIL_SERVER=http://127.0.0.1:7700,http://127.0.0.1:7710 VIGIL_TOKEN=$token
+export VIGIL_SERVER=https://127.0.0.1:7700,https://127.0.0.1:7710 VIGIL_TOKEN=$token
+export VIGIL_CACERT=$dir/pki/ca.crt VIGIL_DEMO_DIR=$dir
 for _ in $(seq 100); do # until dc2 is mirrored
-    curl -fsS -H "Authorization: Bearer $token" http://127.0.0.1:7700/api/v1/cluster 2>/dev/null |
+    curl -fsS --cacert "$VIGIL_CACERT" -H "Authorization: Bearer $token" \
+        https://127.0.0.1:7700/api/v1/cluster 2>/dev/null |
         grep -q '"sync":\["dc1","dc2"\]' && break
     sleep 0.1
 done
@@ -80,26 +96,32 @@ echo
 cat <<EOT
 
 A two-site vigil cluster is running (logs and data in $dir):
-  dc1  http://127.0.0.1:7700   dc2  http://127.0.0.1:7710   witness https://127.0.0.1:7702
+  dc1  https://127.0.0.1:7700   dc2  https://127.0.0.1:7710   witness https://127.0.0.1:7702
+  every link is TLS with the demo's own CA: $VIGIL_CACERT
 
-Dashboard: http://127.0.0.1:7700/  (either site; log in as noor, password $password)
+Dashboard: https://127.0.0.1:7700/  (either site; log in as noor, password $password;
+  the browser warns about the demo's own CA: accept it, or import $VIGIL_CACERT)
 
 In another shell:
+  export PATH=$(pwd)/build:\$PATH
   export VIGIL_SERVER=$VIGIL_SERVER VIGIL_TOKEN=$token
-  $vigil cluster status          # who is primary, lag, witness
-  $vigil sensors --site dc2       # live values and states (dc2's reach dc1 over the link)
-  $vigil series dc1-hall-a-inlet-1 --from -10m
-  $vigil sim dc1-sim cooling-failure   # watch the inlet rise and the prediction fire
-  $vigil alerts                  # rule states, recorded on both sites
-  $vigil incidents               # what pages people; 'vigil incident ID' for its timeline
-  tail -f $dir/pages.jsonl       # the pages the on-call person got (ack links inside)
-  $vigil oncall now              # who is on call
-  $vigil sim dc1-sim fire        # smoke, VESDA, gas: dc2 takes over by planned switchover
-  $vigil protect status          # what the FailoverPolicy watches and decided
-  $vigil drill run --switch-back # a DR drill with its report (vigil drill report ID)
-  $vigil switchover              # planned switchover by hand
-  pkill -9 -f 'vigild run --node $dir/dc1.yaml'   # lose a site: dc2 takes over in ~1 s
-  $vigil events                  # what happened
+  export VIGIL_CACERT=$VIGIL_CACERT VIGIL_DEMO_DIR=$dir
+  vigil cluster status                     # who is primary, lag, witness
+  vigil facility                           # both sites: PUE, alerts, devices
+  vigil sensors --site dc2                 # live values (dc2's reach dc1 over the link)
+  vigil demo scenario --list               # the story, one scenario at a time:
+  vigil demo scenario fire-dc1             #   fire at dc1: dc2 takes over, noor paged
+  vigil demo scenario cooling-failure-dc2  #   the inlet forecast fires before the room is hot
+  vigil demo scenario kill-dc1             #   lose a site's vigild (SIGKILL)
+  vigil demo scenario partition            #   cut the member link (as root)
+  vigil demo heal                          # undo them all
+  vigil alerts                             # rule states, recorded on both sites
+  vigil incidents                          # what pages people; 'vigil incident ID' for its timeline
+  tail -f $dir/pages.jsonl                 # the pages the on-call person got (ack links inside)
+  vigil protect status                     # what the FailoverPolicy watches and decided
+  vigil drill run --switch-back            # a DR drill with its report
+  vigil events                             # what happened
 Press Ctrl-C to stop.
 EOT
-wait "${pids[@]}"
+# until Ctrl-C (a member may be killed and restarted meanwhile: not a reason to stop)
+while :; do sleep 1; done

@@ -8,7 +8,7 @@
  *   GET  /api/v1/facility                     sites (PUE), devices, active alerts
  *   GET  /api/v1/rules                        rule instances and their states
  *   GET  /api/v1/alerts                       active alerts and the newest changes
- *   POST /api/v1/sim/DEVICE                   {"scenario": NAME} (simulator)
+ *   POST /api/v1/sim/DEVICE                   {"scenario"?: NAME, "speed"?: N} (simulator)
  *
  * Pushed batches are all-or-nothing at the syntax level: a malformed line
  * or element rejects the whole body (400, naming the line or index) and
@@ -354,18 +354,26 @@ void vg_api_sim(struct vg_call *call)
     if (!body)
         return;
     const char *scenario = json_string_value(json_object_get(body, "scenario"));
+    const json_t *speed_v = json_object_get(body, "speed");
+    double speed = json_number_value(speed_v), speed_now = 0;
     char err[512];
     int rc;
-    if (!scenario)
+    if (!scenario && !speed_v)
         vg_api_reply_error(call->srv, call->req, 400, "scenario", "scenario: required");
-    else if ((rc = vg_sim_trigger(device, scenario, err, sizeof err)))
-        vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400, "scenario", "%s",
-                           err);
+    else if (speed_v && (!json_is_number(speed_v) || speed <= 0))
+        vg_api_reply_error(call->srv, call->req, 400, "speed", "speed: expected a number > 0");
+    else if ((rc = vg_sim_trigger(device, scenario, speed, &speed_now, err, sizeof err)))
+        vg_api_reply_error(call->srv, call->req, rc == -ENOENT ? 404 : 400,
+                           strncmp(err, "speed", 5) ? "scenario" : "speed", "%s", err);
     else {
         char who[96];
         vg_api_actor_name(call, who, sizeof who);
-        vg_info("simulator '%s': scenario '%s' (by %s)", device, scenario, who);
-        reply_new(call, json_pack("{s:s,s:s}", "device", device, "scenario", scenario));
+        vg_info("simulator '%s': scenario '%s', speed %g (by %s)", device,
+                scenario ? scenario : "(unchanged)", speed_now, who);
+        json_t *reply = json_pack("{s:s,s:f}", "device", device, "speed", speed_now);
+        if (scenario)
+            json_object_set_new(reply, "scenario", json_string(scenario));
+        reply_new(call, reply);
     }
     json_decref(body);
 }

@@ -89,6 +89,7 @@ extern const struct vg_cmd vg_cmd_incidents, vg_cmd_incident, vg_cmd_ack, vg_cmd
 extern const struct vg_cmd vg_cmd_training, vg_cmd_services, vg_cmd_passwd;
 extern const struct vg_cmd vg_cmd_protect;
 extern const struct vg_cmd vg_cmd_drill;
+extern const struct vg_cmd vg_cmd_demo;
 
 /* Special value of vg_cli_parse: go on with the command. */
 #define VG_CLI_PROCEED (-1)

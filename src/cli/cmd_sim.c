@@ -46,11 +46,14 @@ const struct vg_cmd vg_cmd_sim = {
     .help = "Makes DEVICE, a device with driver sim, play SCENARIO: cooling-failure (every "
             "cooling unit stops), mains-loss, generator-fails-to-start (a mains loss whose "
             "generator never runs, so the UPS runs flat), fire, leak, door-forced, "
-            "camera-down, gas-fault (suppression disarmed), refuel, or normal (ends every "
-            "scenario; the plant recovers through its own delays). Scenarios accumulate. "
+            "camera-down, gas-fault (suppression disarmed), refuel, normal (ends every "
+            "scenario; the plant recovers through its own delays) or reset (ends every "
+            "scenario and puts the plant back in steady state at once: room at its setpoint, "
+            "batteries and tank full). Scenarios accumulate. "
             "The simulated readings go through the rules like real ones, so alerts follow: "
             "watch them with 'vigil alerts' and 'vigil facility'. Prints 'device/DEVICE: "
             "scenario SCENARIO started'; -o json prints the server's answer ({\"device\", "
-            "\"scenario\"}). A DEVICE that is not simulated exits 3; an unknown SCENARIO exits "
+            "\"scenario\", \"speed\"}). A DEVICE that is not simulated exits 3; an unknown "
+            "SCENARIO exits "
             "7 with the list of those the server knows.",
 };

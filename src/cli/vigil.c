@@ -48,7 +48,7 @@ static const struct vg_cmd *const commands[] = {
     &vg_cmd_failover, &vg_cmd_sensors, &vg_cmd_series,  &vg_cmd_facility, &vg_cmd_alerts,
     &vg_cmd_push,     &vg_cmd_sim,     &vg_cmd_incidents, &vg_cmd_incident, &vg_cmd_ack,
     &vg_cmd_resolve,  &vg_cmd_note,    &vg_cmd_oncall,  &vg_cmd_training, &vg_cmd_protect,
-    &vg_cmd_services, &vg_cmd_drill,   &vg_cmd_passwd,  &cmd_help,
+    &vg_cmd_services, &vg_cmd_drill,   &vg_cmd_demo,    &vg_cmd_passwd,  &cmd_help,
     &cmd_version,
     NULL,
 };
@@ -73,9 +73,10 @@ static const char exit_codes[] =
     "     (400, 413, 422), with the field at fault named\n";
 
 static const char environment[] = "environment:\n"
-                                  "  VIGIL_SERVER  server URL(s), like --server\n"
-                                  "  VIGIL_TOKEN   API token, like --token\n"
-                                  "  VIGIL_CACERT  CA bundle, like --cacert\n";
+                                  "  VIGIL_SERVER    server URL(s), like --server\n"
+                                  "  VIGIL_TOKEN     API token, like --token\n"
+                                  "  VIGIL_CACERT    CA bundle, like --cacert\n"
+                                  "  VIGIL_DEMO_DIR  the running demo, for 'vigil demo'\n";
 
 /* ---- help -------------------------------------------------------------- */
 

@@ -11,14 +11,14 @@
 #include "core/names.h"
 #include "core/yamljson.h"
 
-enum kind { TEXT, NAME, ADDRESS, PATH, MILLIS };
+enum kind { TEXT, NAME, ADDRESS, PATH, MILLIS, FLAG };
 
 struct field {
     const char *key;
     enum kind kind;
     int required;
     size_t offset; /* into struct vg_node */
-    size_t size;   /* of the char array; 0 for MILLIS */
+    size_t size;   /* of the char array; 0 for MILLIS and FLAG */
 };
 
 #define F(key, kind, req, member)                                                              \
@@ -32,9 +32,13 @@ struct field {
     }
 
 static const struct field top_fields[] = {
-    F("name", NAME, 1, name),        F("site", NAME, 1, site),
-    F("data", PATH, 1, data),        F("keyring", PATH, 0, keyring),
-    F("listen", ADDRESS, 1, listen), F("peer_listen", ADDRESS, 1, peer_listen),
+    F("name", NAME, 1, name),
+    F("site", NAME, 1, site),
+    F("data", PATH, 1, data),
+    F("keyring", PATH, 0, keyring),
+    F("listen", ADDRESS, 1, listen),
+    F("peer_listen", ADDRESS, 1, peer_listen),
+    {"api_tls", FLAG, 0, offsetof(struct vg_node, api_tls), 0},
     {NULL, TEXT, 0, 0, 0},
 };
 static const struct field peer_fields[] = {F("name", NAME, 1, peer_name),
@@ -101,6 +105,15 @@ static int set_millis(const struct field *f, const char *where, const json_t *v,
     return 0;
 }
 
+static int set_flag(const struct field *f, const char *where, const json_t *v,
+                    struct vg_node *node, char *err, size_t errlen)
+{
+    if (!json_is_boolean(v))
+        return vg_err(err, errlen, -EINVAL, "%s: expected true or false", where);
+    *(int *)((char *)node + f->offset) = json_is_true(v);
+    return 0;
+}
+
 /* Fills fields of one mapping; unknown keys and missing required ones fail. */
 static int parse_fields(const json_t *map, const char *prefix, const struct field *fields,
                         const char *dir, struct vg_node *node, char *err, size_t errlen)
@@ -117,6 +130,7 @@ static int parse_fields(const json_t *map, const char *prefix, const struct fiel
         if (!f->key)
             return vg_err(err, errlen, -EINVAL, "%s: unknown field", where);
         int rc = f->kind == MILLIS ? set_millis(f, where, v, node, err, errlen)
+                 : f->kind == FLAG ? set_flag(f, where, v, node, err, errlen)
                                    : set_text(f, where, v, dir, node, err, errlen);
         if (rc)
             return rc;

@@ -11,6 +11,7 @@
  *   witness: {name: witness, address: 10.0.3.1:7702}
  *   tls: {cert: dc1-a.crt, key: dc1-a.key, ca: ca.crt}
  *   keyring: /etc/vigil/keyring  # optional; default DATA/keyring
+ *   api_tls: true                # optional: HTTPS on the client API even on loopback
  *   timing: {heartbeat_ms: 100, ack_timeout_ms: 500, lease_ms: 400, dead_after_ms: 800}
  *
  * Relative paths are taken relative to the node file's directory.
@@ -34,6 +35,7 @@ struct vg_node {
     char witness_name[64], witness_address[256];
     char tls_cert[VG_NODE_PATH_MAX], tls_key[VG_NODE_PATH_MAX], tls_ca[VG_NODE_PATH_MAX];
     struct vg_node_timing timing;
+    int api_tls; /* the client API speaks HTTPS with tls even on loopback */
 };
 
 /* Defaults of DESIGN.md section 3. */

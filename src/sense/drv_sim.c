@@ -12,7 +12,9 @@
  * sensors of one device differ by a fixed placement offset derived from the
  * sensor's name (sim.h); the Sensor's own scale and offset apply on top.
  * The model starts at time 0 in normal operation on every init (a restart
- * of vigild restarts the plant).
+ * of vigild restarts the plant). vg_sim_trigger may change the speed of a
+ * running model (a demo hurries a scenario along): the clock is rebased at
+ * the change, so simulated time never jumps.
  *
  * Running devices are kept in a registry so that vg_sim_trigger (called by
  * the API from any thread) can start a scenario on one. Lock order: the
@@ -38,7 +40,8 @@ struct sim_device {
     pthread_mutex_t lock; /* sim */
     struct vg_sim *sim;
     double speed;
-    uint64_t start_mono_ms;
+    uint64_t base_mono_ms; /* the clock reads base_sim_s here, then runs at speed */
+    double base_sim_s;
     struct sim_point *points;
     double *values; /* poll's scratch, one per point */
 };
@@ -134,7 +137,8 @@ static void device_free(struct sim_device *sd)
 /* Brings the model to the present; with sd->lock held. */
 static void advance(struct sim_device *sd)
 {
-    double target_s = (double)(vg_mono_ms() - sd->start_mono_ms) / 1000.0 * sd->speed;
+    double target_s =
+        sd->base_sim_s + (double)(vg_mono_ms() - sd->base_mono_ms) / 1000.0 * sd->speed;
     vg_sim_step(sd->sim, target_s - vg_sim_time(sd->sim));
 }
 
@@ -152,7 +156,7 @@ static int sim_init(struct vg_device *dev, struct vg_sink *sink, char *err, size
     sd->values = vg_calloc(dev->n_points ? dev->n_points : 1, sizeof *sd->values);
     for (size_t i = 0; i < dev->n_points; i++)
         resolve_point(&dev->points[i], &sd->points[i]);
-    sd->start_mono_ms = vg_mono_ms();
+    sd->base_mono_ms = vg_mono_ms();
     rc = registry_add(sd, err, errlen);
     if (rc)
         goto fail;
@@ -193,8 +197,21 @@ static void sim_close(struct vg_device *dev)
     dev->drv = NULL;
 }
 
-int vg_sim_trigger(const char *device, const char *scenario, char *err, size_t errlen)
+/* With sd->lock held: the new speed from now on (advance first). */
+static void set_speed(struct sim_device *sd, double speed)
 {
+    sd->base_sim_s = vg_sim_time(sd->sim);
+    sd->base_mono_ms = vg_mono_ms();
+    sd->speed = speed;
+}
+
+int vg_sim_trigger(const char *device, const char *scenario, double speed, double *speed_now,
+                   char *err, size_t errlen)
+{
+    if (speed < 0 || speed > VG_SIM_MAX_SPEED || (!scenario && speed == 0))
+        return vg_err(err, errlen, -EINVAL,
+                      speed ? "speed: must be > 0 and <= %g" : "give a scenario or a speed",
+                      VG_SIM_MAX_SPEED);
     int rc = -ENOENT;
     pthread_mutex_lock(&registry_lock);
     struct sim_device *sd = registry;
@@ -203,7 +220,11 @@ int vg_sim_trigger(const char *device, const char *scenario, char *err, size_t e
     if (sd) {
         pthread_mutex_lock(&sd->lock);
         advance(sd);
-        rc = vg_sim_set_scenario(sd->sim, scenario, err, errlen);
+        rc = scenario ? vg_sim_set_scenario(sd->sim, scenario, err, errlen) : 0;
+        if (!rc && speed > 0)
+            set_speed(sd, speed);
+        if (speed_now)
+            *speed_now = sd->speed;
         pthread_mutex_unlock(&sd->lock);
     } else {
         vg_err(err, errlen, rc, "no running sim device '%.64s'", device ? device : "");

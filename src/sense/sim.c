@@ -54,7 +54,8 @@ enum {
     SC_DOOR = 32,
     SC_CAMERA = 64,
     SC_GAS_FAULT = 128,
-    SC_REFUEL = 256
+    SC_REFUEL = 256,
+    SC_RESET = 512
 };
 
 static const struct {
@@ -71,6 +72,7 @@ static const struct {
     {"camera-down", SC_CAMERA},
     {"gas-fault", SC_GAS_FAULT},
     {"refuel", SC_REFUEL},
+    {"reset", SC_RESET},
 };
 
 /* Per quantity: sensor type, noise (1 sigma), steps per unit for
@@ -135,7 +137,7 @@ static const struct option {
     double max;
     double def;
 } options[] = {
-    {"speed", NOT_MODEL, 0, 1, 1e4, 1},
+    {"speed", NOT_MODEL, 0, 1, VG_SIM_MAX_SPEED, 1},
     {"area_m2", P(area_m2), 0, 1, 1e5, 200},
     {"thermal_mass_kj_per_k", P(thermal_mass_kj_per_k), 0, 1, 1e9, DERIVED},
     {"it_load_kw", P(it_load_kw), 0, 1, 1e5, 150},
@@ -465,9 +467,30 @@ static void clear_fire(struct vg_sim *s)
     s->vesda_discharge = VESDA_BASE;
 }
 
+/* Steady normal operation: room at its setpoint, batteries and tank full. */
+static void steady_state(struct vg_sim *s)
+{
+    s->active = 0;
+    s->inlet_c = inlet_target(s);
+    s->supply_c = s->p.supply_setpoint_c;
+    s->return_c = s->supply_c + COIL_DT_K * fmin(1, s->p.it_load_kw / s->p.cooling_kw);
+    s->cooling_on = 1;
+    s->restart_at = INFINITY;
+    s->gen = GEN_OFF;
+    s->ats = s->ats_want = VG_ATS_MAINS;
+    s->ups_kwh = s->p.ups_capacity_kwh;
+    s->ups_off = 0;
+    s->fuel_l = s->p.fuel_litres;
+    clear_fire(s);
+}
+
 static void start_scenario(struct vg_sim *s, int index)
 {
     unsigned bits = scenarios[index].bits;
+    if (bits & SC_RESET) {
+        steady_state(s);
+        return;
+    }
     if (!bits) {
         s->active = 0;
         clear_fire(s);
@@ -698,16 +721,7 @@ int vg_sim_new(const json_t *opts, uint64_t seed, struct vg_sim **out, char *err
     for (size_t i = 0; i < VG_ARRAY_LEN(s->phase); i++)
         s->phase[i] = 2 * M_PI * unit_interval(seed + 0x1000 * (i + 1));
     s->dew0_c = vg_dew_point(inlet_target(s), s->p.humidity_pct);
-    s->inlet_c = inlet_target(s);
-    s->supply_c = s->p.supply_setpoint_c;
-    s->return_c = s->supply_c + COIL_DT_K * fmin(1, s->p.it_load_kw / s->p.cooling_kw);
-    s->cooling_on = 1;
-    s->restart_at = INFINITY;
-    s->gen = GEN_OFF;
-    s->ats = s->ats_want = VG_ATS_MAINS;
-    s->ups_kwh = s->p.ups_capacity_kwh;
-    s->fuel_l = s->p.fuel_litres;
-    clear_fire(s);
+    steady_state(s);
     s->pending = scenario_lookup(json_string_value(json_object_get(opts, "scenario")));
     s->pending_at = s->p.scenario_at_s;
     update_discrete(s);

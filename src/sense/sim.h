@@ -177,9 +177,14 @@ uint64_t vg_sim_key(const char *name);
 
 /* Runtime triggering of a scenario on a running sim device, from any
  * thread: devices register on init and unregister on close (drv_sim.c).
- * -ENOENT: no running sim device of that name; -EINVAL: unknown scenario
- * (err lists them). The model is first advanced to the present, so the
- * scenario starts now. */
-int vg_sim_trigger(const char *device, const char *scenario, char *err, size_t errlen);
+ * scenario may be NULL to change only the speed; speed 0 keeps the speed,
+ * another (> 0, <= VG_SIM_MAX_SPEED) is the model's speed from now on (until
+ * the device restarts: its options.speed then). *speed_now (may be NULL)
+ * gets the speed in force. -ENOENT: no running sim device of that name;
+ * -EINVAL: unknown scenario (err lists them) or bad speed. The model is
+ * first advanced to the present, so the scenario starts now. */
+#define VG_SIM_MAX_SPEED 1e4
+int vg_sim_trigger(const char *device, const char *scenario, double speed, double *speed_now,
+                   char *err, size_t errlen);
 
 #endif

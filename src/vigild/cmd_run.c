@@ -88,7 +88,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* A node file gives the data dir, the API address and its certificate
- * (used for HTTPS whenever the API is not on loopback). */
+ * (used for HTTPS whenever the API is not on loopback, or api_tls asks). */
 static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, struct run_ctx *ctx)
 {
     char err[1024];
@@ -104,8 +104,9 @@ static int apply_node(struct vg_member_opts *mo, struct vg_server_opts *so, stru
     so->listen = ctx->node.listen;
     char host[256];
     uint16_t port;
-    if (!vg_addr_split(so->listen, host, sizeof host, &port) && !vg_addr_is_loopback(host) &&
-        !so->tls_cert) {
+    int off_loopback =
+        !vg_addr_split(so->listen, host, sizeof host, &port) && !vg_addr_is_loopback(host);
+    if ((off_loopback || ctx->node.api_tls) && !so->tls_cert) {
         so->tls_cert = ctx->node.tls_cert;
         so->tls_key = ctx->node.tls_key;
     }

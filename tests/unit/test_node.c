@@ -41,6 +41,7 @@ static void test_complete_file_loads_with_default_timing(void **unused)
     assert_int_equal(n.timing.ack_timeout_ms, 500);
     assert_int_equal(n.timing.lease_ms, 400);
     assert_int_equal(n.timing.dead_after_ms, 800);
+    assert_int_equal(n.api_tls, 0); /* plain HTTP on loopback unless asked */
 }
 
 static void expect_refused(const char *text, const char *needle)
@@ -69,6 +70,20 @@ static void test_mistakes_are_refused_naming_the_field(void **unused)
     expect_refused(text, "name:");
     expect_refused("- a\n- b\n", "expected one mapping");
     expect_refused("name: [unclosed\n", "line");
+}
+
+static void test_api_tls_asks_for_https_on_loopback(void **unused)
+{
+    char text[2048];
+    struct vg_node n;
+    snprintf(text, sizeof text, "%sapi_tls: true\n", good);
+    assert_int_equal(parse(text, &n), 0);
+    assert_int_equal(n.api_tls, 1);
+    snprintf(text, sizeof text, "%sapi_tls: false\n", good);
+    assert_int_equal(parse(text, &n), 0);
+    assert_int_equal(n.api_tls, 0);
+    snprintf(text, sizeof text, "%sapi_tls: yes please\n", good);
+    expect_refused(text, "api_tls: expected true or false");
 }
 
 static void test_peer_must_be_another_member(void **unused)
@@ -107,6 +122,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_complete_file_loads_with_default_timing),
         cmocka_unit_test(test_mistakes_are_refused_naming_the_field),
+        cmocka_unit_test(test_api_tls_asks_for_https_on_loopback),
         cmocka_unit_test(test_peer_must_be_another_member),
         cmocka_unit_test(test_lease_must_expire_before_dead_after),
         cmocka_unit_test(test_missing_file_is_named),

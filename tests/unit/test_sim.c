@@ -296,6 +296,36 @@ static void test_normal_restores(void **state)
     vg_sim_free(sim);
 }
 
+/* reset ends every scenario and puts the plant back in steady state at
+ * once (a demo's next scenario starts from a calm site, not a hot room). */
+static void test_reset_returns_to_steady_state_at_once(void **state)
+{
+    struct vg_sim *sim = sim_with("{}", 9);
+    const char *all[] = {"generator-fails-to-start", "cooling-failure", "fire", "leak"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(all); i++)
+        scenario(sim, all[i]);
+    vg_sim_step(sim, 900);
+    assert_true(value(sim, VG_SIMQ_INLET_TEMP) > 27);
+    assert_true(value(sim, VG_SIMQ_UPS_CHARGE) < 50);
+    double t = vg_sim_time(sim);
+
+    scenario(sim, "reset");
+    assert_float_equal(vg_sim_time(sim), t, 1e-9); /* the clock goes on */
+    assert_float_equal(value(sim, VG_SIMQ_INLET_TEMP), 22.0, 1e-9);
+    assert_int_equal(value(sim, VG_SIMQ_COOLING_RUNNING), 1);
+    assert_int_equal(value(sim, VG_SIMQ_MAINS_STATUS), 1);
+    assert_int_equal(value(sim, VG_SIMQ_ATS_POSITION), VG_ATS_MAINS);
+    assert_int_equal(value(sim, VG_SIMQ_UPS_STATUS), VG_UPS_OL);
+    assert_float_equal(value(sim, VG_SIMQ_UPS_CHARGE), 100, 1e-9);
+    assert_int_equal(value(sim, VG_SIMQ_GENERATOR_RUNNING), 0);
+    assert_int_equal(value(sim, VG_SIMQ_WATER_LEAK), 0);
+    assert_int_equal(value(sim, VG_SIMQ_SMOKE), 0);
+    assert_int_equal(value(sim, VG_SIMQ_GAS_ARMED), 1);
+    vg_sim_step(sim, 60);
+    assert_float_equal(value(sim, VG_SIMQ_INLET_TEMP), 22.0, 0.1);
+    vg_sim_free(sim);
+}
+
 static void test_scenario_in_options_starts_at_its_time(void **state)
 {
     struct vg_sim *sim =
@@ -459,17 +489,17 @@ static void test_driver_delivers_each_quantity_to_its_point(void **state)
     assert_non_null(strstr(got.reason[5], "source.quantity: 'warp-core' is not one of"));
 
     /* run-time trigger, from the API's side */
-    assert_int_equal(vg_sim_trigger("no-such-sim", "fire", err, sizeof err), -ENOENT);
-    assert_int_equal(vg_sim_trigger("test-sim", "flood", err, sizeof err), -EINVAL);
+    assert_int_equal(vg_sim_trigger("no-such-sim", "fire", 0, NULL, err, sizeof err), -ENOENT);
+    assert_int_equal(vg_sim_trigger("test-sim", "flood", 0, NULL, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "mains-loss"));
-    assert_int_equal(vg_sim_trigger("test-sim", "mains-loss", err, sizeof err), 0);
+    assert_int_equal(vg_sim_trigger("test-sim", "mains-loss", 0, NULL, err, sizeof err), 0);
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
     assert_int_equal(got.last[1], 0);
     assert_int_equal(got.last[2], VG_UPS_OB | VG_UPS_DISCHRG);
     assert_int_equal(got.n_values[0], 2);
 
     drv->close(&dev);
-    assert_int_equal(vg_sim_trigger("test-sim", "normal", err, sizeof err), -ENOENT);
+    assert_int_equal(vg_sim_trigger("test-sim", "normal", 0, NULL, err, sizeof err), -ENOENT);
     for (size_t i = 0; i < N_POINTS; i++)
         json_decref(sources[i]);
     json_decref(options);
@@ -501,9 +531,52 @@ static void test_driver_clock_runs_at_speed(void **state)
     json_decref(options);
 }
 
+/* A running model's speed changes from now on: no jump in simulated time,
+ * and the new rate shows at once (the demo hurries a scenario along). */
+static void test_trigger_changes_speed_without_a_jump(void **state)
+{
+    json_t *source = parse("{\"quantity\": \"inlet-temp\"}");
+    struct vg_point point = {"t-inlet", VG_ST_TEMPERATURE, source, 1, 0, NULL};
+    json_t *options = parse("{\"speed\": 1}");
+    struct vg_device dev = {.name = "slow-sim",
+                            .driver = "sim",
+                            .options = options,
+                            .points = &point,
+                            .n_points = 1};
+    struct collected got = {0};
+    struct vg_sink sink = {collect_value, collect_reject, &got};
+    const struct vg_driver *drv = vg_driver_lookup("sim");
+    char err[256];
+    double speed_now = 0;
+    assert_int_equal(drv->init(&dev, &sink, err, sizeof err), 0);
+    assert_int_equal(vg_sim_trigger("slow-sim", NULL, -1, NULL, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "speed"));
+    assert_int_equal(vg_sim_trigger("slow-sim", NULL, 0, NULL, err, sizeof err), -EINVAL);
+    assert_int_equal(vg_sim_trigger("slow-sim", NULL, 2e4, NULL, err, sizeof err), -EINVAL);
+    assert_int_equal(
+        vg_sim_trigger("slow-sim", "cooling-failure", 0, &speed_now, err, sizeof err), 0);
+    assert_float_equal(speed_now, 1, 1e-9);
+    assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
+    double first = got.last[0];
+    assert_float_equal(first, 22.0, 0.6); /* speed 1: nothing to see yet */
+    assert_int_equal(vg_sim_trigger("slow-sim", NULL, 600, &speed_now, err, sizeof err), 0);
+    assert_float_equal(speed_now, 600, 1e-9);
+    struct timespec pause = {0, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* 300 simulated seconds at the new speed: +7.5 degC */
+    assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
+    assert_float_equal(got.last[0] - first, 7.5, 2.0);
+    /* back to speed 1: the model stays where it is */
+    assert_int_equal(vg_sim_trigger("slow-sim", "normal", 1, &speed_now, err, sizeof err), 0);
+    assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
+    assert_float_equal(got.last[0] - first, 7.5, 2.5);
+    drv->close(&dev);
+    json_decref(source);
+    json_decref(options);
+}
+
 /* Every demo manifest validates, every sim sensor's source passes the
  * driver, and the two demo sites between them cover every sensor type. */
-static void check_demo(const char *file, int *types_seen)
+static size_t check_demo(const char *file, int *types_seen)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/../../examples/%s", VG_FIXTURES, file);
@@ -541,18 +614,22 @@ static void check_demo(const char *file, int *types_seen)
     }
     assert_true(n_sensors >= 25);
     json_decref(docs);
+    return n_sensors;
 }
 
 static void test_demo_manifests_validate_and_cover_every_sensor_type(void **state)
 {
     const char *files[] = {"demo-dc1.yaml", "demo-dc2.yaml"};
+    size_t n_sensors = 0;
     for (size_t f = 0; f < VG_ARRAY_LEN(files); f++) {
         int types_seen[VG_ST__COUNT] = {0};
-        check_demo(files[f], types_seen);
+        n_sensors += check_demo(files[f], types_seen);
         for (int t = 0; t < VG_ST__COUNT; t++)
             if (!types_seen[t])
                 fail_msg("%s has no %s sensor", files[f], vg_stype_info(t)->name);
     }
+    if (n_sensors < 180) /* the demo shows a facility of some size */
+        fail_msg("the demo sites have %zu sensors, fewer than 180", n_sensors);
 }
 
 int main(void)
@@ -566,12 +643,14 @@ int main(void)
         cmocka_unit_test(test_fire_discharges_gas_after_delay),
         cmocka_unit_test(test_gas_fault_prevents_discharge),
         cmocka_unit_test(test_normal_restores),
+        cmocka_unit_test(test_reset_returns_to_steady_state_at_once),
         cmocka_unit_test(test_scenario_in_options_starts_at_its_time),
         cmocka_unit_test(test_same_seed_same_values),
         cmocka_unit_test(test_inlet_sensors_differ_by_a_fixed_placement_offset),
         cmocka_unit_test(test_check_rejects_unknown_quantity),
         cmocka_unit_test(test_driver_delivers_each_quantity_to_its_point),
         cmocka_unit_test(test_driver_clock_runs_at_speed),
+        cmocka_unit_test(test_trigger_changes_speed_without_a_jump),
         cmocka_unit_test(test_demo_manifests_validate_and_cover_every_sensor_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
