@@ -73,6 +73,7 @@ reads() { [[ $(on "$1" /api/v1/sensors | jq "[.[] | select(.site==\"$1\" and .va
 wait_until "dc1's simulators read" reads dc1
 wait_until "dc2's simulators read" reads dc2
 pass "demo up over HTTPS: $n sensors applied in $took ms, both sites reading"
+readings_from=$SECONDS
 
 pages() { [[ -f $VG_TMP/pages.jsonl ]] && wc -l <"$VG_TMP/pages.jsonl" || echo 0; }
 # scenario NAME: runs it, which must exit 0 within its 30 s (plus startup)
@@ -114,9 +115,12 @@ is_primary dc1 || fail "a leak at the mirror's site moved the primary"
 pass "leak-dc2: the alert and noor's page, dc1 stays primary"
 
 # --- cooling failure at dc2: cooling stopped and the forecast within 30 s ----
+# A forecast needs a trend of 45 s at least (a quarter of its 3-minute
+# window); a demo someone watches has run that long before, this one may not.
+while ((SECONDS - readings_from < 45)); do sleep 1; done
 scenario cooling-failure-dc2
 alerts=$(on dc1 /api/v1/alerts)
-jq -e '[.active[] | select(.rule=="ashrae-a1-forecast" and .to=="critical" and (.sensor|startswith("dc2-hall-a-inlet")))] | length > 0' \
+jq -e '[.active[] | select(.rule=="ashrae-a1-forecast" and (.to=="critical" or .to=="suppressed") and (.sensor|startswith("dc2-hall-a-inlet")))] | length > 0' \
     <<<"$alerts" >/dev/null || fail "no inlet forecast at dc2"
 jq -e '[.active[] | select(.rule=="cooling-stopped" and (.sensor|startswith("dc2-")))] | length > 0' \
     <<<"$alerts" >/dev/null || fail "no cooling-stopped alert at dc2"
