@@ -425,6 +425,12 @@ function showSensor(readout, s) {
   readout.replaceChildren(h('strong', {}, s.name), h('span', { class: 'big-v' }, valText(s)),
     badge(s.state, sevClass[s.state] || 'stale'), h('span', { class: 'muted' }, [s.type, s.zone].join(' · ')));
 }
+// SVG text does not wrap or ellipsize: a label longer than its zone is cut
+// (about 0.6 em a character), the whole of it in the zone's tooltip.
+function fitText(text, width, size) {
+  const n = Math.floor(width / (size * 0.6));
+  return text.length <= n ? text : text.slice(0, Math.max(n - 1, 1)) + '…';
+}
 // One floor drawn to scale: zones as rectangles, sensors as dots coloured
 // by state, each focusable and named for a screen reader.
 function floorPlan(label, zones, all) {
@@ -454,9 +460,10 @@ function floorPlan(label, zones, all) {
       const bad = s.filter((x) => x.state === 'critical' || x.state === 'warning').length;
       return h('g', { class: 'zp ' + worst, 'data-zone': z.name, 'stroke-width': (u * 0.4).toFixed(3) },
         h('rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: u * 0.6 }),
-        h('text', { class: 'zl', x: p.x + u * 1.2, y: p.y + u * 2.6, 'font-size': u * 1.9 }, z.description || z.name),
+        h('title', {}, z.description || z.name),
+        h('text', { class: 'zl', x: p.x + u * 1.2, y: p.y + u * 2.6, 'font-size': u * 1.9 }, fitText(z.description || z.name, p.w - u * 2.4, u * 1.9)),
         h('text', { class: 'zs', x: p.x + u * 1.2, y: p.y + u * 4.6, 'font-size': u * 1.35 },
-          [z.spec.type, `${s.length} sensors`, bad ? `${bad} alarm${bad > 1 ? 's' : ''}` : null].filter(Boolean).join(' · ')),
+          fitText([z.spec.type, `${s.length} sensors`, bad ? `${bad} alarm${bad > 1 ? 's' : ''}` : null].filter(Boolean).join(' · '), p.w - u * 2.4, u * 1.35)),
         placeSensors(p, s, u).map(dot));
     }),
     h('g', { class: 'scale' }, h('line', { x1: x0, y1: y1 + pad * 1.4, x2: x0 + bar, y2: y1 + pad * 1.4 }),
