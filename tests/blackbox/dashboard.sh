@@ -3,8 +3,10 @@
 # playwright-core (tests/browser/dashboard.mjs, npm ci from its own lock
 # file) against two sites and a witness on loopback with the demo's
 # manifests. A person logs in (after a refused try), sees both sites,
-# watches an incident appear and acknowledges it, sees a switchover on the
-# overview, and goes on on the other site with the same session; the mirror
+# watches an incident appear and acknowledges it, starts a fire at dc1 (as
+# `vigil demo scenario fire-dc1` does), acknowledges the fire's incident and
+# sees dc2 take over by the FailoverPolicy on the overview, and goes on on
+# the other site with the same session; the mirror
 # draws a floor plan (tests/fixtures/dashboard/floor-plan.yaml) with the
 # primary's sensor states; a viewer is refused; axe-core finds no serious
 # violation. Screenshots are kept in
@@ -40,7 +42,7 @@ wait_until "dc1 is primary" is_primary dc1
 m_start dc2
 wait_until "dc2 is an in-sync mirror" is_mirror_in_sync dc2 dc1
 export VIGIL_SERVER=${URL[dc1]}
-for f in examples/demo-dc1 examples/demo-dc2 examples/demo-oncall tests/fixtures/dashboard/floor-plan; do
+for f in examples/demo-dc1 examples/demo-dc2 examples/demo-oncall examples/demo-protect tests/fixtures/dashboard/floor-plan; do
     "$VIGIL" apply -f "$VG_SOURCE/$f.yaml" >/dev/null || fail "apply $f"
 done
 PASSWORD="night shift $RANDOM$RANDOM"

@@ -306,8 +306,14 @@ function glance(site, sensors, rules) {
       cell('UPS charge', ups ? fmt(ups.value, '%') : '—', worst(of('ups-charge').concat(of('ups-status')))),
       cell('generator', gen ? (gen.value ? 'running' : 'standby') : '—', gen && (gen.state === 'info' ? 'ok' : gen.state)),
       cell('fuel', fuelRule && typeof fuelRule.prediction === 'number' ? (fuelRule.prediction / 3600).toFixed(0) + ' h' : litres ? fmt(litres.value, 'L') : '—', litres && litres.state),
-      cell('fire, water, gas', alarms.length ? alarms.map((x) => x.type).join(', ') : 'all clear', worst(sensors.filter((x) => SAFETY.includes(x.type)))),
+      cell('fire, water, gas', alarms.length ? alarmSummary(alarms) : 'all clear', worst(sensors.filter((x) => SAFETY.includes(x.type)))),
       cell('doors', forced.length ? 'FORCED' : doors.length ? doors.length + ' open' : 'closed', worst(of('door-contact').concat(of('door-forced'))))));
+}
+// "smoke ×3, vesda alarm, gas discharged": each kind of alarm once, counted.
+function alarmSummary(alarms) {
+  const n = new Map();
+  for (const a of alarms) n.set(a.type, (n.get(a.type) || 0) + 1);
+  return [...n].map(([t, k]) => t.replace(/-/g, ' ') + (k > 1 ? ' ×' + k : '')).join(', ');
 }
 // Fetched beside the rest of the overview: one list of every sensor.
 const glanceData = () => Promise.all([get('/api/v1/rules').catch(() => []), get('/api/v1/sensors').catch(() => [])]);
