@@ -62,8 +62,9 @@ api_tls: true
 EOF
 done
 # the on-call person's pager: a local webhook receiver writing each page it
-# gets to $dir/pages.jsonl (examples/demo-oncall.yaml points at it)
-python3 tests/tools/page_receiver.py --log "$dir/pages.jsonl" --port 7790 >/dev/null 2>&1 &
+# gets to $dir/pages.jsonl (examples/demo-oncall.yaml points at it) and
+# printing a line for it here
+python3 tests/tools/page_receiver.py --log "$dir/pages.jsonl" --port 7790 --print >/dev/null &
 pids+=($!)
 "$vigild" run --node "$dir/dc1.yaml" --bootstrap 2>"$dir/dc1.log" &
 pids+=($!)
@@ -117,7 +118,7 @@ In another shell:
   vigil demo heal                          # undo them all
   vigil alerts                             # rule states, recorded on both sites
   vigil incidents                          # what pages people; 'vigil incident ID' for its timeline
-  tail -f $dir/pages.jsonl                 # the pages the on-call person got (ack links inside)
+  tail -f $dir/pages.jsonl                 # every page in full (each also shows below as a PAGE line)
   vigil protect status                     # what the FailoverPolicy watches and decided
   vigil drill run --switch-back            # a DR drill with its report
   vigil events                             # what happened
