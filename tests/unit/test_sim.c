@@ -505,46 +505,62 @@ static void test_driver_delivers_each_quantity_to_its_point(void **state)
     json_decref(options);
 }
 
+/* One simulated inlet sensor on a sim device of its own. */
+struct one_inlet {
+    json_t *source, *options;
+    struct vg_point point;
+    struct vg_device dev;
+    struct collected got;
+    struct vg_sink sink;
+};
+
+static void one_inlet_init(struct one_inlet *o, const char *name, const char *options)
+{
+    memset(o, 0, sizeof *o);
+    o->source = parse("{\"quantity\": \"inlet-temp\"}");
+    o->options = parse(options);
+    o->point = (struct vg_point){"t-inlet", VG_ST_TEMPERATURE, o->source, 1, 0, NULL};
+    o->dev = (struct vg_device){.name = name,
+                                .driver = "sim",
+                                .options = o->options,
+                                .points = &o->point,
+                                .n_points = 1};
+    o->sink = (struct vg_sink){collect_value, collect_reject, &o->got};
+}
+
+static void one_inlet_free(struct one_inlet *o)
+{
+    json_decref(o->source);
+    json_decref(o->options);
+}
+
 static void test_driver_clock_runs_at_speed(void **state)
 {
-    json_t *source = parse("{\"quantity\": \"inlet-temp\"}");
-    struct vg_point point = {"t-inlet", VG_ST_TEMPERATURE, source, 1, 0, NULL};
-    json_t *options = parse("{\"speed\": 600, \"scenario\": \"cooling-failure\"}");
-    struct vg_device dev = {.name = "fast-sim",
-                            .driver = "sim",
-                            .options = options,
-                            .points = &point,
-                            .n_points = 1};
-    struct collected got = {0};
-    struct vg_sink sink = {collect_value, collect_reject, &got};
+    struct one_inlet o;
+    one_inlet_init(&o, "fast-sim", "{\"speed\": 600, \"scenario\": \"cooling-failure\"}");
+    struct vg_device dev = o.dev;
+    struct vg_sink sink = o.sink;
     const struct vg_driver *drv = vg_driver_lookup("sim");
     char err[256];
     assert_int_equal(drv->init(&dev, &sink, err, sizeof err), 0);
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
-    double first = got.last[0];
+    double first = o.got.last[0];
     struct timespec pause = {0, 500 * 1000 * 1000};
     nanosleep(&pause, NULL); /* 300 simulated seconds: +7.5 degC */
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
-    assert_float_equal(got.last[0] - first, 7.5, 2.0);
+    assert_float_equal(o.got.last[0] - first, 7.5, 2.0);
     drv->close(&dev);
-    json_decref(source);
-    json_decref(options);
+    one_inlet_free(&o);
 }
 
 /* A running model's speed changes from now on: no jump in simulated time,
  * and the new rate shows at once (the demo hurries a scenario along). */
 static void test_trigger_changes_speed_without_a_jump(void **state)
 {
-    json_t *source = parse("{\"quantity\": \"inlet-temp\"}");
-    struct vg_point point = {"t-inlet", VG_ST_TEMPERATURE, source, 1, 0, NULL};
-    json_t *options = parse("{\"speed\": 1}");
-    struct vg_device dev = {.name = "slow-sim",
-                            .driver = "sim",
-                            .options = options,
-                            .points = &point,
-                            .n_points = 1};
-    struct collected got = {0};
-    struct vg_sink sink = {collect_value, collect_reject, &got};
+    struct one_inlet o;
+    one_inlet_init(&o, "slow-sim", "{\"speed\": 1}");
+    struct vg_device dev = o.dev;
+    struct vg_sink sink = o.sink;
     const struct vg_driver *drv = vg_driver_lookup("sim");
     char err[256];
     double speed_now = 0;
@@ -557,21 +573,20 @@ static void test_trigger_changes_speed_without_a_jump(void **state)
         vg_sim_trigger("slow-sim", "cooling-failure", 0, &speed_now, err, sizeof err), 0);
     assert_float_equal(speed_now, 1, 1e-9);
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
-    double first = got.last[0];
+    double first = o.got.last[0];
     assert_float_equal(first, 22.0, 0.6); /* speed 1: nothing to see yet */
     assert_int_equal(vg_sim_trigger("slow-sim", NULL, 600, &speed_now, err, sizeof err), 0);
     assert_float_equal(speed_now, 600, 1e-9);
     struct timespec pause = {0, 500 * 1000 * 1000};
     nanosleep(&pause, NULL); /* 300 simulated seconds at the new speed: +7.5 degC */
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
-    assert_float_equal(got.last[0] - first, 7.5, 2.0);
+    assert_float_equal(o.got.last[0] - first, 7.5, 2.0);
     /* back to speed 1: the model stays where it is */
     assert_int_equal(vg_sim_trigger("slow-sim", "normal", 1, &speed_now, err, sizeof err), 0);
     assert_int_equal(drv->poll(&dev, &sink, err, sizeof err), 0);
-    assert_float_equal(got.last[0] - first, 7.5, 2.5);
+    assert_float_equal(o.got.last[0] - first, 7.5, 2.5);
     drv->close(&dev);
-    json_decref(source);
-    json_decref(options);
+    one_inlet_free(&o);
 }
 
 /* Every demo manifest validates, every sim sensor's source passes the
